@@ -44,3 +44,75 @@ pub struct LedgerEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decline_code: Option<String>,
 }
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::ids::{MerchantId, PaymentId};
+use super::money::Currency;
+
+/// The stored form of an entry: numbers and shared strings, no per-entry heap allocation.
+/// The sequence number is the position in the ledger, so it is not stored.
+#[derive(Debug, Clone)]
+pub(crate) struct Movement {
+    pub time_ms: u64,
+    pub payment: PaymentId,
+    pub amount: i64,
+    pub merchant: MerchantId,
+    pub kind: EntryKind,
+    pub currency: Currency,
+    pub reference: Option<Arc<str>>,
+    pub idempotency_key: Option<Arc<str>>,
+    pub decline_code: Option<Arc<str>>,
+}
+
+/// Entries live in fixed-size chunks so that appending never copies the ledger:
+/// a single growing Vec would stall every writer while it moved millions of entries.
+const CHUNK: usize = 16 * 1024;
+
+#[derive(Default)]
+pub(crate) struct Ledger {
+    chunks: Mutex<Vec<Vec<Movement>>>,
+}
+
+impl Ledger {
+    /// Appends and returns the entry's sequence number (1-based).
+    pub(crate) fn append(&self, movement: Movement) -> u64 {
+        let mut chunks = self.chunks.lock();
+        let needs_chunk = chunks.last().is_none_or(|c| c.len() == CHUNK);
+        if needs_chunk {
+            chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let full = (chunks.len() - 1) * CHUNK;
+        let last = chunks.last_mut().expect("a chunk was just ensured");
+        last.push(movement);
+        (full + last.len()) as u64
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        let chunks = self.chunks.lock();
+        chunks.last().map_or(0, |c| ((chunks.len() - 1) * CHUNK + c.len()) as u64)
+    }
+
+    /// Copies out the movements with sequence numbers in `from..=to`, with their numbers.
+    /// Copying keeps the lock short; the caller renders outside it.
+    pub(crate) fn range(&self, from: u64, to: u64) -> Vec<(u64, Movement)> {
+        let chunks = self.chunks.lock();
+        let mut out = Vec::with_capacity(to.saturating_sub(from) as usize + 1);
+        let mut seq = from.max(1);
+        while seq <= to {
+            let index = (seq - 1) as usize;
+            match chunks.get(index / CHUNK).and_then(|c| c.get(index % CHUNK)) {
+                Some(m) => out.push((seq, m.clone())),
+                None => break,
+            }
+            seq += 1;
+        }
+        out
+    }
+
+    pub(crate) fn clear(&self) {
+        self.chunks.lock().clear();
+    }
+}

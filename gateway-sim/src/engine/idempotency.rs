@@ -1,0 +1,302 @@
+//! Idempotency keys, enforced as strictly as the strictest real gateways.
+//!
+//! A key is scoped to one merchant. Its life: `claim` reserves it atomically
+//! (in flight), the request runs, `Reservation::complete` stores the response.
+//! A same-key request then gets the stored response replayed byte for byte; a
+//! same-key request with a different body is refused; a same-key request while
+//! the first still runs is refused as "in use". A reservation dropped without
+//! completing (validation failure, injected fault before processing, panic)
+//! frees the key, so nothing is stored for a request that did nothing.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use super::ids::MerchantId;
+
+const SHARDS: usize = 64;
+
+/// The response stored under a completed key, replayed as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+/// What the gateway knows of a key (`GET /v1/idempotency-keys/{key}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    InFlight,
+    Completed(StoredResponse),
+}
+
+/// The answer to a claim on a key.
+#[derive(Debug)]
+pub enum Claim {
+    /// First use: run the request, then complete the reservation.
+    Proceed(Reservation),
+    /// Seen before with the same request: answer this, run nothing.
+    Replay(StoredResponse),
+    /// Seen before with a different request: refuse, run nothing.
+    Mismatch,
+    /// The first request with this key is still running: refuse, run nothing.
+    InUse,
+}
+
+#[derive(Debug)]
+struct KeyRecord {
+    /// Hash of method, path and body: what "the same request" means.
+    fingerprint: u64,
+    /// Simulator time the key was first used; keys expire `ttl` after it.
+    created_ms: u64,
+    state: KeyState,
+}
+
+type Shard = HashMap<MerchantId, HashMap<Arc<str>, KeyRecord>>;
+
+#[derive(Debug, Default)]
+pub struct IdempotencyCounters {
+    pub replays: AtomicU64,
+    pub mismatches: AtomicU64,
+    pub in_use: AtomicU64,
+}
+
+pub(crate) struct IdempotencyStore {
+    shards: Box<[Mutex<Shard>]>,
+    ttl_ms: u64,
+    pub(crate) counters: IdempotencyCounters,
+}
+
+impl IdempotencyStore {
+    pub(crate) fn new(ttl_ms: u64) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            ttl_ms,
+            counters: IdempotencyCounters::default(),
+        }
+    }
+
+    fn shard(&self, merchant: MerchantId, key: &str) -> &Mutex<Shard> {
+        let mut h = DefaultHasher::new();
+        merchant.hash(&mut h);
+        key.hash(&mut h);
+        &self.shards[(h.finish() as usize) & (SHARDS - 1)]
+    }
+
+    fn expired(&self, record: &KeyRecord, now_ms: u64) -> bool {
+        // An in-flight key never expires: its request is still running.
+        matches!(record.state, KeyState::Completed(_))
+            && now_ms.saturating_sub(record.created_ms) >= self.ttl_ms
+    }
+
+    /// Atomically reserves `key` for this request, or says why it cannot run.
+    pub(crate) fn claim(
+        self: &Arc<Self>,
+        merchant: MerchantId,
+        key: &str,
+        fingerprint: u64,
+        now_ms: u64,
+    ) -> Claim {
+        let mut shard = self.shard(merchant, key).lock();
+        let keys = shard.entry(merchant).or_default();
+        if let Some(record) = keys.get(key) {
+            if !self.expired(record, now_ms) {
+                let claim = if record.fingerprint != fingerprint {
+                    self.counters.mismatches.fetch_add(1, Ordering::Relaxed);
+                    Claim::Mismatch
+                } else {
+                    match &record.state {
+                        KeyState::InFlight => {
+                            self.counters.in_use.fetch_add(1, Ordering::Relaxed);
+                            Claim::InUse
+                        }
+                        KeyState::Completed(stored) => {
+                            self.counters.replays.fetch_add(1, Ordering::Relaxed);
+                            Claim::Replay(stored.clone())
+                        }
+                    }
+                };
+                return claim;
+            }
+        }
+        let key: Arc<str> = Arc::from(key);
+        keys.insert(
+            key.clone(),
+            KeyRecord {
+                fingerprint,
+                created_ms: now_ms,
+                state: KeyState::InFlight,
+            },
+        );
+        Claim::Proceed(Reservation {
+            store: Arc::clone(self),
+            merchant,
+            key,
+            done: false,
+        })
+    }
+
+    pub(crate) fn lookup(&self, merchant: MerchantId, key: &str, now_ms: u64) -> Option<KeyState> {
+        let shard = self.shard(merchant, key).lock();
+        let record = shard.get(&merchant)?.get(key)?;
+        (!self.expired(record, now_ms)).then(|| record.state.clone())
+    }
+
+    /// Drops every completed key older than the TTL (called when the clock jumps).
+    pub(crate) fn sweep(&self, now_ms: u64) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            for keys in shard.values_mut() {
+                keys.retain(|_, r| !self.expired(r, now_ms));
+            }
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        for shard in self.shards.iter() {
+            shard.lock().clear();
+        }
+        self.counters.replays.store(0, Ordering::Relaxed);
+        self.counters.mismatches.store(0, Ordering::Relaxed);
+        self.counters.in_use.store(0, Ordering::Relaxed);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().values().map(HashMap::len).sum::<usize>())
+            .sum()
+    }
+}
+
+/// A key held in flight by one request. Complete it with the response, or drop
+/// it to free the key as if the request had never come.
+#[derive(Debug)]
+pub struct Reservation {
+    store: Arc<IdempotencyStore>,
+    merchant: MerchantId,
+    key: Arc<str>,
+    done: bool,
+}
+
+impl Reservation {
+    pub fn key(&self) -> &Arc<str> {
+        &self.key
+    }
+
+    /// Stores the response under the key; later same-key requests replay it.
+    pub fn complete(mut self, response: StoredResponse) {
+        let mut shard = self.store.shard(self.merchant, &self.key).lock();
+        if let Some(record) = shard.get_mut(&self.merchant).and_then(|k| k.get_mut(&*self.key)) {
+            record.state = KeyState::Completed(response);
+        }
+        self.done = true;
+    }
+}
+
+impl std::fmt::Debug for IdempotencyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdempotencyStore").field("ttl_ms", &self.ttl_ms).finish()
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut shard = self.store.shard(self.merchant, &self.key).lock();
+        if let Some(keys) = shard.get_mut(&self.merchant) {
+            // Only our own in-flight record: a reset may have cleared it and a new
+            // request may own the key by now.
+            let ours = keys
+                .get(&*self.key)
+                .is_some_and(|r| matches!(r.state, KeyState::InFlight));
+            if ours {
+                keys.remove(&*self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: MerchantId = MerchantId(0);
+    const OTHER: MerchantId = MerchantId(1);
+
+    fn store() -> Arc<IdempotencyStore> {
+        Arc::new(IdempotencyStore::new(1_000))
+    }
+
+    fn ok(body: &'static str) -> StoredResponse {
+        StoredResponse { status: 200, body: Bytes::from_static(body.as_bytes()) }
+    }
+
+    #[test]
+    fn completed_key_replays_the_stored_response() {
+        let s = store();
+        let Claim::Proceed(r) = s.claim(M, "k", 1, 0) else { panic!("first use must proceed") };
+        r.complete(ok("{\"a\":1}"));
+        match s.claim(M, "k", 1, 10) {
+            Claim::Replay(stored) => assert_eq!(stored, ok("{\"a\":1}")),
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        assert_eq!(s.counters.replays.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn same_key_different_request_is_a_mismatch_even_in_flight() {
+        let s = store();
+        let _held = s.claim(M, "k", 1, 0);
+        assert!(matches!(s.claim(M, "k", 2, 0), Claim::Mismatch));
+    }
+
+    #[test]
+    fn same_key_while_running_is_in_use() {
+        let s = store();
+        let held = s.claim(M, "k", 1, 0);
+        assert!(matches!(held, Claim::Proceed(_)));
+        assert!(matches!(s.claim(M, "k", 1, 0), Claim::InUse));
+        assert_eq!(s.lookup(M, "k", 0), Some(KeyState::InFlight));
+    }
+
+    #[test]
+    fn dropped_reservation_frees_the_key() {
+        let s = store();
+        drop(s.claim(M, "k", 1, 0));
+        assert_eq!(s.lookup(M, "k", 0), None);
+        // and a corrected request may now use it
+        assert!(matches!(s.claim(M, "k", 2, 0), Claim::Proceed(_)));
+    }
+
+    #[test]
+    fn keys_are_scoped_to_their_merchant() {
+        let s = store();
+        let Claim::Proceed(r) = s.claim(M, "k", 1, 0) else { panic!() };
+        r.complete(ok("{}"));
+        assert_eq!(s.lookup(OTHER, "k", 0), None);
+        assert!(matches!(s.claim(OTHER, "k", 9, 0), Claim::Proceed(_)));
+    }
+
+    #[test]
+    fn completed_keys_expire_after_the_ttl_but_in_flight_ones_do_not() {
+        let s = store();
+        let Claim::Proceed(r) = s.claim(M, "done", 1, 0) else { panic!() };
+        r.complete(ok("{}"));
+        let _running = s.claim(M, "running", 1, 0);
+        assert!(s.lookup(M, "done", 999).is_some());
+        assert_eq!(s.lookup(M, "done", 1_000), None);
+        assert_eq!(s.lookup(M, "running", 5_000), Some(KeyState::InFlight));
+        // an expired key is a fresh key, whatever the body
+        let fresh = s.claim(M, "done", 7, 1_000);
+        assert!(matches!(fresh, Claim::Proceed(_)));
+        s.sweep(10_000);
+        assert_eq!(s.len(), 2, "the fresh claim and the in-flight key remain");
+    }
+}
