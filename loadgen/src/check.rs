@@ -2,9 +2,10 @@
 //! violations. No I/O in [`reconcile`]; [`check_offline`] is the thin loader around it used by
 //! `loadgen check`.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use gateway_sim::engine::ledger::LedgerEntry;
+use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckResult, CheckThresholds};
@@ -86,9 +87,225 @@ pub struct Reconciliation {
 pub const SAMPLE_LIMIT: usize = 100;
 
 /// Compares every client outcome with the ledger. See the module doc and [`ViolationKind`].
+///
+/// Ledger entries belong to an order when their `reference` is the order id and their merchant
+/// is the order's merchant (any merchant when the outcome's merchant is empty, as in `--service`
+/// mode where loadgen never sees the key). One pass indexes the ledger by reference; each order
+/// then walks only its own entries, so the cost is linear in outcomes + ledger.
 pub fn reconcile(outcomes: &[OrderOutcome], ledger: &[LedgerEntry]) -> Reconciliation {
-    let _ = (outcomes, ledger);
-    todo!()
+    let index = LedgerIndex::build(ledger);
+    // Which entries some order of this run claimed: the rest of loadgen's captures are unknown.
+    let mut claimed = vec![false; ledger.len()];
+    let mut rec = Reconciliation {
+        orders: outcomes.len() as u64,
+        ledger_entries: ledger.len() as u64,
+        ..Reconciliation::default()
+    };
+
+    for outcome in outcomes {
+        let mut money = OrderMoney::default();
+        for i in index.entries(&outcome.order_id) {
+            let entry = &ledger[i];
+            if !belongs_to(entry, outcome) {
+                continue;
+            }
+            claimed[i] = true;
+            money.add(entry, &outcome.currency);
+        }
+
+        if outcome.result == ClientResult::Unknown {
+            rec.counts.unresolved += 1;
+            if rec.unresolved_sample.len() < SAMPLE_LIMIT {
+                rec.unresolved_sample.push(outcome.order_id.clone());
+            }
+        }
+
+        let Some((kind, detail)) = judge(outcome, &money) else {
+            continue;
+        };
+        match kind {
+            ViolationKind::DoubleCharge => rec.counts.double_charges += 1,
+            ViolationKind::LostCharge => rec.counts.lost_charges += 1,
+            ViolationKind::OrphanCharge => rec.counts.orphan_charges += 1,
+            ViolationKind::AmountMismatch => rec.counts.amount_mismatches += 1,
+        }
+        // Violations are rare: only now pay for copying the order's entries.
+        let entries: Vec<LedgerEntry> = index
+            .entries(&outcome.order_id)
+            .map(|i| &ledger[i])
+            .filter(|e| belongs_to(e, outcome))
+            .cloned()
+            .collect();
+        let mut payment_ids = outcome.payment_ids();
+        for e in &entries {
+            if !payment_ids.contains(&e.payment_id) {
+                payment_ids.push(e.payment_id.clone());
+            }
+        }
+        rec.violations.push(Violation {
+            kind,
+            order_id: outcome.order_id.clone(),
+            flow: outcome.flow.clone(),
+            merchant: outcome.merchant.clone(),
+            result: outcome.result,
+            amount: outcome.amount,
+            currency: outcome.currency.clone(),
+            expected_capture: outcome.expected_capture,
+            expected_refund: outcome.expected_refund,
+            captured: money.captured,
+            captures: money.captures,
+            refunded: money.refunded,
+            idempotency_keys: outcome.idempotency_keys(),
+            payment_ids,
+            ledger: entries,
+            detail,
+        });
+    }
+
+    // In `--service` mode (empty merchant) loadgen cannot tell its merchant from others, so
+    // every unclaimed capture counts.
+    let any_merchant = outcomes.iter().any(|o| o.merchant.is_empty());
+    let merchants: HashSet<&str> = outcomes.iter().map(|o| o.merchant.as_str()).collect();
+    for (entry, claimed) in ledger.iter().zip(&claimed) {
+        if *claimed
+            || entry.kind != EntryKind::Capture
+            || !(any_merchant || merchants.contains(entry.merchant.as_str()))
+        {
+            continue;
+        }
+        rec.counts.unknown_charges += 1;
+        if rec.unknown_charge_sample.len() < SAMPLE_LIMIT {
+            rec.unknown_charge_sample.push(entry.clone());
+        }
+    }
+    rec
+}
+
+fn belongs_to(entry: &LedgerEntry, outcome: &OrderOutcome) -> bool {
+    outcome.merchant.is_empty() || entry.merchant == outcome.merchant
+}
+
+/// What the ledger says happened to one order's money.
+#[derive(Debug, Default)]
+struct OrderMoney {
+    captures: u64,
+    captured: i64,
+    refunded: i64,
+    /// A capture or refund in another currency than the order's.
+    other_currency: bool,
+}
+
+impl OrderMoney {
+    fn add(&mut self, entry: &LedgerEntry, currency: &str) {
+        match entry.kind {
+            EntryKind::Capture => {
+                self.captures += 1;
+                self.captured = self.captured.saturating_add(entry.amount);
+            }
+            EntryKind::Refund => self.refunded = self.refunded.saturating_add(entry.amount),
+            EntryKind::Authorization | EntryKind::Release | EntryKind::Decline => return,
+        }
+        if !entry.currency.eq_ignore_ascii_case(currency) {
+            self.other_currency = true;
+        }
+    }
+
+    fn net(&self) -> i64 {
+        self.captured.saturating_sub(self.refunded)
+    }
+}
+
+/// The most severe thing wrong with an order, if anything.
+fn judge(o: &OrderOutcome, m: &OrderMoney) -> Option<(ViolationKind, String)> {
+    let cur = &o.currency;
+    if m.captures > 1 || m.captured > o.amount {
+        let detail = format!(
+            "{} captures totalling {} {cur} for an order of {} {cur} (client result: {})",
+            m.captures,
+            m.captured,
+            o.amount,
+            o.result.as_str()
+        );
+        return Some((ViolationKind::DoubleCharge, detail));
+    }
+    match o.result {
+        ClientResult::Succeeded => {
+            if m.captured == 0 && o.expected_capture > 0 {
+                let detail = format!(
+                    "client was told success for {} {cur} but the ledger shows no capture",
+                    o.expected_capture
+                );
+                Some((ViolationKind::LostCharge, detail))
+            } else if m.captured != o.expected_capture || m.refunded != o.expected_refund {
+                let detail = format!(
+                    "client expects captured {} / refunded {} {cur}; the ledger shows captured {} / refunded {}",
+                    o.expected_capture, o.expected_refund, m.captured, m.refunded
+                );
+                Some((ViolationKind::AmountMismatch, detail))
+            } else if m.other_currency {
+                let detail = format!("the ledger moved this {cur} order's money in another currency");
+                Some((ViolationKind::AmountMismatch, detail))
+            } else {
+                None
+            }
+        }
+        ClientResult::Declined | ClientResult::Failed if m.net() > 0 => {
+            let detail = format!(
+                "client was told {} but {} {cur} stays captured (captured {}, refunded {})",
+                o.result.as_str(),
+                m.net(),
+                m.captured,
+                m.refunded
+            );
+            Some((ViolationKind::OrphanCharge, detail))
+        }
+        ClientResult::Declined | ClientResult::Failed | ClientResult::Unknown => None,
+    }
+}
+
+/// The ledger indexed by reference: a hash map to the first and last entry of each reference,
+/// and a `next` link per entry, so there is one allocation per distinct reference at most in
+/// the map and none per entry.
+struct LedgerIndex<'a> {
+    ends: HashMap<&'a str, (usize, usize)>,
+    next: Vec<usize>,
+}
+
+const NONE: usize = usize::MAX;
+
+impl<'a> LedgerIndex<'a> {
+    fn build(ledger: &'a [LedgerEntry]) -> Self {
+        let mut ends: HashMap<&'a str, (usize, usize)> = HashMap::with_capacity(ledger.len() / 2);
+        let mut next = vec![NONE; ledger.len()];
+        for (i, entry) in ledger.iter().enumerate() {
+            let Some(reference) = entry.reference.as_deref() else {
+                continue;
+            };
+            match ends.get_mut(reference) {
+                Some((_, last)) => {
+                    next[*last] = i;
+                    *last = i;
+                }
+                None => {
+                    ends.insert(reference, (i, i));
+                }
+            }
+        }
+        LedgerIndex { ends, next }
+    }
+
+    /// Indices of the entries with this reference, in ledger order.
+    fn entries(&self, reference: &str) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.ends.get(reference).map_or(NONE, |&(first, _)| first);
+        std::iter::from_fn(move || {
+            if at == NONE {
+                return None;
+            }
+            let current = at;
+            at = self.next[current];
+            Some(current)
+        })
+    }
 }
 
 /// `loadgen check` failed before it could judge anything.
@@ -100,14 +317,297 @@ pub enum CheckOfflineError {
     Outcomes(#[from] crate::outcomes::OutcomeError),
 }
 
-/// Re-runs the money check offline: `ledger` is a gateway-sim URL, an NDJSON ledger file, or
-/// several of either separated by commas (shards, merged); `outcomes` an `outcomes.ndjson`.
+/// Re-runs the money check offline: `ledger` is a gateway-sim base URL, an NDJSON ledger file,
+/// or several of either separated by commas (shards, merged); `outcomes` an `outcomes.ndjson`.
 /// Only the money checks are evaluated (there is no latency data offline).
 pub async fn check_offline(
     ledger: &str,
     outcomes: &Path,
     thresholds: &CheckThresholds,
 ) -> Result<(Reconciliation, Vec<CheckResult>), CheckOfflineError> {
-    let _ = (ledger, outcomes, thresholds);
-    todo!()
+    check_offline_with_token(ledger, outcomes, thresholds, None).await
+}
+
+/// [`check_offline`] against a gateway-sim started with an admin token.
+pub async fn check_offline_with_token(
+    ledger: &str,
+    outcomes: &Path,
+    thresholds: &CheckThresholds,
+    admin_token: Option<&str>,
+) -> Result<(Reconciliation, Vec<CheckResult>), CheckOfflineError> {
+    let outcomes = crate::outcomes::read_ndjson(outcomes)?;
+    let ledger = crate::ledger_source::load(ledger, admin_token).await?;
+    let reconciliation = reconcile(&outcomes, &ledger);
+    let results = thresholds.evaluate_money(&reconciliation.counts);
+    Ok((reconciliation, results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcomes::Attempt;
+
+    const M: &str = "sk_test_loadgen_0";
+
+    struct Ledger(Vec<LedgerEntry>);
+
+    impl Ledger {
+        fn new() -> Self {
+            Ledger(Vec::new())
+        }
+
+        fn push(&mut self, merchant: &str, payment: &str, reference: &str, key: &str, kind: EntryKind, amount: i64) -> &mut Self {
+            let seq = self.0.len() as u64 + 1;
+            self.0.push(LedgerEntry {
+                seq,
+                time_ms: 1_790_000_000_000 + seq,
+                merchant: merchant.to_owned(),
+                payment_id: payment.to_owned(),
+                reference: Some(reference.to_owned()),
+                idempotency_key: Some(key.to_owned()),
+                kind,
+                amount,
+                currency: "usd".to_owned(),
+                decline_code: (kind == EntryKind::Decline).then(|| "insufficient_funds".to_owned()),
+            });
+            self
+        }
+
+        /// authorization + capture, as a `capture: true` create appends them.
+        fn charge(&mut self, payment: &str, reference: &str, key: &str, amount: i64) -> &mut Self {
+            self.push(M, payment, reference, key, EntryKind::Authorization, amount)
+                .push(M, payment, reference, key, EntryKind::Capture, amount)
+        }
+    }
+
+    fn attempt(step: &str, key: &str, status: Option<u16>, payment: Option<&str>) -> Attempt {
+        Attempt {
+            step: step.to_owned(),
+            idempotency_key: Some(key.to_owned()),
+            status,
+            payment_id: payment.map(str::to_owned),
+            error: status.is_none().then(|| "timeout".to_owned()),
+            latency_us: 1500,
+        }
+    }
+
+    fn order(id: &str, flow: &str, amount: i64, expected: (i64, i64), result: ClientResult, attempts: Vec<Attempt>) -> OrderOutcome {
+        OrderOutcome {
+            order_id: id.to_owned(),
+            flow: flow.to_owned(),
+            merchant: M.to_owned(),
+            amount,
+            currency: "usd".to_owned(),
+            expected_capture: expected.0,
+            expected_refund: expected.1,
+            result,
+            attempts,
+        }
+    }
+
+    fn only(rec: &Reconciliation) -> &Violation {
+        assert_eq!(rec.violations.len(), 1, "{:#?}", rec.violations);
+        &rec.violations[0]
+    }
+
+    #[test]
+    fn every_clean_flow_reconciles_without_violations() {
+        let mut l = Ledger::new();
+        l.charge("pay_1", "o-purchase", "k1", 1000);
+        // Partial capture: 600 taken, the uncaptured 400 released.
+        l.push(M, "pay_2", "o-authcap", "k2", EntryKind::Authorization, 1000)
+            .push(M, "pay_2", "o-authcap", "k2c", EntryKind::Capture, 600)
+            .push(M, "pay_2", "o-authcap", "k2c", EntryKind::Release, 400);
+        l.push(M, "pay_3", "o-cancel", "k3", EntryKind::Authorization, 700)
+            .push(M, "pay_3", "o-cancel", "k3x", EntryKind::Release, 700);
+        l.charge("pay_4", "o-refund", "k4", 1000)
+            .push(M, "pay_4", "o-refund", "k4r", EntryKind::Refund, 300);
+        l.charge("pay_5", "o-double", "k5", 1200);
+        l.charge("pay_6", "o-retry", "k6", 900);
+        l.push(M, "pay_7", "o-declined", "k7", EntryKind::Decline, 0);
+        // Fully refunded: the client was told success and expects the whole amount back.
+        l.charge("pay_8", "o-fullrefund", "k8", 500)
+            .push(M, "pay_8", "o-fullrefund", "k8r", EntryKind::Refund, 500);
+        let outcomes = vec![
+            order("o-purchase", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![attempt("create", "k1", Some(200), Some("pay_1"))]),
+            order("o-authcap", "auth_capture", 1000, (600, 0), ClientResult::Succeeded, vec![
+                attempt("create", "k2", Some(200), Some("pay_2")),
+                attempt("capture", "k2c", Some(200), Some("pay_2")),
+            ]),
+            order("o-cancel", "auth_cancel", 700, (0, 0), ClientResult::Succeeded, vec![
+                attempt("create", "k3", Some(200), Some("pay_3")),
+                attempt("cancel", "k3x", Some(200), Some("pay_3")),
+            ]),
+            order("o-refund", "purchase_refund", 1000, (1000, 300), ClientResult::Succeeded, vec![
+                attempt("create", "k4", Some(200), Some("pay_4")),
+                attempt("refund", "k4r", Some(200), Some("pay_4")),
+            ]),
+            // The double click: both answers name the same payment (one was a replay).
+            order("o-double", "double_submit", 1200, (1200, 0), ClientResult::Succeeded, vec![
+                attempt("create", "k5", Some(200), Some("pay_5")),
+                attempt("create", "k5", Some(200), Some("pay_5")),
+            ]),
+            order("o-retry", "retry_same_key", 900, (900, 0), ClientResult::Succeeded, vec![
+                attempt("create", "k6", None, None),
+                attempt("create", "k6", Some(200), Some("pay_6")),
+            ]),
+            order("o-declined", "purchase", 800, (800, 0), ClientResult::Declined, vec![attempt("create", "k7", Some(402), Some("pay_7"))]),
+            order("o-fullrefund", "purchase_refund", 500, (500, 500), ClientResult::Succeeded, vec![
+                attempt("create", "k8", Some(200), Some("pay_8")),
+                attempt("refund", "k8r", Some(200), Some("pay_8")),
+            ]),
+            // Failed before anything reached the gateway.
+            order("o-failed", "purchase", 300, (300, 0), ClientResult::Failed, vec![attempt("create", "k9", Some(500), None)]),
+        ];
+        let rec = reconcile(&outcomes, &l.0);
+        assert!(rec.violations.is_empty(), "{:#?}", rec.violations);
+        assert_eq!(rec.counts, ViolationCounts::default());
+        assert_eq!(rec.orders, 9);
+        assert_eq!(rec.ledger_entries, l.0.len() as u64);
+    }
+
+    #[test]
+    fn retry_with_a_new_key_is_a_double_charge_listing_both_keys_and_payments() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "key-first", 1000);
+        l.charge("pay_b", "o-1", "key-second", 1000);
+        let outcomes = vec![order("o-1", "retry_new_key", 1000, (1000, 0), ClientResult::Succeeded, vec![
+            attempt("create", "key-first", None, None),
+            attempt("create", "key-second", Some(200), Some("pay_b")),
+        ])];
+        let rec = reconcile(&outcomes, &l.0);
+        let v = only(&rec);
+        assert_eq!(v.kind, ViolationKind::DoubleCharge);
+        assert_eq!(rec.counts.double_charges, 1);
+        assert_eq!((v.captures, v.captured), (2, 2000));
+        assert_eq!(v.idempotency_keys, vec!["key-first", "key-second"]);
+        assert_eq!(v.payment_ids, vec!["pay_b", "pay_a"]);
+        assert_eq!(v.ledger.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+        assert_eq!(v.order_id, "o-1");
+        assert_eq!(v.flow, "retry_new_key");
+    }
+
+    #[test]
+    fn one_capture_above_the_order_amount_is_a_double_charge_not_a_mismatch() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "k", 1500);
+        let outcomes = vec![order("o-1", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![attempt("create", "k", Some(200), Some("pay_a"))])];
+        let rec = reconcile(&outcomes, &l.0);
+        assert_eq!(only(&rec).kind, ViolationKind::DoubleCharge);
+        assert_eq!(rec.counts.amount_mismatches, 0);
+    }
+
+    #[test]
+    fn success_without_a_capture_is_a_lost_charge() {
+        let mut l = Ledger::new();
+        l.push(M, "pay_a", "o-1", "k", EntryKind::Authorization, 1000);
+        let outcomes = vec![order("o-1", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![attempt("create", "k", Some(200), Some("pay_a"))])];
+        let rec = reconcile(&outcomes, &l.0);
+        let v = only(&rec);
+        assert_eq!(v.kind, ViolationKind::LostCharge);
+        assert_eq!(v.ledger.len(), 1);
+        assert_eq!(rec.counts.lost_charges, 1);
+        // Nothing at all in the ledger is just as lost.
+        let rec = reconcile(&outcomes, &[]);
+        assert_eq!(only(&rec).kind, ViolationKind::LostCharge);
+    }
+
+    #[test]
+    fn failure_with_money_left_captured_is_an_orphan_charge_unless_refunded() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "k1", 1000);
+        l.charge("pay_b", "o-2", "k2", 1000)
+            .push(M, "pay_b", "o-2", "k2r", EntryKind::Refund, 1000);
+        let outcomes = vec![
+            order("o-1", "purchase", 1000, (1000, 0), ClientResult::Failed, vec![attempt("create", "k1", Some(500), None)]),
+            order("o-2", "purchase", 1000, (1000, 0), ClientResult::Declined, vec![attempt("create", "k2", Some(402), None)]),
+        ];
+        let rec = reconcile(&outcomes, &l.0);
+        let v = only(&rec);
+        assert_eq!((v.kind, v.order_id.as_str()), (ViolationKind::OrphanCharge, "o-1"));
+        assert_eq!(rec.counts.orphan_charges, 1);
+        assert_eq!(v.payment_ids, vec!["pay_a"]);
+    }
+
+    #[test]
+    fn wrong_captured_refunded_or_currency_is_an_amount_mismatch() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-capture", "k1", 900);
+        l.charge("pay_b", "o-refund", "k2", 1000)
+            .push(M, "pay_b", "o-refund", "k2r", EntryKind::Refund, 1000);
+        l.charge("pay_c", "o-cancel", "k3", 400);
+        l.charge("pay_d", "o-eur", "k4", 1000);
+        if let Some(last) = l.0.last_mut() {
+            last.currency = "eur".to_owned();
+        }
+        let outcomes = vec![
+            order("o-capture", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![]),
+            order("o-refund", "purchase_refund", 1000, (1000, 300), ClientResult::Succeeded, vec![]),
+            // Told the authorization was canceled, yet money was captured.
+            order("o-cancel", "auth_cancel", 400, (0, 0), ClientResult::Succeeded, vec![]),
+            order("o-eur", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![]),
+        ];
+        let rec = reconcile(&outcomes, &l.0);
+        assert_eq!(rec.counts.amount_mismatches, 4, "{:#?}", rec.violations);
+        assert!(rec.violations.iter().all(|v| v.kind == ViolationKind::AmountMismatch));
+        assert_eq!(rec.counts.double_charges + rec.counts.lost_charges + rec.counts.orphan_charges, 0);
+    }
+
+    #[test]
+    fn unresolved_orders_are_counted_and_violate_only_when_charged_twice() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-once", "k1", 1000);
+        l.charge("pay_b", "o-twice", "k2", 1000);
+        l.charge("pay_c", "o-twice", "k3", 1000);
+        let outcomes = vec![
+            order("o-once", "retry_same_key", 1000, (1000, 0), ClientResult::Unknown, vec![attempt("create", "k1", None, None)]),
+            order("o-twice", "retry_new_key", 1000, (1000, 0), ClientResult::Unknown, vec![
+                attempt("create", "k2", None, None),
+                attempt("create", "k3", None, None),
+            ]),
+            order("o-none", "purchase", 1000, (1000, 0), ClientResult::Unknown, vec![attempt("create", "k4", None, None)]),
+        ];
+        let rec = reconcile(&outcomes, &l.0);
+        assert_eq!(rec.counts.unresolved, 3);
+        assert_eq!(rec.unresolved_sample, vec!["o-once", "o-twice", "o-none"]);
+        let v = only(&rec);
+        assert_eq!((v.kind, v.order_id.as_str()), (ViolationKind::DoubleCharge, "o-twice"));
+    }
+
+    #[test]
+    fn entries_of_other_merchants_do_not_belong_to_an_order_and_unknown_charges_are_counted() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "k1", 1000);
+        // Same reference, another loadgen merchant: not this order's money.
+        l.push("sk_test_loadgen_1", "pay_x", "o-1", "kx", EntryKind::Capture, 1000);
+        // A charge no order of this run made.
+        l.push(M, "pay_y", "o-stray", "ky", EntryKind::Capture, 50);
+        // Somebody else's traffic on a shared gateway: ignored.
+        l.push("sk_live_other", "pay_z", "o-z", "kz", EntryKind::Capture, 70);
+        let outcomes = vec![
+            order("o-1", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![]),
+            OrderOutcome {
+                merchant: "sk_test_loadgen_1".to_owned(),
+                ..order("o-2", "auth_cancel", 10, (0, 0), ClientResult::Succeeded, vec![])
+            },
+        ];
+        let rec = reconcile(&outcomes, &l.0);
+        assert!(rec.violations.is_empty(), "{:#?}", rec.violations);
+        assert_eq!(rec.counts.unknown_charges, 2);
+        let stray: Vec<&str> = rec.unknown_charge_sample.iter().map(|e| e.payment_id.as_str()).collect();
+        assert_eq!(stray, vec!["pay_x", "pay_y"]);
+    }
+
+    #[test]
+    fn an_empty_merchant_matches_by_reference_alone() {
+        let mut l = Ledger::new();
+        l.push("sk_service_key", "pay_a", "o-1", "k1", EntryKind::Capture, 1000);
+        l.push("sk_service_key", "pay_b", "o-1", "k2", EntryKind::Capture, 1000);
+        let outcomes = vec![OrderOutcome {
+            merchant: String::new(),
+            ..order("o-1", "service", 1000, (1000, 0), ClientResult::Succeeded, vec![])
+        }];
+        let rec = reconcile(&outcomes, &l.0);
+        assert_eq!(only(&rec).kind, ViolationKind::DoubleCharge);
+    }
 }
