@@ -51,11 +51,31 @@ pub struct CheckResult {
 impl CheckThresholds {
     /// The money checks only (what `loadgen check` can judge offline).
     pub fn evaluate_money(&self, counts: &ViolationCounts) -> Vec<CheckResult> {
-        let _ = counts;
-        todo!()
+        let money = [
+            ("double_charges", counts.double_charges, self.max_double_charges, "orders charged more than once or above their amount"),
+            ("lost_charges", counts.lost_charges, self.max_lost_charges, "orders told success with nothing captured"),
+            ("orphan_charges", counts.orphan_charges, self.max_orphan_charges, "orders told failure with money left captured"),
+            ("amount_mismatches", counts.amount_mismatches, self.max_amount_mismatches, "orders whose captured or refunded amount differs from the client's"),
+        ];
+        let mut results: Vec<CheckResult> = money
+            .into_iter()
+            .map(|(name, observed, limit, what)| {
+                // Money must never go wrong by default: an absent limit allows none.
+                let limit = limit.unwrap_or(0);
+                count_check(name, observed, Some(limit), what)
+            })
+            .collect();
+        results.push(count_check(
+            "unresolved",
+            counts.unresolved,
+            self.max_unresolved,
+            "orders whose client never learned the outcome",
+        ));
+        results
     }
 
-    /// Every check: money, then latency and rates.
+    /// Every check: money, then latency and rates (those only when set). Latency checks use the
+    /// overall coordinated-omission-corrected figures.
     pub fn evaluate(
         &self,
         counts: &ViolationCounts,
@@ -64,7 +84,159 @@ impl CheckThresholds {
         achieved_rate: f64,
         error_rate: f64,
     ) -> Vec<CheckResult> {
-        let _ = (counts, latency, target_rate, achieved_rate, error_rate);
-        todo!()
+        let mut results = self.evaluate_money(counts);
+        let corrected = &latency.overall.corrected;
+        if let Some(limit) = self.p95_ms {
+            results.push(at_most("p95_ms", corrected.p95_ms, limit, "overall p95 latency (corrected), ms"));
+        }
+        if let Some(limit) = self.p99_ms {
+            results.push(at_most("p99_ms", corrected.p99_ms, limit, "overall p99 latency (corrected), ms"));
+        }
+        if let Some(limit) = self.max_error_rate {
+            results.push(at_most("error_rate", error_rate, limit, "failed requests / requests"));
+        }
+        if let Some(limit) = self.min_achieved_rate_ratio {
+            results.push(achieved_ratio(target_rate, achieved_rate, limit));
+        }
+        results
+    }
+}
+
+fn count_check(name: &str, observed: u64, limit: Option<u64>, what: &str) -> CheckResult {
+    let (passed, detail) = match limit {
+        Some(limit) if observed > limit => (false, format!("{observed} {what}; at most {limit} allowed")),
+        Some(limit) => (true, format!("{observed} {what} (at most {limit} allowed)")),
+        None => (true, format!("{observed} {what} (no limit set)")),
+    };
+    CheckResult {
+        name: name.to_owned(),
+        passed,
+        observed: observed as f64,
+        limit: limit.map(|l| l as f64),
+        detail,
+    }
+}
+
+fn at_most(name: &str, observed: f64, limit: f64, what: &str) -> CheckResult {
+    // NaN (nothing measured) must not pass a limit silently.
+    let passed = observed <= limit;
+    let verdict = if passed { "within" } else { "above" };
+    CheckResult {
+        name: name.to_owned(),
+        passed,
+        observed,
+        limit: Some(limit),
+        detail: format!("{what}: {observed:.3}, {verdict} the limit {limit}"),
+    }
+}
+
+fn achieved_ratio(target_rate: f64, achieved_rate: f64, limit: f64) -> CheckResult {
+    let ratio = if target_rate > 0.0 {
+        achieved_rate / target_rate
+    } else {
+        // Nothing was asked for, so nothing fell behind.
+        1.0
+    };
+    let passed = ratio >= limit;
+    let detail = if passed {
+        format!("achieved {achieved_rate:.1}/s of {target_rate:.1}/s asked (ratio {ratio:.3}, at least {limit} required)")
+    } else {
+        format!("the client fell behind: achieved {achieved_rate:.1}/s of {target_rate:.1}/s asked (ratio {ratio:.3} < {limit})")
+    };
+    CheckResult {
+        name: "achieved_rate_ratio".to_owned(),
+        passed,
+        observed: ratio,
+        limit: Some(limit),
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::latency::{Percentiles, StepLatency};
+
+    fn latency(p95: f64, p99: f64) -> LatencySummary {
+        LatencySummary {
+            overall: StepLatency {
+                count: 100,
+                errors: 0,
+                corrected: Percentiles { p95_ms: p95, p99_ms: p99, ..Percentiles::default() },
+                uncorrected: Percentiles::default(),
+            },
+            ..LatencySummary::default()
+        }
+    }
+
+    fn find<'a>(results: &'a [CheckResult], name: &str) -> &'a CheckResult {
+        match results.iter().find(|r| r.name == name) {
+            Some(r) => r,
+            None => panic!("no check named {name} in {results:#?}"),
+        }
+    }
+
+    #[test]
+    fn money_checks_allow_nothing_by_default() {
+        let t = CheckThresholds::default();
+        let clean = t.evaluate_money(&ViolationCounts::default());
+        assert!(clean.iter().all(|r| r.passed));
+        let counts = ViolationCounts { double_charges: 1, unresolved: 500, ..ViolationCounts::default() };
+        let results = t.evaluate_money(&counts);
+        let double = find(&results, "double_charges");
+        assert!(!double.passed);
+        assert_eq!((double.observed, double.limit), (1.0, Some(0.0)));
+        // Unresolved orders are allowed unless a limit is set.
+        let unresolved = find(&results, "unresolved");
+        assert!(unresolved.passed);
+        assert_eq!(unresolved.limit, None);
+    }
+
+    #[test]
+    fn thresholds_from_the_scenario_are_applied() {
+        let t: CheckThresholds = match toml::from_str("max_double_charges = 3\nmax_unresolved = 10\n") {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        let counts = ViolationCounts { double_charges: 3, lost_charges: 1, unresolved: 11, ..ViolationCounts::default() };
+        let results = t.evaluate_money(&counts);
+        assert!(find(&results, "double_charges").passed);
+        assert!(!find(&results, "lost_charges").passed);
+        assert!(!find(&results, "unresolved").passed);
+    }
+
+    #[test]
+    fn unknown_keys_in_checks_are_rejected() {
+        let err = toml::from_str::<CheckThresholds>("p95 = 10.0\n");
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn slo_checks_apply_only_when_set() {
+        let none = CheckThresholds::default().evaluate(&ViolationCounts::default(), &latency(900.0, 2000.0), 1000.0, 10.0, 0.9);
+        assert!(none.iter().all(|r| r.passed));
+        assert_eq!(none.len(), 5);
+
+        let t = CheckThresholds {
+            p95_ms: Some(250.0),
+            p99_ms: Some(1000.0),
+            max_error_rate: Some(0.05),
+            min_achieved_rate_ratio: Some(0.98),
+            ..CheckThresholds::default()
+        };
+        let good = t.evaluate(&ViolationCounts::default(), &latency(200.0, 999.0), 1000.0, 990.0, 0.01);
+        assert!(good.iter().all(|r| r.passed), "{good:#?}");
+        let bad = t.evaluate(&ViolationCounts::default(), &latency(251.0, 1001.0), 1000.0, 970.0, 0.06);
+        for name in ["p95_ms", "p99_ms", "error_rate", "achieved_rate_ratio"] {
+            assert!(!find(&bad, name).passed, "{name} should fail: {bad:#?}");
+        }
+        assert!((find(&bad, "achieved_rate_ratio").observed - 0.97).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nan_latency_fails_a_set_limit() {
+        let t = CheckThresholds { p95_ms: Some(10.0), ..CheckThresholds::default() };
+        let results = t.evaluate(&ViolationCounts::default(), &latency(f64::NAN, 0.0), 0.0, 0.0, 0.0);
+        assert!(!find(&results, "p95_ms").passed);
     }
 }
