@@ -1,0 +1,914 @@
+//! The `[gateway]` table of a scenario file: what the simulator should do to each request.
+//!
+//! These types are the serde shape of the table (TOML in scenario files, JSON on
+//! `GET`/`PUT /_sim/config`), with unknown keys rejected at every level so a typo fails loudly
+//! instead of silently testing nothing. `validate` adds the semantic rules (probabilities in
+//! [0, 1], p99 >= p50, windows that end after they start...), each error naming the field's full
+//! path such as `gateway.endpoints.capture.faults.http_503`. Every key is documented for users
+//! in scenarios/README.md; keep the two in step.
+
+use super::declines::{DeclineCode, KNOWN_DECLINE_CODES};
+use super::duration::{DURATION_SYNTAX, format_duration};
+use super::fate::{Endpoint, FaultKind};
+use super::latency::MAX_INJECTED_LATENCY;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a `lost_after_delay` fault holds the answer when the scenario does not say.
+pub const DEFAULT_LOST_DELAY: Duration = Duration::from_secs(10);
+
+/// A configuration the simulator cannot run, and where it is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    /// Dotted path of the offending field, e.g. `gateway.faults.http_503` or
+    /// `gateway.schedule[0].until`; `scenario` for a file that cannot be read or is not TOML.
+    pub field: String,
+    /// What is wrong, and what would be accepted.
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The whole behaviour of the simulator: the `[gateway]` table. `Default` is the happy path: no
+/// latency, no faults, no rate limit; only the test cards decline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BehaviourConfig {
+    /// Seed for every random draw; the simulator's own `--seed` is used when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Delay added before answering, for every endpoint without its own. Absent: no delay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyConfig>,
+    /// Declines of payment creations (on top of the test cards, which always decline).
+    #[serde(skip_serializing_if = "DeclinesConfig::is_empty")]
+    pub declines: DeclinesConfig,
+    /// Fault probabilities, for every endpoint without its own.
+    #[serde(skip_serializing_if = "FaultsConfig::is_empty")]
+    pub faults: FaultsConfig,
+    /// Per-merchant request rate limit. Absent: unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Per-endpoint replacements of `latency` and `faults`.
+    #[serde(skip_serializing_if = "EndpointsConfig::is_empty")]
+    pub endpoints: EndpointsConfig,
+    /// Time windows that override the behaviour (outages, brownouts). The first matching wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<ScheduleWindow>,
+    /// "The first N attempts of each request fail with F" rules. The first matching wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sequences: Vec<SequenceRule>,
+}
+
+/// The shape of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DistributionKind {
+    /// Always `value`.
+    Constant,
+    /// Evenly between `min` and `max`.
+    Uniform,
+    /// Normal with `mean` and `stddev`, negative draws cut to 0.
+    Normal,
+    /// Lognormal with the given median `p50` and 99th percentile `p99`.
+    Lognormal,
+    /// One of `components`, chosen by `weight`.
+    Mixture,
+}
+
+impl DistributionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DistributionKind::Constant => "constant",
+            DistributionKind::Uniform => "uniform",
+            DistributionKind::Normal => "normal",
+            DistributionKind::Lognormal => "lognormal",
+            DistributionKind::Mixture => "mixture",
+        }
+    }
+
+    /// The keys this kind takes (besides `distribution`, and `weight` inside a mixture).
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            DistributionKind::Constant => &["value"],
+            DistributionKind::Uniform => &["min", "max"],
+            DistributionKind::Normal => &["mean", "stddev"],
+            DistributionKind::Lognormal => &["p50", "p99"],
+            DistributionKind::Mixture => &["components"],
+        }
+    }
+}
+
+/// A latency distribution. One flat table whose `distribution` says which other keys apply:
+/// `{ distribution = "lognormal", p50 = "80ms", p99 = "400ms" }`. (Flat rather than a serde
+/// tagged enum so that unknown keys and wrong types are reported with their full path.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyConfig {
+    pub distribution: DistributionKind,
+    /// constant: the delay.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub value: Option<Duration>,
+    /// uniform: the shortest delay.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min: Option<Duration>,
+    /// uniform: the longest delay.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max: Option<Duration>,
+    /// normal: the mean delay.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mean: Option<Duration>,
+    /// normal: the standard deviation.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stddev: Option<Duration>,
+    /// lognormal: the median delay.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub p50: Option<Duration>,
+    /// lognormal: the 99th percentile delay.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub p99: Option<Duration>,
+    /// mixture component only: relative weight (> 0; weights need not sum to 1 or 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// mixture: the weighted components (none of them itself a mixture).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<LatencyConfig>,
+}
+
+impl LatencyConfig {
+    fn empty(distribution: DistributionKind) -> Self {
+        LatencyConfig {
+            distribution,
+            value: None,
+            min: None,
+            max: None,
+            mean: None,
+            stddev: None,
+            p50: None,
+            p99: None,
+            weight: None,
+            components: Vec::new(),
+        }
+    }
+
+    pub fn constant(value: Duration) -> Self {
+        LatencyConfig {
+            value: Some(value),
+            ..Self::empty(DistributionKind::Constant)
+        }
+    }
+
+    pub fn uniform(min: Duration, max: Duration) -> Self {
+        LatencyConfig {
+            min: Some(min),
+            max: Some(max),
+            ..Self::empty(DistributionKind::Uniform)
+        }
+    }
+
+    pub fn normal(mean: Duration, stddev: Duration) -> Self {
+        LatencyConfig {
+            mean: Some(mean),
+            stddev: Some(stddev),
+            ..Self::empty(DistributionKind::Normal)
+        }
+    }
+
+    pub fn lognormal(p50: Duration, p99: Duration) -> Self {
+        LatencyConfig {
+            p50: Some(p50),
+            p99: Some(p99),
+            ..Self::empty(DistributionKind::Lognormal)
+        }
+    }
+
+    /// A weighted mixture of `(weight, component)` pairs.
+    pub fn mixture(components: Vec<(f64, LatencyConfig)>) -> Self {
+        LatencyConfig {
+            components: components
+                .into_iter()
+                .map(|(weight, component)| LatencyConfig {
+                    weight: Some(weight),
+                    ..component
+                })
+                .collect(),
+            ..Self::empty(DistributionKind::Mixture)
+        }
+    }
+
+    fn durations(&self) -> [(&'static str, Option<Duration>); 7] {
+        [
+            ("value", self.value),
+            ("min", self.min),
+            ("max", self.max),
+            ("mean", self.mean),
+            ("stddev", self.stddev),
+            ("p50", self.p50),
+            ("p99", self.p99),
+        ]
+    }
+}
+
+/// Probability of each fault, per request. Their sum must not exceed 1.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultsConfig {
+    /// Answer 500 without processing.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub http_500: f64,
+    /// Answer 503 without processing.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub http_503: f64,
+    /// Reset the connection without processing.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub reset: f64,
+    /// Never answer (until the client gives up); nothing processed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hang: f64,
+    /// Process, hold the answer for `lost_delay`, then drop the connection unanswered.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lost_after_delay: f64,
+    /// Process, then reset the connection instead of answering.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub reset_after_commit: f64,
+    /// Process, then answer 500 as if it had failed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub http_500_after_commit: f64,
+    /// How long `lost_after_delay` holds the answer. Absent: the global `faults.lost_delay`,
+    /// else 10s.
+    #[serde(
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lost_delay: Option<Duration>,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
+}
+
+impl FaultsConfig {
+    /// The probability configured for `kind`.
+    pub fn probability(&self, kind: FaultKind) -> f64 {
+        match kind {
+            FaultKind::Http500 => self.http_500,
+            FaultKind::Http503 => self.http_503,
+            FaultKind::Reset => self.reset,
+            FaultKind::Hang => self.hang,
+            FaultKind::LostAfterDelay => self.lost_after_delay,
+            FaultKind::ResetAfterCommit => self.reset_after_commit,
+            FaultKind::Http500AfterCommit => self.http_500_after_commit,
+        }
+    }
+
+    /// Sets the probability for `kind` (builder style, for tests and programmatic configs).
+    pub fn with(mut self, kind: FaultKind, probability: f64) -> Self {
+        let slot = match kind {
+            FaultKind::Http500 => &mut self.http_500,
+            FaultKind::Http503 => &mut self.http_503,
+            FaultKind::Reset => &mut self.reset,
+            FaultKind::Hang => &mut self.hang,
+            FaultKind::LostAfterDelay => &mut self.lost_after_delay,
+            FaultKind::ResetAfterCommit => &mut self.reset_after_commit,
+            FaultKind::Http500AfterCommit => &mut self.http_500_after_commit,
+        };
+        *slot = probability;
+        self
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == FaultsConfig::default()
+    }
+}
+
+/// Declines of payment creations, beyond the test cards.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeclinesConfig {
+    /// Share of otherwise approved charges declined at random, in [0, 1].
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rate: f64,
+    /// Relative weights of the codes random declines use. Empty: `generic_decline`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub codes: BTreeMap<String, f64>,
+    /// Amount ranges that always decline (as Braintree's sandbox does). The first match wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub amount_rules: Vec<AmountRule>,
+}
+
+impl DeclinesConfig {
+    fn is_empty(&self) -> bool {
+        *self == DeclinesConfig::default()
+    }
+}
+
+/// Charges whose amount lies in [min, max] (minor units, inclusive) decline with `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmountRule {
+    pub min: i64,
+    pub max: i64,
+    pub code: String,
+}
+
+/// Per-merchant rate limit (one bucket per API key), enforced with `governor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second allowed per merchant (> 0; fractions allowed).
+    pub requests_per_second: f64,
+    /// How many requests may arrive at once after a quiet spell. Absent: one second's worth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+impl RateLimitConfig {
+    pub fn new(requests_per_second: f64, burst: u32) -> Self {
+        RateLimitConfig {
+            requests_per_second,
+            burst: Some(burst),
+        }
+    }
+
+    /// The burst actually allowed: the configured one, else one second's worth (at least 1).
+    pub fn effective_burst(&self) -> u32 {
+        match self.burst {
+            Some(burst) => burst.max(1),
+            None if self.requests_per_second.is_finite() && self.requests_per_second >= 1.0 => {
+                // Saturating float-to-int conversion: at most u32::MAX.
+                self.requests_per_second.ceil() as u32
+            }
+            None => 1,
+        }
+    }
+}
+
+/// Per-endpoint overrides: `[gateway.endpoints.capture]` and so on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndpointsConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create: Option<EndpointConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<EndpointConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<EndpointConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund: Option<EndpointConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retrieve: Option<EndpointConfig>,
+}
+
+impl EndpointsConfig {
+    pub fn get(&self, endpoint: Endpoint) -> Option<&EndpointConfig> {
+        match endpoint {
+            Endpoint::Create => self.create.as_ref(),
+            Endpoint::Capture => self.capture.as_ref(),
+            Endpoint::Cancel => self.cancel.as_ref(),
+            Endpoint::Refund => self.refund.as_ref(),
+            Endpoint::Retrieve => self.retrieve.as_ref(),
+        }
+    }
+
+    pub fn get_mut(&mut self, endpoint: Endpoint) -> &mut Option<EndpointConfig> {
+        match endpoint {
+            Endpoint::Create => &mut self.create,
+            Endpoint::Capture => &mut self.capture,
+            Endpoint::Cancel => &mut self.cancel,
+            Endpoint::Refund => &mut self.refund,
+            Endpoint::Retrieve => &mut self.retrieve,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == EndpointsConfig::default()
+    }
+}
+
+/// What one endpoint does instead of the global settings. Each table given replaces the global
+/// one whole (a `faults` table here is the complete fault table for this endpoint).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndpointConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultsConfig>,
+}
+
+/// A time window, measured from the simulator's start, that overrides the behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleWindow {
+    /// Start of the window (inclusive), e.g. "10s".
+    #[serde(with = "super::duration::as_string")]
+    pub from: Duration,
+    /// End of the window (exclusive). Absent: until the simulator stops.
+    #[serde(
+        default,
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub until: Option<Duration>,
+    /// Endpoints the window applies to. Absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Vec<Endpoint>>,
+    /// Multiplies every sampled delay (after `latency`, if given, replaced it), e.g. 10.0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_factor: Option<f64>,
+    /// Replaces the latency distribution during the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyConfig>,
+    /// Replaces the fault table during the window, e.g. `{ http_503 = 0.5 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultsConfig>,
+    /// Replaces the decline rules (not the test cards) during the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declines: Option<DeclinesConfig>,
+}
+
+/// The first `fail_first` attempts of each request (same merchant, endpoint and idempotency key
+/// or body) get `fault`; later attempts behave normally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceRule {
+    /// Endpoints the rule applies to. Absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Vec<Endpoint>>,
+    /// How many attempts fail (>= 1).
+    pub fail_first: u32,
+    /// The fault they get.
+    pub fault: FaultKind,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+/// Reads a scenario file and returns its validated `[gateway]` table (the default when absent);
+/// every other top-level table (`[load]`, `[checks]`, ...) is ignored.
+pub fn load_scenario_gateway(path: &Path) -> Result<BehaviourConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            "scenario",
+            format!("cannot read scenario file {}: {e}", path.display()),
+        )
+    })?;
+    parse_scenario_gateway(&text).map_err(|mut e| {
+        if e.field == "scenario" {
+            e.message = format!("{}: {}", path.display(), e.message);
+        }
+        e
+    })
+}
+
+/// Parses scenario TOML text and returns its validated `[gateway]` table (see
+/// [`load_scenario_gateway`]).
+pub fn parse_scenario_gateway(toml_text: &str) -> Result<BehaviourConfig, ConfigError> {
+    let document: toml::Table = toml::from_str(toml_text)
+        .map_err(|e| ConfigError::new("scenario", format!("not valid TOML: {e}")))?;
+    let config = match document.get("gateway") {
+        None => BehaviourConfig::default(),
+        Some(table) => deserialize_tracked(table.clone())?,
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+impl BehaviourConfig {
+    /// Parses and validates a JSON behaviour (the body of `PUT /_sim/config`: the `[gateway]`
+    /// table as JSON). Errors name the field as in a scenario file (`gateway.faults.reset`).
+    pub fn from_json(json_text: &str) -> Result<BehaviourConfig, ConfigError> {
+        let mut deserializer = serde_json::Deserializer::from_str(json_text);
+        let config = deserialize_tracked(&mut deserializer)?;
+        deserializer
+            .end()
+            .map_err(|e| ConfigError::new("gateway", format!("not valid JSON: {e}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Deserializes a `[gateway]` table, turning serde's error into one that names the field.
+fn deserialize_tracked<'de, D>(deserializer: D) -> Result<BehaviourConfig, ConfigError>
+where
+    D: serde::Deserializer<'de>,
+    D::Error: Display,
+{
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let mut field = String::from("gateway");
+        for segment in error.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Map { key } => {
+                    field.push('.');
+                    field.push_str(key);
+                }
+                serde_path_to_error::Segment::Seq { index } => {
+                    field.push_str(&format!("[{index}]"));
+                }
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        ConfigError::new(field, error.inner().to_string())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+/// Float slack for "probabilities sum to at most 1" (0.1 + 0.2 + 0.7 is 1.0000000000000002).
+const SUM_TOLERANCE: f64 = 1e-9;
+
+impl BehaviourConfig {
+    /// Checks every semantic rule; the first violation is returned, naming its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(latency) = &self.latency {
+            validate_latency(latency, "gateway.latency", false)?;
+        }
+        validate_declines(&self.declines, "gateway.declines")?;
+        validate_faults(&self.faults, "gateway.faults")?;
+        if let Some(rate_limit) = &self.rate_limit {
+            validate_rate_limit(rate_limit, "gateway.rate_limit")?;
+        }
+        for endpoint in Endpoint::all() {
+            if let Some(overrides) = self.endpoints.get(endpoint) {
+                let path = format!("gateway.endpoints.{}", endpoint.as_str());
+                if let Some(latency) = &overrides.latency {
+                    validate_latency(latency, &format!("{path}.latency"), false)?;
+                }
+                if let Some(faults) = &overrides.faults {
+                    validate_faults(faults, &format!("{path}.faults"))?;
+                }
+            }
+        }
+        for (index, window) in self.schedule.iter().enumerate() {
+            validate_window(window, &format!("gateway.schedule[{index}]"))?;
+        }
+        for (index, rule) in self.sequences.iter().enumerate() {
+            let path = format!("gateway.sequences[{index}]");
+            if rule.fail_first == 0 {
+                return Err(ConfigError::new(
+                    format!("{path}.fail_first"),
+                    "must be at least 1 (0 would fail no attempt; remove the rule instead)",
+                ));
+            }
+            validate_endpoint_list(rule.endpoints.as_deref(), &path)?;
+        }
+        Ok(())
+    }
+}
+
+fn validate_probability(value: f64, field: String) -> Result<(), ConfigError> {
+    if value.is_nan() || !(0.0..=1.0).contains(&value) {
+        return Err(ConfigError::new(
+            field,
+            format!("{value} is not a probability; expected a number from 0 to 1 (0.05 = 5%)"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_duration_bound(value: Duration, field: String) -> Result<(), ConfigError> {
+    if value > MAX_INJECTED_LATENCY {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "{} is longer than the {} the simulator will wait; use the `hang` fault for \
+                 requests that should never be answered",
+                format_duration(value),
+                format_duration(MAX_INJECTED_LATENCY)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_latency(
+    config: &LatencyConfig,
+    path: &str,
+    in_mixture: bool,
+) -> Result<(), ConfigError> {
+    let kind = config.distribution;
+    let takes = kind.keys();
+    let takes_list = takes
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (key, value) in config.durations() {
+        if value.is_some() && !takes.contains(&key) {
+            return Err(ConfigError::new(
+                format!("{path}.{key}"),
+                format!(
+                    "`{key}` does not apply to a {} distribution, which takes {takes_list}",
+                    kind.as_str()
+                ),
+            ));
+        }
+        if let Some(value) = value {
+            validate_duration_bound(value, format!("{path}.{key}"))?;
+        }
+    }
+    if !config.components.is_empty() && kind != DistributionKind::Mixture {
+        return Err(ConfigError::new(
+            format!("{path}.components"),
+            format!(
+                "`components` only applies to a mixture distribution; a {} distribution takes \
+                 {takes_list}",
+                kind.as_str()
+            ),
+        ));
+    }
+    match (in_mixture, config.weight) {
+        (false, Some(_)) => {
+            return Err(ConfigError::new(
+                format!("{path}.weight"),
+                "`weight` only applies to a component of a mixture distribution",
+            ));
+        }
+        (true, None) => {
+            return Err(ConfigError::new(
+                format!("{path}.weight"),
+                "a mixture component needs a `weight` (a number > 0; weights are relative)",
+            ));
+        }
+        (true, Some(weight)) if !(weight.is_finite() && weight > 0.0) => {
+            return Err(ConfigError::new(
+                format!("{path}.weight"),
+                format!("{weight} is not a valid weight; expected a finite number > 0"),
+            ));
+        }
+        _ => {}
+    }
+    let missing = |key: &str| {
+        ConfigError::new(
+            format!("{path}.{key}"),
+            format!(
+                "a {} distribution needs `{key}` ({DURATION_SYNTAX}); it takes {takes_list}",
+                kind.as_str()
+            ),
+        )
+    };
+    match kind {
+        DistributionKind::Constant => {
+            config.value.ok_or_else(|| missing("value"))?;
+        }
+        DistributionKind::Uniform => {
+            let min = config.min.ok_or_else(|| missing("min"))?;
+            let max = config.max.ok_or_else(|| missing("max"))?;
+            if max < min {
+                return Err(ConfigError::new(
+                    format!("{path}.max"),
+                    format!(
+                        "max ({}) is below min ({}); expected min <= max",
+                        format_duration(max),
+                        format_duration(min)
+                    ),
+                ));
+            }
+        }
+        DistributionKind::Normal => {
+            config.mean.ok_or_else(|| missing("mean"))?;
+            config.stddev.ok_or_else(|| missing("stddev"))?;
+        }
+        DistributionKind::Lognormal => {
+            let p50 = config.p50.ok_or_else(|| missing("p50"))?;
+            let p99 = config.p99.ok_or_else(|| missing("p99"))?;
+            if p50.is_zero() {
+                return Err(ConfigError::new(
+                    format!("{path}.p50"),
+                    "must be greater than 0: a lognormal delay is never 0 (use a constant \
+                     distribution of \"0s\" for no delay)",
+                ));
+            }
+            if p99 < p50 {
+                return Err(ConfigError::new(
+                    format!("{path}.p99"),
+                    format!(
+                        "p99 ({}) is below p50 ({}); expected p50 <= p99",
+                        format_duration(p99),
+                        format_duration(p50)
+                    ),
+                ));
+            }
+        }
+        DistributionKind::Mixture => {
+            if in_mixture {
+                return Err(ConfigError::new(
+                    format!("{path}.distribution"),
+                    "a mixture component cannot itself be a mixture; list its parts in the \
+                     outer mixture instead",
+                ));
+            }
+            if config.components.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{path}.components"),
+                    "a mixture needs at least one component, e.g. components = [{ weight = 99, \
+                     distribution = \"lognormal\", p50 = \"80ms\", p99 = \"400ms\" }, { weight = \
+                     1, distribution = \"constant\", value = \"3s\" }]",
+                ));
+            }
+            for (index, component) in config.components.iter().enumerate() {
+                validate_latency(component, &format!("{path}.components[{index}]"), true)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_faults(config: &FaultsConfig, path: &str) -> Result<(), ConfigError> {
+    let mut sum = 0.0;
+    for kind in FaultKind::ALL {
+        let probability = config.probability(kind);
+        validate_probability(probability, format!("{path}.{}", kind.as_str()))?;
+        sum += probability;
+    }
+    if sum > 1.0 + SUM_TOLERANCE {
+        return Err(ConfigError::new(
+            path,
+            format!(
+                "the fault probabilities sum to {sum}; they must sum to at most 1 (the rest is \
+                 the share of requests that get no fault)"
+            ),
+        ));
+    }
+    if let Some(delay) = config.lost_delay {
+        validate_duration_bound(delay, format!("{path}.lost_delay"))?;
+    }
+    Ok(())
+}
+
+fn unknown_code_message(code: &str) -> String {
+    format!(
+        "`{code}` is not a known decline code; use one of: {}",
+        KNOWN_DECLINE_CODES.join(", ")
+    )
+}
+
+fn validate_declines(config: &DeclinesConfig, path: &str) -> Result<(), ConfigError> {
+    validate_probability(config.rate, format!("{path}.rate"))?;
+    let mut total_weight = 0.0;
+    for (code, weight) in &config.codes {
+        let field = format!("{path}.codes.{code}");
+        if DeclineCode::from_name(code).is_none() {
+            return Err(ConfigError::new(field, unknown_code_message(code)));
+        }
+        if !(weight.is_finite() && *weight >= 0.0) {
+            return Err(ConfigError::new(
+                field,
+                format!("{weight} is not a valid weight; expected a finite number >= 0"),
+            ));
+        }
+        total_weight += weight;
+    }
+    if !config.codes.is_empty() && total_weight <= 0.0 {
+        return Err(ConfigError::new(
+            format!("{path}.codes"),
+            "the code weights sum to 0; give at least one code a weight > 0 (or leave `codes` \
+             out to decline with generic_decline)",
+        ));
+    }
+    for (index, rule) in config.amount_rules.iter().enumerate() {
+        let rule_path = format!("{path}.amount_rules[{index}]");
+        if rule.min < 0 {
+            return Err(ConfigError::new(
+                format!("{rule_path}.min"),
+                format!("{} is negative; amounts are minor units >= 0", rule.min),
+            ));
+        }
+        if rule.max < rule.min {
+            return Err(ConfigError::new(
+                format!("{rule_path}.max"),
+                format!(
+                    "max ({}) is below min ({}); expected min <= max (both inclusive, minor units)",
+                    rule.max, rule.min
+                ),
+            ));
+        }
+        if DeclineCode::from_name(&rule.code).is_none() {
+            return Err(ConfigError::new(
+                format!("{rule_path}.code"),
+                unknown_code_message(&rule.code),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_rate_limit(config: &RateLimitConfig, path: &str) -> Result<(), ConfigError> {
+    let rate = config.requests_per_second;
+    if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
+        return Err(ConfigError::new(
+            format!("{path}.requests_per_second"),
+            format!(
+                "{rate} is not a valid rate; expected a number of requests per second > 0 (and at \
+                 most 1e9); leave out [gateway.rate_limit] for no limit"
+            ),
+        ));
+    }
+    if config.burst == Some(0) {
+        return Err(ConfigError::new(
+            format!("{path}.burst"),
+            "must be at least 1 (the number of requests allowed at once)",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_endpoint_list(endpoints: Option<&[Endpoint]>, path: &str) -> Result<(), ConfigError> {
+    if endpoints.is_some_and(|list| list.is_empty()) {
+        return Err(ConfigError::new(
+            format!("{path}.endpoints"),
+            "an empty list matches no endpoint; leave `endpoints` out to match all of create, \
+             capture, cancel, refund, retrieve",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_window(window: &ScheduleWindow, path: &str) -> Result<(), ConfigError> {
+    if let Some(until) = window.until {
+        if until <= window.from {
+            return Err(ConfigError::new(
+                format!("{path}.until"),
+                format!(
+                    "until ({}) must be after from ({})",
+                    format_duration(until),
+                    format_duration(window.from)
+                ),
+            ));
+        }
+    }
+    validate_endpoint_list(window.endpoints.as_deref(), path)?;
+    if let Some(factor) = window.latency_factor {
+        if !(factor.is_finite() && (0.0..=1000.0).contains(&factor)) {
+            return Err(ConfigError::new(
+                format!("{path}.latency_factor"),
+                format!(
+                    "{factor} is not a valid factor; expected a number from 0 to 1000 (10 = ten times slower)"
+                ),
+            ));
+        }
+    }
+    if let Some(latency) = &window.latency {
+        validate_latency(latency, &format!("{path}.latency"), false)?;
+    }
+    if let Some(faults) = &window.faults {
+        validate_faults(faults, &format!("{path}.faults"))?;
+    }
+    if let Some(declines) = &window.declines {
+        validate_declines(declines, &format!("{path}.declines"))?;
+    }
+    if window.latency_factor.is_none()
+        && window.latency.is_none()
+        && window.faults.is_none()
+        && window.declines.is_none()
+    {
+        return Err(ConfigError::new(
+            path,
+            "this window changes nothing; give it latency_factor, latency, faults or declines",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Fate-level tests of the behaviour module (filled in below).
