@@ -61,11 +61,6 @@ macro_rules! id_type {
             pub fn parse(s: &str) -> Option<Self> {
                 decode($prefix, s).map(Self)
             }
-
-            /// Spreads ids over the engine's shards; ids are random, so the low bits are uniform.
-            pub(crate) fn shard(self, shards: usize) -> usize {
-                (self.0 as usize) & (shards - 1)
-            }
         }
 
         impl fmt::Display for $name {
@@ -78,6 +73,13 @@ macro_rules! id_type {
 
 id_type!(PaymentId, "pay_", "A payment's id, printed as `pay_` and 22 base-62 digits.");
 id_type!(RefundId, "re_", "A refund's id, printed as `re_` and 22 base-62 digits.");
+
+impl PaymentId {
+    /// Spreads payments over the engine's shards; ids are random, so the low bits are uniform.
+    pub(crate) fn shard(self, shards: usize) -> usize {
+        (self.0 as usize) & (shards - 1)
+    }
+}
 
 /// A merchant account, interned: the API key is stored once, everything else holds this number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,11 +113,6 @@ impl Merchants {
         id
     }
 
-    /// Looks a merchant up without creating it.
-    pub(crate) fn find(&self, api_key: &str) -> Option<MerchantId> {
-        self.inner.read().by_key.get(api_key).copied()
-    }
-
     pub(crate) fn api_key(&self, id: MerchantId) -> Arc<str> {
         self.inner
             .read()
@@ -123,12 +120,6 @@ impl Merchants {
             .get(id.0 as usize)
             .cloned()
             .unwrap_or_else(|| Arc::from(""))
-    }
-
-    pub(crate) fn clear(&self) {
-        let mut table = self.inner.write();
-        table.by_key.clear();
-        table.keys.clear();
     }
 }
 
@@ -164,6 +155,5 @@ mod tests {
         assert_eq!(m.intern("sk_a"), a);
         assert_ne!(m.intern("sk_b"), a);
         assert_eq!(&*m.api_key(a), "sk_a");
-        assert_eq!(m.find("sk_c"), None);
     }
 }

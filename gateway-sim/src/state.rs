@@ -1,0 +1,142 @@
+//! The simulator's shared state: the engine (money) plus the live behaviour
+//! (faults), behind one cheap-to-clone handle that every connection holds.
+//!
+//! The behaviour can be replaced while traffic flows (`PUT /_sim/config`): a
+//! request takes a snapshot of the current one when it arrives and keeps it to
+//! the end, so a change never tears a request in half.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::behaviour::{Behaviour, BehaviourConfig, ConfigError, MerchantRateLimiter, SeenCounter};
+use crate::engine::Engine;
+
+/// The behaviour in force, with the rate limiter built from it.
+pub struct Live {
+    pub behaviour: Behaviour,
+    pub limiter: Option<MerchantRateLimiter>,
+}
+
+impl Live {
+    fn build(config: BehaviourConfig, seed: u64) -> Result<Live, ConfigError> {
+        let behaviour = Behaviour::new(config, seed)?;
+        let limiter = behaviour.rate_limit().map(MerchantRateLimiter::new).transpose()?;
+        Ok(Live { behaviour, limiter })
+    }
+}
+
+/// Request and fault counters kept by the server (money is counted by the engine).
+#[derive(Default)]
+pub struct ServerCounters {
+    pub requests: AtomicU64,
+    pub rate_limited: AtomicU64,
+    faults: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl ServerCounters {
+    pub fn fault(&self, kind: &'static str) {
+        *self.faults.lock().entry(kind).or_default() += 1;
+    }
+
+    pub fn faults(&self) -> BTreeMap<&'static str, u64> {
+        self.faults.lock().clone()
+    }
+
+    fn clear(&self) {
+        self.requests.store(0, Ordering::Relaxed);
+        self.rate_limited.store(0, Ordering::Relaxed);
+        self.faults.lock().clear();
+    }
+}
+
+#[derive(Clone)]
+pub struct SimState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    engine: Engine,
+    live: RwLock<Arc<Live>>,
+    seen: SeenCounter,
+    seed: u64,
+    admin_token: Option<String>,
+    counters: ServerCounters,
+    started: Instant,
+    request_ids: AtomicU64,
+}
+
+impl SimState {
+    pub fn new(
+        engine: Engine,
+        behaviour: BehaviourConfig,
+        seed: u64,
+        admin_token: Option<String>,
+    ) -> Result<SimState, ConfigError> {
+        let live = Live::build(behaviour, seed)?;
+        Ok(SimState {
+            inner: Arc::new(Shared {
+                engine,
+                live: RwLock::new(Arc::new(live)),
+                seen: SeenCounter::default(),
+                seed,
+                admin_token,
+                counters: ServerCounters::default(),
+                started: Instant::now(),
+                request_ids: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The behaviour in force now; hold the snapshot for the whole request.
+    pub fn live(&self) -> Arc<Live> {
+        self.inner.live.read().clone()
+    }
+
+    /// Replaces the behaviour atomically, or changes nothing if `config` is invalid.
+    pub fn set_behaviour(&self, config: BehaviourConfig) -> Result<(), ConfigError> {
+        let live = Live::build(config, self.inner.seed)?;
+        *self.inner.live.write() = Arc::new(live);
+        Ok(())
+    }
+
+    pub fn seen(&self) -> &SeenCounter {
+        &self.inner.seen
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    pub fn admin_token(&self) -> Option<&str> {
+        self.inner.admin_token.as_deref()
+    }
+
+    pub fn counters(&self) -> &ServerCounters {
+        &self.inner.counters
+    }
+
+    /// A fresh id for the `Request-Id` header and the logs, so an injected
+    /// failure a client saw can be found in the simulator's log.
+    pub fn next_request_id(&self) -> String {
+        format!("req_{:012}", self.inner.request_ids.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    pub fn uptime(&self) -> std::time::Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// Forgets all payments, keys, ledger entries, attempt counts and counters.
+    pub fn reset(&self) {
+        self.inner.engine.reset();
+        self.inner.seen.clear();
+        self.inner.counters.clear();
+    }
+}
