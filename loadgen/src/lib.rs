@@ -1,7 +1,30 @@
-//! placeholder
+//! loadgen: an open-model load generator for payment APIs that reconciles every
+//! client outcome against the gateway's ledger.
+//!
+//! Follow one order through the modules, top to bottom:
+//!
+//! - [`cli`]: the command line (`loadgen run`, `loadgen check`) and exit codes.
+//! - [`scenario`]: reads a scenario file's `[load]`, `[checks]`, `[target]` into a plan.
+//! - [`run`]: one run end to end: gateway (embedded or not), goose, settle, ledger,
+//!   check, reports.
+//! - [`pacing`]: the open-model schedule every user shares (order `n` due at `t0 + n/rate`).
+//! - [`flows`]: what a user does with an order (the merchant flows, the `--service`
+//!   template); the only module that knows goose.
+//! - [`progress`]: the once-a-second progress line.
+//! - [`outcomes`]: what each client saw, per order.
+//! - [`latency`]: HdrHistogram latency per step, corrected and uncorrected.
+//! - [`ledger_source`]: reads the gateway's ledger (HTTP or file).
+//! - [`check`]: the money check, a pure function of (outcomes, ledger).
+//! - [`checks`]: the `[checks]` thresholds and their verdicts.
+//! - [`report`]: `report.json`, `report.html`, `junit.xml`, `latency.hlog`,
+//!   `outcomes.ndjson`, and the terminal summary.
+
 pub mod check;
 pub mod checks;
+pub mod flows;
 pub mod latency;
 pub mod ledger_source;
 pub mod outcomes;
+pub mod pacing;
 pub mod report;
+pub mod scenario;
