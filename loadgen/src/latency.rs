@@ -32,10 +32,10 @@ const SIGFIG: u8 = 3;
 /// Two, so the second before the current one is still at hand for the progress line.
 const OPEN_SECONDS: usize = 2;
 
-/// Quantiles of the report's percentile curve.
-const CURVE_QUANTILES: [f64; 17] = [
-    0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999, 0.99999,
-    1.0,
+/// Percentiles of the report's percentile curve (kept as written, so they print as written).
+const CURVE_PERCENTILES: [f64; 17] = [
+    0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.99,
+    99.999, 100.0,
 ];
 
 /// Shared recorder; clones share the same data. See the module doc.
@@ -384,12 +384,12 @@ impl LatencyRecorder {
         }
         summary.overall = StepLatency::from_histograms(all.0, all.1, &all.2, &all.3);
         if all.0 > 0 {
-            summary.curve = CURVE_QUANTILES
+            summary.curve = CURVE_PERCENTILES
                 .iter()
-                .map(|&q| CurvePoint {
-                    percentile: q * 100.0,
-                    corrected_ms: ms(all.2.value_at_quantile(q)),
-                    uncorrected_ms: ms(all.3.value_at_quantile(q)),
+                .map(|&p| CurvePoint {
+                    percentile: p,
+                    corrected_ms: ms(all.2.value_at_percentile(p)),
+                    uncorrected_ms: ms(all.3.value_at_percentile(p)),
                 })
                 .collect();
         }

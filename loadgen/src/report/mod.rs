@@ -1,18 +1,79 @@
-//! The run report: one [`RunReport`] value, written as `report.json`, `report.html`,
-//! `junit.xml`, plus `latency.hlog` and `outcomes.ndjson`, and a terminal summary.
+//! The run report: one [`RunReport`] value, written into the report directory as `report.json`,
+//! `report.html`, `junit.xml`, plus `latency.hlog` and `outcomes.ndjson`; and a plain-text
+//! summary for the terminal ([`render_summary`]).
 //!
-//! (schema documentation: being written)
+//! # `report.json` schema (`schema_version: 1`)
+//!
+//! One JSON object. Fields are only ever added within a schema version; a renamed or removed
+//! field, or a changed meaning, bumps `schema_version`. Durations are seconds (`_s`) or
+//! milliseconds (`_ms`) as their names say; money is integer minor units; rates are per second.
+//!
+//! | field | type | meaning |
+//! |---|---|---|
+//! | `schema_version` | int | 1 |
+//! | `loadgen_version` | string | the loadgen crate version that wrote it |
+//! | `scenario` | string | scenario name (file stem) |
+//! | `mode` | `"embedded"` \| `"target"` \| `"service"` | in-process gateway-sim, a running gateway-sim (`--target`), or a merchant's service (`--service`) |
+//! | `target_url` | string | the base URL driven |
+//! | `seed` | int | the load seed |
+//! | `started_at_unix_ms` | int | when the measured run began |
+//! | `target_rate` | float | orders/s asked (open model) |
+//! | `achieved_rate` | float | orders/s actually started |
+//! | `duration_s` | float | measured run length |
+//! | `users` | int | concurrent clients |
+//! | `orders.total` | int | orders played |
+//! | `orders.by_flow` | {flow: int} | per flow (`purchase`, `auth_capture`, ...) |
+//! | `orders.by_result` | {result: int} | per client result (`succeeded`, `declined`, `failed`, `unknown`) |
+//! | `requests` | int | HTTP requests recorded (all steps) |
+//! | `errors` | int | requests that failed (timeouts, resets, unexpected statuses) |
+//! | `error_rate` | float | `errors / requests` (0 when no requests) |
+//! | `latency.overall`, `latency.steps.<step>` | StepLatency | `count`, `errors`, `corrected`, `uncorrected` |
+//! | StepLatency `.corrected` / `.uncorrected` | Percentiles | `p50_ms`, `p90_ms`, `p95_ms`, `p99_ms`, `p999_ms`, `max_ms`, `mean_ms`; corrected counts from the intended send time (coordinated omission corrected), uncorrected from the actual send |
+//! | `latency.curve[]` | {`percentile`, `corrected_ms`, `uncorrected_ms`} | overall percentile curve, 0..=100 |
+//! | `timeline[]` | {`second`, `count`, `errors`, `p95_ms`, `p99_ms`} | per second of the run by completion time, all steps (`count` = requests completed that second) |
+//! | `money.checked` | bool | false when the ledger could not be read (then the counts mean nothing) |
+//! | `money.ledger_entries` | int | ledger entries read |
+//! | `money.counts` | {`double_charges`, `lost_charges`, `orphan_charges`, `amount_mismatches`, `unresolved`, `unknown_charges`} | see [`crate::check`] |
+//! | `money.violations_total` | int | violations found |
+//! | `money.violations[]` | Violation | the first [`VIOLATIONS_IN_REPORT`]: `kind`, `order_id`, `flow`, `merchant`, `result`, `amount`, `currency`, `expected_capture`, `expected_refund`, `captured`, `captures`, `refunded`, `idempotency_keys[]`, `payment_ids[]`, `ledger[]` (the order's ledger entries as `GET /_sim/ledger` prints them), `detail` |
+//! | `money.unresolved_sample[]` | string | up to 100 order ids the client never learned the outcome of |
+//! | `checks[]` | {`name`, `passed`, `observed`, `limit`, `detail`} | one per check; `limit` is null for report-only checks |
+//! | `passed` | bool | every check passed (the exit code is 0 exactly when this is true) |
+
+mod hlog;
+mod html;
+mod json;
+mod junit;
+mod summary;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{Violation, ViolationCounts};
+use crate::check::{Reconciliation, Violation, ViolationCounts};
 use crate::checks::CheckResult;
-use crate::latency::{LatencySummary, SecondStats};
+use crate::latency::{LatencyRecorder, LatencySummary, SecondStats};
+use crate::outcomes::{OrderOutcome, OutcomeError};
+
+pub use hlog::{HlogInterval, read_hlog, write_hlog};
+pub use html::render_html;
+pub use json::{read_json, write_json};
+pub use junit::render_junit;
+pub use summary::render_summary;
 
 /// The current `schema_version` of `report.json`.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// How many violations are listed in the report (all are counted).
+pub const VIOLATIONS_IN_REPORT: usize = 1000;
+
+/// File names inside the report directory.
+pub const REPORT_JSON: &str = "report.json";
+pub const REPORT_HTML: &str = "report.html";
+pub const JUNIT_XML: &str = "junit.xml";
+pub const LATENCY_HLOG: &str = "latency.hlog";
+pub const OUTCOMES_NDJSON: &str = "outcomes.ndjson";
 
 /// How loadgen reached the payment API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +87,16 @@ pub enum RunMode {
     Service,
 }
 
+impl RunMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Embedded => "embedded",
+            RunMode::Target => "target",
+            RunMode::Service => "service",
+        }
+    }
+}
+
 /// What the run was; filled by the run loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunMeta {
@@ -37,7 +108,7 @@ pub struct RunMeta {
     pub started_at_unix_ms: u64,
     /// Orders per second asked.
     pub target_rate: f64,
-    /// Orders per second started on schedule.
+    /// Orders per second actually started.
     pub achieved_rate: f64,
     pub duration_s: f64,
     pub users: u64,
@@ -51,10 +122,27 @@ pub struct OrderCounts {
     pub by_result: BTreeMap<String, u64>,
 }
 
+impl OrderCounts {
+    pub fn count(outcomes: &[OrderOutcome]) -> Self {
+        let mut counts = OrderCounts {
+            total: outcomes.len() as u64,
+            ..OrderCounts::default()
+        };
+        for o in outcomes {
+            *counts.by_flow.entry(o.flow.clone()).or_default() += 1;
+            *counts
+                .by_result
+                .entry(o.result.as_str().to_owned())
+                .or_default() += 1;
+        }
+        counts
+    }
+}
+
 /// The money part of the report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MoneySummary {
-    /// False when the ledger could not be read (then counts are all 0 and a check says so).
+    /// False when the ledger could not be read (then counts are all 0).
     pub checked: bool,
     pub ledger_entries: u64,
     pub counts: ViolationCounts,
@@ -65,8 +153,23 @@ pub struct MoneySummary {
     pub unresolved_sample: Vec<String>,
 }
 
-/// How many violations are listed in the report (all are counted).
-pub const VIOLATIONS_IN_REPORT: usize = 1000;
+impl MoneySummary {
+    pub fn from_reconciliation(rec: &Reconciliation) -> Self {
+        MoneySummary {
+            checked: true,
+            ledger_entries: rec.ledger_entries,
+            counts: rec.counts.clone(),
+            violations_total: rec.violations.len() as u64,
+            violations: rec
+                .violations
+                .iter()
+                .take(VIOLATIONS_IN_REPORT)
+                .cloned()
+                .collect(),
+            unresolved_sample: rec.unresolved_sample.clone(),
+        }
+    }
+}
 
 /// The whole run, as `report.json` (see the module doc for the schema).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,3 +188,139 @@ pub struct RunReport {
     pub checks: Vec<CheckResult>,
     pub passed: bool,
 }
+
+/// `errors / requests` over all steps; 0 when nothing was sent. What the `max_error_rate` check
+/// and the report's `error_rate` use.
+pub fn error_rate(latency: &LatencySummary) -> f64 {
+    if latency.overall.count == 0 {
+        0.0
+    } else {
+        latency.overall.errors as f64 / latency.overall.count as f64
+    }
+}
+
+impl RunReport {
+    /// Puts a finished run together. `money` is `None` when the ledger could not be read;
+    /// `checks` come from [`crate::checks::CheckThresholds::evaluate`] (plus any the run adds).
+    /// `passed` is true when every check passed.
+    pub fn new(
+        meta: RunMeta,
+        latency: LatencySummary,
+        timeline: Vec<SecondStats>,
+        outcomes: &[OrderOutcome],
+        money: Option<&Reconciliation>,
+        checks: Vec<CheckResult>,
+    ) -> Self {
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            loadgen_version: env!("CARGO_PKG_VERSION").to_owned(),
+            meta,
+            orders: OrderCounts::count(outcomes),
+            requests: latency.overall.count,
+            errors: latency.overall.errors,
+            error_rate: error_rate(&latency),
+            latency,
+            timeline,
+            money: money
+                .map(MoneySummary::from_reconciliation)
+                .unwrap_or_default(),
+            passed: checks.iter().all(|c| c.passed),
+            checks,
+        }
+    }
+}
+
+/// Writing the report directory failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("interval log {path}: {detail}")]
+    Hlog { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Outcomes(#[from] OutcomeError),
+}
+
+/// The files [`write_report_dir`] wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportFiles {
+    pub json: PathBuf,
+    pub html: PathBuf,
+    pub junit: PathBuf,
+    /// Written only when a recorder was given.
+    pub hlog: Option<PathBuf>,
+    /// Written only when outcomes were given.
+    pub outcomes: Option<PathBuf>,
+}
+
+/// Writes every report into `dir` (created if missing): `report.json`, `report.html`,
+/// `junit.xml`, and `latency.hlog` / `outcomes.ndjson` when their sources are given.
+pub fn write_report_dir(
+    dir: &Path,
+    report: &RunReport,
+    recorder: Option<&LatencyRecorder>,
+    outcomes: Option<&[OrderOutcome]>,
+) -> Result<ReportFiles, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut files = ReportFiles {
+        json: dir.join(REPORT_JSON),
+        html: dir.join(REPORT_HTML),
+        junit: dir.join(JUNIT_XML),
+        ..ReportFiles::default()
+    };
+    write_json(&files.json, report)?;
+    write_text(&files.html, &render_html(report))?;
+    write_text(&files.junit, &render_junit(report))?;
+    if let Some(recorder) = recorder {
+        let path = dir.join(LATENCY_HLOG);
+        write_hlog(&path, recorder)?;
+        files.hlog = Some(path);
+    }
+    if let Some(outcomes) = outcomes {
+        let path = dir.join(OUTCOMES_NDJSON);
+        crate::outcomes::write_ndjson(&path, outcomes)?;
+        files.outcomes = Some(path);
+    }
+    Ok(files)
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
+    std::fs::write(path, text).map_err(|source| ReportError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Escapes text for HTML and XML bodies and attribute values.
+pub(crate) fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // XML 1.0 forbids most control characters even escaped; a report must stay parseable.
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
