@@ -868,28 +868,29 @@ fn validate_endpoint_list(endpoints: Option<&[Endpoint]>, path: &str) -> Result<
 }
 
 fn validate_window(window: &ScheduleWindow, path: &str) -> Result<(), ConfigError> {
-    if let Some(until) = window.until {
-        if until <= window.from {
-            return Err(ConfigError::new(
-                format!("{path}.until"),
-                format!(
-                    "until ({}) must be after from ({})",
-                    format_duration(until),
-                    format_duration(window.from)
-                ),
-            ));
-        }
+    if let Some(until) = window.until
+        && until <= window.from
+    {
+        return Err(ConfigError::new(
+            format!("{path}.until"),
+            format!(
+                "until ({}) must be after from ({})",
+                format_duration(until),
+                format_duration(window.from)
+            ),
+        ));
     }
     validate_endpoint_list(window.endpoints.as_deref(), path)?;
-    if let Some(factor) = window.latency_factor {
-        if !(factor.is_finite() && (0.0..=1000.0).contains(&factor)) {
-            return Err(ConfigError::new(
-                format!("{path}.latency_factor"),
-                format!(
-                    "{factor} is not a valid factor; expected a number from 0 to 1000 (10 = ten times slower)"
-                ),
-            ));
-        }
+    if let Some(factor) = window.latency_factor
+        && !(factor.is_finite() && (0.0..=1000.0).contains(&factor))
+    {
+        return Err(ConfigError::new(
+            format!("{path}.latency_factor"),
+            format!(
+                "{factor} is not a valid factor; expected a number from 0 to 1000 (10 = ten \
+                 times slower)"
+            ),
+        ));
     }
     if let Some(latency) = &window.latency {
         validate_latency(latency, &format!("{path}.latency"), false)?;

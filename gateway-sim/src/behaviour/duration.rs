@@ -118,7 +118,7 @@ pub fn format_duration(duration: Duration) -> String {
         ("ms", 1_000_000),
         ("us", 1_000),
     ] {
-        if nanos % per_unit == 0 {
+        if nanos.is_multiple_of(per_unit) {
             return format!("{}{unit}", nanos / per_unit);
         }
     }

@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(format!("{value:016x}"), PINNED_HASH);
     }
 
-    const PINNED_HASH: &str = "0000000000000000";
+    const PINNED_HASH: &str = "61c5666a8063ca09";
 
     #[test]
     fn unit_draws_stay_in_range() {

@@ -17,9 +17,12 @@ const SHARDS: usize = 64;
 /// counter only tells a retry from a first attempt).
 const SEEN_HASH_SEED: u64 = 0x7365_656e_636f_756e;
 
+/// One shard: request key hash -> arrivals so far.
+type Shard = Mutex<HashMap<u64, u32, BuildHasherDefault<PreHashed>>>;
+
 /// Thread-safe count of arrivals per (merchant, endpoint, identity).
 pub struct SeenCounter {
-    shards: Box<[Mutex<HashMap<u64, u32, BuildHasherDefault<PreHashed>>>]>,
+    shards: Box<[Shard]>,
 }
 
 impl SeenCounter {
@@ -66,7 +69,7 @@ impl SeenCounter {
         self.shards.iter().all(|shard| shard.lock().is_empty())
     }
 
-    fn shard(&self, key: u64) -> &Mutex<HashMap<u64, u32, BuildHasherDefault<PreHashed>>> {
+    fn shard(&self, key: u64) -> &Shard {
         // Bits 32..38 pick the shard: the map itself uses the low bits (bucket) and the top 7
         // (SIMD tag), so sharding on those would leave every shard's keys clustered.
         &self.shards[((key >> 32) as usize) % self.shards.len()]
