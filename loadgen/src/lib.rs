@@ -21,10 +21,13 @@
 
 pub mod check;
 pub mod checks;
+pub mod cli;
 pub mod flows;
 pub mod latency;
 pub mod ledger_source;
 pub mod outcomes;
 pub mod pacing;
+pub mod progress;
 pub mod report;
+pub mod run;
 pub mod scenario;

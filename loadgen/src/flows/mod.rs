@@ -18,8 +18,8 @@ pub mod native;
 pub mod service;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
@@ -547,19 +547,54 @@ pub struct Driver {
     pub mode: FlowMode,
     pub schedule: Arc<Schedule>,
     pub outcomes: OutcomeLog,
-    pub latency: LatencyRecorder,
+    /// Created when the schedule starts, so its second 0 is the run's `t0`.
+    latency: OnceLock<LatencyRecorder>,
     pub counters: DriveCounters,
     /// How long the first user waits for the others before the schedule starts anyway.
     pub start_patience: Duration,
 }
 
 impl Driver {
+    pub fn new(
+        load: LoadPlan,
+        ids: OrderIds,
+        mode: FlowMode,
+        schedule: Arc<Schedule>,
+        outcomes: OutcomeLog,
+    ) -> Self {
+        Self {
+            load,
+            ids,
+            mode,
+            schedule,
+            outcomes,
+            latency: OnceLock::new(),
+            counters: DriveCounters::default(),
+            start_patience: Duration::from_secs(5),
+        }
+    }
+
+    /// The latency recorder, once the schedule has started.
+    pub fn latency(&self) -> Option<&LatencyRecorder> {
+        self.latency.get()
+    }
+
+    /// The latency recorder, starting it at `t0` if nobody has yet.
+    pub fn latency_from(&self, t0: Instant) -> &LatencyRecorder {
+        self.latency.get_or_init(|| LatencyRecorder::with_start(t0))
+    }
+
     /// Records one finished order.
     pub fn record(&self, run: FlowRun) {
+        let t0 = self
+            .schedule
+            .started_at()
+            .map(|t| t.into_std())
+            .unwrap_or_else(Instant::now);
+        let latency = self.latency_from(t0);
         let mut errors = 0;
         for t in &run.timings {
-            self.latency
-                .record(t.step, t.intended, t.sent, t.done, t.ok);
+            latency.record(t.step, t.intended, t.sent, t.done, t.ok);
             if !t.ok {
                 errors += 1;
             }
@@ -576,10 +611,11 @@ impl Driver {
 /// One user's whole life: report for work, then claim and play orders until the
 /// schedule says done.
 pub async fn drive_user<T: Transport>(driver: &Driver, transport: &mut T) {
-    driver
+    let t0 = driver
         .schedule
         .arrive(driver.load.users, driver.start_patience)
         .await;
+    driver.latency_from(t0.into_std());
     loop {
         if transport.cancelled() {
             driver.schedule.stop();

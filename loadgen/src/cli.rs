@@ -1,0 +1,447 @@
+//! The command line: `loadgen run` and `loadgen check`, and what their exit codes mean.
+//!
+//! Exit codes: 0 every check passed; 1 a check failed (money or latency/rate
+//! thresholds); 2 the run could not be done as asked (bad usage, bad scenario,
+//! unreachable gateway, unwritable report directory), with a message naming
+//! the problem. clap's own usage errors exit 2 as well.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::check::CheckOfflineError;
+use crate::checks::CheckThresholds;
+use crate::run::{Endpoint, RunError, RunOptions};
+use crate::scenario::{LoadOverrides, Scenario, ScenarioError, parse_duration};
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  # Everything in one process: start gateway-sim in-process and drive it
+  loadgen run --scenario scenarios/happy-path.toml
+
+  # A shorter, faster run than the scenario says, reports in a chosen place
+  loadgen run --scenario scenarios/happy-path.toml --rate 2000 --duration 10s --users 128 \\
+      --report-dir reports/try-1
+
+  # Drive a gateway-sim that is already running (started with --admin-token secret)
+  loadgen run --scenario scenarios/flaky-network.toml --target http://127.0.0.1:4242 \\
+      --admin-token secret
+
+  # Drive your own payment service; it calls gateway-sim, whose ledger loadgen checks.
+  # The scenario's [target] table describes your endpoint (see the scenario docs).
+  loadgen run --scenario my-service.toml --service http://127.0.0.1:8080 \\
+      --gateway http://127.0.0.1:4242
+
+Open model: order n is sent at start + n/rate whether or not earlier orders were
+answered; latency counts from that intended time. If the client cannot keep up,
+the summary says so (achieved vs target rate) instead of silently slowing down.
+
+Exit status: 0 all checks passed, 1 a check failed, 2 bad usage or config.";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  # Re-check a finished run against the ledger of a gateway-sim still running
+  loadgen check --ledger http://127.0.0.1:4242 --outcomes reports/happy-path-1790000000/outcomes.ndjson
+
+  # Offline, from a saved ledger (curl http://127.0.0.1:4242/_sim/ledger > ledger.ndjson),
+  # with the scenario's [checks] thresholds
+  loadgen check --ledger ledger.ndjson --outcomes outcomes.ndjson --scenario scenarios/happy-path.toml
+
+  # Several gateway shards: their ledgers are merged
+  loadgen check --ledger http://10.0.0.1:4242,http://10.0.0.2:4242 --outcomes outcomes.ndjson
+
+Exit status: 0 no money check failed, 1 a money check failed, 2 bad usage or unreadable input.";
+
+/// loadgen drives a payment API at a fixed arrival rate, measures latency
+/// honestly, and proves afterwards that no money went wrong.
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Drive a payment API at a fixed arrival rate and reconcile every order against the gateway's ledger",
+    long_about = "Drive a payment API at a fixed arrival rate (open model) and reconcile every \
+order against the gateway's ledger.\n\n\
+Generic load tools count requests and latencies; loadgen also says \"order ord-7-312 was \
+charged twice\". It plays a merchant (purchases, captures, refunds, double clicks, retries) \
+against gateway-sim or against your own payment service, then compares what every client was \
+told with what the ledger shows.\n\n\
+Start with: loadgen run --scenario scenarios/happy-path.toml"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario: drive the API, then check money and thresholds
+    #[command(after_long_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Re-run the money check offline from a run's outcomes and a ledger
+    #[command(after_long_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML: [load], [checks], [gateway], [target])
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+
+    /// Drive a gateway-sim already running at URL instead of starting one in-process
+    ///
+    /// Without --target or --service, loadgen starts gateway-sim in-process with the
+    /// scenario's [gateway] table and drives it.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["service", "gateway"])]
+    pub target: Option<String>,
+
+    /// Drive a merchant's own payment service at URL (needs --gateway)
+    ///
+    /// Each order is one request built from the scenario's [target] template. The
+    /// service must pass the order id to the gateway as `reference`.
+    #[arg(long, value_name = "URL", requires = "gateway")]
+    pub service: Option<String>,
+
+    /// The gateway-sim the --service talks to; its ledger is checked
+    #[arg(long, value_name = "URL", requires = "service")]
+    pub gateway: Option<String>,
+
+    /// Target arrival rate, orders per second (overrides [load] rate)
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+
+    /// How long to send orders, such as 20s, 500ms, 2m (overrides [load] duration)
+    #[arg(long, value_name = "TIME", value_parser = duration_arg)]
+    pub duration: Option<Duration>,
+
+    /// Concurrent users, one connection each (overrides [load] users)
+    ///
+    /// Each user runs one order at a time, so users must exceed rate x latency;
+    /// the summary warns when they were too few.
+    #[arg(long, value_name = "N")]
+    pub users: Option<usize>,
+
+    /// Seed for amounts, flows and merchants (overrides [load] seed)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Where the reports go [default: reports/<scenario>-<unix time>]
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// gateway-sim's admin token, for /_sim/* (also read from LOADGEN_ADMIN_TOKEN)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LOADGEN_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// No progress line while the run goes on
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The ledger: a gateway-sim URL, an NDJSON file saved from GET /_sim/ledger,
+    /// or several of either separated by commas
+    #[arg(long, value_name = "URL_OR_FILE")]
+    pub ledger: String,
+
+    /// The run's outcomes.ndjson (in its report directory)
+    #[arg(long, value_name = "FILE")]
+    pub outcomes: PathBuf,
+
+    /// Take the money thresholds from this scenario's [checks] (default: no violation allowed)
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// gateway-sim's admin token, when --ledger is a URL (also read from LOADGEN_ADMIN_TOKEN)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LOADGEN_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+}
+
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err("must be above 0".into());
+    }
+    Ok(d)
+}
+
+/// How a command ended, when it could judge at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+}
+
+impl Verdict {
+    pub fn from_passed(passed: bool) -> Self {
+        if passed {
+            Verdict::Passed
+        } else {
+            Verdict::Failed
+        }
+    }
+
+    /// 0 passed, 1 failed.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Passed => 0,
+            Verdict::Failed => 1,
+        }
+    }
+}
+
+/// The exit code for a command that could not judge anything.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why a command could not judge anything (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Check(#[from] CheckOfflineError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<Verdict, CliError> {
+    match cli.command {
+        Command::Run(args) => run_command(args).await,
+        Command::Check(args) => check_command(args).await,
+    }
+}
+
+fn base_url(flag: &str, url: &str) -> Result<String, CliError> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() => Ok(trimmed.to_string()),
+        _ => Err(CliError::Usage(format!(
+            "{flag} {url:?}: expected a base URL such as http://127.0.0.1:4242"
+        ))),
+    }
+}
+
+/// Turns `loadgen run` arguments into run options (no I/O beyond reading the scenario).
+pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
+    let mut scenario = Scenario::load(&args.scenario)?;
+    scenario.override_load(&LoadOverrides {
+        rate: args.rate,
+        duration: args.duration,
+        users: args.users,
+        seed: args.seed,
+    })?;
+    let endpoint = match (&args.target, &args.service, &args.gateway) {
+        (Some(target), None, None) => Endpoint::Target(base_url("--target", target)?),
+        (None, Some(service), Some(gateway)) => {
+            if scenario.target.is_none() {
+                return Err(CliError::Usage(format!(
+                    "--service needs a [target] table in {} describing the service's endpoint",
+                    scenario.origin
+                )));
+            }
+            Endpoint::Service {
+                service: base_url("--service", service)?,
+                gateway: base_url("--gateway", gateway)?,
+            }
+        }
+        (None, None, None) => Endpoint::Embedded,
+        _ => {
+            return Err(CliError::Usage(
+                "give either --target URL, or --service URL with --gateway URL, or neither".into(),
+            ));
+        }
+    };
+    Ok(RunOptions {
+        scenario,
+        endpoint,
+        report_dir: args.report_dir,
+        admin_token: args.admin_token,
+        quiet: args.quiet,
+    })
+}
+
+async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
+    let options = run_options(args)?;
+    let finished = crate::run::execute(options).await?;
+    crate::run::print_finished(&finished);
+    Ok(Verdict::from_passed(finished.report.passed))
+}
+
+async fn check_command(args: CheckArgs) -> Result<Verdict, CliError> {
+    let thresholds = match &args.scenario {
+        Some(path) => {
+            let scenario = Scenario::load(path)?;
+            crate::run::thresholds(&scenario)?
+        }
+        None => CheckThresholds::default(),
+    };
+    let (reconciliation, results) = crate::check::check_offline_with_token(
+        &args.ledger,
+        &args.outcomes,
+        &thresholds,
+        args.admin_token.as_deref(),
+    )
+    .await?;
+    let c = &reconciliation.counts;
+    println!(
+        "checked {} orders against {} ledger entries: double charges {}, lost {}, orphan {}, amount mismatches {}, unresolved {}, unknown charges {}",
+        reconciliation.orders,
+        reconciliation.ledger_entries,
+        c.double_charges,
+        c.lost_charges,
+        c.orphan_charges,
+        c.amount_mismatches,
+        c.unresolved,
+        c.unknown_charges
+    );
+    crate::run::print_violations(&reconciliation.violations, reconciliation.violations.len());
+    for r in &results {
+        let verdict = if r.passed { "PASS" } else { "FAIL" };
+        println!("  {verdict}  {:<20} {}", r.name, r.detail);
+    }
+    let passed = results.iter().all(|r| r.passed);
+    println!("result    {}", if passed { "PASSED" } else { "FAILED" });
+    Ok(Verdict::from_passed(passed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("loadgen").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_flags_parse() {
+        let cli = parse(&[
+            "run",
+            "--scenario",
+            "s.toml",
+            "--rate",
+            "250",
+            "--duration",
+            "1m30s",
+            "--users",
+            "8",
+            "--seed",
+            "3",
+            "--quiet",
+        ])
+        .expect("valid");
+        let Command::Run(args) = cli.command else {
+            panic!("expected run");
+        };
+        assert_eq!(args.rate, Some(250.0));
+        assert_eq!(args.duration, Some(Duration::from_secs(90)));
+        assert_eq!(args.users, Some(8));
+        assert!(args.quiet);
+        assert!(args.target.is_none());
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let bad = [
+            vec!["run"],
+            vec!["run", "--scenario", "s.toml", "--duration", "20"],
+            vec!["run", "--scenario", "s.toml", "--service", "http://a"],
+            vec!["run", "--scenario", "s.toml", "--gateway", "http://a"],
+            vec![
+                "run",
+                "--scenario",
+                "s.toml",
+                "--target",
+                "http://a",
+                "--service",
+                "http://b",
+                "--gateway",
+                "http://c",
+            ],
+            vec!["check", "--outcomes", "o.ndjson"],
+        ];
+        for args in bad {
+            let e = parse(&args).expect_err("usage error");
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn long_help_teaches_with_examples() {
+        let mut cmd = Cli::command();
+        let run = cmd
+            .find_subcommand_mut("run")
+            .expect("run subcommand")
+            .render_long_help()
+            .to_string();
+        assert!(run.contains("loadgen run --scenario scenarios/happy-path.toml"));
+        assert!(run.contains("Exit status"));
+    }
+
+    #[test]
+    fn run_options_name_bad_inputs() {
+        let dir = std::env::temp_dir().join(format!("loadgen-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("s.toml");
+        std::fs::write(&path, "[load]\nrate = 10\n").expect("write");
+        let args = |target: Option<&str>, service: Option<&str>| RunArgs {
+            scenario: path.clone(),
+            target: target.map(str::to_owned),
+            service: service.map(str::to_owned),
+            gateway: service.map(|_| "http://127.0.0.1:4242".to_owned()),
+            rate: None,
+            duration: None,
+            users: Some(0),
+            seed: None,
+            report_dir: None,
+            admin_token: None,
+            quiet: true,
+        };
+        let e = run_options(args(None, None)).expect_err("zero users");
+        assert!(e.to_string().contains("--users"), "{e}");
+        let mut ok = args(Some("127.0.0.1:4242"), None);
+        ok.users = None;
+        let e = run_options(ok).expect_err("not a URL");
+        assert!(e.to_string().contains("--target"), "{e}");
+        let mut service = args(None, Some("http://127.0.0.1:8080"));
+        service.users = None;
+        let e = run_options(service).expect_err("no [target]");
+        assert!(e.to_string().contains("[target]"), "{e}");
+        let mut fine = args(Some("http://127.0.0.1:4242/"), None);
+        fine.users = None;
+        let options = run_options(fine).expect("valid");
+        assert!(
+            matches!(options.endpoint, Endpoint::Target(ref u) if u == "http://127.0.0.1:4242")
+        );
+        let missing = RunArgs {
+            scenario: dir.join("missing.toml"),
+            ..args(None, None)
+        };
+        let e = run_options(missing).expect_err("missing file");
+        assert!(e.to_string().contains("missing.toml"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,27 @@
+//! The `loadgen` binary: parses the command line and maps the result to an exit code
+//! (0 passed, 1 a check failed, 2 bad usage or config). Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use loadgen::cli::{Cli, EXIT_USAGE};
+
+fn main() -> ExitCode {
+    // clap prints its own usage errors and exits 2.
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("loadgen: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let verdict = runtime.block_on(loadgen::cli::run(cli))?;
+    Ok(verdict.exit_code())
+}

@@ -1,0 +1,427 @@
+//! One run, end to end: reach the payment API (start gateway-sim in-process, or
+//! use a running one, or a merchant's service), drive it under goose on the
+//! open-model schedule, wait for the gateway to settle, read its ledger,
+//! reconcile every order, judge the `[checks]`, and write every report.
+//!
+//! [`execute`] returns what happened; printing is separate ([`print_finished`])
+//! so tests can run quietly and judge the [`FinishedRun`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use gateway_sim::engine::ledger::LedgerEntry;
+
+use crate::check::{Violation, reconcile};
+use crate::checks::{CheckResult, CheckThresholds};
+use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
+use crate::latency::LatencyRecorder;
+use crate::outcomes::OutcomeLog;
+use crate::pacing::{PacingStats, Schedule};
+use crate::report::{ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir};
+use crate::scenario::Scenario;
+
+/// Goose's own HTML report, written beside loadgen's.
+pub const GOOSE_REPORT: &str = "goose-report.html";
+
+/// Which payment API a run drives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Start gateway-sim in this process with the scenario's `[gateway]` table.
+    Embedded,
+    /// A gateway-sim already running at this base URL.
+    Target(String),
+    /// A merchant's service, which calls the gateway-sim at `gateway`.
+    Service { service: String, gateway: String },
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// With command-line overrides already applied.
+    pub scenario: Scenario,
+    pub endpoint: Endpoint,
+    /// `None`: `reports/<scenario>-<unix time>`.
+    pub report_dir: Option<PathBuf>,
+    /// For gateway-sim's `/_sim/*`.
+    pub admin_token: Option<String>,
+    /// No progress line.
+    pub quiet: bool,
+}
+
+/// Why a run could not be done (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("scenario {origin}: {message}")]
+    Config { origin: String, message: String },
+    #[error("cannot start the embedded gateway-sim: {0}")]
+    GatewayStart(#[from] gateway_sim::StartError),
+    #[error(
+        "cannot reach gateway-sim at {url} ({detail}); is it running? (try: cargo run -p gateway-sim)"
+    )]
+    Unreachable { url: String, detail: String },
+    #[error("cannot create report directory {}: {source}", path.display())]
+    ReportDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Attack(#[from] flows::AttackError),
+    #[error("cannot write the reports: {0}")]
+    Report(#[from] crate::report::ReportError),
+    #[error("the money check stopped unexpectedly: {0}")]
+    Check(String),
+}
+
+/// What a finished run produced.
+#[derive(Debug, Clone)]
+pub struct FinishedRun {
+    pub report: RunReport,
+    pub report_dir: PathBuf,
+    pub files: ReportFiles,
+    /// Goose's own report, when goose wrote it.
+    pub goose_report: Option<PathBuf>,
+    pub pacing: PacingStats,
+    /// Things the user should know that are not check failures (the client fell behind, ...).
+    pub warnings: Vec<String>,
+}
+
+/// The scenario's `[checks]` as the check's thresholds.
+pub fn thresholds(scenario: &Scenario) -> Result<CheckThresholds, RunError> {
+    toml::Value::Table(scenario.checks.clone())
+        .try_into::<CheckThresholds>()
+        .map_err(|e| RunError::Config {
+            origin: scenario.origin.clone(),
+            message: format!("[checks]: {}", e.to_string().trim_end()),
+        })
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+}
+
+/// `reports/<name>-<unix time>`, with `-2`, `-3`... if that is taken.
+pub fn default_report_dir(name: &str) -> PathBuf {
+    let base = format!("reports/{name}-{}", unix_now().as_secs());
+    let mut dir = PathBuf::from(&base);
+    let mut i = 2;
+    while dir.exists() {
+        dir = PathBuf::from(format!("{base}-{i}"));
+        i += 1;
+    }
+    dir
+}
+
+fn create_report_dir(dir: &Path) -> Result<(), RunError> {
+    std::fs::create_dir_all(dir).map_err(|source| RunError::ReportDir {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Fails fast, with a message naming the URL, when nothing answers there.
+async fn check_reachable(url: &str, admin_token: Option<&str>) -> Result<(), RunError> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| RunError::Unreachable {
+            url: url.to_string(),
+            detail: e.to_string(),
+        })?;
+    let mut request = client.get(format!("{url}/_sim/health"));
+    if let Some(token) = admin_token {
+        request = request.bearer_auth(token).header("X-Admin-Token", token);
+    }
+    match request.send().await {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(RunError::Unreachable {
+            url: url.to_string(),
+            detail: format!("GET /_sim/health answered HTTP {}", response.status()),
+        }),
+        Err(e) => Err(RunError::Unreachable {
+            url: url.to_string(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// Where the ledger is read after the run.
+enum LedgerAccess {
+    InProcess(gateway_sim::GatewaySim),
+    Http(String),
+}
+
+/// Runs a scenario end to end. See the module doc.
+pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
+    let scenario = &options.scenario;
+    let load = scenario.load.clone();
+    let thresholds = thresholds(scenario)?;
+
+    let (mode, host, ledger_access, ids, flow_mode) = match &options.endpoint {
+        Endpoint::Embedded => {
+            let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&scenario.text)
+                .map_err(|e| RunError::Config {
+                    origin: scenario.origin.clone(),
+                    message: e.to_string(),
+                })?;
+            let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
+                seed: load.seed,
+                behaviour,
+                ..gateway_sim::SimConfig::default()
+            })
+            .await?;
+            let url = sim.url();
+            (
+                RunMode::Embedded,
+                url,
+                LedgerAccess::InProcess(sim),
+                OrderIds::new(load.seed, ""),
+                FlowMode::Native,
+            )
+        }
+        Endpoint::Target(url) => {
+            check_reachable(url, options.admin_token.as_deref()).await?;
+            (
+                RunMode::Target,
+                url.clone(),
+                LedgerAccess::Http(url.clone()),
+                OrderIds::new(load.seed, OrderIds::fresh_tag()),
+                FlowMode::Native,
+            )
+        }
+        Endpoint::Service { service, gateway } => {
+            check_reachable(gateway, options.admin_token.as_deref()).await?;
+            let Some(template) = scenario.target.clone() else {
+                return Err(RunError::Config {
+                    origin: scenario.origin.clone(),
+                    message: "--service needs a [target] table describing the service's endpoint"
+                        .into(),
+                });
+            };
+            (
+                RunMode::Service,
+                service.clone(),
+                LedgerAccess::Http(gateway.clone()),
+                OrderIds::new(load.seed, OrderIds::fresh_tag()),
+                FlowMode::Service(Arc::new(template)),
+            )
+        }
+    };
+
+    let report_dir = options
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| default_report_dir(&scenario.name));
+    create_report_dir(&report_dir)?;
+    let goose_report = report_dir.join(GOOSE_REPORT);
+
+    let schedule_math = load.schedule();
+    let schedule = Arc::new(Schedule::new(schedule_math));
+    let capacity = usize::try_from(schedule_math.total_orders()).unwrap_or(0);
+    let driver = Arc::new(Driver::new(
+        load.clone(),
+        ids,
+        flow_mode,
+        schedule.clone(),
+        OutcomeLog::with_capacity(capacity),
+    ));
+
+    let progress = (!options.quiet).then(|| crate::progress::spawn(driver.clone()));
+    let attack = flows::run_attack(
+        driver.clone(),
+        &AttackOptions {
+            host: host.clone(),
+            goose_report: Some(goose_report.clone()),
+        },
+    )
+    .await;
+    if let Some(progress) = progress {
+        progress.stop().await;
+    }
+    attack?;
+
+    let pacing = schedule.stats();
+    let started_at_unix_ms = schedule
+        .started_at()
+        .map(|t0| unix_now().saturating_sub(t0.elapsed()))
+        .unwrap_or_else(unix_now)
+        .as_millis();
+
+    tokio::time::sleep(load.settle).await;
+    let ledger: Result<Vec<LedgerEntry>, String> = match ledger_access {
+        LedgerAccess::InProcess(sim) => {
+            let entries = sim.ledger_entries();
+            sim.shutdown().await;
+            Ok(entries)
+        }
+        LedgerAccess::Http(url) => {
+            crate::ledger_source::fetch_ledger(&url, options.admin_token.as_deref())
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+
+    let outcomes = driver.outcomes.clone().into_vec();
+    let recorder = driver
+        .latency()
+        .cloned()
+        .unwrap_or_else(LatencyRecorder::new);
+    let latency = recorder.summary();
+    let timeline = recorder.timeline();
+    let achieved_rate = pacing.achieved_rate();
+    let errors = error_rate(&latency);
+
+    let (outcomes, reconciliation, checks) = match ledger {
+        Ok(entries) => {
+            // The check is CPU-bound (a million orders take seconds): keep it off the runtime.
+            let (outcomes, rec) = tokio::task::spawn_blocking(move || {
+                let rec = reconcile(&outcomes, &entries);
+                (outcomes, rec)
+            })
+            .await
+            .map_err(|e| RunError::Check(e.to_string()))?;
+            let checks =
+                thresholds.evaluate(&rec.counts, &latency, load.rate, achieved_rate, errors);
+            (outcomes, Some(rec), checks)
+        }
+        Err(detail) => {
+            let money_names: Vec<String> = thresholds
+                .evaluate_money(&Default::default())
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            let mut checks: Vec<CheckResult> = thresholds
+                .evaluate(
+                    &Default::default(),
+                    &latency,
+                    load.rate,
+                    achieved_rate,
+                    errors,
+                )
+                .into_iter()
+                .filter(|c| !money_names.contains(&c.name))
+                .collect();
+            checks.insert(
+                0,
+                CheckResult {
+                    name: "ledger".into(),
+                    passed: false,
+                    observed: 0.0,
+                    limit: None,
+                    detail: format!(
+                        "the ledger could not be read, so money was not checked: {detail}"
+                    ),
+                },
+            );
+            (outcomes, None, checks)
+        }
+    };
+
+    let meta = RunMeta {
+        scenario: scenario.name.clone(),
+        mode,
+        target_url: host,
+        seed: load.seed,
+        started_at_unix_ms: u64::try_from(started_at_unix_ms).unwrap_or(u64::MAX),
+        target_rate: load.rate,
+        achieved_rate,
+        duration_s: pacing
+            .duration
+            .as_secs_f64()
+            .max(pacing.last_start.as_secs_f64()),
+        users: load.users as u64,
+    };
+    let report = RunReport::new(
+        meta,
+        latency,
+        timeline,
+        &outcomes,
+        reconciliation.as_ref(),
+        checks,
+    );
+    let files = write_report_dir(&report_dir, &report, Some(&recorder), Some(&outcomes))?;
+
+    let mut warnings = Vec::new();
+    if let Some(w) = pacing.keep_up_warning(load.users) {
+        warnings.push(w);
+    }
+    Ok(FinishedRun {
+        report,
+        report_dir,
+        files,
+        goose_report: goose_report.exists().then_some(goose_report),
+        pacing,
+        warnings,
+    })
+}
+
+/// Prints the summary table, the violations (order ids first), warnings, and
+/// where the reports went.
+pub fn print_finished(run: &FinishedRun) {
+    print!("{}", crate::report::render_summary(&run.report));
+    let money = &run.report.money;
+    if money.violations_total > 0 {
+        print_violations(&money.violations, money.violations_total as usize);
+    }
+    for warning in &run.warnings {
+        eprintln!("warning: {warning}");
+    }
+    println!("reports   {}", run.report_dir.display());
+}
+
+/// How many violating order ids the terminal lists; the reports have them all.
+const VIOLATION_IDS_SHOWN: usize = 50;
+
+/// Lists violating orders by id, one line each.
+pub fn print_violations(violations: &[Violation], total: usize) {
+    if total == 0 {
+        return;
+    }
+    println!("violations ({total}):");
+    for v in violations.iter().take(VIOLATION_IDS_SHOWN) {
+        let kind = serde_json::to_value(v.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("{:?}", v.kind));
+        println!(
+            "  {:<16} {}  flow {}  captured {} in {} capture(s), refunded {}  keys [{}]",
+            kind,
+            v.order_id,
+            v.flow,
+            v.captured,
+            v.captures,
+            v.refunded,
+            v.idempotency_keys.join(", ")
+        );
+    }
+    if total > VIOLATION_IDS_SHOWN {
+        println!(
+            "  ... {} more in report.json and report.html",
+            total - VIOLATION_IDS_SHOWN
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_table_becomes_thresholds_or_a_named_error() {
+        let s = Scenario::parse(
+            "[checks]\np95_ms = 250.0\nmax_double_charges = 0\n",
+            "t",
+            "t.toml",
+        )
+        .expect("valid");
+        let t = thresholds(&s).expect("thresholds");
+        assert_eq!(t.p95_ms, Some(250.0));
+        assert_eq!(t.max_double_charges, Some(0));
+        let s = Scenario::parse("[checks]\np95 = 250.0\n", "t", "t.toml").expect("valid");
+        let e = thresholds(&s).expect_err("unknown key");
+        assert!(e.to_string().contains("p95"), "{e}");
+        assert!(e.to_string().contains("[checks]"), "{e}");
+    }
+}
