@@ -100,7 +100,9 @@ impl Args {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -113,10 +115,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let config = args.sim_config()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (is another gateway-sim running? try --listen 127.0.0.1:0)", config.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another gateway-sim running? try --listen 127.0.0.1:0)",
+                config.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
-    let state = SimState::new(Engine::new(config.idempotency_ttl), config.behaviour, config.seed, config.admin_token)
-        .map_err(|e| anyhow::anyhow!("invalid behaviour: {e}"))?;
+    let state = SimState::new(
+        Engine::new(config.idempotency_ttl),
+        config.behaviour,
+        config.seed,
+        config.admin_token,
+    )
+    .map_err(|e| anyhow::anyhow!("invalid behaviour: {e}"))?;
     // The one line scripts wait for: they read the URL from it.
     println!("gateway-sim listening on http://{addr}");
     tracing::info!(%addr, seed = config.seed, scenario = ?args.scenario, "gateway-sim started");

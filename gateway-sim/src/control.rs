@@ -30,13 +30,18 @@ pub fn owns(path: &str) -> bool {
     path.starts_with("/_sim/") || path == "/_sim" || path == "/metrics"
 }
 
-pub async fn handle(state: &SimState, parts: &http::request::Parts, body: &Bytes) -> Response<Body> {
+pub async fn handle(
+    state: &SimState,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> Response<Body> {
     let path = parts.uri.path().trim_end_matches('/');
     let method = &parts.method;
     if path != "/_sim/health" && path != "/metrics" && !authorized(state, &parts.headers) {
         return reply(ApiError::unauthorized_admin().into_reply());
     }
-    let allowed = |allow: &'static str| reply(ApiError::method_not_allowed(method, path, allow).into_reply());
+    let allowed =
+        |allow: &'static str| reply(ApiError::method_not_allowed(method, path, allow).into_reply());
     match path {
         "/_sim/health" => match *method {
             Method::GET => json(StatusCode::OK, &Health { status: "ok" }),
@@ -97,17 +102,23 @@ fn authorized(state: &SimState, headers: &http::HeaderMap) -> bool {
 fn reply(r: Reply) -> Response<Body> {
     let mut response = Response::new(full(r.body));
     *response.status_mut() = r.status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(allow) = r.allow {
-        response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static(allow));
     }
     response
 }
 
 fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
-    reply(Reply::json(status, Bytes::from(serde_json::to_vec(value).unwrap_or_default())))
+    reply(Reply::json(
+        status,
+        Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+    ))
 }
 
 #[derive(Serialize)]
@@ -132,7 +143,9 @@ pub fn stats(state: &SimState) -> Stats {
     Stats {
         ledger: state.engine().stats(),
         requests: counters.requests.load(std::sync::atomic::Ordering::Relaxed),
-        rate_limited: counters.rate_limited.load(std::sync::atomic::Ordering::Relaxed),
+        rate_limited: counters
+            .rate_limited
+            .load(std::sync::atomic::Ordering::Relaxed),
         faults: counters.faults(),
         uptime_ms: state.uptime().as_millis() as u64,
         sim_time_ms: state.engine().clock().now_ms(),
@@ -162,13 +175,19 @@ fn put_config(state: &SimState, headers: &http::HeaderMap, body: &Bytes) -> Resp
     let parsed = if is_toml {
         match std::str::from_utf8(body) {
             Ok(text) => behaviour::parse_scenario_gateway(text),
-            Err(_) => return reply(ApiError::invalid("invalid_config", "The TOML body is not UTF-8.").into_reply()),
+            Err(_) => {
+                return reply(
+                    ApiError::invalid("invalid_config", "The TOML body is not UTF-8.").into_reply(),
+                );
+            }
         }
     } else {
         let de = &mut serde_json::Deserializer::from_slice(body);
-        serde_path_to_error::deserialize::<_, BehaviourConfig>(de).map_err(|e| behaviour::ConfigError {
-            field: format!("gateway.{}", e.path()),
-            message: e.into_inner().to_string(),
+        serde_path_to_error::deserialize::<_, BehaviourConfig>(de).map_err(|e| {
+            behaviour::ConfigError {
+                field: format!("gateway.{}", e.path()),
+                message: e.into_inner().to_string(),
+            }
         })
     };
     let applied = parsed.and_then(|config| state.set_behaviour(config));
@@ -197,9 +216,12 @@ fn advance_clock(state: &SimState, body: &Bytes) -> Response<Body> {
             json(StatusCode::OK, &stats(state))
         }
         Err(e) => reply(
-            ApiError::invalid("parameter_invalid", format!("Send {{\"seconds\": n}} with n a whole number: {e}"))
-                .with_param("seconds")
-                .into_reply(),
+            ApiError::invalid(
+                "parameter_invalid",
+                format!("Send {{\"seconds\": n}} with n a whole number: {e}"),
+            )
+            .with_param("seconds")
+            .into_reply(),
         ),
     }
 }
@@ -217,8 +239,10 @@ fn ledger(engine: &Engine, query: Option<&str>) -> Response<Body> {
         end: engine.ledger_len(),
     };
     let mut r = Response::new(stream.boxed());
-    r.headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
     r
 }
 
@@ -232,7 +256,10 @@ impl hyper::body::Body for LedgerStream {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
         if this.next > this.end {
             return Poll::Ready(None);
@@ -260,12 +287,20 @@ fn metrics(state: &SimState) -> String {
     let l = &s.ledger;
     let mut out = String::with_capacity(2048);
     let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, i64)]| {
-        let _ = writeln!(out, "# HELP gateway_sim_{name} {help}\n# TYPE gateway_sim_{name} {kind}");
+        let _ = writeln!(
+            out,
+            "# HELP gateway_sim_{name} {help}\n# TYPE gateway_sim_{name} {kind}"
+        );
         for (labels, value) in samples {
             let _ = writeln!(out, "gateway_sim_{name}{labels} {value}");
         }
     };
-    metric("requests_total", "counter", "API requests received.", &[("", s.requests as i64)]);
+    metric(
+        "requests_total",
+        "counter",
+        "API requests received.",
+        &[("", s.requests as i64)],
+    );
     metric(
         "payments",
         "gauge",
@@ -288,7 +323,12 @@ fn metrics(state: &SimState) -> String {
             ("{kind=\"refund\"}", l.refunded_amount),
         ],
     );
-    metric("ledger_entries", "gauge", "Entries in the ledger.", &[("", l.ledger_entries as i64)]);
+    metric(
+        "ledger_entries",
+        "gauge",
+        "Entries in the ledger.",
+        &[("", l.ledger_entries as i64)],
+    );
     metric(
         "idempotency_total",
         "counter",
@@ -299,10 +339,23 @@ fn metrics(state: &SimState) -> String {
             ("{outcome=\"in_use\"}", l.key_in_use_conflicts as i64),
         ],
     );
-    metric("rate_limited_total", "counter", "Requests refused with 429.", &[("", s.rate_limited as i64)]);
-    let faults: Vec<(String, i64)> =
-        s.faults.iter().map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), *n as i64)).collect();
+    metric(
+        "rate_limited_total",
+        "counter",
+        "Requests refused with 429.",
+        &[("", s.rate_limited as i64)],
+    );
+    let faults: Vec<(String, i64)> = s
+        .faults
+        .iter()
+        .map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), *n as i64))
+        .collect();
     let faults: Vec<(&str, i64)> = faults.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    metric("injected_faults_total", "counter", "Faults injected on purpose, by kind.", &faults);
+    metric(
+        "injected_faults_total",
+        "counter",
+        "Faults injected on purpose, by kind.",
+        &faults,
+    );
     out
 }

@@ -79,7 +79,10 @@ impl Default for SimConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("invalid behaviour: {0}")]
     Config(#[from] behaviour::ConfigError),
 }
@@ -96,17 +99,22 @@ pub struct GatewaySim {
 impl GatewaySim {
     /// Binds `config.listen` and serves in the background on the current tokio runtime.
     pub async fn start(config: SimConfig) -> Result<GatewaySim, StartError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         Self::serve(listener, config)
     }
 
     /// Serves on a listener the caller bound.
     pub fn serve(listener: TcpListener, config: SimConfig) -> Result<GatewaySim, StartError> {
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
         let engine = Engine::new(config.idempotency_ttl);
         let state = SimState::new(engine, config.behaviour, config.seed, config.admin_token)?;
         let (stop, stopped) = oneshot::channel::<()>();

@@ -86,7 +86,11 @@ impl ConnectionFate {
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, state: SimState, mut closing: watch::Receiver<bool>) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    state: SimState,
+    mut closing: watch::Receiver<bool>,
+) {
     let _ = stream.set_nodelay(true);
     // A second handle on the socket, to set SO_LINGER=0 when a fault asks for a
     // reset: closing a socket with a zero linger sends RST instead of FIN.
@@ -110,10 +114,10 @@ async fn serve_connection(stream: tokio::net::TcpStream, state: SimState, mut cl
         tokio::select! {
             _ = conn.as_mut() => return,
             () = fate.notify.notified() => {
-                if fate.reset.load(Ordering::SeqCst) {
-                    if let Some(socket) = &socket {
-                        let _ = socket2::SockRef::from(socket).set_linger(Some(Duration::ZERO));
-                    }
+                if fate.reset.load(Ordering::SeqCst)
+                    && let Some(socket) = &socket
+                {
+                    let _ = socket2::SockRef::from(socket).set_linger(Some(Duration::ZERO));
                 }
                 return; // dropping `conn` closes the socket without an answer
             }
@@ -122,7 +126,11 @@ async fn serve_connection(stream: tokio::net::TcpStream, state: SimState, mut cl
     }
 }
 
-async fn handle(state: SimState, req: Request<IncomingBody>, fate: Arc<ConnectionFate>) -> Response<Body> {
+async fn handle(
+    state: SimState,
+    req: Request<IncomingBody>,
+    fate: Arc<ConnectionFate>,
+) -> Response<Body> {
     let request_id = state.next_request_id();
     let (parts, body) = req.into_parts();
     let body = match read_body(&parts.headers, body).await {
@@ -176,21 +184,32 @@ impl From<Reply> for Answer {
 }
 
 /// Runs one API call under its fate.
-async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, request_id: &str) -> Answer {
+async fn act_out(
+    state: &SimState,
+    call: Call,
+    dialect: &'static dyn Dialect,
+    request_id: &str,
+) -> Answer {
     let live = state.live();
 
-    if let Some(limiter) = &live.limiter {
-        if let Err(retry_after) = limiter.check(&call.api_key) {
-            state.counters().rate_limited.fetch_add(1, Ordering::Relaxed);
-            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            let mut reply = ApiError::rate_limited(secs).into_reply();
-            reply.retry_after = Some(secs);
-            return reply.into();
-        }
+    // Over the limit: refused before anything else, nothing stored.
+    if let Some(limiter) = &live.limiter
+        && let Err(retry_after) = limiter.check(&call.api_key)
+    {
+        state
+            .counters()
+            .rate_limited
+            .fetch_add(1, Ordering::Relaxed);
+        let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        let mut reply = ApiError::rate_limited(secs).into_reply();
+        reply.retry_after = Some(secs);
+        return reply.into();
     }
 
     let endpoint = call.endpoint();
-    let seen_before = state.seen().observe(&call.api_key, endpoint, &call.identity);
+    let seen_before = state
+        .seen()
+        .observe(&call.api_key, endpoint, &call.identity);
     let charge = match &call.operation {
         Operation::Create(new) => Some(ChargeFacts {
             amount: new.amount,
@@ -209,7 +228,9 @@ async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, re
         seen_before,
         charge,
     };
-    let fate = live.behaviour.fate(&facts, state.engine().clock().since_start());
+    let fate = live
+        .behaviour
+        .fate(&facts, state.engine().clock().since_start());
     drop(live);
 
     let merchant = call.api_key.clone();
@@ -244,19 +265,23 @@ async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, re
     }
 
     let reservation = match (&call.idempotency_key, call.operation.moves_money()) {
-        (Some(key), true) => match state.engine().claim_idempotency_key(call.merchant, key, call.fingerprint) {
-            Claim::Proceed(reservation) => Some(reservation),
-            Claim::Replay(stored) => {
-                tokio::time::sleep(fate.latency).await;
-                let mut reply = Reply::json(
-                    StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
-                    stored.body,
-                );
-                reply.replayed = true;
-                return reply.into();
-            }
-            Claim::Mismatch => {
-                return Answer::Reply(
+        (Some(key), true) => {
+            match state
+                .engine()
+                .claim_idempotency_key(call.merchant, key, call.fingerprint)
+            {
+                Claim::Proceed(reservation) => Some(reservation),
+                Claim::Replay(stored) => {
+                    tokio::time::sleep(fate.latency).await;
+                    let mut reply = Reply::json(
+                        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+                        stored.body,
+                    );
+                    reply.replayed = true;
+                    return reply.into();
+                }
+                Claim::Mismatch => {
+                    return Answer::Reply(
                     ApiError::idempotency(
                         StatusCode::BAD_REQUEST,
                         "idempotency_key_mismatch",
@@ -266,9 +291,9 @@ async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, re
                     )
                     .into_reply(),
                 );
-            }
-            Claim::InUse => {
-                return Answer::Reply(
+                }
+                Claim::InUse => {
+                    return Answer::Reply(
                     ApiError::idempotency(
                         StatusCode::CONFLICT,
                         "idempotency_key_in_use",
@@ -276,8 +301,9 @@ async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, re
                     )
                     .into_reply(),
                 );
+                }
             }
-        },
+        }
         _ => None,
     };
 
@@ -285,18 +311,18 @@ async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, re
     // client that hangs up mid-way does not cancel it: like a real gateway, the
     // charge goes through even if nobody hears the answer.
     let engine = state.engine().clone();
-    let decline = fate.decline.clone();
+    let decline = fate.decline;
     let latency = fate.latency;
     let work = async move {
         tokio::time::sleep(latency).await;
         let key = reservation.as_ref().map(|r| r.key().clone());
         let outcome = call.execute(&engine, key.as_ref(), decline.as_ref().map(|d| d.as_str()));
         let reply = dialect.render(&engine, &outcome);
-        if let Some(reservation) = reservation {
-            if outcome.is_stored() {
-                reservation.complete((&reply).into());
-            }
-            // else: dropped here, which frees the key
+        // A refused operation drops its reservation here instead, which frees the key.
+        if let Some(reservation) = reservation
+            && outcome.is_stored()
+        {
+            reservation.complete((&reply).into());
         }
         reply
     };
@@ -305,7 +331,11 @@ async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, re
     } else {
         match tokio::spawn(work).await {
             Ok(reply) => reply,
-            Err(_) => return ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR).into_reply().into(),
+            Err(_) => {
+                return ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR)
+                    .into_reply()
+                    .into();
+            }
         }
     };
 
@@ -322,7 +352,9 @@ async fn act_out(state: &SimState, call: Call, dialect: &'static dyn Dialect, re
         }
         Some(f @ Fault::Http500AfterCommit) => {
             note_fault(f);
-            ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR).into_reply().into()
+            ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_reply()
+                .into()
         }
         _ => reply.into(),
     }
@@ -338,8 +370,12 @@ async fn read_body(headers: &http::HeaderMap, body: IncomingBody) -> Result<Byte
     }
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(MAX_BODY_BYTES).into_reply()),
-        Err(_) => Err(ApiError::invalid("invalid_body", "The request body could not be read.").into_reply()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::too_large(MAX_BODY_BYTES).into_reply())
+        }
+        Err(_) => Err(
+            ApiError::invalid("invalid_body", "The request body could not be read.").into_reply(),
+        ),
     }
 }
 
@@ -351,7 +387,10 @@ fn respond(reply: Reply, request_id: &str) -> Response<Body> {
     let mut response = Response::new(full(reply.body));
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if reply.replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }

@@ -24,7 +24,10 @@ pub struct Live {
 impl Live {
     fn build(config: BehaviourConfig, seed: u64) -> Result<Live, ConfigError> {
         let behaviour = Behaviour::new(config, seed)?;
-        let limiter = behaviour.rate_limit().map(MerchantRateLimiter::new).transpose()?;
+        let limiter = behaviour
+            .rate_limit()
+            .map(MerchantRateLimiter::new)
+            .transpose()?;
         Ok(Live { behaviour, limiter })
     }
 }
@@ -126,7 +129,10 @@ impl SimState {
     /// A fresh id for the `Request-Id` header and the logs, so an injected
     /// failure a client saw can be found in the simulator's log.
     pub fn next_request_id(&self) -> String {
-        format!("req_{:012}", self.inner.request_ids.fetch_add(1, Ordering::Relaxed) + 1)
+        format!(
+            "req_{:012}",
+            self.inner.request_ids.fetch_add(1, Ordering::Relaxed) + 1
+        )
     }
 
     pub fn uptime(&self) -> std::time::Duration {

@@ -18,10 +18,16 @@ pub struct ApiError {
     pub message: String,
     pub param: Option<String>,
     /// Declines name the failed payment and why it was declined.
-    pub payment_id: Option<String>,
-    pub decline_code: Option<String>,
+    pub decline: Option<Box<Decline>>,
     /// For 405 answers: the methods the route does take.
     pub allow: Option<&'static str>,
+}
+
+/// What a decline adds to an error: the failed payment and the decline code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decline {
+    pub payment_id: String,
+    pub decline_code: String,
 }
 
 #[derive(Serialize)]
@@ -43,15 +49,19 @@ struct Body<'a> {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             kind,
             code,
             message: message.into(),
             param: None,
-            payment_id: None,
-            decline_code: None,
+            decline: None,
             allow: None,
         }
     }
@@ -63,7 +73,12 @@ impl ApiError {
 
     /// 400 for a request the gateway will not run as written.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            code,
+            message,
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -85,13 +100,20 @@ impl ApiError {
     }
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "invalid_request_error", code, message)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            code,
+            message,
+        )
     }
 
     pub fn unknown_route(method: &http::Method, path: &str) -> Self {
         Self::not_found(
             "unknown_route",
-            format!("Unrecognized request URL ({method} {path}). See the README for the API's routes."),
+            format!(
+                "Unrecognized request URL ({method} {path}). See the README for the API's routes."
+            ),
         )
     }
 
@@ -140,9 +162,15 @@ impl ApiError {
     /// An injected server failure (HTTP 500 or 503 from the fault model).
     pub fn injected(status: StatusCode) -> Self {
         let (code, message) = if status == StatusCode::SERVICE_UNAVAILABLE {
-            ("service_unavailable", "The gateway is temporarily unavailable (injected fault).")
+            (
+                "service_unavailable",
+                "The gateway is temporarily unavailable (injected fault).",
+            )
         } else {
-            ("internal_error", "The gateway had an internal error (injected fault).")
+            (
+                "internal_error",
+                "The gateway had an internal error (injected fault).",
+            )
         };
         Self::new(status, "api_error", code, message)
     }
@@ -154,8 +182,10 @@ impl ApiError {
             "card_declined",
             decline_message(decline_code),
         );
-        e.payment_id = Some(payment_id);
-        e.decline_code = Some(decline_code.to_string());
+        e.decline = Some(Box::new(Decline {
+            payment_id,
+            decline_code: decline_code.to_string(),
+        }));
         e
     }
 
@@ -166,8 +196,8 @@ impl ApiError {
                 code: self.code,
                 message: &self.message,
                 param: self.param.as_deref(),
-                decline_code: self.decline_code.as_deref(),
-                payment_id: self.payment_id.as_deref(),
+                decline_code: self.decline.as_ref().map(|d| d.decline_code.as_str()),
+                payment_id: self.decline.as_ref().map(|d| d.payment_id.as_str()),
             },
         };
         // Serializing plain strings and options into a Vec cannot fail.
@@ -185,12 +215,18 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::NoSuchPayment(id) => {
-                ApiError::not_found("resource_missing", format!("No such payment: '{id}'")).with_param("id")
+                ApiError::not_found("resource_missing", format!("No such payment: '{id}'"))
+                    .with_param("id")
             }
-            EngineError::InvalidState(message) => {
-                ApiError::new(StatusCode::CONFLICT, "invalid_request_error", "invalid_state", message)
+            EngineError::InvalidState(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                "invalid_state",
+                message,
+            ),
+            e @ EngineError::InvalidAmount => {
+                ApiError::invalid("invalid_amount", e.to_string()).with_param("amount")
             }
-            e @ EngineError::InvalidAmount => ApiError::invalid("invalid_amount", e.to_string()).with_param("amount"),
             e @ EngineError::AmountTooLarge { .. } => {
                 ApiError::invalid("amount_too_large", e.to_string()).with_param("amount")
             }
@@ -204,7 +240,9 @@ fn decline_message(code: &str) -> String {
         "lost_card" | "stolen_card" => "Your card was declined.",
         "expired_card" => "Your card has expired.",
         "incorrect_cvc" => "Your card's security code is incorrect.",
-        "processing_error" => "An error occurred while processing your card. Try again in a little bit.",
+        "processing_error" => {
+            "An error occurred while processing your card. Try again in a little bit."
+        }
         "fraudulent" => "Your card was declined.",
         _ => "Your card was declined.",
     }

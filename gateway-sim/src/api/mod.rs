@@ -73,9 +73,9 @@ impl Operation {
             Operation::Capture { .. } => Endpoint::Capture,
             Operation::Cancel { .. } => Endpoint::Cancel,
             Operation::Refund { .. } => Endpoint::Refund,
-            Operation::Retrieve { .. } | Operation::ListByReference { .. } | Operation::LookupKey { .. } => {
-                Endpoint::Retrieve
-            }
+            Operation::Retrieve { .. }
+            | Operation::ListByReference { .. }
+            | Operation::LookupKey { .. } => Endpoint::Retrieve,
         }
     }
 
@@ -83,7 +83,10 @@ impl Operation {
     pub fn moves_money(&self) -> bool {
         matches!(
             self,
-            Operation::Create(_) | Operation::Capture { .. } | Operation::Cancel { .. } | Operation::Refund { .. }
+            Operation::Create(_)
+                | Operation::Capture { .. }
+                | Operation::Cancel { .. }
+                | Operation::Refund { .. }
         )
     }
 }
@@ -104,7 +107,10 @@ impl Outcome {
     /// idempotency key. A refusal (unknown payment, wrong state, amount too
     /// large) changed nothing, so the key is freed and a corrected request may use it.
     pub fn is_stored(&self) -> bool {
-        matches!(self, Outcome::Payment(_) | Outcome::Declined(_) | Outcome::Refund(_))
+        matches!(
+            self,
+            Outcome::Payment(_) | Outcome::Declined(_) | Outcome::Refund(_)
+        )
     }
 }
 
@@ -174,7 +180,12 @@ impl Call {
 
     /// Executes the operation on the engine. `key` is the reserved idempotency key
     /// (recorded in the ledger), `decline` the fault model's verdict for a create.
-    pub fn execute(&self, engine: &Engine, key: Option<&Arc<str>>, decline: Option<&str>) -> Outcome {
+    pub fn execute(
+        &self,
+        engine: &Engine,
+        key: Option<&Arc<str>>,
+        decline: Option<&str>,
+    ) -> Outcome {
         let m = self.merchant;
         let refused = |e: crate::engine::EngineError| Outcome::Refused(e.into());
         match &self.operation {
@@ -183,14 +194,24 @@ impl Call {
                 Ok(p) => Outcome::Payment(p),
                 Err(e) => refused(e),
             },
-            Operation::Capture { id, amount } => engine.capture(m, id, *amount, key).map_or_else(refused, Outcome::Payment),
-            Operation::Cancel { id } => engine.cancel(m, id, key).map_or_else(refused, Outcome::Payment),
+            Operation::Capture { id, amount } => engine
+                .capture(m, id, *amount, key)
+                .map_or_else(refused, Outcome::Payment),
+            Operation::Cancel { id } => engine
+                .cancel(m, id, key)
+                .map_or_else(refused, Outcome::Payment),
             Operation::Refund { id, amount } => engine
                 .refund(m, id, *amount, key)
                 .map_or_else(refused, |(refund, _)| Outcome::Refund(refund)),
-            Operation::Retrieve { id } => engine.payment(m, id).map_or_else(refused, Outcome::Payment),
-            Operation::ListByReference { reference } => Outcome::Payments(engine.payments_by_reference(m, reference)),
-            Operation::LookupKey { key } => Outcome::Key(key.clone(), engine.idempotency_key_state(m, key)),
+            Operation::Retrieve { id } => {
+                engine.payment(m, id).map_or_else(refused, Outcome::Payment)
+            }
+            Operation::ListByReference { reference } => {
+                Outcome::Payments(engine.payments_by_reference(m, reference))
+            }
+            Operation::LookupKey { key } => {
+                Outcome::Key(key.clone(), engine.idempotency_key_state(m, key))
+            }
         }
     }
 }
@@ -209,13 +230,20 @@ pub fn idempotency_key(headers: &http::HeaderMap) -> Result<Option<String>, ApiE
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let bad = |msg: &str| Err(ApiError::invalid("idempotency_key_invalid", msg.to_string()).with_param("Idempotency-Key"));
+    let bad = |msg: &str| {
+        Err(
+            ApiError::invalid("idempotency_key_invalid", msg.to_string())
+                .with_param("Idempotency-Key"),
+        )
+    };
     let Ok(key) = value.to_str() else {
         return bad("The Idempotency-Key header must be printable ASCII.");
     };
     let key = key.trim();
     if key.is_empty() {
-        return bad("The Idempotency-Key header is empty; omit it or send a unique key per operation.");
+        return bad(
+            "The Idempotency-Key header is empty; omit it or send a unique key per operation.",
+        );
     }
     if key.len() > MAX_IDEMPOTENCY_KEY_LEN {
         return Err(ApiError::invalid(
@@ -277,8 +305,14 @@ mod tests {
         assert_eq!(percent_decode("bad%2"), None);
         assert_eq!(percent_decode("bad%zz"), None);
         assert_eq!(percent_decode("%ff"), None, "not UTF-8");
-        assert_eq!(query_param(Some("a=1&reference=order%20%31"), "reference").as_deref(), Some("order 1"));
-        assert_eq!(query_param(Some("reference=a+b"), "reference").as_deref(), Some("a b"));
+        assert_eq!(
+            query_param(Some("a=1&reference=order%20%31"), "reference").as_deref(),
+            Some("order 1")
+        );
+        assert_eq!(
+            query_param(Some("reference=a+b"), "reference").as_deref(),
+            Some("a b")
+        );
         assert_eq!(query_param(None, "reference"), None);
     }
 
@@ -286,7 +320,10 @@ mod tests {
     fn bearer_keys_are_read_and_empty_ones_refused() {
         let mut h = http::HeaderMap::new();
         assert_eq!(bearer_api_key(&h), None);
-        h.insert(http::header::AUTHORIZATION, "Bearer sk_test_1".parse().unwrap());
+        h.insert(
+            http::header::AUTHORIZATION,
+            "Bearer sk_test_1".parse().unwrap(),
+        );
         assert_eq!(bearer_api_key(&h), Some("sk_test_1"));
         h.insert(http::header::AUTHORIZATION, "Bearer ".parse().unwrap());
         assert_eq!(bearer_api_key(&h), None);
@@ -303,6 +340,9 @@ mod tests {
         h.insert("idempotency-key", "x".repeat(255).parse().unwrap());
         assert!(idempotency_key(&h).is_ok());
         h.insert("idempotency-key", "x".repeat(256).parse().unwrap());
-        assert_eq!(idempotency_key(&h).unwrap_err().code, "idempotency_key_too_long");
+        assert_eq!(
+            idempotency_key(&h).unwrap_err().code,
+            "idempotency_key_too_long"
+        );
     }
 }

@@ -33,7 +33,14 @@ pub struct Incoming<'a> {
 pub fn route(engine: &Engine, req: &Incoming<'_>) -> Result<Call, ApiError> {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(1).collect();
     let (allowed, wanted): (&'static str, Option<Op>) = match segments.as_slice() {
-        ["v1", "payments"] => ("GET, POST", Some(if req.method == Method::POST { Op::Create } else { Op::List })),
+        ["v1", "payments"] => (
+            "GET, POST",
+            Some(if req.method == Method::POST {
+                Op::Create
+            } else {
+                Op::List
+            }),
+        ),
         ["v1", "payments", id] => ("GET", Some(Op::Retrieve(id))),
         ["v1", "payments", id, "capture"] => ("POST", Some(Op::Capture(id))),
         ["v1", "payments", id, "cancel"] => ("POST", Some(Op::Cancel(id))),
@@ -76,20 +83,26 @@ pub fn route(engine: &Engine, req: &Incoming<'_>) -> Result<Call, ApiError> {
             })?;
             Operation::ListByReference { reference }
         }
-        Op::Retrieve(id) => Operation::Retrieve { id: decode_segment(id)? },
+        Op::Retrieve(id) => Operation::Retrieve {
+            id: decode_segment(id)?,
+        },
         Op::Capture(id) => Operation::Capture {
             id: decode_segment(id)?,
             amount: parse_amount_body(req.body)?,
         },
         Op::Cancel(id) => {
             parse_empty_body(req.body)?;
-            Operation::Cancel { id: decode_segment(id)? }
+            Operation::Cancel {
+                id: decode_segment(id)?,
+            }
         }
         Op::Refund(id) => Operation::Refund {
             id: decode_segment(id)?,
             amount: parse_amount_body(req.body)?,
         },
-        Op::LookupKey(key) => Operation::LookupKey { key: decode_segment(key)? },
+        Op::LookupKey(key) => Operation::LookupKey {
+            key: decode_segment(key)?,
+        },
     };
     let mut call = Call::new(
         merchant,
@@ -121,7 +134,8 @@ fn is_json(headers: &http::HeaderMap) -> bool {
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| {
             let mime = mime.trim();
-            mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
+            mime.eq_ignore_ascii_case("application/json")
+                || mime.to_ascii_lowercase().ends_with("+json")
         })
 }
 
@@ -168,7 +182,13 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
         let param = message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
-            .map(|field| if path == "." { field.to_string() } else { format!("{path}.{field}") })
+            .map(|field| {
+                if path == "." {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                }
+            })
             .or_else(|| {
                 message
                     .strip_prefix("unknown field `")
@@ -176,7 +196,11 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
                     .map(str::to_string)
             })
             .or_else(|| (path != ".").then_some(path));
-        let code = if inner.is_syntax() || inner.is_eof() { "invalid_json" } else { "parameter_invalid" };
+        let code = if inner.is_syntax() || inner.is_eof() {
+            "invalid_json"
+        } else {
+            "parameter_invalid"
+        };
         let e = ApiError::invalid(code, format!("Invalid request body: {message}"));
         match param {
             Some(p) => e.with_param(p),
@@ -189,8 +213,11 @@ fn parse_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
 /// engine keeps only its last four digits, the fault model needs it for test cards.
 fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>), ApiError> {
     if body.is_empty() {
-        return Err(ApiError::invalid("parameter_missing", "Send a JSON body with at least amount and currency.")
-            .with_param("amount"));
+        return Err(ApiError::invalid(
+            "parameter_missing",
+            "Send a JSON body with at least amount and currency.",
+        )
+        .with_param("amount"));
     }
     let b: CreateBody = parse_json(body)?;
     if b.amount <= 0 || b.amount > crate::engine::money::MAX_AMOUNT {
@@ -204,14 +231,20 @@ fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>), ApiError> 
         .with_param("amount"));
     }
     let currency = Currency::parse(&b.currency).ok_or_else(|| {
-        ApiError::invalid("invalid_currency", format!("'{}' is not a three-letter currency code", b.currency))
-            .with_param("currency")
+        ApiError::invalid(
+            "invalid_currency",
+            format!("'{}' is not a three-letter currency code", b.currency),
+        )
+        .with_param("currency")
     })?;
     let mut card_number = None;
     let payment_method = match (b.payment_method, b.card) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::invalid("parameter_conflict", "Send either payment_method or card, not both.")
-                .with_param("card"));
+            return Err(ApiError::invalid(
+                "parameter_conflict",
+                "Send either payment_method or card, not both.",
+            )
+            .with_param("card"));
         }
         (None, None) => {
             return Err(ApiError::invalid(
@@ -224,7 +257,9 @@ fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>), ApiError> 
             if !behaviour::is_known_payment_method(&pm) {
                 return Err(ApiError::invalid(
                     "resource_missing",
-                    format!("No such payment method: '{pm}'. Use a test token such as pm_card_visa."),
+                    format!(
+                        "No such payment method: '{pm}'. Use a test token such as pm_card_visa."
+                    ),
                 )
                 .with_param("payment_method"));
             }
@@ -236,14 +271,14 @@ fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>), ApiError> 
             method
         }
     };
-    if let Some(reference) = &b.reference {
-        if reference.is_empty() || reference.len() > MAX_REFERENCE_LEN {
-            return Err(ApiError::invalid(
-                "parameter_invalid",
-                format!("reference must be 1 to {MAX_REFERENCE_LEN} characters"),
-            )
-            .with_param("reference"));
-        }
+    if let Some(reference) = &b.reference
+        && (reference.is_empty() || reference.len() > MAX_REFERENCE_LEN)
+    {
+        return Err(ApiError::invalid(
+            "parameter_invalid",
+            format!("reference must be 1 to {MAX_REFERENCE_LEN} characters"),
+        )
+        .with_param("reference"));
     }
     let metadata = match b.metadata {
         Some(map) if !map.is_empty() => {
@@ -271,22 +306,39 @@ fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>), ApiError> 
 }
 
 fn parse_card(card: CardBody) -> Result<(PaymentMethod, String), ApiError> {
-    let digits: String = card.number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if !(12..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || !luhn_valid(&digits) {
-        return Err(ApiError::invalid("invalid_number", "The card number is not a valid card number.")
-            .with_param("card.number"));
+    let digits: String = card
+        .number
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
+    if !(12..=19).contains(&digits.len())
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !luhn_valid(&digits)
+    {
+        return Err(ApiError::invalid(
+            "invalid_number",
+            "The card number is not a valid card number.",
+        )
+        .with_param("card.number"));
     }
     if !(1..=12).contains(&card.exp_month) {
-        return Err(ApiError::invalid("invalid_expiry_month", "exp_month must be 1 to 12").with_param("card.exp_month"));
+        return Err(
+            ApiError::invalid("invalid_expiry_month", "exp_month must be 1 to 12")
+                .with_param("card.exp_month"),
+        );
     }
     if !(2000..=2100).contains(&card.exp_year) {
-        return Err(ApiError::invalid("invalid_expiry_year", "exp_year must be a four-digit year")
-            .with_param("card.exp_year"));
+        return Err(
+            ApiError::invalid("invalid_expiry_year", "exp_year must be a four-digit year")
+                .with_param("card.exp_year"),
+        );
     }
-    if let Some(cvc) = &card.cvc {
-        if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::invalid("invalid_cvc", "cvc must be 3 or 4 digits").with_param("card.cvc"));
-        }
+    if let Some(cvc) = &card.cvc
+        && (!(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(
+            ApiError::invalid("invalid_cvc", "cvc must be 3 or 4 digits").with_param("card.cvc"),
+        );
     }
     let tail = &digits.as_bytes()[digits.len() - 4..];
     let method = PaymentMethod::Card {
@@ -312,7 +364,7 @@ fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn parse_amount_body(body: &Bytes) -> Result<Option<i64>, ApiError> {
@@ -320,11 +372,14 @@ fn parse_amount_body(body: &Bytes) -> Result<Option<i64>, ApiError> {
         return Ok(None);
     }
     let b: AmountBody = parse_json(body)?;
-    if let Some(amount) = b.amount {
-        if amount <= 0 {
-            return Err(ApiError::invalid("invalid_amount", "amount must be a positive integer in minor units")
-                .with_param("amount"));
-        }
+    if let Some(amount) = b.amount
+        && amount <= 0
+    {
+        return Err(ApiError::invalid(
+            "invalid_amount",
+            "amount must be a positive integer in minor units",
+        )
+        .with_param("amount"));
     }
     Ok(b.amount)
 }
@@ -417,7 +472,10 @@ struct Metadata<'a>(Option<&'a str>);
 
 impl Serialize for Metadata<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0.and_then(|text| serde_json::from_str::<&serde_json::value::RawValue>(text).ok()) {
+        match self
+            .0
+            .and_then(|text| serde_json::from_str::<&serde_json::value::RawValue>(text).ok())
+        {
             Some(raw) => raw.serialize(s),
             None => serde_json::Map::new().serialize(s),
         }
@@ -439,7 +497,11 @@ impl<'a> From<&'a Payment> for PaymentJson<'a> {
             created: p.created,
             payment_method: match &p.payment_method {
                 PaymentMethod::Token(t) => PaymentMethodJson::Token(t),
-                PaymentMethod::Card { last4, exp_month, exp_year } => PaymentMethodJson::Card {
+                PaymentMethod::Card {
+                    last4,
+                    exp_month,
+                    exp_year,
+                } => PaymentMethodJson::Card {
                     card: CardJson {
                         last4: String::from_utf8_lossy(last4).into_owned(),
                         exp_month: *exp_month,
@@ -505,7 +567,13 @@ fn key_json(key: &str, state: &KeyState) -> Bytes {
             let body = std::str::from_utf8(&stored.body)
                 .ok()
                 .and_then(|text| serde_json::from_str::<&serde_json::value::RawValue>(text).ok());
-            ("completed", body.map(|body| StoredJson { status: stored.status, body }))
+            (
+                "completed",
+                body.map(|body| StoredJson {
+                    status: stored.status,
+                    body,
+                }),
+            )
         }
     };
     to_json(&KeyJson {
@@ -535,11 +603,32 @@ mod tests {
     #[test]
     fn create_bodies_are_validated_field_by_field() {
         let err = |body: &str| parse_create(&Bytes::from(body.to_string())).unwrap_err();
-        assert_eq!(err(r#"{"amount": 10.5, "currency": "usd", "payment_method": "pm_card_visa"}"#).param.as_deref(), Some("amount"));
-        assert_eq!(err(r#"{"currency": "usd", "payment_method": "pm_card_visa"}"#).param.as_deref(), Some("amount"));
-        assert_eq!(err(r#"{"amount": 0, "currency": "usd", "payment_method": "pm_card_visa"}"#).code, "invalid_amount");
-        assert_eq!(err(r#"{"amount": 100, "currency": "dollars", "payment_method": "pm_card_visa"}"#).code, "invalid_currency");
-        assert_eq!(err(r#"{"amount": 100, "currency": "usd"}"#).param.as_deref(), Some("payment_method"));
+        assert_eq!(
+            err(r#"{"amount": 10.5, "currency": "usd", "payment_method": "pm_card_visa"}"#)
+                .param
+                .as_deref(),
+            Some("amount")
+        );
+        assert_eq!(
+            err(r#"{"currency": "usd", "payment_method": "pm_card_visa"}"#)
+                .param
+                .as_deref(),
+            Some("amount")
+        );
+        assert_eq!(
+            err(r#"{"amount": 0, "currency": "usd", "payment_method": "pm_card_visa"}"#).code,
+            "invalid_amount"
+        );
+        assert_eq!(
+            err(r#"{"amount": 100, "currency": "dollars", "payment_method": "pm_card_visa"}"#).code,
+            "invalid_currency"
+        );
+        assert_eq!(
+            err(r#"{"amount": 100, "currency": "usd"}"#)
+                .param
+                .as_deref(),
+            Some("payment_method")
+        );
         assert_eq!(err(r#"{"amount": 100, "currency": "usd", "payment_method": "pm_card_visa", "amout": 1}"#).param.as_deref(), Some("amout"));
         assert_eq!(err(r#"{"amount": 100, "currency": "usd", "card": {"number": "4242424242424241", "exp_month": 1, "exp_year": 2030}}"#).code, "invalid_number");
         assert_eq!(err("{not json").code, "invalid_json");

@@ -103,25 +103,24 @@ impl IdempotencyStore {
     ) -> Claim {
         let mut shard = self.shard(merchant, key).lock();
         let keys = shard.entry(merchant).or_default();
-        if let Some(record) = keys.get(key) {
-            if !self.expired(record, now_ms) {
-                let claim = if record.fingerprint != fingerprint {
-                    self.counters.mismatches.fetch_add(1, Ordering::Relaxed);
-                    Claim::Mismatch
-                } else {
-                    match &record.state {
-                        KeyState::InFlight => {
-                            self.counters.in_use.fetch_add(1, Ordering::Relaxed);
-                            Claim::InUse
-                        }
-                        KeyState::Completed(stored) => {
-                            self.counters.replays.fetch_add(1, Ordering::Relaxed);
-                            Claim::Replay(stored.clone())
-                        }
+        if let Some(record) = keys.get(key)
+            && !self.expired(record, now_ms)
+        {
+            return if record.fingerprint != fingerprint {
+                self.counters.mismatches.fetch_add(1, Ordering::Relaxed);
+                Claim::Mismatch
+            } else {
+                match &record.state {
+                    KeyState::InFlight => {
+                        self.counters.in_use.fetch_add(1, Ordering::Relaxed);
+                        Claim::InUse
                     }
-                };
-                return claim;
-            }
+                    KeyState::Completed(stored) => {
+                        self.counters.replays.fetch_add(1, Ordering::Relaxed);
+                        Claim::Replay(stored.clone())
+                    }
+                }
+            };
         }
         let key: Arc<str> = Arc::from(key);
         keys.insert(
@@ -191,7 +190,10 @@ impl Reservation {
     /// Stores the response under the key; later same-key requests replay it.
     pub fn complete(mut self, response: StoredResponse) {
         let mut shard = self.store.shard(self.merchant, &self.key).lock();
-        if let Some(record) = shard.get_mut(&self.merchant).and_then(|k| k.get_mut(&*self.key)) {
+        if let Some(record) = shard
+            .get_mut(&self.merchant)
+            .and_then(|k| k.get_mut(&*self.key))
+        {
             record.state = KeyState::Completed(response);
         }
         self.done = true;
@@ -200,7 +202,9 @@ impl Reservation {
 
 impl std::fmt::Debug for IdempotencyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdempotencyStore").field("ttl_ms", &self.ttl_ms).finish()
+        f.debug_struct("IdempotencyStore")
+            .field("ttl_ms", &self.ttl_ms)
+            .finish()
     }
 }
 
@@ -235,13 +239,18 @@ mod tests {
     }
 
     fn ok(body: &'static str) -> StoredResponse {
-        StoredResponse { status: 200, body: Bytes::from_static(body.as_bytes()) }
+        StoredResponse {
+            status: 200,
+            body: Bytes::from_static(body.as_bytes()),
+        }
     }
 
     #[test]
     fn completed_key_replays_the_stored_response() {
         let s = store();
-        let Claim::Proceed(r) = s.claim(M, "k", 1, 0) else { panic!("first use must proceed") };
+        let Claim::Proceed(r) = s.claim(M, "k", 1, 0) else {
+            panic!("first use must proceed")
+        };
         r.complete(ok("{\"a\":1}"));
         match s.claim(M, "k", 1, 10) {
             Claim::Replay(stored) => assert_eq!(stored, ok("{\"a\":1}")),
@@ -278,7 +287,9 @@ mod tests {
     #[test]
     fn keys_are_scoped_to_their_merchant() {
         let s = store();
-        let Claim::Proceed(r) = s.claim(M, "k", 1, 0) else { panic!() };
+        let Claim::Proceed(r) = s.claim(M, "k", 1, 0) else {
+            panic!()
+        };
         r.complete(ok("{}"));
         assert_eq!(s.lookup(OTHER, "k", 0), None);
         assert!(matches!(s.claim(OTHER, "k", 9, 0), Claim::Proceed(_)));
@@ -287,7 +298,9 @@ mod tests {
     #[test]
     fn completed_keys_expire_after_the_ttl_but_in_flight_ones_do_not() {
         let s = store();
-        let Claim::Proceed(r) = s.claim(M, "done", 1, 0) else { panic!() };
+        let Claim::Proceed(r) = s.claim(M, "done", 1, 0) else {
+            panic!()
+        };
         r.complete(ok("{}"));
         let _running = s.claim(M, "running", 1, 0);
         assert!(s.lookup(M, "done", 999).is_some());

@@ -71,8 +71,16 @@ macro_rules! id_type {
     };
 }
 
-id_type!(PaymentId, "pay_", "A payment's id, printed as `pay_` and 22 base-62 digits.");
-id_type!(RefundId, "re_", "A refund's id, printed as `re_` and 22 base-62 digits.");
+id_type!(
+    PaymentId,
+    "pay_",
+    "A payment's id, printed as `pay_` and 22 base-62 digits."
+);
+id_type!(
+    RefundId,
+    "re_",
+    "A refund's id, printed as `re_` and 22 base-62 digits."
+);
 
 impl PaymentId {
     /// Spreads payments over the engine's shards; ids are random, so the low bits are uniform.
@@ -141,11 +149,18 @@ mod tests {
     #[test]
     fn foreign_or_malformed_ids_do_not_parse() {
         let printed = RefundId(42).to_string();
-        assert_eq!(PaymentId::parse(&printed), None, "a refund id is not a payment id");
+        assert_eq!(
+            PaymentId::parse(&printed),
+            None,
+            "a refund id is not a payment id"
+        );
         assert_eq!(PaymentId::parse("pay_short"), None);
         assert_eq!(PaymentId::parse("pay_!!!!!!!!!!!!!!!!!!!!!!"), None);
         // 22 'z' digits overflow u128 and must be refused, not wrapped.
-        assert_eq!(PaymentId::parse(&format!("pay_{}", "z".repeat(DIGITS))), None);
+        assert_eq!(
+            PaymentId::parse(&format!("pay_{}", "z".repeat(DIGITS))),
+            None
+        );
     }
 
     #[test]

@@ -92,7 +92,9 @@ impl Ledger {
 
     pub(crate) fn len(&self) -> u64 {
         let chunks = self.chunks.lock();
-        chunks.last().map_or(0, |c| ((chunks.len() - 1) * CHUNK + c.len()) as u64)
+        chunks
+            .last()
+            .map_or(0, |c| ((chunks.len() - 1) * CHUNK + c.len()) as u64)
     }
 
     /// Copies out the movements with sequence numbers in `from..=to`, with their numbers.

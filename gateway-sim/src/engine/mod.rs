@@ -28,6 +28,9 @@ use self::money::{Currency, MAX_AMOUNT};
 
 const SHARDS: usize = 64;
 
+/// One shard of the reference index: merchant → order reference → its payments.
+type ReferenceShard = HashMap<MerchantId, HashMap<Arc<str>, Vec<PaymentId>>>;
+
 /// Where a payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaymentStatus {
@@ -67,7 +70,11 @@ impl PaymentStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentMethod {
     Token(Arc<str>),
-    Card { last4: [u8; 4], exp_month: u8, exp_year: u16 },
+    Card {
+        last4: [u8; 4],
+        exp_month: u8,
+        exp_year: u16,
+    },
 }
 
 /// One refund of (part of) a captured payment.
@@ -182,7 +189,12 @@ impl Counters {
         for c in &self.by_status {
             c.store(0, Ordering::Relaxed);
         }
-        for c in [&self.authorized, &self.captured, &self.released, &self.refunded] {
+        for c in [
+            &self.authorized,
+            &self.captured,
+            &self.released,
+            &self.refunded,
+        ] {
             c.store(0, Ordering::Relaxed);
         }
         self.refunds.store(0, Ordering::Relaxed);
@@ -221,11 +233,15 @@ impl SimClock {
 
     /// Time since the simulator started (or was reset), for scheduled behaviour.
     pub fn since_start(&self) -> Duration {
-        Duration::from_millis(self.now_ms().saturating_sub(self.epoch_ms.load(Ordering::Relaxed)))
+        Duration::from_millis(
+            self.now_ms()
+                .saturating_sub(self.epoch_ms.load(Ordering::Relaxed)),
+        )
     }
 
     pub fn advance(&self, by: Duration) {
-        self.advanced_ms.fetch_add(by.as_millis() as u64, Ordering::Relaxed);
+        self.advanced_ms
+            .fetch_add(by.as_millis() as u64, Ordering::Relaxed);
     }
 
     fn restart_epoch(&self) {
@@ -242,7 +258,7 @@ pub struct Engine {
 struct Inner {
     payments: Box<[Mutex<HashMap<PaymentId, Payment>>]>,
     /// (merchant, reference) → payments, for `GET /v1/payments?reference=`.
-    references: Box<[Mutex<HashMap<MerchantId, HashMap<Arc<str>, Vec<PaymentId>>>>]>,
+    references: Box<[Mutex<ReferenceShard>]>,
     merchants: Merchants,
     idempotency: Arc<IdempotencyStore>,
     ledger: Ledger,
@@ -282,12 +298,21 @@ impl Engine {
     // ---- idempotency -------------------------------------------------------------
 
     /// Reserves `key` for a request whose method, path and body hash to `fingerprint`.
-    pub fn claim_idempotency_key(&self, merchant: MerchantId, key: &str, fingerprint: u64) -> Claim {
-        self.inner.idempotency.claim(merchant, key, fingerprint, self.inner.clock.now_ms())
+    pub fn claim_idempotency_key(
+        &self,
+        merchant: MerchantId,
+        key: &str,
+        fingerprint: u64,
+    ) -> Claim {
+        self.inner
+            .idempotency
+            .claim(merchant, key, fingerprint, self.inner.clock.now_ms())
     }
 
     pub fn idempotency_key_state(&self, merchant: MerchantId, key: &str) -> Option<KeyState> {
-        self.inner.idempotency.lookup(merchant, key, self.inner.clock.now_ms())
+        self.inner
+            .idempotency
+            .lookup(merchant, key, self.inner.clock.now_ms())
     }
 
     // ---- payments ----------------------------------------------------------------
@@ -296,7 +321,7 @@ impl Engine {
         &self.inner.payments[id.shard(SHARDS)]
     }
 
-    fn reference_shard(&self, reference: &str) -> &Mutex<HashMap<MerchantId, HashMap<Arc<str>, Vec<PaymentId>>>> {
+    fn reference_shard(&self, reference: &str) -> &Mutex<ReferenceShard> {
         use std::hash::{DefaultHasher, Hash, Hasher};
         let mut h = DefaultHasher::new();
         reference.hash(&mut h);
@@ -314,7 +339,11 @@ impl Engine {
             currency: p.currency,
             reference: p.reference.clone(),
             idempotency_key: key.cloned(),
-            decline_code: if kind == EntryKind::Decline { p.decline_code.clone() } else { None },
+            decline_code: if kind == EntryKind::Decline {
+                p.decline_code.clone()
+            } else {
+                None
+            },
         });
     }
 
@@ -370,7 +399,12 @@ impl Engine {
         }
         if let Some(reference) = reference {
             let mut index = self.reference_shard(&reference).lock();
-            index.entry(merchant).or_default().entry(reference).or_default().push(id);
+            index
+                .entry(merchant)
+                .or_default()
+                .entry(reference)
+                .or_default()
+                .push(id);
         }
         Ok(payment)
     }
@@ -386,7 +420,10 @@ impl Engine {
         let missing = || EngineError::NoSuchPayment(id.to_string());
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
         let mut shard = self.shard(pid).lock();
-        let payment = shard.get_mut(&pid).filter(|p| p.merchant == merchant).ok_or_else(missing)?;
+        let payment = shard
+            .get_mut(&pid)
+            .filter(|p| p.merchant == merchant)
+            .ok_or_else(missing)?;
         change(payment)
     }
 
@@ -417,7 +454,9 @@ impl Engine {
             if rest > 0 {
                 self.record(p, EntryKind::Release, rest, key);
             }
-            self.inner.counters.transition(Some(p.status), PaymentStatus::Succeeded);
+            self.inner
+                .counters
+                .transition(Some(p.status), PaymentStatus::Succeeded);
             p.status = PaymentStatus::Succeeded;
             p.amount_captured = amount;
             p.amount_capturable = 0;
@@ -426,7 +465,12 @@ impl Engine {
     }
 
     /// Releases an authorization without capturing it.
-    pub fn cancel(&self, merchant: MerchantId, id: &str, key: Option<&Arc<str>>) -> Result<Payment, EngineError> {
+    pub fn cancel(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        key: Option<&Arc<str>>,
+    ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
             if p.status != PaymentStatus::RequiresCapture {
                 return Err(EngineError::InvalidState(format!(
@@ -436,7 +480,9 @@ impl Engine {
                 )));
             }
             self.record(p, EntryKind::Release, p.amount_capturable, key);
-            self.inner.counters.transition(Some(p.status), PaymentStatus::Canceled);
+            self.inner
+                .counters
+                .transition(Some(p.status), PaymentStatus::Canceled);
             p.status = PaymentStatus::Canceled;
             p.amount_capturable = 0;
             Ok(p.clone())
@@ -463,7 +509,10 @@ impl Engine {
             }
             let left = p.amount_captured - p.amount_refunded;
             if left == 0 {
-                return Err(EngineError::InvalidState(format!("payment {} is already fully refunded", p.id)));
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is already fully refunded",
+                    p.id
+                )));
             }
             let amount = amount.unwrap_or(left);
             check_amount(amount, left)?;
@@ -539,7 +588,8 @@ impl Engine {
 
     pub fn stats(&self) -> LedgerStats {
         let c = &self.inner.counters;
-        let status = |s: PaymentStatus| c.by_status[s.index()].load(Ordering::Relaxed).max(0) as u64;
+        let status =
+            |s: PaymentStatus| c.by_status[s.index()].load(Ordering::Relaxed).max(0) as u64;
         let idem = &self.inner.idempotency.counters;
         LedgerStats {
             payments: PaymentStatus::ALL.iter().map(|s| status(*s)).sum(),
@@ -587,7 +637,10 @@ fn check_amount(amount: i64, available: i64) -> Result<(), EngineError> {
         return Err(EngineError::InvalidAmount);
     }
     if amount > available {
-        return Err(EngineError::AmountTooLarge { requested: amount, available });
+        return Err(EngineError::AmountTooLarge {
+            requested: amount,
+            available,
+        });
     }
     Ok(())
 }

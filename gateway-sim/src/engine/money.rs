@@ -42,8 +42,14 @@ mod tests {
 
     #[test]
     fn currencies_are_three_letters_stored_lowercase() {
-        assert_eq!(Currency::parse("USD").map(|c| c.to_string()), Some("usd".into()));
-        assert_eq!(Currency::parse("eur").map(|c| c.to_string()), Some("eur".into()));
+        assert_eq!(
+            Currency::parse("USD").map(|c| c.to_string()),
+            Some("usd".into())
+        );
+        assert_eq!(
+            Currency::parse("eur").map(|c| c.to_string()),
+            Some("eur".into())
+        );
         assert_eq!(Currency::parse("us"), None);
         assert_eq!(Currency::parse("usd1"), None);
         assert_eq!(Currency::parse("u$d"), None);
