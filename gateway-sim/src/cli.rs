@@ -61,6 +61,48 @@ pub struct Args {
     #[arg(long, env = "GATEWAY_SIM_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration)]
     pub idempotency_ttl: Duration,
 
+    /// Latency for every endpoint, as a lognormal given by its median and 99th percentile,
+    /// e.g. `80ms,400ms` (or one value for a constant delay, e.g. `50ms`). Overrides the scenario's.
+    #[arg(long, env = "GATEWAY_SIM_LATENCY", value_name = "P50[,P99]", value_parser = parse_latency, help_heading = "Behaviour (override the scenario)")]
+    pub latency: Option<behaviour::LatencyConfig>,
+
+    /// Share of otherwise approved charges declined at random (0..1), as `generic_decline`.
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_DECLINE_RATE",
+        value_name = "P",
+        help_heading = "Behaviour (override the scenario)"
+    )]
+    pub decline_rate: Option<f64>,
+
+    /// Probability of an HTTP 503 before processing (nothing charged), per request.
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_ERROR_RATE",
+        value_name = "P",
+        help_heading = "Behaviour (override the scenario)"
+    )]
+    pub error_rate: Option<f64>,
+
+    /// Probability that a request is processed and its answer then lost (the connection is
+    /// reset after the commit): the fault that turns naive retries into double charges.
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_AMBIGUOUS_RATE",
+        value_name = "P",
+        help_heading = "Behaviour (override the scenario)"
+    )]
+    pub ambiguous_rate: Option<f64>,
+
+    /// Per-merchant rate limit in requests per second (burst: one second's worth); 429 beyond it.
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_RATE_LIMIT",
+        value_name = "RPS",
+        help_heading = "Behaviour (override the scenario)"
+    )]
+    pub rate_limit: Option<f64>,
+
     /// Log format on stderr.
     #[arg(long, env = "GATEWAY_SIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -76,6 +118,18 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     behaviour::parse_duration(text)
 }
 
+fn parse_latency(text: &str) -> Result<behaviour::LatencyConfig, String> {
+    match text.split_once(',') {
+        Some((p50, p99)) => Ok(behaviour::LatencyConfig::lognormal(
+            behaviour::parse_duration(p50.trim())?,
+            behaviour::parse_duration(p99.trim())?,
+        )),
+        None => Ok(behaviour::LatencyConfig::constant(
+            behaviour::parse_duration(text.trim())?,
+        )),
+    }
+}
+
 impl Args {
     /// The simulator configuration these flags describe (reads the scenario file).
     pub fn sim_config(&self) -> anyhow::Result<SimConfig> {
@@ -87,6 +141,28 @@ impl Args {
         if let Some(seed) = self.seed {
             behaviour.seed = Some(seed);
         }
+        if let Some(latency) = &self.latency {
+            behaviour.latency = Some(latency.clone());
+        }
+        if let Some(rate) = self.decline_rate {
+            behaviour.declines.rate = rate;
+        }
+        if let Some(rate) = self.error_rate {
+            behaviour.faults.http_503 = rate;
+        }
+        if let Some(rate) = self.ambiguous_rate {
+            behaviour.faults.reset_after_commit = rate;
+        }
+        if let Some(rps) = self.rate_limit {
+            behaviour.rate_limit = Some(behaviour::RateLimitConfig {
+                requests_per_second: rps,
+                burst: None,
+            });
+        }
+        // Flags are checked like the scenario file, naming the flag's field when wrong.
+        behaviour
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid behaviour: {}: {}", e.field, e.message))?;
         Ok(SimConfig {
             listen: self.listen,
             seed: behaviour.seed.unwrap_or(0),
