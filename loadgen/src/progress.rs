@@ -19,7 +19,7 @@ use crate::flows::Driver;
 pub struct ProgressSample {
     /// Seconds since the schedule started.
     pub elapsed_s: u64,
-    /// Orders started in the last second.
+    /// Orders whose due time came in the last second (their first request went out).
     pub started_last_second: u64,
     pub target_rate: f64,
     /// Corrected p95 of requests completed in the last full second, ms.
@@ -98,7 +98,7 @@ pub fn spawn(driver: Arc<Driver>) -> ProgressHandle {
         let second = Duration::from_secs(1);
         let mut tick = tokio::time::interval_at(t0 + second, second);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut last_claimed = 0;
+        let mut last_started = 0;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -107,9 +107,10 @@ pub fn spawn(driver: Arc<Driver>) -> ProgressHandle {
             let stats = driver.schedule.stats();
             let counters = &driver.counters;
             let relaxed = std::sync::atomic::Ordering::Relaxed;
+            let started = counters.orders_started.load(relaxed);
             let sample = ProgressSample {
                 elapsed_s: t0.elapsed().as_secs(),
-                started_last_second: stats.claimed.saturating_sub(last_claimed),
+                started_last_second: started.saturating_sub(last_started),
                 target_rate: stats.target_rate,
                 p95_ms: driver
                     .latency()
@@ -121,7 +122,7 @@ pub fn spawn(driver: Arc<Driver>) -> ProgressHandle {
                 orders_scheduled: stats.scheduled_orders,
                 lagged: stats.lagged,
             };
-            last_claimed = stats.claimed;
+            last_started = started;
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "{}", format_line(&sample));
         }

@@ -535,6 +535,8 @@ pub async fn play_order<T: Transport>(
 /// Running totals, cheap to read once a second for the progress line.
 #[derive(Debug, Default)]
 pub struct DriveCounters {
+    /// Orders whose first request went out (their due time came).
+    pub orders_started: AtomicU64,
     pub orders_done: AtomicU64,
     pub requests: AtomicU64,
     pub errors: AtomicU64,
@@ -625,6 +627,10 @@ pub async fn drive_user<T: Transport>(driver: &Driver, transport: &mut T) {
             Claim::Order { n, due, .. } => (n, due),
         };
         tokio::time::sleep_until(due).await;
+        driver
+            .counters
+            .orders_started
+            .fetch_add(1, Ordering::Relaxed);
         let plan = OrderPlan::new(&driver.load, &driver.ids, n);
         let run = play_order(transport, &driver.mode, &plan, due.into_std()).await;
         driver.record(run);

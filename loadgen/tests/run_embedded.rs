@@ -1,0 +1,152 @@
+//! End-to-end runs against an in-process gateway-sim (the default `loadgen run`):
+//! a clean mixed run passes with every report written, and a breached threshold
+//! fails the run (exit code 1) while the money checks still pass.
+
+use std::path::PathBuf;
+
+use loadgen::cli::Verdict;
+use loadgen::run::{Endpoint, RunOptions, execute};
+use loadgen::scenario::Scenario;
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()))
+}
+
+fn options(text: &str, name: &str) -> RunOptions {
+    RunOptions {
+        scenario: Scenario::parse(text, name, &format!("{name}.toml")).expect("valid scenario"),
+        endpoint: Endpoint::Embedded,
+        report_dir: Some(scratch_dir(name)),
+        admin_token: None,
+        quiet: true,
+    }
+}
+
+const MIXED: &str = r#"
+[gateway]
+seed = 42
+
+[load]
+rate = 200
+duration = "2s"
+users = 16
+seed = 7
+merchants = 2
+timeout = "2s"
+settle = "100ms"
+[load.mix]
+purchase = 60
+auth_capture = 15
+auth_cancel = 5
+purchase_refund = 10
+double_submit = 5
+retry_same_key = 5
+
+[checks]
+max_double_charges = 0
+max_lost_charges = 0
+max_orphan_charges = 0
+max_amount_mismatches = 0
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_mixed_run_passes_and_writes_every_report() {
+    let finished = execute(options(MIXED, "clean-mixed"))
+        .await
+        .expect("the run completes");
+    let report = &finished.report;
+
+    assert!(report.passed, "checks: {:?}", report.checks);
+    assert_eq!(Verdict::from_passed(report.passed).exit_code(), 0);
+    assert!(report.money.checked, "the ledger was read");
+    assert_eq!(
+        report.money.violations_total, 0,
+        "{:?}",
+        report.money.violations
+    );
+    let c = &report.money.counts;
+    assert_eq!(
+        (
+            c.double_charges,
+            c.lost_charges,
+            c.orphan_charges,
+            c.amount_mismatches
+        ),
+        (0, 0, 0, 0)
+    );
+    assert!(report.orders.total > 0);
+    // Several flows ran, and every order played is in outcomes.ndjson.
+    assert!(
+        report.orders.by_flow.len() >= 4,
+        "{:?}",
+        report.orders.by_flow
+    );
+    let outcomes = finished.files.outcomes.as_ref().expect("outcomes written");
+    let lines = std::fs::read_to_string(outcomes).expect("outcomes readable");
+    assert_eq!(lines.lines().count() as u64, report.orders.total);
+    assert!(report.money.ledger_entries >= report.orders.total);
+
+    for file in [
+        "report.json",
+        "report.html",
+        "junit.xml",
+        "latency.hlog",
+        "outcomes.ndjson",
+        "goose-report.html",
+    ] {
+        let path = finished.report_dir.join(file);
+        let size = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));
+        assert!(size > 0, "{} is empty", path.display());
+    }
+    let json = loadgen::report::read_json(&finished.files.json).expect("report.json reads back");
+    assert!(json.passed);
+    assert_eq!(json.orders.total, report.orders.total);
+    let _ = std::fs::remove_dir_all(&finished.report_dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breached_latency_threshold_fails_the_run() {
+    let text = r#"
+[load]
+rate = 100
+duration = "1s"
+users = 8
+seed = 3
+settle = "100ms"
+
+[checks]
+p95_ms = 0.001
+"#;
+    let finished = execute(options(text, "impossible-p95"))
+        .await
+        .expect("the run completes");
+    let report = &finished.report;
+
+    assert!(!report.passed);
+    assert_eq!(Verdict::from_passed(report.passed).exit_code(), 1);
+    let p95 = report
+        .checks
+        .iter()
+        .find(|c| c.name == "p95_ms")
+        .expect("a p95 check");
+    assert!(!p95.passed, "{p95:?}");
+    // Only latency failed: the money was right.
+    assert!(
+        report
+            .checks
+            .iter()
+            .filter(|c| c.name != "p95_ms")
+            .all(|c| c.passed),
+        "{:?}",
+        report.checks
+    );
+    let junit = std::fs::read_to_string(&finished.files.junit).expect("junit.xml");
+    assert!(junit.contains("p95_ms"));
+    let _ = std::fs::remove_dir_all(&finished.report_dir);
+}
