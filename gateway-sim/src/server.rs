@@ -26,8 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use crate::api::native::{self, Incoming, Native};
-use crate::api::{ApiError, Call, Dialect, Operation, Reply};
+use crate::api::{self, ApiError, Call, Dialect, Incoming, Operation, Reply};
 use crate::behaviour::{ChargeFacts, Fault, RequestFacts};
 use crate::control;
 use crate::engine::idempotency::Claim;
@@ -41,8 +40,6 @@ const HANG_LIMIT: Duration = Duration::from_secs(300);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub type Body = BoxBody<Bytes, Infallible>;
-
-static NATIVE: Native = Native;
 
 /// Serves `listener` until `shutdown` resolves, then lets requests in progress
 /// finish (up to a grace period). The caller owns the socket and the signal.
@@ -151,11 +148,11 @@ async fn handle(
         body: &body,
     };
     state.counters().requests.fetch_add(1, Ordering::Relaxed);
-    let call = match native::route(state.engine(), &incoming) {
-        Ok(call) => call,
-        Err(e) => return respond(e.into_reply(), &request_id),
+    let (call, dialect) = match api::route(state.engine(), &incoming) {
+        Ok(routed) => routed,
+        Err(reply) => return respond(reply, &request_id),
     };
-    match act_out(&state, call, &NATIVE, &request_id).await {
+    match act_out(&state, call, dialect, &request_id).await {
         Answer::Reply(reply) => respond(reply, &request_id),
         Answer::Close => {
             fate.drop_connection(false);
@@ -201,7 +198,7 @@ async fn act_out(
             .rate_limited
             .fetch_add(1, Ordering::Relaxed);
         let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-        let mut reply = ApiError::rate_limited(secs).into_reply();
+        let mut reply = dialect.render_error(&ApiError::rate_limited(secs));
         reply.retry_after = Some(secs);
         return reply.into();
     }
@@ -249,7 +246,7 @@ async fn act_out(
             } else {
                 StatusCode::INTERNAL_SERVER_ERROR
             };
-            return ApiError::injected(status).into_reply().into();
+            return dialect.render_error(&ApiError::injected(status)).into();
         }
         Some(f @ Fault::Reset) => {
             note_fault(f);
@@ -281,26 +278,24 @@ async fn act_out(
                     return reply.into();
                 }
                 Claim::Mismatch => {
-                    return Answer::Reply(
-                    ApiError::idempotency(
+                    return Answer::Reply(dialect.render_error(
+                    &ApiError::idempotency(
                         StatusCode::BAD_REQUEST,
                         "idempotency_key_mismatch",
                         format!(
                             "Keys for idempotent requests can only be used with the same method, path and body they were first used with. Use a new key for a different request (key '{key}')."
                         ),
-                    )
-                    .into_reply(),
-                );
+                    ),
+                ));
                 }
                 Claim::InUse => {
-                    return Answer::Reply(
-                    ApiError::idempotency(
+                    return Answer::Reply(dialect.render_error(
+                    &ApiError::idempotency(
                         StatusCode::CONFLICT,
                         "idempotency_key_in_use",
                         format!("A request with idempotency key '{key}' is still being processed; retry in a moment to get its result."),
-                    )
-                    .into_reply(),
-                );
+                    ),
+                ));
                 }
             }
         }
@@ -332,8 +327,8 @@ async fn act_out(
         match tokio::spawn(work).await {
             Ok(reply) => reply,
             Err(_) => {
-                return ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR)
-                    .into_reply()
+                return dialect
+                    .render_error(&ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR))
                     .into();
             }
         }
@@ -352,8 +347,8 @@ async fn act_out(
         }
         Some(f @ Fault::Http500AfterCommit) => {
             note_fault(f);
-            ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR)
-                .into_reply()
+            dialect
+                .render_error(&ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR))
                 .into()
         }
         _ => reply.into(),

@@ -117,6 +117,35 @@ impl Outcome {
 /// How a front door renders outcomes; one engine, several dialects.
 pub trait Dialect: Send + Sync + 'static {
     fn render(&self, engine: &Engine, outcome: &Outcome) -> Reply;
+
+    /// Errors raised around the operation (idempotency conflicts, injected
+    /// faults, rate limits), in this dialect's shape.
+    fn render_error(&self, error: &ApiError) -> Reply {
+        error.clone().into_reply()
+    }
+}
+
+/// The request as the server hands it to a front door.
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a Bytes,
+}
+
+static NATIVE: native::Native = native::Native;
+
+/// Finds the front door that owns the request's path and lets it build the call.
+/// `Err` is a complete answer (unknown route, bad input), already in the
+/// dialect's shape.
+pub fn route(engine: &Engine, req: &Incoming<'_>) -> Result<(Call, &'static dyn Dialect), Reply> {
+    if let Some(routed) = native::route(engine, req) {
+        return routed
+            .map(|call| (call, &NATIVE as &'static dyn Dialect))
+            .map_err(|e| NATIVE.render_error(&e));
+    }
+    Err(ApiError::unknown_route(req.method, req.path).into_reply())
 }
 
 /// A routed, authenticated, validated request, ready for its fate.

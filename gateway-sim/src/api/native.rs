@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{ApiError, Call, Dialect, Operation, Outcome, Reply};
+use super::{ApiError, Call, Dialect, Incoming, Operation, Outcome, Reply};
 use crate::behaviour;
 use crate::engine::idempotency::KeyState;
 use crate::engine::money::Currency;
@@ -20,17 +20,18 @@ use crate::engine::{Engine, NewPayment, Payment, PaymentMethod, Refund};
 const MAX_METADATA_BYTES: usize = 8 * 1024;
 const MAX_REFERENCE_LEN: usize = 255;
 
-/// The request as routed: method, path, query, headers and the whole body.
-pub struct Incoming<'a> {
-    pub method: &'a Method,
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-    pub headers: &'a http::HeaderMap,
-    pub body: &'a Bytes,
+/// Routes and validates a native API request: `None` when the path is not one of
+/// this API's; errors are complete answers.
+pub fn route(engine: &Engine, req: &Incoming<'_>) -> Option<Result<Call, ApiError>> {
+    let op = match find_route(req) {
+        Ok(Some(op)) => op,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(build_call(engine, req, op))
 }
 
-/// Routes and validates a native API request. Errors are complete answers.
-pub fn route(engine: &Engine, req: &Incoming<'_>) -> Result<Call, ApiError> {
+fn find_route<'a>(req: &Incoming<'a>) -> Result<Option<Op<'a>>, ApiError> {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').skip(1).collect();
     let (allowed, wanted): (&'static str, Option<Op>) = match segments.as_slice() {
         ["v1", "payments"] => (
@@ -49,12 +50,15 @@ pub fn route(engine: &Engine, req: &Incoming<'_>) -> Result<Call, ApiError> {
         _ => ("", None),
     };
     let Some(op) = wanted else {
-        return Err(ApiError::unknown_route(req.method, req.path));
+        return Ok(None);
     };
     if !allowed.split(", ").any(|m| m == req.method.as_str()) {
         return Err(ApiError::method_not_allowed(req.method, req.path, allowed));
     }
+    Ok(Some(op))
+}
 
+fn build_call(engine: &Engine, req: &Incoming<'_>, op: Op<'_>) -> Result<Call, ApiError> {
     let api_key = super::bearer_api_key(req.headers).ok_or_else(ApiError::unauthorized)?;
     let merchant = engine.merchant(api_key);
     let idempotency_key = if req.method == Method::POST {
