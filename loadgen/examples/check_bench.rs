@@ -25,7 +25,15 @@ struct Synth {
 }
 
 impl Synth {
-    fn entry(&mut self, phase: usize, order: &str, payment: &str, key: &str, kind: EntryKind, amount: i64) {
+    fn entry(
+        &mut self,
+        phase: usize,
+        order: &str,
+        payment: &str,
+        key: &str,
+        kind: EntryKind,
+        amount: i64,
+    ) {
         self.phase[phase].push(LedgerEntry {
             seq: 0,
             time_ms: 0,
@@ -80,41 +88,92 @@ fn main() -> ExitCode {
             0..=3 => {
                 s.entry(0, &id, &pay, &key, EntryKind::Authorization, amount);
                 s.entry(0, &id, &pay, &key, EntryKind::Capture, amount);
-                ("purchase", ClientResult::Succeeded, amount, 0, vec![attempt("create", key.clone(), Some(200), Some(pay.clone()))])
+                (
+                    "purchase",
+                    ClientResult::Succeeded,
+                    amount,
+                    0,
+                    vec![attempt("create", key.clone(), Some(200), Some(pay.clone()))],
+                )
             }
             4 | 5 => {
                 let part = amount / 2;
                 s.entry(0, &id, &pay, &key, EntryKind::Authorization, amount);
                 s.entry(1, &id, &pay, &format!("{key}-c"), EntryKind::Capture, part);
-                s.entry(1, &id, &pay, &format!("{key}-c"), EntryKind::Release, amount - part);
-                ("auth_capture", ClientResult::Succeeded, part, 0, vec![
-                    attempt("create", key.clone(), Some(200), Some(pay.clone())),
-                    attempt("capture", format!("{key}-c"), Some(200), Some(pay.clone())),
-                ])
+                s.entry(
+                    1,
+                    &id,
+                    &pay,
+                    &format!("{key}-c"),
+                    EntryKind::Release,
+                    amount - part,
+                );
+                (
+                    "auth_capture",
+                    ClientResult::Succeeded,
+                    part,
+                    0,
+                    vec![
+                        attempt("create", key.clone(), Some(200), Some(pay.clone())),
+                        attempt("capture", format!("{key}-c"), Some(200), Some(pay.clone())),
+                    ],
+                )
             }
             6 => {
                 s.entry(0, &id, &pay, &key, EntryKind::Authorization, amount);
-                s.entry(1, &id, &pay, &format!("{key}-x"), EntryKind::Release, amount);
-                ("auth_cancel", ClientResult::Succeeded, 0, 0, vec![
-                    attempt("create", key.clone(), Some(200), Some(pay.clone())),
-                    attempt("cancel", format!("{key}-x"), Some(200), Some(pay.clone())),
-                ])
+                s.entry(
+                    1,
+                    &id,
+                    &pay,
+                    &format!("{key}-x"),
+                    EntryKind::Release,
+                    amount,
+                );
+                (
+                    "auth_cancel",
+                    ClientResult::Succeeded,
+                    0,
+                    0,
+                    vec![
+                        attempt("create", key.clone(), Some(200), Some(pay.clone())),
+                        attempt("cancel", format!("{key}-x"), Some(200), Some(pay.clone())),
+                    ],
+                )
             }
             7 | 8 => {
                 let first = amount / 3;
                 s.entry(0, &id, &pay, &key, EntryKind::Authorization, amount);
                 s.entry(0, &id, &pay, &key, EntryKind::Capture, amount);
                 s.entry(1, &id, &pay, &format!("{key}-r1"), EntryKind::Refund, first);
-                s.entry(1, &id, &pay, &format!("{key}-r2"), EntryKind::Refund, amount - first);
-                ("purchase_refund", ClientResult::Succeeded, amount, amount, vec![
-                    attempt("create", key.clone(), Some(200), Some(pay.clone())),
-                    attempt("refund", format!("{key}-r1"), Some(200), Some(pay.clone())),
-                    attempt("refund", format!("{key}-r2"), Some(200), Some(pay.clone())),
-                ])
+                s.entry(
+                    1,
+                    &id,
+                    &pay,
+                    &format!("{key}-r2"),
+                    EntryKind::Refund,
+                    amount - first,
+                );
+                (
+                    "purchase_refund",
+                    ClientResult::Succeeded,
+                    amount,
+                    amount,
+                    vec![
+                        attempt("create", key.clone(), Some(200), Some(pay.clone())),
+                        attempt("refund", format!("{key}-r1"), Some(200), Some(pay.clone())),
+                        attempt("refund", format!("{key}-r2"), Some(200), Some(pay.clone())),
+                    ],
+                )
             }
             _ => {
                 s.entry(0, &id, &pay, &key, EntryKind::Decline, 0);
-                ("purchase", ClientResult::Declined, amount, 0, vec![attempt("create", key.clone(), Some(402), Some(pay.clone()))])
+                (
+                    "purchase",
+                    ClientResult::Declined,
+                    amount,
+                    0,
+                    vec![attempt("create", key.clone(), Some(402), Some(pay.clone()))],
+                )
             }
         };
         let mut result = result;
@@ -129,7 +188,10 @@ fn main() -> ExitCode {
             doubles += 1;
         } else if i % INJECT_EVERY == 10 {
             // Told success, but the ledger only authorized: drop the capture just written.
-            if let Some(pos) = s.phase[0].iter().rposition(|e| e.kind == EntryKind::Capture) {
+            if let Some(pos) = s.phase[0]
+                .iter()
+                .rposition(|e| e.kind == EntryKind::Capture)
+            {
                 s.phase[0].remove(pos);
                 lost += 1;
             }
@@ -184,7 +246,8 @@ fn main() -> ExitCode {
     let rec = reconcile(&s.outcomes, &s.ledger);
     let took = started.elapsed();
 
-    let found = |kind: ViolationKind| rec.violations.iter().filter(|v| v.kind == kind).count() as u64;
+    let found =
+        |kind: ViolationKind| rec.violations.iter().filter(|v| v.kind == kind).count() as u64;
     println!(
         "reconcile: {} orders x {} ledger entries in {:.3} s ({:.0} orders/s); found {} double, {} lost, {} orphan, {} mismatch, {} unknown",
         rec.orders,
@@ -206,7 +269,9 @@ fn main() -> ExitCode {
         rec.counts.unknown_charges,
     );
     if got != expected || rec.counts.double_charges != doubles {
-        eprintln!("MISMATCH: expected (double, lost, orphan, mismatch, unknown) = {expected:?}, found {got:?}");
+        eprintln!(
+            "MISMATCH: expected (double, lost, orphan, mismatch, unknown) = {expected:?}, found {got:?}"
+        );
         return ExitCode::FAILURE;
     }
     println!("every injected violation found, nothing else");

@@ -243,7 +243,8 @@ fn judge(o: &OrderOutcome, m: &OrderMoney) -> Option<(ViolationKind, String)> {
                 );
                 Some((ViolationKind::AmountMismatch, detail))
             } else if m.other_currency {
-                let detail = format!("the ledger moved this {cur} order's money in another currency");
+                let detail =
+                    format!("the ledger moved this {cur} order's money in another currency");
                 Some((ViolationKind::AmountMismatch, detail))
             } else {
                 None
@@ -356,7 +357,15 @@ mod tests {
             Ledger(Vec::new())
         }
 
-        fn push(&mut self, merchant: &str, payment: &str, reference: &str, key: &str, kind: EntryKind, amount: i64) -> &mut Self {
+        fn push(
+            &mut self,
+            merchant: &str,
+            payment: &str,
+            reference: &str,
+            key: &str,
+            kind: EntryKind,
+            amount: i64,
+        ) -> &mut Self {
             let seq = self.0.len() as u64 + 1;
             self.0.push(LedgerEntry {
                 seq,
@@ -391,7 +400,14 @@ mod tests {
         }
     }
 
-    fn order(id: &str, flow: &str, amount: i64, expected: (i64, i64), result: ClientResult, attempts: Vec<Attempt>) -> OrderOutcome {
+    fn order(
+        id: &str,
+        flow: &str,
+        amount: i64,
+        expected: (i64, i64),
+        result: ClientResult,
+        attempts: Vec<Attempt>,
+    ) -> OrderOutcome {
         OrderOutcome {
             order_id: id.to_owned(),
             flow: flow.to_owned(),
@@ -415,49 +431,131 @@ mod tests {
         let mut l = Ledger::new();
         l.charge("pay_1", "o-purchase", "k1", 1000);
         // Partial capture: 600 taken, the uncaptured 400 released.
-        l.push(M, "pay_2", "o-authcap", "k2", EntryKind::Authorization, 1000)
-            .push(M, "pay_2", "o-authcap", "k2c", EntryKind::Capture, 600)
-            .push(M, "pay_2", "o-authcap", "k2c", EntryKind::Release, 400);
+        l.push(
+            M,
+            "pay_2",
+            "o-authcap",
+            "k2",
+            EntryKind::Authorization,
+            1000,
+        )
+        .push(M, "pay_2", "o-authcap", "k2c", EntryKind::Capture, 600)
+        .push(M, "pay_2", "o-authcap", "k2c", EntryKind::Release, 400);
         l.push(M, "pay_3", "o-cancel", "k3", EntryKind::Authorization, 700)
             .push(M, "pay_3", "o-cancel", "k3x", EntryKind::Release, 700);
-        l.charge("pay_4", "o-refund", "k4", 1000)
-            .push(M, "pay_4", "o-refund", "k4r", EntryKind::Refund, 300);
+        l.charge("pay_4", "o-refund", "k4", 1000).push(
+            M,
+            "pay_4",
+            "o-refund",
+            "k4r",
+            EntryKind::Refund,
+            300,
+        );
         l.charge("pay_5", "o-double", "k5", 1200);
         l.charge("pay_6", "o-retry", "k6", 900);
         l.push(M, "pay_7", "o-declined", "k7", EntryKind::Decline, 0);
         // Fully refunded: the client was told success and expects the whole amount back.
-        l.charge("pay_8", "o-fullrefund", "k8", 500)
-            .push(M, "pay_8", "o-fullrefund", "k8r", EntryKind::Refund, 500);
+        l.charge("pay_8", "o-fullrefund", "k8", 500).push(
+            M,
+            "pay_8",
+            "o-fullrefund",
+            "k8r",
+            EntryKind::Refund,
+            500,
+        );
         let outcomes = vec![
-            order("o-purchase", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![attempt("create", "k1", Some(200), Some("pay_1"))]),
-            order("o-authcap", "auth_capture", 1000, (600, 0), ClientResult::Succeeded, vec![
-                attempt("create", "k2", Some(200), Some("pay_2")),
-                attempt("capture", "k2c", Some(200), Some("pay_2")),
-            ]),
-            order("o-cancel", "auth_cancel", 700, (0, 0), ClientResult::Succeeded, vec![
-                attempt("create", "k3", Some(200), Some("pay_3")),
-                attempt("cancel", "k3x", Some(200), Some("pay_3")),
-            ]),
-            order("o-refund", "purchase_refund", 1000, (1000, 300), ClientResult::Succeeded, vec![
-                attempt("create", "k4", Some(200), Some("pay_4")),
-                attempt("refund", "k4r", Some(200), Some("pay_4")),
-            ]),
+            order(
+                "o-purchase",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Succeeded,
+                vec![attempt("create", "k1", Some(200), Some("pay_1"))],
+            ),
+            order(
+                "o-authcap",
+                "auth_capture",
+                1000,
+                (600, 0),
+                ClientResult::Succeeded,
+                vec![
+                    attempt("create", "k2", Some(200), Some("pay_2")),
+                    attempt("capture", "k2c", Some(200), Some("pay_2")),
+                ],
+            ),
+            order(
+                "o-cancel",
+                "auth_cancel",
+                700,
+                (0, 0),
+                ClientResult::Succeeded,
+                vec![
+                    attempt("create", "k3", Some(200), Some("pay_3")),
+                    attempt("cancel", "k3x", Some(200), Some("pay_3")),
+                ],
+            ),
+            order(
+                "o-refund",
+                "purchase_refund",
+                1000,
+                (1000, 300),
+                ClientResult::Succeeded,
+                vec![
+                    attempt("create", "k4", Some(200), Some("pay_4")),
+                    attempt("refund", "k4r", Some(200), Some("pay_4")),
+                ],
+            ),
             // The double click: both answers name the same payment (one was a replay).
-            order("o-double", "double_submit", 1200, (1200, 0), ClientResult::Succeeded, vec![
-                attempt("create", "k5", Some(200), Some("pay_5")),
-                attempt("create", "k5", Some(200), Some("pay_5")),
-            ]),
-            order("o-retry", "retry_same_key", 900, (900, 0), ClientResult::Succeeded, vec![
-                attempt("create", "k6", None, None),
-                attempt("create", "k6", Some(200), Some("pay_6")),
-            ]),
-            order("o-declined", "purchase", 800, (800, 0), ClientResult::Declined, vec![attempt("create", "k7", Some(402), Some("pay_7"))]),
-            order("o-fullrefund", "purchase_refund", 500, (500, 500), ClientResult::Succeeded, vec![
-                attempt("create", "k8", Some(200), Some("pay_8")),
-                attempt("refund", "k8r", Some(200), Some("pay_8")),
-            ]),
+            order(
+                "o-double",
+                "double_submit",
+                1200,
+                (1200, 0),
+                ClientResult::Succeeded,
+                vec![
+                    attempt("create", "k5", Some(200), Some("pay_5")),
+                    attempt("create", "k5", Some(200), Some("pay_5")),
+                ],
+            ),
+            order(
+                "o-retry",
+                "retry_same_key",
+                900,
+                (900, 0),
+                ClientResult::Succeeded,
+                vec![
+                    attempt("create", "k6", None, None),
+                    attempt("create", "k6", Some(200), Some("pay_6")),
+                ],
+            ),
+            order(
+                "o-declined",
+                "purchase",
+                800,
+                (800, 0),
+                ClientResult::Declined,
+                vec![attempt("create", "k7", Some(402), Some("pay_7"))],
+            ),
+            order(
+                "o-fullrefund",
+                "purchase_refund",
+                500,
+                (500, 500),
+                ClientResult::Succeeded,
+                vec![
+                    attempt("create", "k8", Some(200), Some("pay_8")),
+                    attempt("refund", "k8r", Some(200), Some("pay_8")),
+                ],
+            ),
             // Failed before anything reached the gateway.
-            order("o-failed", "purchase", 300, (300, 0), ClientResult::Failed, vec![attempt("create", "k9", Some(500), None)]),
+            order(
+                "o-failed",
+                "purchase",
+                300,
+                (300, 0),
+                ClientResult::Failed,
+                vec![attempt("create", "k9", Some(500), None)],
+            ),
         ];
         let rec = reconcile(&outcomes, &l.0);
         assert!(rec.violations.is_empty(), "{:#?}", rec.violations);
@@ -471,10 +569,17 @@ mod tests {
         let mut l = Ledger::new();
         l.charge("pay_a", "o-1", "key-first", 1000);
         l.charge("pay_b", "o-1", "key-second", 1000);
-        let outcomes = vec![order("o-1", "retry_new_key", 1000, (1000, 0), ClientResult::Succeeded, vec![
-            attempt("create", "key-first", None, None),
-            attempt("create", "key-second", Some(200), Some("pay_b")),
-        ])];
+        let outcomes = vec![order(
+            "o-1",
+            "retry_new_key",
+            1000,
+            (1000, 0),
+            ClientResult::Succeeded,
+            vec![
+                attempt("create", "key-first", None, None),
+                attempt("create", "key-second", Some(200), Some("pay_b")),
+            ],
+        )];
         let rec = reconcile(&outcomes, &l.0);
         let v = only(&rec);
         assert_eq!(v.kind, ViolationKind::DoubleCharge);
@@ -482,7 +587,10 @@ mod tests {
         assert_eq!((v.captures, v.captured), (2, 2000));
         assert_eq!(v.idempotency_keys, vec!["key-first", "key-second"]);
         assert_eq!(v.payment_ids, vec!["pay_b", "pay_a"]);
-        assert_eq!(v.ledger.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+        assert_eq!(
+            v.ledger.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
         assert_eq!(v.order_id, "o-1");
         assert_eq!(v.flow, "retry_new_key");
     }
@@ -491,7 +599,14 @@ mod tests {
     fn one_capture_above_the_order_amount_is_a_double_charge_not_a_mismatch() {
         let mut l = Ledger::new();
         l.charge("pay_a", "o-1", "k", 1500);
-        let outcomes = vec![order("o-1", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![attempt("create", "k", Some(200), Some("pay_a"))])];
+        let outcomes = vec![order(
+            "o-1",
+            "purchase",
+            1000,
+            (1000, 0),
+            ClientResult::Succeeded,
+            vec![attempt("create", "k", Some(200), Some("pay_a"))],
+        )];
         let rec = reconcile(&outcomes, &l.0);
         assert_eq!(only(&rec).kind, ViolationKind::DoubleCharge);
         assert_eq!(rec.counts.amount_mismatches, 0);
@@ -501,7 +616,14 @@ mod tests {
     fn success_without_a_capture_is_a_lost_charge() {
         let mut l = Ledger::new();
         l.push(M, "pay_a", "o-1", "k", EntryKind::Authorization, 1000);
-        let outcomes = vec![order("o-1", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![attempt("create", "k", Some(200), Some("pay_a"))])];
+        let outcomes = vec![order(
+            "o-1",
+            "purchase",
+            1000,
+            (1000, 0),
+            ClientResult::Succeeded,
+            vec![attempt("create", "k", Some(200), Some("pay_a"))],
+        )];
         let rec = reconcile(&outcomes, &l.0);
         let v = only(&rec);
         assert_eq!(v.kind, ViolationKind::LostCharge);
@@ -516,15 +638,38 @@ mod tests {
     fn failure_with_money_left_captured_is_an_orphan_charge_unless_refunded() {
         let mut l = Ledger::new();
         l.charge("pay_a", "o-1", "k1", 1000);
-        l.charge("pay_b", "o-2", "k2", 1000)
-            .push(M, "pay_b", "o-2", "k2r", EntryKind::Refund, 1000);
+        l.charge("pay_b", "o-2", "k2", 1000).push(
+            M,
+            "pay_b",
+            "o-2",
+            "k2r",
+            EntryKind::Refund,
+            1000,
+        );
         let outcomes = vec![
-            order("o-1", "purchase", 1000, (1000, 0), ClientResult::Failed, vec![attempt("create", "k1", Some(500), None)]),
-            order("o-2", "purchase", 1000, (1000, 0), ClientResult::Declined, vec![attempt("create", "k2", Some(402), None)]),
+            order(
+                "o-1",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Failed,
+                vec![attempt("create", "k1", Some(500), None)],
+            ),
+            order(
+                "o-2",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Declined,
+                vec![attempt("create", "k2", Some(402), None)],
+            ),
         ];
         let rec = reconcile(&outcomes, &l.0);
         let v = only(&rec);
-        assert_eq!((v.kind, v.order_id.as_str()), (ViolationKind::OrphanCharge, "o-1"));
+        assert_eq!(
+            (v.kind, v.order_id.as_str()),
+            (ViolationKind::OrphanCharge, "o-1")
+        );
         assert_eq!(rec.counts.orphan_charges, 1);
         assert_eq!(v.payment_ids, vec!["pay_a"]);
     }
@@ -533,24 +678,65 @@ mod tests {
     fn wrong_captured_refunded_or_currency_is_an_amount_mismatch() {
         let mut l = Ledger::new();
         l.charge("pay_a", "o-capture", "k1", 900);
-        l.charge("pay_b", "o-refund", "k2", 1000)
-            .push(M, "pay_b", "o-refund", "k2r", EntryKind::Refund, 1000);
+        l.charge("pay_b", "o-refund", "k2", 1000).push(
+            M,
+            "pay_b",
+            "o-refund",
+            "k2r",
+            EntryKind::Refund,
+            1000,
+        );
         l.charge("pay_c", "o-cancel", "k3", 400);
         l.charge("pay_d", "o-eur", "k4", 1000);
         if let Some(last) = l.0.last_mut() {
             last.currency = "eur".to_owned();
         }
         let outcomes = vec![
-            order("o-capture", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![]),
-            order("o-refund", "purchase_refund", 1000, (1000, 300), ClientResult::Succeeded, vec![]),
+            order(
+                "o-capture",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Succeeded,
+                vec![],
+            ),
+            order(
+                "o-refund",
+                "purchase_refund",
+                1000,
+                (1000, 300),
+                ClientResult::Succeeded,
+                vec![],
+            ),
             // Told the authorization was canceled, yet money was captured.
-            order("o-cancel", "auth_cancel", 400, (0, 0), ClientResult::Succeeded, vec![]),
-            order("o-eur", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![]),
+            order(
+                "o-cancel",
+                "auth_cancel",
+                400,
+                (0, 0),
+                ClientResult::Succeeded,
+                vec![],
+            ),
+            order(
+                "o-eur",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Succeeded,
+                vec![],
+            ),
         ];
         let rec = reconcile(&outcomes, &l.0);
         assert_eq!(rec.counts.amount_mismatches, 4, "{:#?}", rec.violations);
-        assert!(rec.violations.iter().all(|v| v.kind == ViolationKind::AmountMismatch));
-        assert_eq!(rec.counts.double_charges + rec.counts.lost_charges + rec.counts.orphan_charges, 0);
+        assert!(
+            rec.violations
+                .iter()
+                .all(|v| v.kind == ViolationKind::AmountMismatch)
+        );
+        assert_eq!(
+            rec.counts.double_charges + rec.counts.lost_charges + rec.counts.orphan_charges,
+            0
+        );
     }
 
     #[test]
@@ -560,18 +746,42 @@ mod tests {
         l.charge("pay_b", "o-twice", "k2", 1000);
         l.charge("pay_c", "o-twice", "k3", 1000);
         let outcomes = vec![
-            order("o-once", "retry_same_key", 1000, (1000, 0), ClientResult::Unknown, vec![attempt("create", "k1", None, None)]),
-            order("o-twice", "retry_new_key", 1000, (1000, 0), ClientResult::Unknown, vec![
-                attempt("create", "k2", None, None),
-                attempt("create", "k3", None, None),
-            ]),
-            order("o-none", "purchase", 1000, (1000, 0), ClientResult::Unknown, vec![attempt("create", "k4", None, None)]),
+            order(
+                "o-once",
+                "retry_same_key",
+                1000,
+                (1000, 0),
+                ClientResult::Unknown,
+                vec![attempt("create", "k1", None, None)],
+            ),
+            order(
+                "o-twice",
+                "retry_new_key",
+                1000,
+                (1000, 0),
+                ClientResult::Unknown,
+                vec![
+                    attempt("create", "k2", None, None),
+                    attempt("create", "k3", None, None),
+                ],
+            ),
+            order(
+                "o-none",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Unknown,
+                vec![attempt("create", "k4", None, None)],
+            ),
         ];
         let rec = reconcile(&outcomes, &l.0);
         assert_eq!(rec.counts.unresolved, 3);
         assert_eq!(rec.unresolved_sample, vec!["o-once", "o-twice", "o-none"]);
         let v = only(&rec);
-        assert_eq!((v.kind, v.order_id.as_str()), (ViolationKind::DoubleCharge, "o-twice"));
+        assert_eq!(
+            (v.kind, v.order_id.as_str()),
+            (ViolationKind::DoubleCharge, "o-twice")
+        );
     }
 
     #[test]
@@ -579,35 +789,169 @@ mod tests {
         let mut l = Ledger::new();
         l.charge("pay_a", "o-1", "k1", 1000);
         // Same reference, another loadgen merchant: not this order's money.
-        l.push("sk_test_loadgen_1", "pay_x", "o-1", "kx", EntryKind::Capture, 1000);
+        l.push(
+            "sk_test_loadgen_1",
+            "pay_x",
+            "o-1",
+            "kx",
+            EntryKind::Capture,
+            1000,
+        );
         // A charge no order of this run made.
         l.push(M, "pay_y", "o-stray", "ky", EntryKind::Capture, 50);
         // Somebody else's traffic on a shared gateway: ignored.
-        l.push("sk_live_other", "pay_z", "o-z", "kz", EntryKind::Capture, 70);
+        l.push(
+            "sk_live_other",
+            "pay_z",
+            "o-z",
+            "kz",
+            EntryKind::Capture,
+            70,
+        );
         let outcomes = vec![
-            order("o-1", "purchase", 1000, (1000, 0), ClientResult::Succeeded, vec![]),
+            order(
+                "o-1",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Succeeded,
+                vec![],
+            ),
             OrderOutcome {
                 merchant: "sk_test_loadgen_1".to_owned(),
-                ..order("o-2", "auth_cancel", 10, (0, 0), ClientResult::Succeeded, vec![])
+                ..order(
+                    "o-2",
+                    "auth_cancel",
+                    10,
+                    (0, 0),
+                    ClientResult::Succeeded,
+                    vec![],
+                )
             },
         ];
         let rec = reconcile(&outcomes, &l.0);
         assert!(rec.violations.is_empty(), "{:#?}", rec.violations);
         assert_eq!(rec.counts.unknown_charges, 2);
-        let stray: Vec<&str> = rec.unknown_charge_sample.iter().map(|e| e.payment_id.as_str()).collect();
+        let stray: Vec<&str> = rec
+            .unknown_charge_sample
+            .iter()
+            .map(|e| e.payment_id.as_str())
+            .collect();
         assert_eq!(stray, vec!["pay_x", "pay_y"]);
     }
 
     #[test]
     fn an_empty_merchant_matches_by_reference_alone() {
         let mut l = Ledger::new();
-        l.push("sk_service_key", "pay_a", "o-1", "k1", EntryKind::Capture, 1000);
-        l.push("sk_service_key", "pay_b", "o-1", "k2", EntryKind::Capture, 1000);
+        l.push(
+            "sk_service_key",
+            "pay_a",
+            "o-1",
+            "k1",
+            EntryKind::Capture,
+            1000,
+        );
+        l.push(
+            "sk_service_key",
+            "pay_b",
+            "o-1",
+            "k2",
+            EntryKind::Capture,
+            1000,
+        );
         let outcomes = vec![OrderOutcome {
             merchant: String::new(),
-            ..order("o-1", "service", 1000, (1000, 0), ClientResult::Succeeded, vec![])
+            ..order(
+                "o-1",
+                "service",
+                1000,
+                (1000, 0),
+                ClientResult::Succeeded,
+                vec![],
+            )
         }];
         let rec = reconcile(&outcomes, &l.0);
         assert_eq!(only(&rec).kind, ViolationKind::DoubleCharge);
+    }
+
+    #[tokio::test]
+    async fn check_offline_reads_saved_outcomes_and_ledger_and_judges_money_only() {
+        let dir =
+            std::env::temp_dir().join(format!("loadgen-check-offline-{}", std::process::id()));
+        assert!(std::fs::create_dir_all(&dir).is_ok());
+        let outcomes_path = dir.join("outcomes.ndjson");
+        let ledger_path = dir.join("ledger.ndjson");
+        let outcomes = vec![
+            order(
+                "o-1",
+                "retry_new_key",
+                1000,
+                (1000, 0),
+                ClientResult::Succeeded,
+                vec![],
+            ),
+            order(
+                "o-2",
+                "purchase",
+                1000,
+                (1000, 0),
+                ClientResult::Succeeded,
+                vec![],
+            ),
+        ];
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "k1", 1000)
+            .charge("pay_b", "o-1", "k2", 1000)
+            .charge("pay_c", "o-2", "k3", 1000);
+        let ledger_text: String =
+            l.0.iter()
+                .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
+                .collect();
+        assert!(crate::outcomes::write_ndjson(&outcomes_path, &outcomes).is_ok());
+        assert!(std::fs::write(&ledger_path, ledger_text).is_ok());
+
+        let strict = check_offline(
+            &ledger_path.display().to_string(),
+            &outcomes_path,
+            &CheckThresholds::default(),
+        )
+        .await;
+        let lenient = CheckThresholds {
+            max_double_charges: Some(1),
+            ..CheckThresholds::default()
+        };
+        let relaxed =
+            check_offline(&ledger_path.display().to_string(), &outcomes_path, &lenient).await;
+        let missing = check_offline(
+            &dir.join("nope.ndjson").display().to_string(),
+            &outcomes_path,
+            &lenient,
+        )
+        .await;
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let (rec, results) = match strict {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(rec.counts.double_charges, 1);
+        assert_eq!(only(&rec).order_id, "o-1");
+        assert!(
+            results
+                .iter()
+                .any(|r| r.name == "double_charges" && !r.passed)
+        );
+        // Money only: no latency or rate verdicts offline.
+        assert!(
+            results
+                .iter()
+                .all(|r| !r.name.ends_with("_ms") && r.name != "error_rate")
+        );
+        let (_, results) = match relaxed {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(results.iter().all(|r| r.passed));
+        assert!(matches!(missing, Err(CheckOfflineError::Ledger(_))));
     }
 }

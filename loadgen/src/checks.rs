@@ -52,10 +52,30 @@ impl CheckThresholds {
     /// The money checks only (what `loadgen check` can judge offline).
     pub fn evaluate_money(&self, counts: &ViolationCounts) -> Vec<CheckResult> {
         let money = [
-            ("double_charges", counts.double_charges, self.max_double_charges, "orders charged more than once or above their amount"),
-            ("lost_charges", counts.lost_charges, self.max_lost_charges, "orders told success with nothing captured"),
-            ("orphan_charges", counts.orphan_charges, self.max_orphan_charges, "orders told failure with money left captured"),
-            ("amount_mismatches", counts.amount_mismatches, self.max_amount_mismatches, "orders whose captured or refunded amount differs from the client's"),
+            (
+                "double_charges",
+                counts.double_charges,
+                self.max_double_charges,
+                "orders charged more than once or above their amount",
+            ),
+            (
+                "lost_charges",
+                counts.lost_charges,
+                self.max_lost_charges,
+                "orders told success with nothing captured",
+            ),
+            (
+                "orphan_charges",
+                counts.orphan_charges,
+                self.max_orphan_charges,
+                "orders told failure with money left captured",
+            ),
+            (
+                "amount_mismatches",
+                counts.amount_mismatches,
+                self.max_amount_mismatches,
+                "orders whose captured or refunded amount differs from the client's",
+            ),
         ];
         let mut results: Vec<CheckResult> = money
             .into_iter()
@@ -87,13 +107,28 @@ impl CheckThresholds {
         let mut results = self.evaluate_money(counts);
         let corrected = &latency.overall.corrected;
         if let Some(limit) = self.p95_ms {
-            results.push(at_most("p95_ms", corrected.p95_ms, limit, "overall p95 latency (corrected), ms"));
+            results.push(at_most(
+                "p95_ms",
+                corrected.p95_ms,
+                limit,
+                "overall p95 latency (corrected), ms",
+            ));
         }
         if let Some(limit) = self.p99_ms {
-            results.push(at_most("p99_ms", corrected.p99_ms, limit, "overall p99 latency (corrected), ms"));
+            results.push(at_most(
+                "p99_ms",
+                corrected.p99_ms,
+                limit,
+                "overall p99 latency (corrected), ms",
+            ));
         }
         if let Some(limit) = self.max_error_rate {
-            results.push(at_most("error_rate", error_rate, limit, "failed requests / requests"));
+            results.push(at_most(
+                "error_rate",
+                error_rate,
+                limit,
+                "failed requests / requests",
+            ));
         }
         if let Some(limit) = self.min_achieved_rate_ratio {
             results.push(achieved_ratio(target_rate, achieved_rate, limit));
@@ -104,7 +139,9 @@ impl CheckThresholds {
 
 fn count_check(name: &str, observed: u64, limit: Option<u64>, what: &str) -> CheckResult {
     let (passed, detail) = match limit {
-        Some(limit) if observed > limit => (false, format!("{observed} {what}; at most {limit} allowed")),
+        Some(limit) if observed > limit => {
+            (false, format!("{observed} {what}; at most {limit} allowed"))
+        }
         Some(limit) => (true, format!("{observed} {what} (at most {limit} allowed)")),
         None => (true, format!("{observed} {what} (no limit set)")),
     };
@@ -139,9 +176,13 @@ fn achieved_ratio(target_rate: f64, achieved_rate: f64, limit: f64) -> CheckResu
     };
     let passed = ratio >= limit;
     let detail = if passed {
-        format!("achieved {achieved_rate:.1}/s of {target_rate:.1}/s asked (ratio {ratio:.3}, at least {limit} required)")
+        format!(
+            "achieved {achieved_rate:.1}/s of {target_rate:.1}/s asked (ratio {ratio:.3}, at least {limit} required)"
+        )
     } else {
-        format!("the client fell behind: achieved {achieved_rate:.1}/s of {target_rate:.1}/s asked (ratio {ratio:.3} < {limit})")
+        format!(
+            "the client fell behind: achieved {achieved_rate:.1}/s of {target_rate:.1}/s asked (ratio {ratio:.3} < {limit})"
+        )
     };
     CheckResult {
         name: "achieved_rate_ratio".to_owned(),
@@ -162,7 +203,11 @@ mod tests {
             overall: StepLatency {
                 count: 100,
                 errors: 0,
-                corrected: Percentiles { p95_ms: p95, p99_ms: p99, ..Percentiles::default() },
+                corrected: Percentiles {
+                    p95_ms: p95,
+                    p99_ms: p99,
+                    ..Percentiles::default()
+                },
                 uncorrected: Percentiles::default(),
             },
             ..LatencySummary::default()
@@ -181,7 +226,11 @@ mod tests {
         let t = CheckThresholds::default();
         let clean = t.evaluate_money(&ViolationCounts::default());
         assert!(clean.iter().all(|r| r.passed));
-        let counts = ViolationCounts { double_charges: 1, unresolved: 500, ..ViolationCounts::default() };
+        let counts = ViolationCounts {
+            double_charges: 1,
+            unresolved: 500,
+            ..ViolationCounts::default()
+        };
         let results = t.evaluate_money(&counts);
         let double = find(&results, "double_charges");
         assert!(!double.passed);
@@ -194,11 +243,17 @@ mod tests {
 
     #[test]
     fn thresholds_from_the_scenario_are_applied() {
-        let t: CheckThresholds = match toml::from_str("max_double_charges = 3\nmax_unresolved = 10\n") {
-            Ok(t) => t,
-            Err(e) => panic!("{e}"),
+        let t: CheckThresholds =
+            match toml::from_str("max_double_charges = 3\nmax_unresolved = 10\n") {
+                Ok(t) => t,
+                Err(e) => panic!("{e}"),
+            };
+        let counts = ViolationCounts {
+            double_charges: 3,
+            lost_charges: 1,
+            unresolved: 11,
+            ..ViolationCounts::default()
         };
-        let counts = ViolationCounts { double_charges: 3, lost_charges: 1, unresolved: 11, ..ViolationCounts::default() };
         let results = t.evaluate_money(&counts);
         assert!(find(&results, "double_charges").passed);
         assert!(!find(&results, "lost_charges").passed);
@@ -213,7 +268,13 @@ mod tests {
 
     #[test]
     fn slo_checks_apply_only_when_set() {
-        let none = CheckThresholds::default().evaluate(&ViolationCounts::default(), &latency(900.0, 2000.0), 1000.0, 10.0, 0.9);
+        let none = CheckThresholds::default().evaluate(
+            &ViolationCounts::default(),
+            &latency(900.0, 2000.0),
+            1000.0,
+            10.0,
+            0.9,
+        );
         assert!(none.iter().all(|r| r.passed));
         assert_eq!(none.len(), 5);
 
@@ -224,9 +285,21 @@ mod tests {
             min_achieved_rate_ratio: Some(0.98),
             ..CheckThresholds::default()
         };
-        let good = t.evaluate(&ViolationCounts::default(), &latency(200.0, 999.0), 1000.0, 990.0, 0.01);
+        let good = t.evaluate(
+            &ViolationCounts::default(),
+            &latency(200.0, 999.0),
+            1000.0,
+            990.0,
+            0.01,
+        );
         assert!(good.iter().all(|r| r.passed), "{good:#?}");
-        let bad = t.evaluate(&ViolationCounts::default(), &latency(251.0, 1001.0), 1000.0, 970.0, 0.06);
+        let bad = t.evaluate(
+            &ViolationCounts::default(),
+            &latency(251.0, 1001.0),
+            1000.0,
+            970.0,
+            0.06,
+        );
         for name in ["p95_ms", "p99_ms", "error_rate", "achieved_rate_ratio"] {
             assert!(!find(&bad, name).passed, "{name} should fail: {bad:#?}");
         }
@@ -235,8 +308,17 @@ mod tests {
 
     #[test]
     fn nan_latency_fails_a_set_limit() {
-        let t = CheckThresholds { p95_ms: Some(10.0), ..CheckThresholds::default() };
-        let results = t.evaluate(&ViolationCounts::default(), &latency(f64::NAN, 0.0), 0.0, 0.0, 0.0);
+        let t = CheckThresholds {
+            p95_ms: Some(10.0),
+            ..CheckThresholds::default()
+        };
+        let results = t.evaluate(
+            &ViolationCounts::default(),
+            &latency(f64::NAN, 0.0),
+            0.0,
+            0.0,
+            0.0,
+        );
         assert!(!find(&results, "p95_ms").passed);
     }
 }

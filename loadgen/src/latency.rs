@@ -165,7 +165,9 @@ fn shard_hint() -> usize {
 
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     // A panic mid-record leaves at most one sample half-counted: still worth reporting.
-    shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl StepData {
@@ -204,7 +206,8 @@ impl StepData {
         } else {
             None
         };
-        let (mut corrected, mut uncorrected) = reused.unwrap_or_else(|| (new_histogram(), new_histogram()));
+        let (mut corrected, mut uncorrected) =
+            reused.unwrap_or_else(|| (new_histogram(), new_histogram()));
         corrected.reset();
         uncorrected.reset();
         self.open.push_back(OpenSecond {
@@ -320,7 +323,9 @@ impl LatencyRecorder {
             inner: Arc::new(Inner {
                 start,
                 started_at,
-                shards: (0..shard_count).map(|_| Mutex::new(Shard::default())).collect(),
+                shards: (0..shard_count)
+                    .map(|_| Mutex::new(Shard::default()))
+                    .collect(),
             }),
         }
     }
@@ -423,7 +428,9 @@ impl LatencyRecorder {
         }
         seconds
             .into_iter()
-            .map(|(second, (count, errors, h))| SecondStats::from_histogram(second, count, errors, &h))
+            .map(|(second, (count, errors, h))| {
+                SecondStats::from_histogram(second, count, errors, &h)
+            })
             .collect()
     }
 
@@ -464,15 +471,23 @@ impl LatencyRecorder {
             for data in &shard.steps {
                 for sealed in &data.sealed {
                     let key = (sealed.second, data.name.clone());
-                    let interval = merged.entry(key).or_insert_with(|| StepInterval::empty(sealed.second, &data.name));
+                    let interval = merged
+                        .entry(key)
+                        .or_insert_with(|| StepInterval::empty(sealed.second, &data.name));
                     interval.count += sealed.count;
                     interval.errors += sealed.errors;
-                    sealed.corrected.add_into(&mut interval.corrected, &mut deserializer);
-                    sealed.uncorrected.add_into(&mut interval.uncorrected, &mut deserializer);
+                    sealed
+                        .corrected
+                        .add_into(&mut interval.corrected, &mut deserializer);
+                    sealed
+                        .uncorrected
+                        .add_into(&mut interval.uncorrected, &mut deserializer);
                 }
                 for open in &data.open {
                     let key = (open.second, data.name.clone());
-                    let interval = merged.entry(key).or_insert_with(|| StepInterval::empty(open.second, &data.name));
+                    let interval = merged
+                        .entry(key)
+                        .or_insert_with(|| StepInterval::empty(open.second, &data.name));
                     interval.count += open.count;
                     interval.errors += open.errors;
                     add(&mut interval.corrected, &open.corrected);
@@ -587,7 +602,10 @@ mod tests {
         let create = &s.steps["create"];
         assert_eq!(create.count, 1);
         assert!((create.corrected.max_ms - 100.0).abs() < 0.2, "{create:?}");
-        assert!((create.uncorrected.max_ms - 10.0).abs() < 0.02, "{create:?}");
+        assert!(
+            (create.uncorrected.max_ms - 10.0).abs() < 0.02,
+            "{create:?}"
+        );
     }
 
     #[test]
@@ -595,10 +613,22 @@ mod tests {
         let start = Instant::now();
         let rec = LatencyRecorder::with_start(start);
         for i in 0..100 {
-            rec.record("create", at(start, i), at(start, i), at(start, i + 1 + i % 10), i % 20 != 0);
+            rec.record(
+                "create",
+                at(start, i),
+                at(start, i),
+                at(start, i + 1 + i % 10),
+                i % 20 != 0,
+            );
         }
         for i in 0..50 {
-            rec.record("capture", at(start, i), at(start, i), at(start, i + 200), true);
+            rec.record(
+                "capture",
+                at(start, i),
+                at(start, i),
+                at(start, i + 200),
+                true,
+            );
         }
         let s = rec.summary();
         assert_eq!(s.steps["create"].count, 100);
@@ -608,11 +638,19 @@ mod tests {
         assert_eq!(s.overall.count, 150);
         assert_eq!(s.overall.errors, 5);
         // A third of all requests took 200 ms, so the overall p90 is the capture latency.
-        assert!((s.overall.corrected.p90_ms - 200.0).abs() < 0.5, "{:?}", s.overall);
+        assert!(
+            (s.overall.corrected.p90_ms - 200.0).abs() < 0.5,
+            "{:?}",
+            s.overall
+        );
         assert!(s.steps["create"].corrected.p99_ms <= 10.1);
         assert_eq!(s.curve.first().map(|p| p.percentile), Some(0.0));
         assert_eq!(s.curve.last().map(|p| p.percentile), Some(100.0));
-        assert!(s.curve.windows(2).all(|w| w[0].corrected_ms <= w[1].corrected_ms));
+        assert!(
+            s.curve
+                .windows(2)
+                .all(|w| w[0].corrected_ms <= w[1].corrected_ms)
+        );
     }
 
     #[test]
@@ -624,12 +662,24 @@ mod tests {
             for i in 0..=second {
                 let done = at(start, second * 1000 + 500 + i);
                 let ok = i != 0 || second != 3;
-                rec.record("create", done - Duration::from_millis(20 * (second + 1)), done, done, ok);
+                rec.record(
+                    "create",
+                    done - Duration::from_millis(20 * (second + 1)),
+                    done,
+                    done,
+                    ok,
+                );
             }
         }
         let timeline = rec.timeline();
-        let counts: Vec<(u64, u64, u64)> = timeline.iter().map(|s| (s.second, s.count, s.errors)).collect();
-        assert_eq!(counts, vec![(0, 1, 0), (1, 2, 0), (2, 3, 0), (3, 4, 1), (4, 5, 0)]);
+        let counts: Vec<(u64, u64, u64)> = timeline
+            .iter()
+            .map(|s| (s.second, s.count, s.errors))
+            .collect();
+        assert_eq!(
+            counts,
+            vec![(0, 1, 0), (1, 2, 0), (2, 3, 0), (3, 4, 1), (4, 5, 0)]
+        );
         for s in &timeline {
             let expected = 20.0 * (s.second + 1) as f64;
             assert!((s.p95_ms - expected).abs() < 0.1, "{s:?}");
@@ -637,16 +687,38 @@ mod tests {
         let intervals = rec.intervals();
         assert_eq!(intervals.len(), 5);
         assert_eq!(intervals.iter().map(|i| i.corrected.len()).sum::<u64>(), 15);
-        assert!(intervals.iter().all(|i| i.step == "create" && i.uncorrected.len() == i.count));
+        assert!(
+            intervals
+                .iter()
+                .all(|i| i.step == "create" && i.uncorrected.len() == i.count)
+        );
     }
 
     #[test]
     fn snapshot_reports_the_previous_second_only() {
         let start = Instant::now() - Duration::from_millis(2500);
         let rec = LatencyRecorder::with_start(start);
-        rec.record("create", at(start, 100), at(start, 100), at(start, 105), true);
-        rec.record("create", at(start, 1100), at(start, 1100), at(start, 1130), false);
-        rec.record("capture", at(start, 1200), at(start, 1200), at(start, 1210), true);
+        rec.record(
+            "create",
+            at(start, 100),
+            at(start, 100),
+            at(start, 105),
+            true,
+        );
+        rec.record(
+            "create",
+            at(start, 1100),
+            at(start, 1100),
+            at(start, 1130),
+            false,
+        );
+        rec.record(
+            "capture",
+            at(start, 1200),
+            at(start, 1200),
+            at(start, 1210),
+            true,
+        );
         let snap = rec.snapshot_last_second();
         assert_eq!(snap.second, 1);
         assert_eq!(snap.count, 2);

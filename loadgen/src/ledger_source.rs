@@ -102,7 +102,11 @@ pub fn read_ledger_file(path: &Path) -> Result<Vec<LedgerEntry>, LedgerError> {
 /// (the shards of a sharded gateway, or ledgers saved from several sims); their entries are
 /// concatenated in the order given.
 pub async fn load(spec: &str, admin_token: Option<&str>) -> Result<Vec<LedgerEntry>, LedgerError> {
-    let sources: Vec<&str> = spec.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let sources: Vec<&str> = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if sources.is_empty() {
         return Err(LedgerError::Empty);
     }
@@ -230,14 +234,17 @@ mod tests {
     }
 
     fn temp_file(name: &str, text: &str) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("loadgen-ledger-{}-{name}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("loadgen-ledger-{}-{name}", std::process::id()));
         assert!(std::fs::write(&path, text).is_ok());
         path
     }
 
     #[test]
     fn lines_split_anywhere_across_chunks_parse_the_same() {
-        let entries: Vec<LedgerEntry> = (1..=5).map(|i| entry(i, &format!("o-{i}"), EntryKind::Capture)).collect();
+        let entries: Vec<LedgerEntry> = (1..=5)
+            .map(|i| entry(i, &format!("o-{i}"), EntryKind::Capture))
+            .collect();
         let text = ndjson(&entries) + "\n"; // a trailing blank line is fine
         let bytes = text.as_bytes();
         for step in [1, 3, 7, 64, bytes.len()] {
@@ -245,7 +252,11 @@ mod tests {
             for chunk in bytes.chunks(step) {
                 assert!(lines.feed(chunk).is_ok());
             }
-            assert_eq!(lines.finish().ok().as_ref(), Some(&entries), "chunk size {step}");
+            assert_eq!(
+                lines.finish().ok().as_ref(),
+                Some(&entries),
+                "chunk size {step}"
+            );
         }
     }
 
@@ -263,8 +274,14 @@ mod tests {
 
     #[test]
     fn the_ledger_url_is_derived_from_a_base_url() {
-        assert_eq!(ledger_url("http://127.0.0.1:4242"), "http://127.0.0.1:4242/_sim/ledger");
-        assert_eq!(ledger_url("http://127.0.0.1:4242/"), "http://127.0.0.1:4242/_sim/ledger");
+        assert_eq!(
+            ledger_url("http://127.0.0.1:4242"),
+            "http://127.0.0.1:4242/_sim/ledger"
+        );
+        assert_eq!(
+            ledger_url("http://127.0.0.1:4242/"),
+            "http://127.0.0.1:4242/_sim/ledger"
+        );
         assert_eq!(ledger_url("http://h/_sim/ledger"), "http://h/_sim/ledger");
     }
 
@@ -275,7 +292,13 @@ mod tests {
             Ok(l) => l,
             Err(e) => panic!("bind: {e}"),
         };
-        let url = format!("http://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+        let url = format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        );
         let status = status.to_owned();
         let handle = tokio::spawn(async move {
             let Ok((mut socket, _)) = listener.accept().await else {
@@ -289,7 +312,9 @@ mod tests {
                     Ok(n) => head.extend_from_slice(&buf[..n]),
                 }
             }
-            let reply = format!("HTTP/1.1 {status}\r\ncontent-type: application/x-ndjson\r\nconnection: close\r\n\r\n");
+            let reply = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/x-ndjson\r\nconnection: close\r\n\r\n"
+            );
             let _ = socket.write_all(reply.as_bytes()).await;
             for piece in body.as_bytes().chunks(50) {
                 let _ = socket.write_all(piece).await;
@@ -304,19 +329,28 @@ mod tests {
 
     #[tokio::test]
     async fn fetches_streamed_ndjson_with_the_admin_token() {
-        let entries: Vec<LedgerEntry> = (1..=20).map(|i| entry(i, &format!("o-{i}"), EntryKind::Authorization)).collect();
+        let entries: Vec<LedgerEntry> = (1..=20)
+            .map(|i| entry(i, &format!("o-{i}"), EntryKind::Authorization))
+            .collect();
         let (url, server) = serve_once("200 OK", ndjson(&entries)).await;
         let fetched = fetch_ledger(&url, Some("admin-secret")).await;
         let head = server.await.unwrap_or_default().to_ascii_lowercase();
         assert_eq!(fetched.ok(), Some(entries));
         assert!(head.starts_with("get /_sim/ledger "), "{head}");
-        assert!(head.contains("authorization: bearer admin-secret"), "{head}");
+        assert!(
+            head.contains("authorization: bearer admin-secret"),
+            "{head}"
+        );
         assert!(head.contains("x-admin-token: admin-secret"), "{head}");
     }
 
     #[tokio::test]
     async fn an_error_status_is_reported_with_its_body() {
-        let (url, server) = serve_once("401 Unauthorized", "{\"error\":\"admin token required\"}".to_owned()).await;
+        let (url, server) = serve_once(
+            "401 Unauthorized",
+            "{\"error\":\"admin token required\"}".to_owned(),
+        )
+        .await;
         let fetched = fetch_ledger(&url, None).await;
         let _ = server.await;
         match fetched {
@@ -330,8 +364,12 @@ mod tests {
 
     #[tokio::test]
     async fn several_sources_are_merged_in_order() {
-        let first: Vec<LedgerEntry> = (1..=3).map(|i| entry(i, "o-a", EntryKind::Capture)).collect();
-        let second: Vec<LedgerEntry> = (1..=2).map(|i| entry(i, "o-b", EntryKind::Refund)).collect();
+        let first: Vec<LedgerEntry> = (1..=3)
+            .map(|i| entry(i, "o-a", EntryKind::Capture))
+            .collect();
+        let second: Vec<LedgerEntry> = (1..=2)
+            .map(|i| entry(i, "o-b", EntryKind::Refund))
+            .collect();
         let (url, server) = serve_once("200 OK", ndjson(&first)).await;
         let path = temp_file("shard2.ndjson", &ndjson(&second));
         let merged = load(&format!("{url}, {}", path.display()), None).await;

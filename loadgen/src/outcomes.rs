@@ -77,7 +77,11 @@ pub struct Attempt {
 impl OrderOutcome {
     /// The distinct idempotency keys the attempts used, in first-use order.
     pub fn idempotency_keys(&self) -> Vec<String> {
-        distinct(self.attempts.iter().filter_map(|a| a.idempotency_key.as_deref()))
+        distinct(
+            self.attempts
+                .iter()
+                .filter_map(|a| a.idempotency_key.as_deref()),
+        )
     }
 
     /// The distinct payment ids the client was told about, in first-seen order.
@@ -136,7 +140,9 @@ impl OutcomeLog {
 
     fn lock(&self) -> MutexGuard<'_, Vec<OrderOutcome>> {
         // A panic in another pusher cannot leave a Vec half-pushed, so a poisoned lock is safe to use.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn push(&self, outcome: OrderOutcome) {

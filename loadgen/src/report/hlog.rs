@@ -56,7 +56,10 @@ pub fn write_hlog(path: &Path, recorder: &LatencyRecorder) -> Result<(), ReportE
             for interval in &intervals[at..end] {
                 let step = tag_safe(&interval.step);
                 let uncorrected = format!("{step}.uncorrected");
-                for (h, tag) in [(&interval.corrected, step.as_str()), (&interval.uncorrected, uncorrected.as_str())] {
+                for (h, tag) in [
+                    (&interval.corrected, step.as_str()),
+                    (&interval.uncorrected, uncorrected.as_str()),
+                ] {
                     log.write_histogram(h, start, one_second, Tag::new(tag))
                         .map_err(|e| hlog_err(e.to_string()))?;
                 }
@@ -73,7 +76,13 @@ pub fn write_hlog(path: &Path, recorder: &LatencyRecorder) -> Result<(), ReportE
 /// Tags may not hold commas, spaces or line breaks.
 fn tag_safe(step: &str) -> String {
     step.chars()
-        .map(|c| if matches!(c, ',' | ' ' | '\r' | '\n') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, ',' | ' ' | '\r' | '\n') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -108,10 +117,20 @@ pub fn read_hlog(path: &Path) -> Result<Vec<HlogInterval>, ReportError> {
         };
         let encoded = base64::engine::general_purpose::STANDARD
             .decode(interval.encoded_histogram())
-            .map_err(|e| hlog_err(format!("bad base64 at {:?}: {e}", interval.start_timestamp())))?;
+            .map_err(|e| {
+                hlog_err(format!(
+                    "bad base64 at {:?}: {e}",
+                    interval.start_timestamp()
+                ))
+            })?;
         let histogram = deserializer
             .deserialize(&mut encoded.as_slice())
-            .map_err(|e| hlog_err(format!("bad histogram at {:?}: {e:?}", interval.start_timestamp())))?;
+            .map_err(|e| {
+                hlog_err(format!(
+                    "bad histogram at {:?}: {e:?}",
+                    interval.start_timestamp()
+                ))
+            })?;
         intervals.push(HlogInterval {
             tag: interval.tag().map(|t| t.as_str().to_owned()),
             start: interval.start_timestamp(),

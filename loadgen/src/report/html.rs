@@ -22,34 +22,52 @@ pub fn render_html(report: &RunReport) -> String {
     let m = &report.meta;
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<title>loadgen: {}</title><style>{CSS}</style></head><body>\n",
+        "<title>loadgen: {}</title><style>{CSS}</style></head><body>",
         esc(&m.scenario)
     );
-    let (class, verdict) = if report.passed { ("pass", "PASSED") } else { ("fail", "FAILED") };
+    let (class, verdict) = if report.passed {
+        ("pass", "PASSED")
+    } else {
+        ("fail", "FAILED")
+    };
     let _ = writeln!(
         h,
         "<h1>loadgen · {} <span class=\"badge {class}\">{verdict}</span></h1>",
         esc(&m.scenario)
     );
-    let ratio = if m.target_rate > 0.0 { m.achieved_rate / m.target_rate } else { 1.0 };
+    let ratio = if m.target_rate > 0.0 {
+        m.achieved_rate / m.target_rate
+    } else {
+        1.0
+    };
     h.push_str("<table>");
     let rows = [
         ("mode", m.mode.as_str().to_owned()),
         ("target", m.target_url.clone()),
         ("seed", m.seed.to_string()),
         ("target rate", format!("{:.1} orders/s", m.target_rate)),
-        ("achieved rate", format!("{:.1} orders/s (ratio {ratio:.3})", m.achieved_rate)),
+        (
+            "achieved rate",
+            format!("{:.1} orders/s (ratio {ratio:.3})", m.achieved_rate),
+        ),
         ("duration", format!("{:.1} s", m.duration_s)),
         ("users", m.users.to_string()),
         ("orders", report.orders.total.to_string()),
         ("requests", report.requests.to_string()),
-        ("errors", format!("{} ({:.2}%)", report.errors, report.error_rate * 100.0)),
+        (
+            "errors",
+            format!("{} ({:.2}%)", report.errors, report.error_rate * 100.0),
+        ),
         ("loadgen", report.loadgen_version.clone()),
     ];
     for (k, v) in rows {
-        let _ = write!(h, "<tr><th class=\"l\">{k}</th><td class=\"l\">{}</td></tr>", esc(&v));
+        let _ = write!(
+            h,
+            "<tr><th class=\"l\">{k}</th><td class=\"l\">{}</td></tr>",
+            esc(&v)
+        );
     }
     h.push_str("</table>\n");
 
@@ -69,7 +87,11 @@ pub fn render_html(report: &RunReport) -> String {
     }
     h.push_str("</table><table><tr><th class=\"l\">client result</th><th>orders</th></tr>");
     for (result, n) in &report.orders.by_result {
-        let _ = write!(h, "<tr><td class=\"l\">{}</td><td>{n}</td></tr>", esc(result));
+        let _ = write!(
+            h,
+            "<tr><td class=\"l\">{}</td><td>{n}</td></tr>",
+            esc(result)
+        );
     }
     h.push_str("</table>\n");
 
@@ -81,7 +103,11 @@ pub fn render_html(report: &RunReport) -> String {
 fn checks_table(h: &mut String, report: &RunReport) {
     h.push_str("<h2>Checks</h2>\n<table><tr><th class=\"l\">check</th><th>verdict</th><th>observed</th><th>limit</th><th class=\"l\">detail</th></tr>\n");
     for c in &report.checks {
-        let (class, verdict) = if c.passed { ("pass", "pass") } else { ("fail", "FAIL") };
+        let (class, verdict) = if c.passed {
+            ("pass", "pass")
+        } else {
+            ("fail", "FAIL")
+        };
         let limit = c.limit.map_or_else(|| "–".to_owned(), |l| l.to_string());
         let _ = writeln!(
             h,
@@ -202,7 +228,13 @@ const TOP: f64 = 28.0;
 const BOTTOM: f64 = 40.0;
 
 /// A line chart with a linear y axis from 0; `x_ticks` are (x, label) pairs.
-fn line_chart(title: &str, y_label: &str, x_range: (f64, f64), x_ticks: &[(f64, String)], series: &[Series]) -> String {
+fn line_chart(
+    title: &str,
+    y_label: &str,
+    x_range: (f64, f64),
+    x_ticks: &[(f64, String)],
+    series: &[Series],
+) -> String {
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
     let y_max = nice_ceiling(
         series
@@ -266,7 +298,11 @@ fn line_chart(title: &str, y_label: &str, x_range: (f64, f64), x_ticks: &[(f64, 
             .filter(finite)
             .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
             .collect();
-        let dash = if serie.dashed { " stroke-dasharray=\"6 4\"" } else { "" };
+        let dash = if serie.dashed {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
         if !points.is_empty() {
             let _ = write!(
                 s,
@@ -297,7 +333,11 @@ fn percentile_plot(report: &RunReport) -> String {
     const X_MAX: f64 = 6.0; // where 100% (the max) is drawn
     let x_of = |percentile: f64| {
         let rest = 1.0 - percentile / 100.0;
-        if rest <= 1e-6 { X_MAX } else { (1.0 / rest).log10().min(X_MAX) }
+        if rest <= 1e-6 {
+            X_MAX
+        } else {
+            (1.0 / rest).log10().min(X_MAX)
+        }
     };
     let curve = &report.latency.curve;
     let ticks: Vec<(f64, String)> = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "max"]
@@ -315,20 +355,29 @@ fn percentile_plot(report: &RunReport) -> String {
                 name: "corrected (from intended send)",
                 color: "#c0392b",
                 dashed: false,
-                points: curve.iter().map(|p| (x_of(p.percentile), p.corrected_ms)).collect(),
+                points: curve
+                    .iter()
+                    .map(|p| (x_of(p.percentile), p.corrected_ms))
+                    .collect(),
             },
             Series {
                 name: "uncorrected (from actual send)",
                 color: "#2c7fb8",
                 dashed: true,
-                points: curve.iter().map(|p| (x_of(p.percentile), p.uncorrected_ms)).collect(),
+                points: curve
+                    .iter()
+                    .map(|p| (x_of(p.percentile), p.uncorrected_ms))
+                    .collect(),
             },
         ],
     )
 }
 
 fn time_ticks(report: &RunReport) -> ((f64, f64), Vec<(f64, String)>) {
-    let last = report.timeline.last().map_or(1.0, |s| s.second as f64 + 1.0);
+    let last = report
+        .timeline
+        .last()
+        .map_or(1.0, |s| s.second as f64 + 1.0);
     let step = nice_ceiling(last / 8.0).max(1.0);
     let mut ticks = Vec::new();
     let mut t = 0.0;
@@ -352,13 +401,21 @@ fn throughput_plot(report: &RunReport) -> String {
                 name: "completed",
                 color: "#2c7fb8",
                 dashed: false,
-                points: report.timeline.iter().map(|s| (at_mid(s.second), s.count as f64)).collect(),
+                points: report
+                    .timeline
+                    .iter()
+                    .map(|s| (at_mid(s.second), s.count as f64))
+                    .collect(),
             },
             Series {
                 name: "errors",
                 color: "#c0392b",
                 dashed: false,
-                points: report.timeline.iter().map(|s| (at_mid(s.second), s.errors as f64)).collect(),
+                points: report
+                    .timeline
+                    .iter()
+                    .map(|s| (at_mid(s.second), s.errors as f64))
+                    .collect(),
             },
         ],
     )
@@ -377,13 +434,21 @@ fn p95_plot(report: &RunReport) -> String {
                 name: "p95",
                 color: "#e67e22",
                 dashed: false,
-                points: report.timeline.iter().map(|s| (at_mid(s.second), s.p95_ms)).collect(),
+                points: report
+                    .timeline
+                    .iter()
+                    .map(|s| (at_mid(s.second), s.p95_ms))
+                    .collect(),
             },
             Series {
                 name: "p99",
                 color: "#8e44ad",
                 dashed: true,
-                points: report.timeline.iter().map(|s| (at_mid(s.second), s.p99_ms)).collect(),
+                points: report
+                    .timeline
+                    .iter()
+                    .map(|s| (at_mid(s.second), s.p99_ms))
+                    .collect(),
             },
         ],
     )

@@ -39,21 +39,34 @@ pub fn render_junit(report: &RunReport) -> String {
         ("requests", report.requests.to_string()),
     ];
     for (name, value) in properties {
-        let _ = writeln!(x, "      <property name=\"{name}\" value=\"{}\"/>", esc(&value));
+        let _ = writeln!(
+            x,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            esc(&value)
+        );
     }
     x.push_str("    </properties>\n");
     for check in &report.checks {
         let name = esc(&check.name);
         let class = esc(&format!("{suite}.checks"));
         if check.passed {
-            let _ = writeln!(x, "    <testcase name=\"{name}\" classname=\"{class}\" time=\"0\"/>");
+            let _ = writeln!(
+                x,
+                "    <testcase name=\"{name}\" classname=\"{class}\" time=\"0\"/>"
+            );
             continue;
         }
-        let _ = writeln!(x, "    <testcase name=\"{name}\" classname=\"{class}\" time=\"0\">");
+        let _ = writeln!(
+            x,
+            "    <testcase name=\"{name}\" classname=\"{class}\" time=\"0\">"
+        );
         let limit = check
             .limit
             .map_or_else(|| "none".to_owned(), |l| l.to_string());
-        let mut body = format!("observed {}, limit {limit}\n{}\n", check.observed, check.detail);
+        let mut body = format!(
+            "observed {}, limit {limit}\n{}\n",
+            check.observed, check.detail
+        );
         if let Some(kind) = violation_kind(&check.name) {
             for v in report
                 .money

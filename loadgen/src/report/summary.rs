@@ -21,7 +21,11 @@ pub fn render_summary(report: &RunReport) -> String {
         m.target_url,
         m.seed
     );
-    let ratio = if m.target_rate > 0.0 { m.achieved_rate / m.target_rate } else { 1.0 };
+    let ratio = if m.target_rate > 0.0 {
+        m.achieved_rate / m.target_rate
+    } else {
+        1.0
+    };
     let _ = writeln!(
         s,
         "rate      target {:.1}/s, achieved {:.1}/s (ratio {ratio:.3}) over {:.1} s with {} users",
@@ -33,7 +37,12 @@ pub fn render_summary(report: &RunReport) -> String {
         .iter()
         .map(|(result, n)| format!("{result} {n}"))
         .collect();
-    let _ = writeln!(s, "orders    {} ({})", report.orders.total, results.join(", "));
+    let _ = writeln!(
+        s,
+        "orders    {} ({})",
+        report.orders.total,
+        results.join(", ")
+    );
     let flows: Vec<String> = report
         .orders
         .by_flow
@@ -112,13 +121,21 @@ pub fn render_summary(report: &RunReport) -> String {
     if report.passed {
         let _ = writeln!(s, "result    PASSED ({} checks)", report.checks.len());
     } else {
-        let _ = writeln!(s, "result    FAILED ({failed} of {} checks)", report.checks.len());
+        let _ = writeln!(
+            s,
+            "result    FAILED ({failed} of {} checks)",
+            report.checks.len()
+        );
     }
     s
 }
 
 fn latency_row(s: &mut String, name: &str, l: &StepLatency, uncorrected: bool) {
-    let p = if uncorrected { &l.uncorrected } else { &l.corrected };
+    let p = if uncorrected {
+        &l.uncorrected
+    } else {
+        &l.corrected
+    };
     let _ = writeln!(
         s,
         "{name:<22} {:>9} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",

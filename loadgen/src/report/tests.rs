@@ -17,7 +17,10 @@ impl TempDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        TempDir(std::env::temp_dir().join(format!("loadgen-report-{name}-{}-{nanos}", std::process::id())))
+        TempDir(std::env::temp_dir().join(format!(
+            "loadgen-report-{name}-{}-{nanos}",
+            std::process::id()
+        )))
     }
 }
 
@@ -76,12 +79,23 @@ fn sample() -> (RunReport, LatencyRecorder, Vec<OrderOutcome>) {
             let done = start + Duration::from_millis(second * 1000 + 100 + i * 10);
             let intended = done - Duration::from_millis(5 + i);
             recorder.record("create", intended, intended, done, i != 9);
-            recorder.record("capture", done - Duration::from_millis(3), done - Duration::from_millis(2), done, true);
+            recorder.record(
+                "capture",
+                done - Duration::from_millis(3),
+                done - Duration::from_millis(2),
+                done,
+                true,
+            );
         }
     }
     let outcomes = vec![
         outcome("o-1", "purchase", &["k1"], ClientResult::Succeeded),
-        outcome("o-<2>&\"x\"", "retry_new_key", &["k2a", "k2b"], ClientResult::Succeeded),
+        outcome(
+            "o-<2>&\"x\"",
+            "retry_new_key",
+            &["k2a", "k2b"],
+            ClientResult::Succeeded,
+        ),
         outcome("o-3", "purchase", &["k3"], ClientResult::Unknown),
     ];
     let ledger = vec![
@@ -109,7 +123,14 @@ fn sample() -> (RunReport, LatencyRecorder, Vec<OrderOutcome>) {
         duration_s: 3.0,
         users: 4,
     };
-    let report = RunReport::new(meta, latency, recorder.timeline(), &outcomes, Some(&rec), checks);
+    let report = RunReport::new(
+        meta,
+        latency,
+        recorder.timeline(),
+        &outcomes,
+        Some(&rec),
+        checks,
+    );
     (report, recorder, outcomes)
 }
 
@@ -127,28 +148,50 @@ fn report_figures_come_from_the_run() {
     assert_eq!(report.money.violations_total, 1);
     assert_eq!(report.money.counts.unresolved, 1);
     assert!(!report.passed);
-    let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
+    let failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
     assert_eq!(failed, vec!["double_charges", "p95_ms"]);
 }
 
 #[test]
 fn violations_beyond_the_cap_are_counted_not_listed() {
     let outcomes: Vec<OrderOutcome> = (0..VIOLATIONS_IN_REPORT + 5)
-        .map(|i| outcome(&format!("o-{i}"), "purchase", &["k"], ClientResult::Succeeded))
+        .map(|i| {
+            outcome(
+                &format!("o-{i}"),
+                "purchase",
+                &["k"],
+                ClientResult::Succeeded,
+            )
+        })
         .collect();
     // No ledger at all: every order is a lost charge.
     let rec = reconcile(&outcomes, &[]);
     let money = MoneySummary::from_reconciliation(&rec);
     assert_eq!(money.violations_total, (VIOLATIONS_IN_REPORT + 5) as u64);
     assert_eq!(money.violations.len(), VIOLATIONS_IN_REPORT);
-    assert!(money.violations.iter().all(|v| v.kind == ViolationKind::LostCharge));
+    assert!(
+        money
+            .violations
+            .iter()
+            .all(|v| v.kind == ViolationKind::LostCharge)
+    );
 }
 
 #[test]
 fn every_report_file_is_written_and_reads_back() {
     let (report, recorder, outcomes) = sample();
     let dir = TempDir::new("all");
-    let files = match write_report_dir(&dir.0.join("nested"), &report, Some(&recorder), Some(&outcomes)) {
+    let files = match write_report_dir(
+        &dir.0.join("nested"),
+        &report,
+        Some(&recorder),
+        Some(&outcomes),
+    ) {
         Ok(files) => files,
         Err(e) => panic!("writing the report dir failed: {e}"),
     };
@@ -156,11 +199,31 @@ fn every_report_file_is_written_and_reads_back() {
     // report.json: the same report, and the documented top-level fields.
     let back = read_json(&files.json);
     assert_eq!(back.as_ref().ok(), Some(&report), "{back:?}");
-    let raw: serde_json::Value = match std::fs::read(&files.json).map(|b| serde_json::from_slice(&b)) {
-        Ok(Ok(v)) => v,
-        other => panic!("report.json unreadable: {other:?}"),
-    };
-    for field in ["schema_version", "scenario", "mode", "target_url", "seed", "target_rate", "achieved_rate", "duration_s", "users", "orders", "requests", "errors", "error_rate", "latency", "timeline", "money", "checks", "passed"] {
+    let raw: serde_json::Value =
+        match std::fs::read(&files.json).map(|b| serde_json::from_slice(&b)) {
+            Ok(Ok(v)) => v,
+            other => panic!("report.json unreadable: {other:?}"),
+        };
+    for field in [
+        "schema_version",
+        "scenario",
+        "mode",
+        "target_url",
+        "seed",
+        "target_rate",
+        "achieved_rate",
+        "duration_s",
+        "users",
+        "orders",
+        "requests",
+        "errors",
+        "error_rate",
+        "latency",
+        "timeline",
+        "money",
+        "checks",
+        "passed",
+    ] {
         assert!(raw.get(field).is_some(), "report.json lacks {field}");
     }
     assert_eq!(raw["mode"], "embedded");
@@ -176,7 +239,10 @@ fn every_report_file_is_written_and_reads_back() {
     assert!(junit.contains("o-&lt;2&gt;&amp;&quot;x&quot;"), "{junit}");
     assert!(junit.contains("k2a, k2b"));
     assert!(!junit.contains("o-<2>"), "unescaped order id in XML");
-    assert_eq!(junit.matches("<testsuite ").count(), junit.matches("</testsuite>").count());
+    assert_eq!(
+        junit.matches("<testsuite ").count(),
+        junit.matches("</testsuite>").count()
+    );
     assert_eq!(junit.matches("</testcase>").count(), 2);
     assert!(junit.trim_end().ends_with("</testsuites>"));
 
@@ -188,7 +254,10 @@ fn every_report_file_is_written_and_reads_back() {
     assert!(html.contains("FAILED"));
     assert!(html.contains("o-&lt;2&gt;&amp;&quot;x&quot;"));
     assert!(!html.contains("<script"), "the page must not need scripts");
-    assert!(!html.contains("src=\"http"), "the page must not fetch anything");
+    assert!(
+        !html.contains("src=\"http"),
+        "the page must not fetch anything"
+    );
 
     // latency.hlog: per second, an untagged interval plus corrected/uncorrected per step,
     // and the counts recorded.
@@ -198,16 +267,28 @@ fn every_report_file_is_written_and_reads_back() {
     };
     assert_eq!(intervals.len(), 3 * 5);
     let total = |tag: Option<&str>| -> u64 {
-        intervals.iter().filter(|i| i.tag.as_deref() == tag).map(|i| i.histogram.len()).sum()
+        intervals
+            .iter()
+            .filter(|i| i.tag.as_deref() == tag)
+            .map(|i| i.histogram.len())
+            .sum()
     };
     assert_eq!(total(None), 60);
     assert_eq!(total(Some("create")), 30);
     assert_eq!(total(Some("create.uncorrected")), 30);
     assert_eq!(total(Some("capture")), 30);
-    let starts: Vec<u64> = intervals.iter().filter(|i| i.tag.is_none()).map(|i| i.start.as_secs()).collect();
+    let starts: Vec<u64> = intervals
+        .iter()
+        .filter(|i| i.tag.is_none())
+        .map(|i| i.start.as_secs())
+        .collect();
     assert_eq!(starts, vec![0, 1, 2]);
-    let capture = intervals.iter().find(|i| i.tag.as_deref() == Some("capture"));
-    let uncorrected = intervals.iter().find(|i| i.tag.as_deref() == Some("capture.uncorrected"));
+    let capture = intervals
+        .iter()
+        .find(|i| i.tag.as_deref() == Some("capture"));
+    let uncorrected = intervals
+        .iter()
+        .find(|i| i.tag.as_deref() == Some("capture.uncorrected"));
     // Corrected from the intended time (3 ms), uncorrected from the send (2 ms).
     assert_eq!(capture.map(|i| i.histogram.max() / 100), Some(30));
     assert_eq!(uncorrected.map(|i| i.histogram.max() / 100), Some(20));
@@ -243,7 +324,14 @@ fn a_run_without_ledger_or_recorder_still_writes_its_reports() {
         duration_s: 0.0,
         users: 0,
     };
-    let report = RunReport::new(meta, LatencySummary::default(), Vec::new(), &[], None, Vec::new());
+    let report = RunReport::new(
+        meta,
+        LatencySummary::default(),
+        Vec::new(),
+        &[],
+        None,
+        Vec::new(),
+    );
     assert!(report.passed);
     assert!(!report.money.checked);
     let dir = TempDir::new("empty");
