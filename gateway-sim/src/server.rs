@@ -261,6 +261,8 @@ async fn act_out(
         _ => {}
     }
 
+    // A replay is an answer like any other: the ambiguous faults below can lose it too.
+    let mut replayed = None;
     let reservation = match (&call.idempotency_key, call.operation.moves_money()) {
         (Some(key), true) => {
             match state
@@ -269,13 +271,13 @@ async fn act_out(
             {
                 Claim::Proceed(reservation) => Some(reservation),
                 Claim::Replay(stored) => {
-                    tokio::time::sleep(fate.latency).await;
                     let mut reply = Reply::json(
                         StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
                         stored.body,
                     );
                     reply.replayed = true;
-                    return reply.into();
+                    replayed = Some(reply);
+                    None
                 }
                 Claim::Mismatch => {
                     return Answer::Reply(dialect.render_error(
@@ -321,7 +323,10 @@ async fn act_out(
         }
         reply
     };
-    let reply = if latency.is_zero() {
+    let reply = if let Some(reply) = replayed {
+        tokio::time::sleep(latency).await;
+        reply
+    } else if latency.is_zero() {
         work.await
     } else {
         match tokio::spawn(work).await {

@@ -1,0 +1,7 @@
+//! End-to-end pieces shared by the tests in `tests/tests/`:
+//!
+//! - [`merchant`]: a reference merchant payment service with a switchable
+//!   double-charge bug (`Idempotency::Off`) and its fix (`Idempotency::On`),
+//!   also runnable as the `merchant-service` binary.
+
+pub mod merchant;

@@ -1,0 +1,4 @@
+//! End-to-end tests: gateway-sim, the reference merchant service and loadgen together.
+
+mod helpers;
+mod merchant;
