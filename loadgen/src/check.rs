@@ -25,6 +25,18 @@ pub enum ViolationKind {
     AmountMismatch,
 }
 
+impl ViolationKind {
+    /// The snake_case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViolationKind::DoubleCharge => "double_charge",
+            ViolationKind::LostCharge => "lost_charge",
+            ViolationKind::OrphanCharge => "orphan_charge",
+            ViolationKind::AmountMismatch => "amount_mismatch",
+        }
+    }
+}
+
 /// One order whose money went wrong, with everything needed to debug it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Violation {

@@ -186,15 +186,11 @@ fn violations_table(h: &mut String, report: &RunReport) {
             .iter()
             .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
             .collect();
-        let kind = serde_json::to_value(v.kind)
-            .ok()
-            .and_then(|k| k.as_str().map(str::to_owned))
-            .unwrap_or_default();
         let _ = writeln!(
             h,
             "<tr><td class=\"l fail\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>\
              <td class=\"l\"><details><summary>{}</summary><pre>{}</pre></details></td></tr>",
-            esc(&kind),
+            v.kind.as_str(),
             esc(&v.order_id),
             esc(&v.flow),
             v.result.as_str(),
@@ -236,8 +232,9 @@ fn line_chart(
     series: &[Series],
 ) -> String {
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    // Headroom, so a flat line at the maximum does not run along the frame under the legend.
     let y_max = nice_ceiling(
-        series
+        1.15 * series
             .iter()
             .flat_map(|s| s.points.iter().filter(finite))
             .map(|p| p.1)

@@ -92,8 +92,8 @@ pub fn render_summary(report: &RunReport) -> String {
         for v in money.violations.iter().take(VIOLATIONS_SHOWN) {
             let _ = writeln!(
                 s,
-                "  {:?} order {} ({}), keys [{}]: {}",
-                v.kind,
+                "  {} order {} ({}), keys [{}]: {}",
+                v.kind.as_str(),
                 v.order_id,
                 v.flow,
                 v.idempotency_keys.join(", "),
