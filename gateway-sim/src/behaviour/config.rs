@@ -13,7 +13,6 @@ use super::fate::{Endpoint, FaultKind};
 use super::latency::MAX_INJECTED_LATENCY;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::path::Path;
 use std::time::Duration;
 
@@ -508,7 +507,8 @@ pub fn parse_scenario_gateway(toml_text: &str) -> Result<BehaviourConfig, Config
         .map_err(|e| ConfigError::new("scenario", format!("not valid TOML: {e}")))?;
     let config = match document.get("gateway") {
         None => BehaviourConfig::default(),
-        Some(table) => deserialize_tracked(table.clone())?,
+        // toml's own message would repeat the key path; ours is in `field`.
+        Some(table) => deserialize_tracked(table.clone(), |e| e.message().to_string())?,
     };
     config.validate()?;
     Ok(config)
@@ -519,7 +519,7 @@ impl BehaviourConfig {
     /// table as JSON). Errors name the field as in a scenario file (`gateway.faults.reset`).
     pub fn from_json(json_text: &str) -> Result<BehaviourConfig, ConfigError> {
         let mut deserializer = serde_json::Deserializer::from_str(json_text);
-        let config = deserialize_tracked(&mut deserializer)?;
+        let config = deserialize_tracked(&mut deserializer, |e| e.to_string())?;
         deserializer
             .end()
             .map_err(|e| ConfigError::new("gateway", format!("not valid JSON: {e}")))?;
@@ -529,10 +529,12 @@ impl BehaviourConfig {
 }
 
 /// Deserializes a `[gateway]` table, turning serde's error into one that names the field.
-fn deserialize_tracked<'de, D>(deserializer: D) -> Result<BehaviourConfig, ConfigError>
+fn deserialize_tracked<'de, D>(
+    deserializer: D,
+    describe: impl Fn(&D::Error) -> String,
+) -> Result<BehaviourConfig, ConfigError>
 where
     D: serde::Deserializer<'de>,
-    D::Error: Display,
 {
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let mut field = String::from("gateway");
@@ -549,7 +551,7 @@ where
                 | serde_path_to_error::Segment::Unknown => {}
             }
         }
-        ConfigError::new(field, error.inner().to_string())
+        ConfigError::new(field, describe(error.inner()))
     })
 }
 
@@ -685,7 +687,7 @@ fn validate_latency(
         ConfigError::new(
             format!("{path}.{key}"),
             format!(
-                "a {} distribution needs `{key}` ({DURATION_SYNTAX}); it takes {takes_list}",
+                "a {} distribution needs `{key}`, {DURATION_SYNTAX}; it takes {takes_list}",
                 kind.as_str()
             ),
         )

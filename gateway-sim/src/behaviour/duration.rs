@@ -52,6 +52,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 "`{trimmed}` is not a duration; expected {DURATION_SYNTAX}"
             ));
         }
+        if unit.is_empty() && number == trimmed {
+            return Err(format!(
+                "`{trimmed}` has no unit; expected {DURATION_SYNTAX}"
+            ));
+        }
         if unit.is_empty() {
             return Err(format!(
                 "`{trimmed}` has no unit after `{number}`; expected {DURATION_SYNTAX}"

@@ -617,6 +617,16 @@ fn arrival_order_does_not_change_the_outcomes() {
     assert_eq!(outcomes(&shuffled), in_order);
 }
 
+#[test]
+fn the_shared_pieces_can_cross_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Behaviour>();
+    shareable::<SeenCounter>();
+    shareable::<MerchantRateLimiter>();
+    shareable::<BehaviourConfig>();
+    shareable::<Fate>();
+}
+
 // ----- configuration -----------------------------------------------------------------------
 
 #[test]
