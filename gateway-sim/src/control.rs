@@ -182,13 +182,14 @@ fn put_config(state: &SimState, headers: &http::HeaderMap, body: &Bytes) -> Resp
             }
         }
     } else {
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        serde_path_to_error::deserialize::<_, BehaviourConfig>(de).map_err(|e| {
-            behaviour::ConfigError {
-                field: format!("gateway.{}", e.path()),
-                message: e.into_inner().to_string(),
+        match std::str::from_utf8(body) {
+            Ok(text) => BehaviourConfig::from_json(text),
+            Err(_) => {
+                return reply(
+                    ApiError::invalid("invalid_config", "The JSON body is not UTF-8.").into_reply(),
+                );
             }
-        })
+        }
     };
     let applied = parsed.and_then(|config| state.set_behaviour(config));
     match applied {
