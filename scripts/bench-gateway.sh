@@ -100,6 +100,9 @@ start_server() {
   [[ -n "$URL" ]] || die "gateway-sim did not print its address within 10 s"
 }
 
+# utime + stime of the server, in clock ticks (fields 14 and 15 of /proc/PID/stat, counted after
+# the ")" that ends the command name).
+cpu_ticks() { sed 's/.*) //' "/proc/$SERVER_PID/stat" | awk '{ print $12 + $13 }'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status"; }
 stored_payments() { curl -sf "$URL/_sim/stats" | jq -r '.ledger.payments'; }
@@ -133,9 +136,21 @@ log "throughput: $URL, wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMU
 if [[ "$WARMUP" != "0" && "$WARMUP" != "0s" ]]; then
   BENCH_RUN="$RUN_TAG-warm" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$LUA" "$URL" >/dev/null
 fi
-BENCH_RUN="$RUN_TAG-tp" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "$URL" \
-  | tee "$WORK/throughput.txt" >&2
+SERVER_CPU_BEFORE=$(cpu_ticks)
+TIMEFORMAT='%U %S'
+{ time BENCH_RUN="$RUN_TAG-tp" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "$URL" \
+  >"$WORK/throughput.txt" 2>&1; } 2>"$WORK/wrk-time.txt"
+SERVER_CPU_AFTER=$(cpu_ticks)
+cat "$WORK/throughput.txt" >&2
 RPS=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$WORK/throughput.txt")
+REQUESTS=$(awk '/ requests in / {print $1; exit}' "$WORK/throughput.txt")
+# CPU time per request, for the server and for wrk: unlike requests/s, these hardly depend on
+# what else the machine is doing, so they also give the rate the cores could sustain if the
+# server and wrk had them to themselves (cores x 1 s / CPU per request).
+SERVER_US=$(awk -v t=$(( SERVER_CPU_AFTER - SERVER_CPU_BEFORE )) -v hz="$(getconf CLK_TCK)" -v n="${REQUESTS:-0}" \
+  'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n }')
+WRK_US=$(awk -v n="${REQUESTS:-0}" '{ if (n > 0) printf "%.1f", ($1 + $2) * 1e6 / n; exit }' "$WORK/wrk-time.txt")
+CEILING=$(awk -v a="${SERVER_US:-0}" -v b="${WRK_US:-0}" -v c="$(nproc)" 'BEGIN { if (a + b > 0) printf "%.0f", c * 1e6 / (a + b) }')
 P50=$(wrk_percentile_ms 50% "$WORK/throughput.txt")
 P99=$(wrk_percentile_ms 99% "$WORK/throughput.txt")
 NON2XX=$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' "$WORK/throughput.txt")
@@ -195,6 +210,7 @@ cat <<EOF
 POST /v1/payments, unique Idempotency-Key per request, no injected latency, wrk -t$THREADS -c$CONNECTIONS -d$DURATION on loopback
   throughput : $RPS requests/s   [target >= 30000: $(verdict $(( RPS >= 30000 )))]
   latency    : p50 ${P50:-?} ms, p99 ${P99:-?} ms
+  CPU/request: server ${SERVER_US:-?} us, wrk ${WRK_US:-?} us -> about ${CEILING:-?} requests/s if they had the $CORES cores to themselves
   errors     : non-2xx ${NON2XX:-0}${SOCKET_ERRORS:+, $SOCKET_ERRORS}; payments stored (warm-up included): $TP_PAYMENTS
 EOF
 if (( PAYMENTS > 0 )); then
