@@ -26,8 +26,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use crate::api::{self, ApiError, Call, Dialect, Incoming, Operation, Reply};
-use crate::behaviour::{ChargeFacts, Fault, RequestFacts};
+use crate::api::{self, ApiError, Call, Dialect, Incoming, Reply};
+use crate::behaviour::{Fault, RequestFacts};
 use crate::control;
 use crate::engine::idempotency::Claim;
 use crate::state::SimState;
@@ -207,17 +207,7 @@ async fn act_out(
     let seen_before = state
         .seen()
         .observe(&call.api_key, endpoint, &call.identity);
-    let charge = match &call.operation {
-        Operation::Create(new) => Some(ChargeFacts {
-            amount: new.amount,
-            payment_method: match &new.payment_method {
-                crate::engine::PaymentMethod::Token(t) => Some(&**t),
-                crate::engine::PaymentMethod::Card { .. } => None,
-            },
-            card_number: call.card_number.as_deref(),
-        }),
-        _ => None,
-    };
+    let charge = call.charge_facts();
     let facts = RequestFacts {
         merchant: &call.api_key,
         endpoint,
@@ -314,7 +304,7 @@ async fn act_out(
         tokio::time::sleep(latency).await;
         let key = reservation.as_ref().map(|r| r.key().clone());
         let outcome = call.execute(&engine, key.as_ref(), decline.as_ref().map(|d| d.as_str()));
-        let reply = dialect.render(&engine, &outcome);
+        let reply = dialect.render_call(&engine, &call, &outcome);
         // A refused operation drops its reservation here instead, which frees the key.
         if let Some(reservation) = reservation
             && outcome.is_stored()

@@ -1,14 +1,15 @@
 //! Front doors: translate HTTP requests into engine operations and engine
 //! results into HTTP answers. Adapters only: no state, no rules of their own.
 //!
-//! A front door (the native JSON API in [`native`]) turns a request into a
-//! [`Call`]: who is calling, which operation, and what identifies the request
-//! for idempotency and for the fault model. The server applies the request's
-//! fate around [`Call::run`], which executes the operation on the engine and
-//! renders the result in the front door's dialect.
+//! A front door (the native JSON API in [`native`], the Stripe-compatible API in
+//! [`stripe`]) turns a request into a [`Call`]: who is calling, which operation,
+//! and what identifies the request for idempotency and for the fault model. The
+//! server applies the request's fate around [`Call::execute`], which runs the
+//! operation on the engine, and the front door's [`Dialect`] renders the result.
 
 pub mod error;
 pub mod native;
+pub mod stripe;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -16,10 +17,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 
-use crate::behaviour::Endpoint;
+use crate::behaviour::{ChargeFacts, Endpoint};
 use crate::engine::idempotency::{KeyState, StoredResponse};
 use crate::engine::ids::MerchantId;
-use crate::engine::{Engine, NewPayment, Payment, Refund};
+use crate::engine::{
+    Engine, NewPayment, NewPendingPayment, PageQuery, Payment, PaymentMethod, PaymentUpdate, Refund,
+};
 pub use error::ApiError;
 
 /// Idempotency keys longer than this are refused, as Stripe does.
@@ -58,28 +61,75 @@ impl Reply {
 #[derive(Debug, Clone)]
 pub enum Operation {
     Create(NewPayment),
-    Capture { id: String, amount: Option<i64> },
-    Cancel { id: String },
-    Refund { id: String, amount: Option<i64> },
-    Retrieve { id: String },
-    ListByReference { reference: String },
-    LookupKey { key: String },
+    Capture {
+        id: String,
+        amount: Option<i64>,
+    },
+    Cancel {
+        id: String,
+    },
+    Refund {
+        id: String,
+        amount: Option<i64>,
+    },
+    Retrieve {
+        id: String,
+    },
+    ListByReference {
+        reference: String,
+    },
+    LookupKey {
+        key: String,
+    },
+    /// Create a payment without authorizing it (a PaymentIntent not confirmed yet).
+    CreatePending(NewPendingPayment),
+    /// Authorize a pending or declined payment.
+    Confirm {
+        id: String,
+        payment_method: Option<PaymentMethod>,
+        /// What the authorization will be for (amount, payment method), read at
+        /// routing so the fault model can decide a decline; `None` when the payment
+        /// cannot be confirmed (the engine then refuses).
+        attempt: Option<(i64, PaymentMethod)>,
+    },
+    /// Change a payment's terms before authorization, or its metadata.
+    Update {
+        id: String,
+        update: PaymentUpdate,
+    },
+    /// Cancel, a declined payment included.
+    CancelOrAbandon {
+        id: String,
+    },
+    /// A page of the merchant's payments, newest first.
+    ListPage(PageQuery),
+    RetrieveRefund {
+        id: String,
+    },
 }
 
 impl Operation {
+    /// The endpoint the fault model treats this as. Everything that prepares or
+    /// authorizes a payment (pending create, update, confirm) counts as `create`.
     pub fn endpoint(&self) -> Endpoint {
         match self {
-            Operation::Create(_) => Endpoint::Create,
+            Operation::Create(_)
+            | Operation::CreatePending(_)
+            | Operation::Confirm { .. }
+            | Operation::Update { .. } => Endpoint::Create,
             Operation::Capture { .. } => Endpoint::Capture,
-            Operation::Cancel { .. } => Endpoint::Cancel,
+            Operation::Cancel { .. } | Operation::CancelOrAbandon { .. } => Endpoint::Cancel,
             Operation::Refund { .. } => Endpoint::Refund,
             Operation::Retrieve { .. }
             | Operation::ListByReference { .. }
-            | Operation::LookupKey { .. } => Endpoint::Retrieve,
+            | Operation::LookupKey { .. }
+            | Operation::ListPage(_)
+            | Operation::RetrieveRefund { .. } => Endpoint::Retrieve,
         }
     }
 
-    /// Only operations that move money take idempotency keys and can be ambiguous.
+    /// Operations that change state (move money, or create or edit a payment) take
+    /// idempotency keys and can be ambiguous; reads do not.
     pub fn moves_money(&self) -> bool {
         matches!(
             self,
@@ -87,6 +137,10 @@ impl Operation {
                 | Operation::Capture { .. }
                 | Operation::Cancel { .. }
                 | Operation::Refund { .. }
+                | Operation::CreatePending(_)
+                | Operation::Confirm { .. }
+                | Operation::Update { .. }
+                | Operation::CancelOrAbandon { .. }
         )
     }
 }
@@ -118,6 +172,14 @@ impl Outcome {
 pub trait Dialect: Send + Sync + 'static {
     fn render(&self, engine: &Engine, outcome: &Outcome) -> Reply;
 
+    /// Renders the outcome of `call`. The server calls this; dialects whose answer
+    /// depends on how the request asked (which object, expansions, page size, all
+    /// in [`Call::view`]) override it.
+    fn render_call(&self, engine: &Engine, call: &Call, outcome: &Outcome) -> Reply {
+        let _ = call;
+        self.render(engine, outcome)
+    }
+
     /// Errors raised around the operation (idempotency conflicts, injected
     /// faults, rate limits), in this dialect's shape.
     fn render_error(&self, error: &ApiError) -> Reply {
@@ -135,6 +197,7 @@ pub struct Incoming<'a> {
 }
 
 static NATIVE: native::Native = native::Native;
+static STRIPE: stripe::Stripe = stripe::Stripe;
 
 /// Finds the front door that owns the request's path and lets it build the call.
 /// `Err` is a complete answer (unknown route, bad input), already in the
@@ -145,7 +208,21 @@ pub fn route(engine: &Engine, req: &Incoming<'_>) -> Result<(Call, &'static dyn 
             .map(|call| (call, &NATIVE as &'static dyn Dialect))
             .map_err(|e| NATIVE.render_error(&e));
     }
+    if let Some(routed) = stripe::route(engine, req) {
+        return routed.map(|call| (call, &STRIPE as &'static dyn Dialect));
+    }
     Err(ApiError::unknown_route(req.method, req.path).into_reply())
+}
+
+/// What a dialect needs, besides the outcome, to render it. The Stripe dialect
+/// shows one engine payment as a PaymentIntent or as its charge, with the
+/// expansions and the page the request asked for. Set at routing.
+#[derive(Debug, Clone, Default)]
+pub enum View {
+    /// The outcome says it all (the native API).
+    #[default]
+    Plain,
+    Stripe(Arc<stripe::View>),
 }
 
 /// A routed, authenticated, validated request, ready for its fate.
@@ -163,6 +240,8 @@ pub struct Call {
     /// The full card number of a create with raw card details (the engine keeps only
     /// the last four digits; the fault model needs the number for test cards).
     pub card_number: Option<String>,
+    /// How the dialect shows the outcome.
+    pub view: View,
 }
 
 impl Call {
@@ -200,11 +279,33 @@ impl Call {
             fingerprint,
             identity,
             card_number: None,
+            view: View::Plain,
         }
     }
 
     pub fn endpoint(&self) -> Endpoint {
         self.operation.endpoint()
+    }
+
+    /// The authorization attempt this call makes, for test cards and decline rules:
+    /// a create that authorizes, or a confirmation.
+    pub fn charge_facts(&self) -> Option<ChargeFacts<'_>> {
+        match &self.operation {
+            Operation::Create(new) => Some(ChargeFacts {
+                amount: new.amount,
+                payment_method: new.payment_method.token(),
+                card_number: self.card_number.as_deref(),
+            }),
+            Operation::Confirm {
+                attempt: Some((amount, method)),
+                ..
+            } => Some(ChargeFacts {
+                amount: *amount,
+                payment_method: method.token(),
+                card_number: None,
+            }),
+            _ => None,
+        }
     }
 
     /// Executes the operation on the engine. `key` is the reserved idempotency key
@@ -241,6 +342,32 @@ impl Call {
             Operation::LookupKey { key } => {
                 Outcome::Key(key.clone(), engine.idempotency_key_state(m, key))
             }
+            Operation::CreatePending(new) => engine
+                .create_pending_payment(m, new.clone())
+                .map_or_else(refused, Outcome::Payment),
+            Operation::Confirm {
+                id, payment_method, ..
+            } => match engine.confirm(m, id, payment_method.clone(), key, decline) {
+                Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
+                Ok(p) => Outcome::Payment(p),
+                Err(e) => refused(e),
+            },
+            Operation::Update { id, update } => engine
+                .update_payment(m, id, update.clone())
+                .map_or_else(refused, Outcome::Payment),
+            Operation::CancelOrAbandon { id } => engine
+                .cancel_or_abandon(m, id, key)
+                .map_or_else(refused, Outcome::Payment),
+            Operation::ListPage(query) => engine
+                .list_payments(m, query)
+                .map_or_else(refused, Outcome::Payments),
+            Operation::RetrieveRefund { id } => match engine.refund_by_id(m, id) {
+                Some((refund, _)) => Outcome::Refund(refund),
+                None => Outcome::Refused(
+                    ApiError::not_found("resource_missing", format!("No such refund: '{id}'"))
+                        .with_param("id"),
+                ),
+            },
         }
     }
 }

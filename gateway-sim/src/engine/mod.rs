@@ -31,6 +31,9 @@ const SHARDS: usize = 64;
 /// One shard of the reference index: merchant → order reference → its payments.
 type ReferenceShard = HashMap<MerchantId, HashMap<Arc<str>, Vec<PaymentId>>>;
 
+/// Listing pages never hold more than this many payments.
+pub const MAX_PAGE: usize = 1000;
+
 /// Where a payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaymentStatus {
@@ -40,16 +43,23 @@ pub enum PaymentStatus {
     Succeeded,
     /// Authorization released without capture.
     Canceled,
-    /// Declined at authorization; no money moved.
+    /// Declined at authorization; no money moved. It may be confirmed again with
+    /// another payment method (a PaymentIntent's retry), or canceled.
     Failed,
+    /// Created without a payment method and not confirmed: nothing authorized yet.
+    RequiresPaymentMethod,
+    /// Created with a payment method, waiting for `confirm`: nothing authorized yet.
+    RequiresConfirmation,
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 4] = [
+    pub const ALL: [PaymentStatus; 6] = [
         PaymentStatus::RequiresCapture,
         PaymentStatus::Succeeded,
         PaymentStatus::Canceled,
         PaymentStatus::Failed,
+        PaymentStatus::RequiresPaymentMethod,
+        PaymentStatus::RequiresConfirmation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,11 +68,49 @@ impl PaymentStatus {
             PaymentStatus::Succeeded => "succeeded",
             PaymentStatus::Canceled => "canceled",
             PaymentStatus::Failed => "failed",
+            PaymentStatus::RequiresPaymentMethod => "requires_payment_method",
+            PaymentStatus::RequiresConfirmation => "requires_confirmation",
         }
+    }
+
+    /// Not authorized yet, and may still be: created unconfirmed, or declined.
+    pub fn awaits_confirmation(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::RequiresPaymentMethod
+                | PaymentStatus::RequiresConfirmation
+                | PaymentStatus::Failed
+        )
     }
 
     fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// When authorized funds are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaptureMethod {
+    /// Captured in the same step as the authorization (a charge).
+    Automatic,
+    /// Authorized only; taken later by `capture`, or released by `cancel`.
+    Manual,
+}
+
+impl CaptureMethod {
+    pub fn from_capture(capture: bool) -> CaptureMethod {
+        if capture {
+            CaptureMethod::Automatic
+        } else {
+            CaptureMethod::Manual
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMethod::Automatic => "automatic",
+            CaptureMethod::Manual => "manual",
+        }
     }
 }
 
@@ -77,12 +125,34 @@ pub enum PaymentMethod {
     },
 }
 
+impl PaymentMethod {
+    /// Stands for "none attached yet" on a payment created without one. No front
+    /// door accepts an empty token, so it cannot be mistaken for a real method.
+    pub fn none() -> PaymentMethod {
+        PaymentMethod::Token(Arc::from(""))
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, PaymentMethod::Token(t) if t.is_empty())
+    }
+
+    /// The token, for token methods other than [`PaymentMethod::none`].
+    pub fn token(&self) -> Option<&str> {
+        match self {
+            PaymentMethod::Token(t) if !t.is_empty() => Some(t),
+            _ => None,
+        }
+    }
+}
+
 /// One refund of (part of) a captured payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
     pub id: RefundId,
     pub payment: PaymentId,
     pub amount: i64,
+    /// The payment's currency.
+    pub currency: Currency,
     /// Unix seconds, simulator time.
     pub created: u64,
 }
@@ -106,6 +176,12 @@ pub struct Payment {
     /// The merchant's metadata object, kept as the compact JSON text it arrived as.
     pub metadata: Option<Arc<str>>,
     pub refunds: Vec<Refund>,
+    pub capture_method: CaptureMethod,
+    /// Unix seconds of the latest authorization attempt (approved or declined);
+    /// `None` while the payment was never confirmed.
+    pub confirmed_at: Option<u64>,
+    /// Unix seconds, when canceled.
+    pub canceled_at: Option<u64>,
 }
 
 /// A validated request to create a payment.
@@ -118,6 +194,60 @@ pub struct NewPayment {
     pub capture: bool,
     pub reference: Option<String>,
     pub metadata: Option<String>,
+}
+
+/// A validated request to create a payment that is not authorized yet: no money
+/// moves until [`Engine::confirm`].
+#[derive(Debug, Clone)]
+pub struct NewPendingPayment {
+    pub amount: i64,
+    pub currency: Currency,
+    /// `None`: the payment waits for one (`RequiresPaymentMethod`).
+    pub payment_method: Option<PaymentMethod>,
+    pub capture_method: CaptureMethod,
+    pub reference: Option<String>,
+    /// A JSON object, as compact text.
+    pub metadata: Option<String>,
+}
+
+/// Changes to a payment. Amount, currency, payment method and capture method can
+/// change only before the payment is authorized; metadata at any time.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentUpdate {
+    pub amount: Option<i64>,
+    pub currency: Option<Currency>,
+    pub payment_method: Option<PaymentMethod>,
+    pub capture_method: Option<CaptureMethod>,
+    pub metadata: Option<MetadataPatch>,
+}
+
+/// An edit of a payment's metadata object: optionally empty it, then set keys
+/// (`Some`) or remove them (`None`), in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataPatch {
+    pub clear: bool,
+    pub set: Vec<(String, Option<String>)>,
+}
+
+/// Which page of a merchant's payments to list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageQuery {
+    /// At most this many payments (capped at [`MAX_PAGE`]).
+    pub limit: usize,
+    pub cursor: Cursor,
+    /// Only payments that were confirmed at least once (those with a charge).
+    pub confirmed_only: bool,
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// The newest payments.
+    Newest,
+    /// Payments created before this one (the next page).
+    OlderThan(String),
+    /// Payments created after this one, the nearest first taken (the previous page).
+    NewerThan(String),
 }
 
 /// Why the engine refused an operation. Nothing changed when it did.
@@ -141,6 +271,8 @@ pub struct LedgerStats {
     pub succeeded: u64,
     pub canceled: u64,
     pub failed: u64,
+    pub requires_payment_method: u64,
+    pub requires_confirmation: u64,
     pub authorized_amount: i64,
     pub captured_amount: i64,
     pub released_amount: i64,
@@ -155,7 +287,7 @@ pub struct LedgerStats {
 
 #[derive(Default)]
 struct Counters {
-    by_status: [AtomicI64; 4],
+    by_status: [AtomicI64; PaymentStatus::ALL.len()],
     authorized: AtomicI64,
     captured: AtomicI64,
     released: AtomicI64,
@@ -259,6 +391,10 @@ struct Inner {
     payments: Box<[Mutex<HashMap<PaymentId, Payment>>]>,
     /// (merchant, reference) → payments, for `GET /v1/payments?reference=`.
     references: Box<[Mutex<ReferenceShard>]>,
+    /// Each merchant's payments in creation order, for listing pages.
+    by_merchant: Mutex<HashMap<MerchantId, Vec<PaymentId>>>,
+    /// Refund → its payment, for looking refunds up by id.
+    refund_index: Box<[Mutex<HashMap<RefundId, PaymentId>>]>,
     merchants: Merchants,
     idempotency: Arc<IdempotencyStore>,
     ledger: Ledger,
@@ -273,6 +409,8 @@ impl Engine {
             inner: Arc::new(Inner {
                 payments: (0..SHARDS).map(|_| Mutex::default()).collect(),
                 references: (0..SHARDS).map(|_| Mutex::default()).collect(),
+                by_merchant: Mutex::default(),
+                refund_index: (0..SHARDS).map(|_| Mutex::default()).collect(),
                 merchants: Merchants::default(),
                 idempotency: Arc::new(IdempotencyStore::new(key_ttl.as_millis() as u64)),
                 ledger: Ledger::default(),
@@ -363,6 +501,7 @@ impl Engine {
         }
         let id = PaymentId::random();
         let reference: Option<Arc<str>> = new.reference.map(Arc::from);
+        let now = self.inner.clock.now_ms() / 1000;
         let mut payment = Payment {
             id,
             merchant,
@@ -373,11 +512,14 @@ impl Engine {
             amount_refunded: 0,
             currency: new.currency,
             reference: reference.clone(),
-            created: self.inner.clock.now_ms() / 1000,
+            created: now,
             payment_method: new.payment_method,
             decline_code: decline.map(Arc::from),
             metadata: new.metadata.map(Arc::from),
             refunds: Vec::new(),
+            capture_method: CaptureMethod::from_capture(new.capture),
+            confirmed_at: Some(now),
+            canceled_at: None,
         };
         {
             let mut shard = self.shard(id).lock();
@@ -397,16 +539,202 @@ impl Engine {
             self.inner.counters.transition(None, payment.status);
             shard.insert(id, payment.clone());
         }
-        if let Some(reference) = reference {
-            let mut index = self.reference_shard(&reference).lock();
-            index
-                .entry(merchant)
-                .or_default()
-                .entry(reference)
-                .or_default()
-                .push(id);
-        }
+        self.index_new(&payment);
         Ok(payment)
+    }
+
+    /// Creates a payment that is not authorized yet: `RequiresConfirmation` with a
+    /// payment method, `RequiresPaymentMethod` without. No money moves, so the ledger
+    /// gets no entry until [`Engine::confirm`].
+    pub fn create_pending_payment(
+        &self,
+        merchant: MerchantId,
+        new: NewPendingPayment,
+    ) -> Result<Payment, EngineError> {
+        if new.amount <= 0 || new.amount > MAX_AMOUNT {
+            return Err(EngineError::InvalidAmount);
+        }
+        let id = PaymentId::random();
+        let (status, payment_method) = match new.payment_method {
+            Some(method) if !method.is_none() => (PaymentStatus::RequiresConfirmation, method),
+            _ => (PaymentStatus::RequiresPaymentMethod, PaymentMethod::none()),
+        };
+        let payment = Payment {
+            id,
+            merchant,
+            status,
+            amount: new.amount,
+            amount_capturable: 0,
+            amount_captured: 0,
+            amount_refunded: 0,
+            currency: new.currency,
+            reference: new.reference.map(Arc::from),
+            created: self.inner.clock.now_ms() / 1000,
+            payment_method,
+            decline_code: None,
+            metadata: new.metadata.map(Arc::from),
+            refunds: Vec::new(),
+            capture_method: new.capture_method,
+            confirmed_at: None,
+            canceled_at: None,
+        };
+        {
+            let mut shard = self.shard(id).lock();
+            self.inner.counters.transition(None, payment.status);
+            shard.insert(id, payment.clone());
+        }
+        self.index_new(&payment);
+        Ok(payment)
+    }
+
+    /// Makes a new payment findable by reference and in its merchant's listing.
+    /// Called after the payment's shard lock is released: the listing holds its own
+    /// lock while it reads payments, so the two are never taken in the other order.
+    fn index_new(&self, payment: &Payment) {
+        if let Some(reference) = &payment.reference {
+            let mut index = self.reference_shard(reference).lock();
+            index
+                .entry(payment.merchant)
+                .or_default()
+                .entry(reference.clone())
+                .or_default()
+                .push(payment.id);
+        }
+        self.inner
+            .by_merchant
+            .lock()
+            .entry(payment.merchant)
+            .or_default()
+            .push(payment.id);
+    }
+
+    /// Authorizes a payment created unconfirmed, or one declined before (a retry,
+    /// which needs a new payment method), with `payment_method` if given, else the
+    /// one attached. `decline` is the fault model's verdict: the attempt is then
+    /// recorded as declined and the payment is `Failed`. Approved, it is captured
+    /// at once when its capture method is automatic.
+    pub fn confirm(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        payment_method: Option<PaymentMethod>,
+        key: Option<&Arc<str>>,
+        decline: Option<&str>,
+    ) -> Result<Payment, EngineError> {
+        self.with_payment(merchant, id, |p| {
+            if !p.status.awaits_confirmation() {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is {}; only a payment not authorized yet (requires_payment_method, requires_confirmation or declined) can be confirmed",
+                    p.id,
+                    p.status.as_str()
+                )));
+            }
+            let method = method_for_confirmation(p, payment_method).ok_or_else(|| {
+                EngineError::InvalidState(format!(
+                    "payment {} has no payment method to confirm with; provide one",
+                    p.id
+                ))
+            })?;
+            let from = p.status;
+            p.payment_method = method;
+            p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+            if let Some(code) = decline {
+                p.decline_code = Some(Arc::from(code));
+                p.status = PaymentStatus::Failed;
+                self.record(p, EntryKind::Decline, 0, key);
+            } else {
+                p.decline_code = None;
+                self.record(p, EntryKind::Authorization, p.amount, key);
+                match p.capture_method {
+                    CaptureMethod::Automatic => {
+                        self.record(p, EntryKind::Capture, p.amount, key);
+                        p.status = PaymentStatus::Succeeded;
+                        p.amount_captured = p.amount;
+                    }
+                    CaptureMethod::Manual => {
+                        p.status = PaymentStatus::RequiresCapture;
+                        p.amount_capturable = p.amount;
+                    }
+                }
+            }
+            self.inner.counters.transition(Some(from), p.status);
+            Ok(p.clone())
+        })
+    }
+
+    /// What confirming with `payment_method` would authorize: the amount and the
+    /// method used. `None` when the payment is missing or cannot be confirmed. The
+    /// fault model reads this before [`Engine::confirm`] runs, to decide declines.
+    pub fn confirmation_preview(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        payment_method: Option<&PaymentMethod>,
+    ) -> Option<(i64, PaymentMethod)> {
+        self.with_payment(merchant, id, |p| {
+            Ok(p.status
+                .awaits_confirmation()
+                .then(|| method_for_confirmation(p, payment_method.cloned()))
+                .flatten()
+                .map(|method| (p.amount, method)))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Changes a payment. Amount, currency, payment method and capture method only
+    /// while it awaits confirmation; attaching a payment method makes it
+    /// `RequiresConfirmation` (clearing a previous decline). Metadata at any time.
+    pub fn update_payment(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        update: PaymentUpdate,
+    ) -> Result<Payment, EngineError> {
+        self.with_payment(merchant, id, |p| {
+            let changes_terms = update.amount.is_some()
+                || update.currency.is_some()
+                || update.payment_method.is_some()
+                || update.capture_method.is_some();
+            if changes_terms && !p.status.awaits_confirmation() {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is {}; amount, currency, payment method and capture method can change only before it is authorized",
+                    p.id,
+                    p.status.as_str()
+                )));
+            }
+            if let Some(amount) = update.amount
+                && (amount <= 0 || amount > MAX_AMOUNT)
+            {
+                return Err(EngineError::InvalidAmount);
+            }
+            let metadata = match &update.metadata {
+                Some(patch) => Some(patch_metadata(p.metadata.as_deref(), patch)),
+                None => None,
+            };
+            if let Some(amount) = update.amount {
+                p.amount = amount;
+            }
+            if let Some(currency) = update.currency {
+                p.currency = currency;
+            }
+            if let Some(capture_method) = update.capture_method {
+                p.capture_method = capture_method;
+            }
+            if let Some(method) = update.payment_method
+                && !method.is_none()
+            {
+                p.payment_method = method;
+                let from = p.status;
+                p.status = PaymentStatus::RequiresConfirmation;
+                p.decline_code = None;
+                self.inner.counters.transition(Some(from), p.status);
+            }
+            if let Some(metadata) = metadata {
+                p.metadata = metadata.map(Arc::from);
+            }
+            Ok(p.clone())
+        })
     }
 
     /// Runs `change` on the merchant's payment under its shard lock. A payment of
@@ -464,27 +792,60 @@ impl Engine {
         })
     }
 
-    /// Releases an authorization without capturing it.
+    /// Releases an authorization without capturing it, or abandons a payment that
+    /// was never confirmed (nothing to release then). A declined payment stays
+    /// declined: see [`Engine::cancel_or_abandon`].
     pub fn cancel(
         &self,
         merchant: MerchantId,
         id: &str,
         key: Option<&Arc<str>>,
     ) -> Result<Payment, EngineError> {
+        self.cancel_where(merchant, id, key, false)
+    }
+
+    /// Like [`Engine::cancel`], and a declined payment may be canceled too, as a
+    /// PaymentIntent whose card was declined is: it is left, not retried.
+    pub fn cancel_or_abandon(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        key: Option<&Arc<str>>,
+    ) -> Result<Payment, EngineError> {
+        self.cancel_where(merchant, id, key, true)
+    }
+
+    fn cancel_where(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        key: Option<&Arc<str>>,
+        declined_too: bool,
+    ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
-            if p.status != PaymentStatus::RequiresCapture {
+            let cancelable = match p.status {
+                PaymentStatus::RequiresCapture
+                | PaymentStatus::RequiresPaymentMethod
+                | PaymentStatus::RequiresConfirmation => true,
+                PaymentStatus::Failed => declined_too,
+                PaymentStatus::Succeeded | PaymentStatus::Canceled => false,
+            };
+            if !cancelable {
                 return Err(EngineError::InvalidState(format!(
-                    "payment {} is {}; only a requires_capture payment can be canceled",
+                    "payment {} is {}; only a requires_capture payment, or one not confirmed yet, can be canceled",
                     p.id,
                     p.status.as_str()
                 )));
             }
-            self.record(p, EntryKind::Release, p.amount_capturable, key);
+            if p.status == PaymentStatus::RequiresCapture {
+                self.record(p, EntryKind::Release, p.amount_capturable, key);
+            }
             self.inner
                 .counters
                 .transition(Some(p.status), PaymentStatus::Canceled);
             p.status = PaymentStatus::Canceled;
             p.amount_capturable = 0;
+            p.canceled_at = Some(self.inner.clock.now_ms() / 1000);
             Ok(p.clone())
         })
     }
@@ -520,12 +881,73 @@ impl Engine {
                 id: RefundId::random(),
                 payment: p.id,
                 amount,
+                currency: p.currency,
                 created: self.inner.clock.now_ms() / 1000,
             };
             self.record(p, EntryKind::Refund, amount, key);
             p.amount_refunded += amount;
             p.refunds.push(refund.clone());
+            // Indexed under the payment's lock, so a refund is findable by id as
+            // soon as anyone can see it on its payment.
+            self.inner.refund_index[refund_shard(refund.id)]
+                .lock()
+                .insert(refund.id, p.id);
             Ok((refund, p.clone()))
+        })
+    }
+
+    /// A refund of this merchant by id, with its payment; `None` when there is none.
+    pub fn refund_by_id(&self, merchant: MerchantId, id: &str) -> Option<(Refund, Payment)> {
+        let rid = RefundId::parse(id)?;
+        let pid = *self.inner.refund_index[refund_shard(rid)]
+            .lock()
+            .get(&rid)?;
+        let shard = self.shard(pid).lock();
+        let payment = shard.get(&pid).filter(|p| p.merchant == merchant)?;
+        let refund = payment.refunds.iter().find(|r| r.id == rid)?.clone();
+        Some((refund, payment.clone()))
+    }
+
+    /// A page of this merchant's payments, newest first. A cursor that names no
+    /// payment of this merchant is refused as missing.
+    pub fn list_payments(
+        &self,
+        merchant: MerchantId,
+        query: &PageQuery,
+    ) -> Result<Vec<Payment>, EngineError> {
+        let limit = query.limit.min(MAX_PAGE);
+        let index = self.inner.by_merchant.lock();
+        let ids = index.get(&merchant).map_or(&[][..], Vec::as_slice);
+        let position = |cursor: &str| {
+            PaymentId::parse(cursor)
+                .and_then(|pid| ids.iter().rposition(|id| *id == pid))
+                .ok_or_else(|| EngineError::NoSuchPayment(cursor.to_string()))
+        };
+        let read = |id: &PaymentId| {
+            self.shard(*id)
+                .lock()
+                .get(id)
+                .filter(|p| !query.confirmed_only || p.confirmed_at.is_some())
+                .cloned()
+        };
+        Ok(match &query.cursor {
+            Cursor::Newest => ids.iter().rev().filter_map(read).take(limit).collect(),
+            Cursor::OlderThan(cursor) => {
+                let at = position(cursor)?;
+                ids[..at]
+                    .iter()
+                    .rev()
+                    .filter_map(read)
+                    .take(limit)
+                    .collect()
+            }
+            Cursor::NewerThan(cursor) => {
+                let at = position(cursor)?;
+                let mut page: Vec<Payment> =
+                    ids[at + 1..].iter().filter_map(read).take(limit).collect();
+                page.reverse();
+                page
+            }
         })
     }
 
@@ -597,6 +1019,8 @@ impl Engine {
             succeeded: status(PaymentStatus::Succeeded),
             canceled: status(PaymentStatus::Canceled),
             failed: status(PaymentStatus::Failed),
+            requires_payment_method: status(PaymentStatus::RequiresPaymentMethod),
+            requires_confirmation: status(PaymentStatus::RequiresConfirmation),
             authorized_amount: c.authorized.load(Ordering::Relaxed),
             captured_amount: c.captured.load(Ordering::Relaxed),
             released_amount: c.released.load(Ordering::Relaxed),
@@ -625,11 +1049,50 @@ impl Engine {
         for shard in self.inner.references.iter() {
             shard.lock().clear();
         }
+        for shard in self.inner.refund_index.iter() {
+            shard.lock().clear();
+        }
+        self.inner.by_merchant.lock().clear();
         self.inner.idempotency.clear();
         self.inner.ledger.clear();
         self.inner.counters.clear();
         self.inner.clock.restart_epoch();
     }
+}
+
+/// Refund ids are random, so their low bits spread them evenly over the shards.
+fn refund_shard(id: RefundId) -> usize {
+    (id.0 as usize) & (SHARDS - 1)
+}
+
+/// The payment method a confirmation uses: the one given, else the one attached to
+/// a payment waiting for confirmation. A declined payment needs a new one: the
+/// declined method is not tried again behind the caller's back.
+fn method_for_confirmation(p: &Payment, given: Option<PaymentMethod>) -> Option<PaymentMethod> {
+    match given {
+        Some(method) if !method.is_none() => Some(method),
+        _ => (p.status == PaymentStatus::RequiresConfirmation && !p.payment_method.is_none())
+            .then(|| p.payment_method.clone()),
+    }
+}
+
+/// Applies `patch` to a metadata object kept as JSON text; `None` when it ends empty.
+fn patch_metadata(current: Option<&str>, patch: &MetadataPatch) -> Option<String> {
+    let mut map: serde_json::Map<String, serde_json::Value> = match current {
+        Some(text) if !patch.clear => serde_json::from_str(text).unwrap_or_default(),
+        _ => serde_json::Map::new(),
+    };
+    for (key, value) in &patch.set {
+        match value {
+            Some(value) => {
+                map.insert(key.clone(), serde_json::Value::String(value.clone()));
+            }
+            None => {
+                map.remove(key);
+            }
+        }
+    }
+    (!map.is_empty()).then(|| serde_json::Value::Object(map).to_string())
 }
 
 fn check_amount(amount: i64, available: i64) -> Result<(), EngineError> {
