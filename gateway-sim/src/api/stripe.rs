@@ -1743,8 +1743,11 @@ fn refusal(engine: &Engine, call: Option<&Call>, view: &View, e: &ApiError) -> R
     match (e.status, e.code) {
         (StatusCode::NOT_FOUND, "resource_missing") => no_such(view, view.asked_id.as_deref()),
         (StatusCode::CONFLICT, "invalid_state") => {
-            let message = e.message.replace(PaymentId::PREFIX, INTENT);
             let current = payment();
+            let message = match (&current, call) {
+                (Some(p), Some(call)) => unexpected_state_message(&call.operation, p),
+                _ => e.message.replace(PaymentId::PREFIX, INTENT),
+            };
             if view.object == Object::Refund
                 && let Some(p) = &current
                 && p.amount_captured > 0
@@ -1775,6 +1778,39 @@ fn refusal(engine: &Engine, call: Option<&Call>, view: &View, e: &ApiError) -> R
         }
         _ => error_reply(e),
     }
+}
+
+/// Why the PaymentIntent's state forbids the operation, in Stripe's terms.
+fn unexpected_state_message(operation: &Operation, p: &Payment) -> String {
+    let status = intent_status(p);
+    let requirement = match operation {
+        Operation::Capture { .. } => "it must be requires_capture to be captured",
+        Operation::Cancel { .. } | Operation::CancelOrAbandon { .. } => {
+            "it must be requires_payment_method, requires_confirmation or requires_capture to be canceled"
+        }
+        Operation::Confirm { .. } if p.status.awaits_confirmation() => {
+            return "You cannot confirm this PaymentIntent because it's missing a payment method. Confirm it with a payment_method (such as pm_card_visa), or update it with one first.".to_string();
+        }
+        Operation::Confirm { .. } => {
+            "it must be requires_payment_method or requires_confirmation to be confirmed"
+        }
+        Operation::Update { .. } => {
+            "amount, currency, payment_method and capture_method can change only while it is requires_payment_method or requires_confirmation"
+        }
+        Operation::Refund { .. } if p.status == PaymentStatus::Succeeded => {
+            return format!(
+                "Charge {} has already been refunded.",
+                stripe_id(p.id, CHARGE)
+            );
+        }
+        Operation::Refund { .. } => {
+            return format!(
+                "This PaymentIntent's status is {status}: it does not have a successful (captured) charge to refund."
+            );
+        }
+        _ => "the operation is not allowed in this status",
+    };
+    format!("This PaymentIntent's status is {status}, but {requirement}.")
 }
 
 #[cfg(test)]

@@ -298,3 +298,385 @@ fn advancing_the_clock_expires_idempotency_keys() {
     assert!(e.clock().now_ms() >= before + 61_000);
     assert_eq!(e.idempotency_key_state(m, "k"), None);
 }
+
+// ---- payments authorized in a second step (PaymentIntents) ---------------------------
+
+fn pending(amount: i64, method: Option<&str>, capture_method: CaptureMethod) -> NewPendingPayment {
+    NewPendingPayment {
+        amount,
+        currency: Currency::parse("usd").expect("usd is a currency"),
+        payment_method: method.map(|m| PaymentMethod::Token(Arc::from(m))),
+        capture_method,
+        reference: None,
+        metadata: None,
+    }
+}
+
+fn visa() -> Option<PaymentMethod> {
+    Some(PaymentMethod::Token(Arc::from("pm_card_visa")))
+}
+
+#[test]
+fn a_pending_payment_moves_no_money_until_confirmed() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let p = e
+        .create_pending_payment(m, pending(1000, None, CaptureMethod::Automatic))
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::RequiresPaymentMethod);
+    assert!(p.payment_method.is_none());
+    assert_eq!(p.confirmed_at, None);
+    assert!(e.ledger_entries().is_empty(), "nothing authorized yet");
+    let id = p.id.to_string();
+    assert!(
+        matches!(
+            e.confirm(m, &id, None, None, None),
+            Err(EngineError::InvalidState(_))
+        ),
+        "no payment method to confirm with"
+    );
+    let key: Arc<str> = Arc::from("k-confirm");
+    let p = e.confirm(m, &id, visa(), Some(&key), None).unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert_eq!(p.amount_captured, 1000);
+    assert!(p.confirmed_at.is_some());
+    assert_eq!(
+        kinds(&e),
+        vec![(EntryKind::Authorization, 1000), (EntryKind::Capture, 1000)]
+    );
+    assert!(
+        e.ledger_entries()
+            .iter()
+            .all(|x| x.idempotency_key.as_deref() == Some("k-confirm"))
+    );
+    assert!(
+        matches!(
+            e.confirm(m, &id, visa(), None, None),
+            Err(EngineError::InvalidState(_))
+        ),
+        "a succeeded payment cannot be confirmed again"
+    );
+    assert_eq!(e.ledger_len(), 2, "the refused confirmation moved nothing");
+}
+
+#[test]
+fn manual_capture_confirms_to_an_authorization_with_the_attached_method() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let p = e
+        .create_pending_payment(
+            m,
+            pending(800, Some("pm_card_mastercard"), CaptureMethod::Manual),
+        )
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::RequiresConfirmation);
+    let id = p.id.to_string();
+    assert_eq!(
+        e.confirmation_preview(m, &id, None),
+        Some((800, PaymentMethod::Token(Arc::from("pm_card_mastercard"))))
+    );
+    let p = e.confirm(m, &id, None, None, None).unwrap();
+    assert_eq!(p.status, PaymentStatus::RequiresCapture);
+    assert_eq!((p.amount_capturable, p.amount_captured), (800, 0));
+    assert_eq!(
+        e.confirmation_preview(m, &id, None),
+        None,
+        "already authorized"
+    );
+    let p = e.capture(m, &id, Some(500), None).unwrap();
+    assert_eq!(
+        (p.status, p.amount_captured),
+        (PaymentStatus::Succeeded, 500)
+    );
+    assert_eq!(
+        kinds(&e),
+        vec![
+            (EntryKind::Authorization, 800),
+            (EntryKind::Capture, 500),
+            (EntryKind::Release, 300)
+        ]
+    );
+}
+
+#[test]
+fn a_declined_confirmation_can_be_retried_only_with_a_new_method() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let p = e
+        .create_pending_payment(
+            m,
+            pending(
+                600,
+                Some("pm_card_chargeDeclined"),
+                CaptureMethod::Automatic,
+            ),
+        )
+        .unwrap();
+    let id = p.id.to_string();
+    let p = e
+        .confirm(m, &id, None, None, Some("generic_decline"))
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::Failed);
+    assert_eq!(p.decline_code.as_deref(), Some("generic_decline"));
+    assert_eq!(
+        e.confirmation_preview(m, &id, None),
+        None,
+        "the declined method is not retried behind the caller's back"
+    );
+    assert!(matches!(
+        e.confirm(m, &id, None, None, None),
+        Err(EngineError::InvalidState(_))
+    ));
+    let p = e.confirm(m, &id, visa(), None, None).unwrap();
+    assert_eq!(p.status, PaymentStatus::Succeeded);
+    assert_eq!(p.decline_code, None, "an approved retry clears the decline");
+    assert_eq!(
+        kinds(&e),
+        vec![
+            (EntryKind::Decline, 0),
+            (EntryKind::Authorization, 600),
+            (EntryKind::Capture, 600)
+        ]
+    );
+    let s = e.stats();
+    assert_eq!((s.failed, s.succeeded, s.payments), (0, 1, 1));
+}
+
+#[test]
+fn updates_change_terms_before_authorization_and_metadata_always() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let p = e
+        .create_pending_payment(m, pending(1000, None, CaptureMethod::Automatic))
+        .unwrap();
+    let id = p.id.to_string();
+    let p = e
+        .update_payment(
+            m,
+            &id,
+            PaymentUpdate {
+                amount: Some(1500),
+                payment_method: visa(),
+                capture_method: Some(CaptureMethod::Manual),
+                metadata: Some(MetadataPatch {
+                    clear: false,
+                    set: vec![
+                        ("order".into(), Some("7".into())),
+                        ("tmp".into(), Some("x".into())),
+                    ],
+                }),
+                ..PaymentUpdate::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::RequiresConfirmation);
+    assert_eq!((p.amount, p.capture_method), (1500, CaptureMethod::Manual));
+    assert_eq!(p.metadata.as_deref(), Some(r#"{"order":"7","tmp":"x"}"#));
+    assert_eq!(
+        e.update_payment(
+            m,
+            &id,
+            PaymentUpdate {
+                amount: Some(0),
+                ..PaymentUpdate::default()
+            }
+        ),
+        Err(EngineError::InvalidAmount)
+    );
+    e.confirm(m, &id, None, None, None).unwrap();
+    assert!(matches!(
+        e.update_payment(
+            m,
+            &id,
+            PaymentUpdate {
+                amount: Some(10),
+                ..PaymentUpdate::default()
+            }
+        ),
+        Err(EngineError::InvalidState(_))
+    ));
+    let p = e
+        .update_payment(
+            m,
+            &id,
+            PaymentUpdate {
+                metadata: Some(MetadataPatch {
+                    clear: false,
+                    set: vec![("tmp".into(), None)],
+                }),
+                ..PaymentUpdate::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(p.metadata.as_deref(), Some(r#"{"order":"7"}"#));
+    assert_eq!(
+        (p.amount, p.amount_capturable),
+        (1500, 1500),
+        "authorized terms stand"
+    );
+    let p = e
+        .update_payment(
+            m,
+            &id,
+            PaymentUpdate {
+                metadata: Some(MetadataPatch {
+                    clear: true,
+                    set: vec![],
+                }),
+                ..PaymentUpdate::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(p.metadata, None);
+}
+
+#[test]
+fn canceling_an_unconfirmed_payment_releases_nothing_and_a_declined_one_needs_abandon() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let p = e
+        .create_pending_payment(m, pending(400, Some("pm_card_visa"), CaptureMethod::Manual))
+        .unwrap();
+    let p = e.cancel(m, &p.id.to_string(), None).unwrap();
+    assert_eq!(p.status, PaymentStatus::Canceled);
+    assert!(p.canceled_at.is_some());
+    assert!(e.ledger_entries().is_empty(), "nothing was authorized");
+
+    let declined = e
+        .create_payment(m, new_payment(300, true, "d"), None, Some("fraudulent"))
+        .unwrap();
+    let id = declined.id.to_string();
+    assert!(
+        matches!(e.cancel(m, &id, None), Err(EngineError::InvalidState(_))),
+        "the native API keeps a declined payment final"
+    );
+    let p = e.cancel_or_abandon(m, &id, None).unwrap();
+    assert_eq!(p.status, PaymentStatus::Canceled);
+    assert_eq!(kinds(&e), vec![(EntryKind::Decline, 0)]);
+    assert!(matches!(
+        e.cancel_or_abandon(m, &id, None),
+        Err(EngineError::InvalidState(_))
+    ));
+}
+
+#[test]
+fn refunds_are_found_by_id_by_their_merchant_only() {
+    let e = engine();
+    let (a, b) = (e.merchant("sk_a"), e.merchant("sk_b"));
+    let p = e
+        .create_payment(a, new_payment(1000, true, "r"), None, None)
+        .unwrap();
+    let (refund, _) = e.refund(a, &p.id.to_string(), Some(250), None).unwrap();
+    assert_eq!(refund.currency.as_str(), "usd");
+    let (found, payment) = e.refund_by_id(a, &refund.id.to_string()).unwrap();
+    assert_eq!((found, payment.amount_refunded), (refund.clone(), 250));
+    assert_eq!(e.refund_by_id(b, &refund.id.to_string()), None);
+    assert_eq!(e.refund_by_id(a, "re_nope"), None);
+    assert_eq!(
+        e.refund_by_id(a, &p.id.to_string()),
+        None,
+        "a payment id is not a refund id"
+    );
+}
+
+#[test]
+fn listing_pages_newest_first_in_both_directions() {
+    let e = engine();
+    let (m, other) = (e.merchant("sk_a"), e.merchant("sk_b"));
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let p = if i == 2 {
+            e.create_pending_payment(m, pending(100, None, CaptureMethod::Automatic))
+        } else {
+            e.create_payment(m, new_payment(100 + i, true, "l"), None, None)
+        };
+        ids.push(p.unwrap().id.to_string());
+        e.create_payment(other, new_payment(1, true, "o"), None, None)
+            .unwrap();
+    }
+    let page = |limit, cursor, confirmed_only| {
+        e.list_payments(
+            m,
+            &PageQuery {
+                limit,
+                cursor,
+                confirmed_only,
+            },
+        )
+        .map(|list| list.iter().map(|p| p.id.to_string()).collect::<Vec<_>>())
+    };
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(page(10, Cursor::Newest, false).unwrap(), newest_first);
+    assert_eq!(page(2, Cursor::Newest, false).unwrap(), newest_first[..2]);
+    assert_eq!(
+        page(2, Cursor::OlderThan(ids[3].clone()), false).unwrap(),
+        vec![ids[2].clone(), ids[1].clone()]
+    );
+    assert_eq!(
+        page(2, Cursor::NewerThan(ids[1].clone()), false).unwrap(),
+        vec![ids[3].clone(), ids[2].clone()],
+        "the nearest newer ones, still newest first"
+    );
+    assert_eq!(
+        page(10, Cursor::Newest, true).unwrap(),
+        vec![
+            ids[4].clone(),
+            ids[3].clone(),
+            ids[1].clone(),
+            ids[0].clone()
+        ],
+        "the unconfirmed payment has no charge"
+    );
+    assert!(matches!(
+        page(2, Cursor::OlderThan("pay_nope".into()), false),
+        Err(EngineError::NoSuchPayment(_))
+    ));
+    let foreign = e
+        .list_payments(
+            other,
+            &PageQuery {
+                limit: 1,
+                cursor: Cursor::Newest,
+                confirmed_only: false,
+            },
+        )
+        .unwrap();
+    assert!(
+        matches!(
+            page(2, Cursor::OlderThan(foreign[0].id.to_string()), false),
+            Err(EngineError::NoSuchPayment(_))
+        ),
+        "another merchant's payment is no cursor"
+    );
+    e.reset();
+    assert_eq!(
+        page(10, Cursor::Newest, false).unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn stats_count_payments_waiting_for_confirmation() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    e.create_pending_payment(m, pending(1, None, CaptureMethod::Automatic))
+        .unwrap();
+    let p = e
+        .create_pending_payment(
+            m,
+            pending(1, Some("pm_card_visa"), CaptureMethod::Automatic),
+        )
+        .unwrap();
+    let s = e.stats();
+    assert_eq!(
+        (
+            s.payments,
+            s.requires_payment_method,
+            s.requires_confirmation
+        ),
+        (2, 1, 1)
+    );
+    e.confirm(m, &p.id.to_string(), None, None, None).unwrap();
+    let s = e.stats();
+    assert_eq!((s.requires_confirmation, s.succeeded), (0, 1));
+}
