@@ -683,7 +683,9 @@ async fn authentication_by_bearer_or_basic_and_401_without_a_key() {
 #[tokio::test]
 async fn bad_requests_get_stripe_shaped_400s_and_404s() {
     let app = spawn_app().await;
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    /// A create form, the error code it gets and the parameter it names.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (vec![("currency", "usd")], "parameter_missing", "amount"),
         (vec![("amount", "10")], "parameter_missing", "currency"),
         (
