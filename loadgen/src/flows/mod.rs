@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
 
@@ -844,6 +845,8 @@ pub fn goose_configuration(load: &LoadPlan, options: &AttackOptions) -> GooseCon
     // when the schedule is exhausted and the last order has finished.
     config.iterations = Some(1);
     config.timeout = Some(format!("{:.3}", load.timeout.as_secs_f64().max(0.001)));
+    // gateway-sim does not compress; asking would only add a header per request.
+    config.no_gzip = true;
     config.quiet = 1;
     config.no_print_metrics = true;
     // The goose transaction spans the whole run (it loops over orders): its
@@ -880,7 +883,17 @@ pub async fn run_attack(
     });
     let scenario = Scenario::new("orders")
         .register_transaction(Transaction::new(transaction).set_name("orders"));
+    // One client shared by every user: one connection pool sized by the
+    // requests actually in flight, and the system's root certificates loaded
+    // once instead of once per user (which costs seconds of CPU at startup).
+    let client = GooseClientBuilder::new()
+        .without_cookies()
+        .timeout(timeout)
+        .user_agent(concat!("loadgen/", env!("CARGO_PKG_VERSION")))
+        .gzip(false);
     let metrics = GooseAttack::initialize_with_config(config)
+        .map_err(|e| AttackError::Goose(e.to_string()))?
+        .set_client_builder_without_cookies(client)
         .map_err(|e| AttackError::Goose(e.to_string()))?
         .register_scenario(scenario)
         .execute()
