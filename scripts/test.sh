@@ -7,3 +7,18 @@ cd "$(dirname "$0")/.."
 # Release mode: the end-to-end tests drive real load, and an unoptimised build
 # would measure the compiler instead of the system under test.
 cargo test --workspace --release "$@"
+
+# The Stripe SDK suite: the official stripe package from PyPI, unpatched, drives the
+# release binary (tests/stripe_sdk). Its own virtualenv under target/, so nothing
+# is installed system-wide; pinned in tests/stripe_sdk/requirements.txt.
+cargo build --release -p gateway-sim
+sdk_env=target/stripe-sdk-venv
+if ! "$sdk_env/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$sdk_env"
+    python3 -m venv "$sdk_env" || {
+        echo "scripts/test.sh: tests/stripe_sdk needs python3 with venv and pip (Debian: apt-get install python3-venv)" >&2
+        exit 1
+    }
+fi
+"$sdk_env/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/stripe_sdk/requirements.txt
+PYTHONDONTWRITEBYTECODE=1 "$sdk_env/bin/python" -m pytest tests/stripe_sdk -q

@@ -1,7 +1,7 @@
 """Fixtures for driving gateway-sim with the official Stripe SDK.
 
-A session starts the release binary (``target/release/gateway-sim``, or
-``$GATEWAY_SIM_BIN``) on 127.0.0.1 port 0, reads the address it prints, and
+A session starts the release binary (``$GATEWAY_SIM_BIN``, else
+``release/gateway-sim`` in ``$CARGO_TARGET_DIR`` or ``target/``) on 127.0.0.1 port 0, reads the address it prints, and
 stops it at the end. Each test gets its own merchant (a fresh API key), so tests
 share one simulator without seeing each other's payments or idempotency keys.
 """
@@ -21,8 +21,9 @@ import pytest
 import stripe
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
 BINARY = pathlib.Path(
-    os.environ.get("GATEWAY_SIM_BIN", REPO / "target" / "release" / "gateway-sim")
+    os.environ.get("GATEWAY_SIM_BIN", TARGET / "release" / "gateway-sim")
 )
 LISTENING = re.compile(r"gateway-sim listening on (http://\S+)")
 START_TIMEOUT_S = 30
