@@ -41,6 +41,10 @@ Exit status: 0 all checks passed, 1 a check failed, 2 bad usage or config.";
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
+  # Re-check a run that used the embedded gateway-sim: its ledger was saved with the reports
+  loadgen check --ledger reports/happy-path-1790000000/ledger.ndjson \\
+      --outcomes reports/happy-path-1790000000/outcomes.ndjson
+
   # Re-check a finished run against the ledger of a gateway-sim still running
   loadgen check --ledger http://127.0.0.1:4242 --outcomes reports/happy-path-1790000000/outcomes.ndjson
 

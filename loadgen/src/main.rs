@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("loadgen: {e:#}");
+            eprintln!("loadgen: {e}");
             ExitCode::from(EXIT_USAGE)
         }
     }

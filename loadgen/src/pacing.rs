@@ -143,6 +143,8 @@ pub struct Schedule {
     lagged: AtomicU64,
     max_lag_us: AtomicU64,
     last_claim_us: AtomicU64,
+    /// When [`Schedule::stop`] was first called, µs after `t0`; `u64::MAX` while running.
+    stopped_at_us: AtomicU64,
     arrived: AtomicUsize,
 }
 
@@ -158,6 +160,7 @@ impl Schedule {
             lagged: AtomicU64::new(0),
             max_lag_us: AtomicU64::new(0),
             last_claim_us: AtomicU64::new(0),
+            stopped_at_us: AtomicU64::new(u64::MAX),
             arrived: AtomicUsize::new(0),
         }
     }
@@ -212,7 +215,13 @@ impl Schedule {
 
     /// Stop handing out orders (Ctrl-C, or a fatal error): users finish what they hold.
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::Release);
+        if !self.stopped.swap(true, Ordering::AcqRel) {
+            let at = self
+                .started_at()
+                .map(|t0| micros(t0.elapsed()))
+                .unwrap_or(0);
+            self.stopped_at_us.store(at, Ordering::Release);
+        }
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -258,6 +267,10 @@ impl Schedule {
             lagged: self.lagged.load(Ordering::Acquire),
             max_lag: Duration::from_micros(self.max_lag_us.load(Ordering::Acquire)),
             last_start: Duration::from_micros(self.last_claim_us.load(Ordering::Acquire)),
+            interrupted_after: match self.stopped_at_us.load(Ordering::Acquire) {
+                u64::MAX => None,
+                us => Some(Duration::from_micros(us)),
+            },
         }
     }
 }
@@ -279,14 +292,21 @@ pub struct PacingStats {
     pub max_lag: Duration,
     /// When the last order started, counted from `t0`.
     pub last_start: Duration,
+    /// When the run was stopped early (Ctrl-C), counted from `t0`.
+    pub interrupted_after: Option<Duration>,
 }
 
 impl PacingStats {
     /// Orders started per second over the run. The denominator is the planned
     /// duration, or longer when the users started the last order late, so
     /// falling behind lowers the figure instead of hiding in a longer run.
+    ///
+    /// A run stopped early is judged over the time it ran.
     pub fn achieved_rate(&self) -> f64 {
-        let planned = self.duration.as_secs_f64();
+        let planned = match self.interrupted_after {
+            Some(ran) => ran.min(self.duration).as_secs_f64(),
+            None => self.duration.as_secs_f64(),
+        };
         let spacing = 1.0 / self.target_rate;
         let actual = self.last_start.as_secs_f64() + spacing;
         let window = planned.max(actual);
@@ -302,14 +322,21 @@ impl PacingStats {
     }
 
     /// Whether the client, not the server, was the bottleneck: more than 1% of
-    /// orders started late, or fewer than 98% of the scheduled ones started.
+    /// orders started late, or fewer than 98% of the scheduled ones started
+    /// (of those due before the interruption, for a run stopped early).
     pub fn client_fell_behind(&self) -> bool {
         let lag_share = if self.claimed == 0 {
             0.0
         } else {
             self.lagged as f64 / self.claimed as f64
         };
-        lag_share > 0.01 || (self.claimed as f64) < 0.98 * self.scheduled_orders as f64
+        let due = match self.interrupted_after {
+            Some(ran) => (ran.as_secs_f64() * self.target_rate)
+                .floor()
+                .min(self.scheduled_orders as f64),
+            None => self.scheduled_orders as f64,
+        };
+        lag_share > 0.01 || (self.claimed as f64) < 0.98 * due
     }
 
     /// The warning to print when [`Self::client_fell_behind`], naming the fix.
@@ -485,6 +512,7 @@ mod tests {
             lagged: 0,
             max_lag: Duration::ZERO,
             last_start: Duration::from_millis(9_990),
+            interrupted_after: None,
         };
         assert!((on_time.achieved_rate() - 100.0).abs() < 1e-9);
         assert!(!on_time.client_fell_behind());
@@ -511,5 +539,29 @@ mod tests {
         };
         assert!((short.achieved_rate() - 50.0).abs() < 1e-9);
         assert!(short.client_fell_behind());
+
+        // The same orders in a run stopped after 5 s: on time, over the time it ran.
+        let stopped = PacingStats {
+            interrupted_after: Some(Duration::from_secs(5)),
+            last_start: Duration::from_millis(4_990),
+            ..short
+        };
+        assert!((stopped.achieved_rate() - 100.0).abs() < 1e-6);
+        assert!(!stopped.client_fell_behind());
+    }
+
+    #[test]
+    fn stop_records_when_the_run_was_interrupted() {
+        let schedule = Schedule::new(math(10.0, 1_000));
+        assert_eq!(schedule.stats().interrupted_after, None);
+        schedule.start_at(Instant::now());
+        schedule.stop();
+        let first = schedule.stats().interrupted_after.expect("stopped");
+        schedule.stop();
+        assert_eq!(
+            schedule.stats().interrupted_after,
+            Some(first),
+            "the first stop counts"
+        );
     }
 }

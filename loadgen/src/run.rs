@@ -24,6 +24,26 @@ use crate::scenario::Scenario;
 /// Goose's own HTML report, written beside loadgen's.
 pub const GOOSE_REPORT: &str = "goose-report.html";
 
+/// The embedded gateway's ledger, saved beside the reports (NDJSON, as `GET /_sim/ledger`).
+pub const LEDGER_NDJSON: &str = "ledger.ndjson";
+
+fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), RunError> {
+    use std::io::Write as _;
+    let io_error = |source: std::io::Error| {
+        RunError::Report(crate::report::ReportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let file = std::fs::File::create(path).map_err(io_error)?;
+    let mut out = std::io::BufWriter::new(file);
+    for entry in entries {
+        serde_json::to_writer(&mut out, entry).map_err(|e| io_error(e.into()))?;
+        out.write_all(b"\n").map_err(io_error)?;
+    }
+    out.flush().map_err(io_error)
+}
+
 /// Which payment API a run drives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -254,6 +274,9 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
         LedgerAccess::InProcess(sim) => {
             let entries = sim.ledger_entries();
             sim.shutdown().await;
+            // The embedded gateway is gone after the run: keep its ledger so
+            // `loadgen check` can re-run the check offline.
+            write_ledger(&report_dir.join(LEDGER_NDJSON), &entries)?;
             Ok(entries)
         }
         LedgerAccess::Http(url) => {
@@ -328,7 +351,8 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
         target_rate: load.rate,
         achieved_rate,
         duration_s: pacing
-            .duration
+            .interrupted_after
+            .map_or(pacing.duration, |ran| ran.min(pacing.duration))
             .as_secs_f64()
             .max(pacing.last_start.as_secs_f64()),
         users: load.users as u64,
@@ -344,6 +368,13 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
     let files = write_report_dir(&report_dir, &report, Some(&recorder), Some(&outcomes))?;
 
     let mut warnings = Vec::new();
+    if let Some(ran) = pacing.interrupted_after {
+        warnings.push(format!(
+            "run interrupted after {:.1} s of {:.1} s: the figures cover the part that ran",
+            ran.as_secs_f64(),
+            load.duration.as_secs_f64()
+        ));
+    }
     if let Some(w) = pacing.keep_up_warning(load.users) {
         warnings.push(w);
     }

@@ -616,35 +616,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(ns))
 }
 
-/// `[target]` as written: the merchant service's endpoint, for `--service` mode.
-///
-/// ```toml
-/// [target]
-/// method = "POST"                     # default POST
-/// path = "/checkout"                  # joined to --service URL
-/// headers = { "X-Api-Key" = "secret", "Idempotency-Key" = "{{idempotency_key}}" }
-/// body = '{"order_id":"{{order_id}}","amount":{{amount}},"currency":"{{currency}}"}'
-///
-/// [target.success]                    # the order was charged
-/// status = [200, 201]                 # any of these codes (default [200, 201])
-/// pointer = "/status"                 # optional: and the JSON body at this pointer...
-/// equals = "succeeded"                # ...equals this value
-///
-/// [target.decline]                    # the card was declined: no money moved
-/// status = [402]                      # default [402]
-/// ```
-///
-/// Placeholders, in the body, path and header values: `{{order_id}}`,
-/// `{{amount}}` (minor units, a bare integer), `{{currency}}`,
-/// `{{idempotency_key}}`. The body is a text template: put quotes around
-/// string placeholders yourself. It must be JSON once filled in (checked when
-/// the file is read); `Content-Type: application/json` is sent unless a header
-/// says otherwise.
-///
-/// An answer is read in this order: the success rule matches → charged; the
-/// decline rule matches → declined; a timeout, a dropped connection or a 5xx
-/// → outcome unknown (the checker decides from the ledger); anything else →
-/// failed (the client was told no money moved).
+/// `[target]` as written; see [`TargetTemplate`] for the format.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTarget {
@@ -804,7 +776,40 @@ impl ResponseRule {
     }
 }
 
-/// `[target]`, compiled: see the file format in the docs of this module's `RawTarget`.
+/// `[target]`: the merchant service's endpoint, for `--service` mode, compiled.
+///
+/// ```toml
+/// [target]
+/// method = "POST"                     # default POST
+/// path = "/checkout"                  # joined to --service URL
+/// headers = { "X-Api-Key" = "secret", "Idempotency-Key" = "{{idempotency_key}}" }
+/// body = '{"order_id":"{{order_id}}","amount":{{amount}},"currency":"{{currency}}"}'
+///
+/// [target.success]                    # the order was charged
+/// status = [200, 201]                 # any of these codes (default [200, 201])
+/// pointer = "/status"                 # optional: and the JSON body at this pointer...
+/// equals = "succeeded"                # ...equals this value
+///
+/// [target.decline]                    # the card was declined: no money moved
+/// status = [402]                      # default [402]
+/// ```
+///
+/// Placeholders, in the body, path and header values: `{{order_id}}`,
+/// `{{amount}}` (minor units, a bare integer), `{{currency}}`,
+/// `{{idempotency_key}}`. The body is a text template: put quotes around
+/// string placeholders yourself. It must be JSON once filled in (checked when
+/// the file is read); `Content-Type: application/json` is sent unless a header
+/// says otherwise.
+///
+/// An answer is read in this order: the success rule matches → charged; the
+/// decline rule matches → declined; a timeout, a dropped connection or a 5xx
+/// → outcome unknown (the checker decides from the ledger); anything else →
+/// failed (the client was told no money moved).
+///
+/// `path` is taken from the root of the `--service` host (a path in the
+/// `--service` URL is replaced, as URL joining does). The service must pass
+/// `{{order_id}}` to the gateway as the payment's `reference`: that is how the
+/// check finds each order's money in the ledger.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetTemplate {
     /// Upper-case HTTP method.

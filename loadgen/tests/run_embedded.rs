@@ -91,6 +91,7 @@ async fn a_clean_mixed_run_passes_and_writes_every_report() {
     assert!(report.money.ledger_entries >= report.orders.total);
 
     for file in [
+        "ledger.ndjson",
         "report.json",
         "report.html",
         "junit.xml",
@@ -104,6 +105,20 @@ async fn a_clean_mixed_run_passes_and_writes_every_report() {
             .unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));
         assert!(size > 0, "{} is empty", path.display());
     }
+    // The embedded gateway's ledger is saved, and re-checks clean offline.
+    let (offline, _) = loadgen::check::check_offline(
+        &finished
+            .report_dir
+            .join("ledger.ndjson")
+            .display()
+            .to_string(),
+        outcomes,
+        &Default::default(),
+    )
+    .await
+    .expect("offline check");
+    assert_eq!(offline.counts, report.money.counts);
+    assert_eq!(offline.ledger_entries, report.money.ledger_entries);
     let json = loadgen::report::read_json(&finished.files.json).expect("report.json reads back");
     assert!(json.passed);
     assert_eq!(json.orders.total, report.orders.total);

@@ -126,6 +126,33 @@ async fn retry_with_a_new_key_double_charges_and_the_run_says_which_orders() {
     );
     assert!(!report.passed);
     assert_eq!(Verdict::from_passed(report.passed).exit_code(), 1);
+
+    // `loadgen check` finds the same orders offline, from the ledger saved to a file.
+    let ledger_file = finished.report_dir.join("ledger.ndjson");
+    let lines: Vec<String> = ledger
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("entry serializes"))
+        .collect();
+    std::fs::write(&ledger_file, lines.join("\n")).expect("ledger written");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .arg("check")
+        .arg("--ledger")
+        .arg(&ledger_file)
+        .arg("--outcomes")
+        .arg(finished.report_dir.join("outcomes.ndjson"))
+        .output()
+        .expect("loadgen check runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("double charges {}", expected.len())),
+        "{stdout}"
+    );
+    let first = expected.iter().next().expect("one order");
+    assert!(
+        stdout.contains(first.as_str()),
+        "lists the order ids: {stdout}"
+    );
     let _ = std::fs::remove_dir_all(&finished.report_dir);
 }
 
