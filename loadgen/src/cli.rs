@@ -222,6 +222,24 @@ pub enum CliError {
     Usage(String),
 }
 
+/// Log filter when `LOADGEN_LOG` is not set: warnings, but not goose's one
+/// warning per failed request (a fault scenario fails thousands on purpose,
+/// and the report counts them).
+pub const DEFAULT_LOG_FILTER: &str = "warn,goose=error";
+
+/// Installs loadgen's log subscriber (stderr, filtered by `LOADGEN_LOG`, else
+/// [`DEFAULT_LOG_FILTER`]). Call it before a run: goose then finds a logger in
+/// place and its messages pass through this filter instead of goose's own
+/// console logger. Does nothing if a subscriber is already installed.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOADGEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<Verdict, CliError> {
     match cli.command {

@@ -6,15 +6,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use loadgen::cli::{Cli, EXIT_USAGE};
 
-/// Log filter when `LOADGEN_LOG` is not set: warnings, but not goose's one
-/// warning per failed request (a fault scenario fails thousands on purpose,
-/// and the report counts them).
-const DEFAULT_LOG_FILTER: &str = "warn,goose=error";
-
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits 2.
     let cli = Cli::parse();
-    init_logging();
+    loadgen::cli::init_logging();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -22,17 +17,6 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
-}
-
-/// Installs the subscriber before goose can install its own console logger:
-/// goose then finds a logger in place and its messages pass through this filter.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LOADGEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {

@@ -47,6 +47,8 @@ settle = "100ms"
 
 /// Runs `flow` under the faults; returns the run and the gateway's ledger.
 async fn run_under_faults(flow: &str) -> (FinishedRun, Vec<LedgerEntry>) {
+    // Goose logs one warning per failed request; these runs fail hundreds on purpose.
+    loadgen::cli::init_logging();
     let text = scenario(flow);
     let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&text).expect("valid [gateway]");
     let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
