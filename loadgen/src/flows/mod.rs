@@ -300,11 +300,78 @@ pub struct FlowRun {
     pub timings: Vec<StepTiming>,
 }
 
+/// The fields of a gateway answer the flows read; everything else in the body
+/// is skipped without being stored (parsing a whole payment into a
+/// `serde_json::Value` costs a score of allocations per request).
+///
+/// One shape covers a payment (`object: "payment"`, `id`, `status`), a refund
+/// (`object: "refund"`, `payment_id`), an error (`error`), and an
+/// idempotency-key lookup (`status: "completed"`, `response`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Brief {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub object: Option<String>,
+    /// A payment's status, or an idempotency key's (`in_flight`, `completed`).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A refund's payment.
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    #[serde(default)]
+    pub error: Option<BriefError>,
+    /// The answer stored under an idempotency key.
+    #[serde(default)]
+    pub response: Option<StoredResponse>,
+}
+
+/// The `error` object of an error answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct BriefError {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub decline_code: Option<String>,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+}
+
+/// An answer stored under an idempotency key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct StoredResponse {
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub body: Option<Box<Brief>>,
+}
+
+impl Brief {
+    /// The payment id this answer names: a payment's `id`, a refund's
+    /// `payment_id`, or that of the answer stored under an idempotency key.
+    pub fn payment_id(&self) -> Option<&str> {
+        match self.object.as_deref() {
+            Some("payment") => self.id.as_deref(),
+            Some("refund") => self.payment_id.as_deref(),
+            _ => match self.response.as_ref().and_then(|r| r.body.as_deref()) {
+                Some(stored) => stored
+                    .payment_id()
+                    .or_else(|| stored.error.as_ref()?.payment_id.as_deref()),
+                None => None,
+            },
+        }
+    }
+
+    fn error_code(&self) -> Option<&str> {
+        self.error.as_ref()?.code.as_deref()
+    }
+}
+
 /// A gateway answer, read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     /// 2xx with a JSON body.
-    Ok(serde_json::Value),
+    Ok(Brief),
     /// 402: the card was declined; no money moved.
     Declined {
         payment_id: Option<String>,
@@ -330,12 +397,6 @@ impl Reply {
     }
 }
 
-fn error_field(body: &serde_json::Value, field: &str) -> Option<String> {
-    body.pointer(&format!("/error/{field}"))
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-}
-
 /// Reads an exchange into a [`Reply`], plus the payment id it names (for the outcome).
 pub fn read_reply(
     answer: &Result<Answer, TransportFailure>,
@@ -345,58 +406,42 @@ pub fn read_reply(
         Err(failure) => return (Reply::Ambiguous(failure.to_string()), None, None),
     };
     let status = answer.status;
-    let json: Option<serde_json::Value> = serde_json::from_slice(&answer.body).ok();
+    let brief: Option<Brief> = serde_json::from_slice(&answer.body).ok();
+    let code = || {
+        brief
+            .as_ref()
+            .and_then(|b| b.error_code())
+            .map(str::to_owned)
+    };
     let reply = match status {
-        200..=299 => match json {
-            Some(v) => Reply::Ok(v),
+        200..=299 => match &brief {
+            Some(b) => Reply::Ok(b.clone()),
             None => Reply::Ambiguous(format!("HTTP {status} with an unreadable body")),
         },
-        402 => Reply::Declined {
-            payment_id: json.as_ref().and_then(|j| error_field(j, "payment_id")),
-            code: json
-                .as_ref()
-                .and_then(|j| error_field(j, "decline_code").or_else(|| error_field(j, "code"))),
-        },
-        404 => Reply::NotFound,
-        409 if json
-            .as_ref()
-            .and_then(|j| error_field(j, "code"))
-            .is_some_and(|c| c == "idempotency_key_in_use") =>
-        {
-            Reply::InUse
+        402 => {
+            let error = brief.as_ref().and_then(|b| b.error.as_ref());
+            Reply::Declined {
+                payment_id: error.and_then(|e| e.payment_id.clone()),
+                code: error.and_then(|e| e.decline_code.clone().or_else(|| e.code.clone())),
+            }
         }
+        404 => Reply::NotFound,
+        409 if code().as_deref() == Some("idempotency_key_in_use") => Reply::InUse,
         400..=499 => Reply::Rejected {
             status,
-            code: json.as_ref().and_then(|j| error_field(j, "code")),
+            code: code(),
         },
         _ => Reply::Ambiguous(format!(
             "HTTP {status}{}",
-            json.as_ref()
-                .and_then(|j| error_field(j, "code"))
-                .map(|c| format!(" {c}"))
-                .unwrap_or_default()
+            code().map(|c| format!(" {c}")).unwrap_or_default()
         )),
     };
     let payment_id = match &reply {
-        Reply::Ok(v) => payment_id_of(v),
+        Reply::Ok(b) => b.payment_id().map(str::to_owned),
         Reply::Declined { payment_id, .. } => payment_id.clone(),
         _ => None,
     };
     (reply, Some(status), payment_id)
-}
-
-/// The payment id a 2xx body names: a payment's `id`, a refund's `payment_id`,
-/// or the stored answer of an idempotency-key lookup.
-fn payment_id_of(v: &serde_json::Value) -> Option<String> {
-    let object = v.get("object").and_then(|o| o.as_str());
-    let field = match object {
-        Some("payment") => v.get("id"),
-        Some("refund") => v.get("payment_id"),
-        _ => v
-            .pointer("/response/body/id")
-            .or_else(|| v.pointer("/response/body/error/payment_id")),
-    };
-    field.and_then(|s| s.as_str()).map(str::to_owned)
 }
 
 /// One order being played: collects attempts and timings as requests go out.
