@@ -261,11 +261,7 @@ async fn act_out(
             {
                 Claim::Proceed(reservation) => Some(reservation),
                 Claim::Replay(stored) => {
-                    let mut reply = Reply::json(
-                        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
-                        stored.body,
-                    );
-                    reply.replayed = true;
+                    let reply = Reply::replay(&stored);
                     replayed = Some(reply);
                     None
                 }

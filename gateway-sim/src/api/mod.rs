@@ -7,6 +7,7 @@
 //! server applies the request's fate around [`Call::execute`], which runs the
 //! operation on the engine, and the front door's [`Dialect`] renders the result.
 
+pub mod compact;
 pub mod error;
 pub mod native;
 pub mod stripe;
@@ -376,8 +377,20 @@ impl From<&Reply> for StoredResponse {
     fn from(r: &Reply) -> Self {
         StoredResponse {
             status: r.status.as_u16(),
-            body: r.body.clone(),
+            body: compact::pack(&r.body),
         }
+    }
+}
+
+impl Reply {
+    /// The stored answer, replayed: the same status and bytes, marked as a replay.
+    pub fn replay(stored: &StoredResponse) -> Reply {
+        let mut reply = Reply::json(
+            StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+            compact::unpack(&stored.body),
+        );
+        reply.replayed = true;
+        reply
     }
 }
 

@@ -267,7 +267,7 @@ fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>), ApiError> 
                 )
                 .with_param("payment_method"));
             }
-            PaymentMethod::Token(Arc::from(pm))
+            PaymentMethod::interned_token(&pm)
         }
         (None, Some(card)) => {
             let (method, number) = parse_card(card)?;
@@ -565,10 +565,14 @@ fn key_json(key: &str, state: &KeyState) -> Bytes {
         #[serde(skip_serializing_if = "Option::is_none")]
         response: Option<StoredJson<'a>>,
     }
+    let expanded = match state {
+        KeyState::Completed(stored) => super::compact::unpack(&stored.body),
+        KeyState::InFlight => Bytes::new(),
+    };
     let (status, response) = match state {
         KeyState::InFlight => ("in_flight", None),
         KeyState::Completed(stored) => {
-            let body = std::str::from_utf8(&stored.body)
+            let body = std::str::from_utf8(&expanded)
                 .ok()
                 .and_then(|text| serde_json::from_str::<&serde_json::value::RawValue>(text).ok());
             (

@@ -716,7 +716,7 @@ impl Params {
         match self.string(name)? {
             None => Ok(None),
             Some(pm) if behaviour::is_known_payment_method(pm) => {
-                Ok(Some(PaymentMethod::Token(Arc::from(pm))))
+                Ok(Some(PaymentMethod::interned_token(pm)))
             }
             Some(pm) => Err(ApiError::invalid(
                 "resource_missing",
@@ -1649,10 +1649,7 @@ fn payment_method_reply(id: &str, params: &Params) -> Reply {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    ok(payment_method_json(
-        &PaymentMethod::Token(Arc::from(id)),
-        now,
-    ))
+    ok(payment_method_json(&PaymentMethod::interned_token(id), now))
 }
 
 // ---- errors ------------------------------------------------------------------------------

@@ -8,23 +8,22 @@
 //! completing (validation failure, injected fault before processing, panic)
 //! frees the key, so nothing is stored for a request that did nothing.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::ids::MerchantId;
+use super::{Map, shard_hash};
 
 const SHARDS: usize = 64;
 
-/// The response stored under a completed key, replayed as is.
+/// The response stored under a completed key, replayed as is. The body is
+/// opaque here: front doors may keep it compacted (see `api::compact`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
     pub status: u16,
-    pub body: Bytes,
+    pub body: Box<[u8]>,
 }
 
 /// What the gateway knows of a key (`GET /v1/idempotency-keys/{key}`).
@@ -56,7 +55,7 @@ struct KeyRecord {
     state: KeyState,
 }
 
-type Shard = HashMap<MerchantId, HashMap<Arc<str>, KeyRecord>>;
+type Shard = Map<MerchantId, Map<Arc<str>, KeyRecord>>;
 
 #[derive(Debug, Default)]
 pub struct IdempotencyCounters {
@@ -81,10 +80,7 @@ impl IdempotencyStore {
     }
 
     fn shard(&self, merchant: MerchantId, key: &str) -> &Mutex<Shard> {
-        let mut h = DefaultHasher::new();
-        merchant.hash(&mut h);
-        key.hash(&mut h);
-        &self.shards[(h.finish() as usize) & (SHARDS - 1)]
+        &self.shards[(shard_hash((merchant, key)) as usize) & (SHARDS - 1)]
     }
 
     fn expired(&self, record: &KeyRecord, now_ms: u64) -> bool {
@@ -167,7 +163,7 @@ impl IdempotencyStore {
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().values().map(HashMap::len).sum::<usize>())
+            .map(|s| s.lock().values().map(Map::len).sum::<usize>())
             .sum()
     }
 }
@@ -241,7 +237,7 @@ mod tests {
     fn ok(body: &'static str) -> StoredResponse {
         StoredResponse {
             status: 200,
-            body: Bytes::from_static(body.as_bytes()),
+            body: Box::from(body.as_bytes()),
         }
     }
 

@@ -9,7 +9,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use std::collections::HashMap;
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// 62^22 > 2^128, so every u128 fits in 22 digits.
@@ -47,7 +46,10 @@ fn decode(prefix: &str, s: &str) -> Option<u128> {
 macro_rules! id_type {
     ($name:ident, $prefix:literal, $doc:literal) => {
         #[doc = $doc]
+        // Packed to 8-byte alignment: a bare u128 aligns to 16 and would pad every
+        // payment, ledger entry and index entry that holds an id.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(C, packed(8))]
         pub struct $name(pub(crate) u128);
 
         impl $name {
@@ -101,7 +103,7 @@ pub(crate) struct Merchants {
 
 #[derive(Default)]
 struct MerchantTable {
-    by_key: HashMap<Arc<str>, MerchantId>,
+    by_key: super::Map<Arc<str>, MerchantId>,
     keys: Vec<Arc<str>>,
 }
 

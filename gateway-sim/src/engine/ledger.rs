@@ -62,7 +62,6 @@ pub(crate) struct Movement {
     pub merchant: MerchantId,
     pub kind: EntryKind,
     pub currency: Currency,
-    pub reference: Option<Arc<str>>,
     pub idempotency_key: Option<Arc<str>>,
     pub decline_code: Option<Arc<str>>,
 }

@@ -28,8 +28,22 @@ use self::money::{Currency, MAX_AMOUNT};
 
 const SHARDS: usize = 64;
 
+/// The engine's hash maps. foldhash instead of std's SipHash: hashing was a tenth
+/// of the time of a request, and the keys here (ids, idempotency keys) do not
+/// need SipHash's resistance to chosen collisions in a test simulator.
+pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// One shard of the payments: id → payment.
+type PaymentShard = Map<PaymentId, Box<Payment>>;
+
+/// A hash that is the same for the whole process, to pick shards.
+pub(crate) fn shard_hash(value: impl std::hash::Hash) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5ca1_ab1e).hash_one(value)
+}
+
 /// One shard of the reference index: merchant → order reference → its payments.
-type ReferenceShard = HashMap<MerchantId, HashMap<Arc<str>, Vec<PaymentId>>>;
+type ReferenceShard = Map<MerchantId, Map<Arc<str>, Vec<PaymentId>>>;
 
 /// Listing pages never hold more than this many payments.
 pub const MAX_PAGE: usize = 1000;
@@ -129,11 +143,31 @@ impl PaymentMethod {
     /// Stands for "none attached yet" on a payment created without one. No front
     /// door accepts an empty token, so it cannot be mistaken for a real method.
     pub fn none() -> PaymentMethod {
-        PaymentMethod::Token(Arc::from(""))
+        PaymentMethod::interned_token("")
     }
 
     pub fn is_none(&self) -> bool {
         matches!(self, PaymentMethod::Token(t) if t.is_empty())
+    }
+
+    /// A token method. Tokens are interned: a run uses a handful of test tokens
+    /// over millions of payments, and each payment then holds a shared pointer
+    /// instead of its own copy.
+    pub fn interned_token(name: &str) -> PaymentMethod {
+        use std::sync::OnceLock;
+        /// Past this many distinct tokens, new ones are not interned (a bound on
+        /// what a hostile client could make the simulator keep).
+        const MAX_INTERNED: usize = 4096;
+        static TOKENS: OnceLock<Mutex<HashMap<Box<str>, Arc<str>>>> = OnceLock::new();
+        let mut tokens = TOKENS.get_or_init(Mutex::default).lock();
+        if let Some(token) = tokens.get(name) {
+            return PaymentMethod::Token(token.clone());
+        }
+        let token: Arc<str> = Arc::from(name);
+        if tokens.len() < MAX_INTERNED {
+            tokens.insert(Box::from(name), token.clone());
+        }
+        PaymentMethod::Token(token)
     }
 
     /// The token, for token methods other than [`PaymentMethod::none`].
@@ -388,13 +422,15 @@ pub struct Engine {
 }
 
 struct Inner {
-    payments: Box<[Mutex<HashMap<PaymentId, Payment>>]>,
+    /// Payments are boxed: a hash table keeps up to twice its entries' size in
+    /// empty slots, and a 16-byte pointer wastes far less there than a whole payment.
+    payments: Box<[Mutex<PaymentShard>]>,
     /// (merchant, reference) → payments, for `GET /v1/payments?reference=`.
     references: Box<[Mutex<ReferenceShard>]>,
     /// Each merchant's payments in creation order, for listing pages.
-    by_merchant: Mutex<HashMap<MerchantId, Vec<PaymentId>>>,
+    by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
     /// Refund → its payment, for looking refunds up by id.
-    refund_index: Box<[Mutex<HashMap<RefundId, PaymentId>>]>,
+    refund_index: Box<[Mutex<Map<RefundId, PaymentId>>]>,
     merchants: Merchants,
     idempotency: Arc<IdempotencyStore>,
     ledger: Ledger,
@@ -455,15 +491,12 @@ impl Engine {
 
     // ---- payments ----------------------------------------------------------------
 
-    fn shard(&self, id: PaymentId) -> &Mutex<HashMap<PaymentId, Payment>> {
+    fn shard(&self, id: PaymentId) -> &Mutex<PaymentShard> {
         &self.inner.payments[id.shard(SHARDS)]
     }
 
     fn reference_shard(&self, reference: &str) -> &Mutex<ReferenceShard> {
-        use std::hash::{DefaultHasher, Hash, Hasher};
-        let mut h = DefaultHasher::new();
-        reference.hash(&mut h);
-        &self.inner.references[(h.finish() as usize) & (SHARDS - 1)]
+        &self.inner.references[(shard_hash(reference) as usize) & (SHARDS - 1)]
     }
 
     fn record(&self, p: &Payment, kind: EntryKind, amount: i64, key: Option<&Arc<str>>) {
@@ -475,7 +508,6 @@ impl Engine {
             merchant: p.merchant,
             kind,
             currency: p.currency,
-            reference: p.reference.clone(),
             idempotency_key: key.cloned(),
             decline_code: if kind == EntryKind::Decline {
                 p.decline_code.clone()
@@ -537,7 +569,7 @@ impl Engine {
                 }
             }
             self.inner.counters.transition(None, payment.status);
-            shard.insert(id, payment.clone());
+            shard.insert(id, Box::new(payment.clone()));
         }
         self.index_new(&payment);
         Ok(payment)
@@ -581,7 +613,7 @@ impl Engine {
         {
             let mut shard = self.shard(id).lock();
             self.inner.counters.transition(None, payment.status);
-            shard.insert(id, payment.clone());
+            shard.insert(id, Box::new(payment.clone()));
         }
         self.index_new(&payment);
         Ok(payment)
@@ -905,7 +937,7 @@ impl Engine {
         let shard = self.shard(pid).lock();
         let payment = shard.get(&pid).filter(|p| p.merchant == merchant)?;
         let refund = payment.refunds.iter().find(|r| r.id == rid)?.clone();
-        Some((refund, payment.clone()))
+        Some((refund, (**payment).clone()))
     }
 
     /// A page of this merchant's payments, newest first. A cursor that names no
@@ -928,7 +960,7 @@ impl Engine {
                 .lock()
                 .get(id)
                 .filter(|p| !query.confirmed_only || p.confirmed_at.is_some())
-                .cloned()
+                .map(|p| (**p).clone())
         };
         Ok(match &query.cursor {
             Cursor::Newest => ids.iter().rev().filter_map(read).take(limit).collect(),
@@ -961,7 +993,7 @@ impl Engine {
             .cloned()
             .unwrap_or_default();
         ids.into_iter()
-            .filter_map(|id| self.shard(id).lock().get(&id).cloned())
+            .filter_map(|id| self.shard(id).lock().get(&id).map(|p| (**p).clone()))
             .collect()
     }
 
@@ -974,6 +1006,9 @@ impl Engine {
     /// Ledger entries with sequence numbers `from..=to`, in their published form.
     pub fn ledger_range(&self, from: u64, to: u64) -> Vec<LedgerEntry> {
         let mut merchant_cache: Option<(MerchantId, Arc<str>)> = None;
+        // A payment's reference never changes once it has ledger entries, so the
+        // ledger reads it from the payment instead of keeping a copy per entry.
+        let mut reference_cache: Option<(PaymentId, Option<Arc<str>>)> = None;
         self.inner
             .ledger
             .range(from, to)
@@ -987,12 +1022,24 @@ impl Engine {
                         key
                     }
                 };
+                let reference = match &reference_cache {
+                    Some((id, reference)) if *id == m.payment => reference.clone(),
+                    _ => {
+                        let reference = self
+                            .shard(m.payment)
+                            .lock()
+                            .get(&m.payment)
+                            .and_then(|p| p.reference.clone());
+                        reference_cache = Some((m.payment, reference.clone()));
+                        reference
+                    }
+                };
                 LedgerEntry {
                     seq,
                     time_ms: m.time_ms,
                     merchant: merchant.to_string(),
                     payment_id: m.payment.to_string(),
-                    reference: m.reference.as_deref().map(str::to_string),
+                    reference: reference.as_deref().map(str::to_string),
                     idempotency_key: m.idempotency_key.as_deref().map(str::to_string),
                     kind: m.kind,
                     amount: m.amount,

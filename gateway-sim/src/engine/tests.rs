@@ -290,7 +290,7 @@ fn advancing_the_clock_expires_idempotency_keys() {
     };
     r.complete(idempotency::StoredResponse {
         status: 200,
-        body: bytes::Bytes::from_static(b"{}"),
+        body: Box::from(&b"{}"[..]),
     });
     assert!(e.idempotency_key_state(m, "k").is_some());
     let before = e.clock().now_ms();
