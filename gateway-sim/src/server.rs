@@ -12,7 +12,7 @@ use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -128,6 +128,9 @@ async fn handle(
     req: Request<IncomingBody>,
     fate: Arc<ConnectionFate>,
 ) -> Response<Body> {
+    // Injected latency counts from here, so routing and processing time are part
+    // of the delay the scenario asked for, not added to it.
+    let arrived = Instant::now();
     let request_id = state.next_request_id();
     let (parts, body) = req.into_parts();
     let body = match read_body(&parts.headers, body).await {
@@ -152,7 +155,7 @@ async fn handle(
         Ok(routed) => routed,
         Err(reply) => return respond(reply, &request_id),
     };
-    match act_out(&state, call, dialect, &request_id).await {
+    match act_out(&state, call, dialect, &request_id, arrived).await {
         Answer::Reply(reply) => respond(reply, &request_id),
         Answer::Close => {
             fate.drop_connection(false);
@@ -186,6 +189,7 @@ async fn act_out(
     call: Call,
     dialect: &'static dyn Dialect,
     request_id: &str,
+    arrived: Instant,
 ) -> Answer {
     let live = state.live();
 
@@ -230,7 +234,7 @@ async fn act_out(
     match &fate.fault {
         Some(f @ (Fault::Http500 | Fault::Http503)) => {
             note_fault(f);
-            pause(fate.latency).await;
+            pause_until(arrived, fate.latency).await;
             let status = if matches!(f, Fault::Http503) {
                 StatusCode::SERVICE_UNAVAILABLE
             } else {
@@ -240,7 +244,7 @@ async fn act_out(
         }
         Some(f @ Fault::Reset) => {
             note_fault(f);
-            pause(fate.latency).await;
+            pause_until(arrived, fate.latency).await;
             return Answer::Reset;
         }
         Some(f @ Fault::Hang) => {
@@ -297,7 +301,7 @@ async fn act_out(
     let decline = fate.decline;
     let latency = fate.latency;
     let work = async move {
-        pause(latency).await;
+        pause_until(arrived, latency).await;
         let key = reservation.as_ref().map(|r| r.key().clone());
         let outcome = call.execute(&engine, key.as_ref(), decline.as_ref().map(|d| d.as_str()));
         let reply = dialect.render_call(&engine, &call, &outcome);
@@ -310,7 +314,7 @@ async fn act_out(
         reply
     };
     let reply = if let Some(reply) = replayed {
-        pause(latency).await;
+        pause_until(arrived, latency).await;
         reply
     } else if latency.is_zero() {
         work.await
@@ -346,12 +350,21 @@ async fn act_out(
     }
 }
 
-/// Waits the injected latency. No latency means no timer at all: a zero-length
-/// tokio sleep still waits for the timer wheel's next tick (about a millisecond),
-/// which capped a connection at a few hundred requests a second.
-async fn pause(latency: Duration) {
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+/// tokio's timer fires on the first millisecond tick at or after a deadline,
+/// and its driver wakes up to a millisecond late again: about 1 ms late on
+/// average. Aiming that much early makes injected delays unbiased.
+const TIMER_LATENESS: Duration = Duration::from_millis(1);
+
+/// Waits until `latency` after the request arrived. No latency means no timer
+/// at all: even a zero-length tokio sleep waits for the next tick, which capped
+/// a connection at a few hundred requests a second.
+async fn pause_until(arrived: Instant, latency: Duration) {
+    if latency.is_zero() {
+        return;
+    }
+    let deadline = arrived + latency.saturating_sub(TIMER_LATENESS);
+    if deadline > Instant::now() {
+        tokio::time::sleep_until(deadline.into()).await;
     }
 }
 
