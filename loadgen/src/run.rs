@@ -5,6 +5,11 @@
 //!
 //! [`execute`] returns what happened; printing is separate ([`print_finished`])
 //! so tests can run quietly and judge the [`FinishedRun`].
+//!
+//! Past one machine ([`execute_sharded`]): a `--worker I/N` run plays its share of
+//! the orders (see [`crate::pacing::WorkerShare`]) and leaves a [`WORKER_JSON`]
+//! beside its reports for `loadgen merge`; `--ledger` reads the ledger from given
+//! URLs or files (the shards of a gateway behind a proxy) instead of the endpoint.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +22,7 @@ use crate::checks::{CheckResult, CheckThresholds};
 use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::LatencyRecorder;
 use crate::outcomes::OutcomeLog;
-use crate::pacing::{PacingStats, Schedule};
+use crate::pacing::{PacingStats, Schedule, WorkerShare};
 use crate::report::{ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir};
 use crate::scenario::Scenario;
 
@@ -67,6 +72,39 @@ pub struct RunOptions {
     pub admin_token: Option<String>,
     /// No progress line.
     pub quiet: bool,
+}
+
+/// How a run takes part in something bigger than one process. Kept apart from
+/// [`RunOptions`] so that callers that build those by hand are not touched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShardOptions {
+    /// Play only this worker's share of the orders.
+    pub worker: Option<WorkerShare>,
+    /// Read the ledger here after the run instead of from the endpoint's gateway:
+    /// URLs or NDJSON files, comma-separated, concatenated (see
+    /// [`crate::ledger_source::load`]). For a gateway sharded behind a proxy the
+    /// proxy's `/_sim/ledger` is one shard's; this names them all.
+    pub ledger: Option<String>,
+}
+
+/// Written beside a worker's reports: which share it played, for `loadgen merge`.
+pub const WORKER_JSON: &str = "worker.json";
+
+/// The content of [`WORKER_JSON`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerRecord {
+    /// `I/N`, 1-based.
+    pub worker: String,
+    pub index: u32,
+    pub count: u32,
+    /// The whole run's rate (all workers together), orders/s.
+    pub run_rate: f64,
+    /// This worker's rate, `run_rate / count`.
+    pub rate: f64,
+    /// Orders this worker was scheduled to play.
+    pub scheduled_orders: u64,
+    /// Where this worker read the ledger: a URL, several, or `ledger.ndjson` (embedded).
+    pub ledger: String,
 }
 
 /// Why a run could not be done (exit code 2).
@@ -171,12 +209,46 @@ async fn check_reachable(url: &str, admin_token: Option<&str>) -> Result<(), Run
 enum LedgerAccess {
     InProcess(gateway_sim::GatewaySim),
     Http(String),
+    /// `--ledger`: URLs and files, comma-separated.
+    Sources(String),
+}
+
+impl LedgerAccess {
+    fn describe(&self) -> String {
+        match self {
+            LedgerAccess::InProcess(_) => LEDGER_NDJSON.to_string(),
+            LedgerAccess::Http(url) | LedgerAccess::Sources(url) => url.clone(),
+        }
+    }
 }
 
 /// Runs a scenario end to end. See the module doc.
 pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
+    execute_sharded(options, &ShardOptions::default()).await
+}
+
+/// [`execute`], as one worker of several and/or with the ledger read elsewhere.
+pub async fn execute_sharded(
+    options: RunOptions,
+    shard: &ShardOptions,
+) -> Result<FinishedRun, RunError> {
     let scenario = &options.scenario;
-    let load = scenario.load.clone();
+    if shard.ledger.is_some() && options.endpoint == Endpoint::Embedded {
+        return Err(RunError::Config {
+            origin: scenario.origin.clone(),
+            message: "--ledger names where a running gateway's ledger is read; it needs --target or --service (the embedded gateway's ledger is read in-process)".into(),
+        });
+    }
+    if let Some(spec) = &shard.ledger {
+        // Fail before the load, not after it, when a shard is not there.
+        for source in spec.split(',').map(str::trim) {
+            if source.starts_with("http://") || source.starts_with("https://") {
+                check_reachable(source.trim_end_matches('/'), options.admin_token.as_deref())
+                    .await?;
+            }
+        }
+    }
+    let mut load = scenario.load.clone();
     let thresholds = thresholds(scenario)?;
 
     let (mode, host, ledger_access, ids, flow_mode) = match &options.endpoint {
@@ -220,6 +292,9 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
                         .into(),
                 });
             };
+            if let Some(timeout) = template.timeout {
+                load.timeout = timeout;
+            }
             (
                 RunMode::Service,
                 service.clone(),
@@ -230,14 +305,34 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
         }
     };
 
-    let report_dir = options
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| default_report_dir(&scenario.name));
+    let ids = match shard.worker {
+        Some(worker) => ids.for_worker(worker),
+        None => ids,
+    };
+    let ledger_access = match (&shard.ledger, ledger_access) {
+        (Some(spec), LedgerAccess::Http(_)) => LedgerAccess::Sources(spec.clone()),
+        (_, access) => access,
+    };
+
+    let report_dir = options.report_dir.clone().unwrap_or_else(|| {
+        default_report_dir(&match shard.worker {
+            Some(w) => format!("{}-worker-{}-of-{}", scenario.name, w.index(), w.count()),
+            None => scenario.name.clone(),
+        })
+    });
     create_report_dir(&report_dir)?;
     let goose_report = report_dir.join(GOOSE_REPORT);
 
-    let schedule_math = load.schedule();
+    let schedule_math = match shard.worker {
+        Some(worker) => {
+            let share = load.schedule().share(worker);
+            // Everything judged against "the target rate" (achieved ratio, the report's
+            // target_rate) is this worker's part of it.
+            load.rate = share.rate();
+            share
+        }
+        None => load.schedule(),
+    };
     let schedule = Arc::new(Schedule::new(schedule_math));
     let capacity = usize::try_from(schedule_math.total_orders()).unwrap_or(0);
     let driver = Arc::new(Driver::new(
@@ -270,6 +365,7 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
         .as_millis();
 
     tokio::time::sleep(load.settle).await;
+    let ledger_read_from = ledger_access.describe();
     let ledger: Result<Vec<LedgerEntry>, String> = match ledger_access {
         LedgerAccess::InProcess(sim) => {
             let entries = sim.ledger_entries();
@@ -281,6 +377,11 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
         }
         LedgerAccess::Http(url) => {
             crate::ledger_source::fetch_ledger(&url, options.admin_token.as_deref())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        LedgerAccess::Sources(spec) => {
+            crate::ledger_source::load(&spec, options.admin_token.as_deref())
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -366,6 +467,20 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
         checks,
     );
     let files = write_report_dir(&report_dir, &report, Some(&recorder), Some(&outcomes))?;
+    if let Some(worker) = shard.worker {
+        write_worker_record(
+            &report_dir.join(WORKER_JSON),
+            &WorkerRecord {
+                worker: worker.to_string(),
+                index: worker.index(),
+                count: worker.count(),
+                run_rate: scenario.load.rate,
+                rate: load.rate,
+                scheduled_orders: schedule_math.total_orders(),
+                ledger: ledger_read_from,
+            },
+        )?;
+    }
 
     let mut warnings = Vec::new();
     if let Some(ran) = pacing.interrupted_after {
@@ -385,6 +500,21 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
         goose_report: goose_report.exists().then_some(goose_report),
         pacing,
         warnings,
+    })
+}
+
+fn write_worker_record(path: &Path, record: &WorkerRecord) -> Result<(), RunError> {
+    let text = serde_json::to_string_pretty(record).map_err(|source| {
+        RunError::Report(crate::report::ReportError::Json {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    std::fs::write(path, text + "\n").map_err(|source| {
+        RunError::Report(crate::report::ReportError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     })
 }
 

@@ -7,10 +7,12 @@
 //! - `[checks]`: the pass/fail thresholds (kept as a TOML table here and turned
 //!   into the check's own type by the run);
 //! - `[target]`: the request template for `--service` mode ([`TargetTemplate`]);
+//! - `[capacity]`: how `loadgen capacity` steps the arrival rate
+//!   ([`CapacitySettings`]); its flags override it;
 //! - `[gateway]`: not read here beyond being a table; the embedded gateway-sim
 //!   reads it from the same text ([`Scenario::text`]).
 //!
-//! Any other top-level table, and any unknown key inside `[load]` or `[target]`,
+//! Any other top-level table, and any unknown key inside `[load]`, `[target]` or `[capacity]`,
 //! is an error naming it: a misspelt key that is silently ignored would run a
 //! different experiment from the one the file describes.
 //!
@@ -69,6 +71,8 @@ pub struct Scenario {
     pub gateway: Option<toml::Table>,
     /// The `[target]` template, if any.
     pub target: Option<TargetTemplate>,
+    /// The `[capacity]` table, if any (read only by `loadgen capacity`).
+    pub capacity: Option<CapacitySettings>,
 }
 
 impl Scenario {
@@ -107,6 +111,11 @@ impl Scenario {
             .map(TargetTemplate::compile)
             .transpose()
             .map_err(|(field, message)| invalid(&format!("[target] {field}"), message))?;
+        let capacity = raw
+            .capacity
+            .map(RawCapacity::validate)
+            .transpose()
+            .map_err(|(field, message)| invalid(&format!("[capacity] {field}"), message))?;
         Ok(Self {
             name: sanitize_name(name),
             origin: origin.to_string(),
@@ -115,6 +124,7 @@ impl Scenario {
             checks: raw.checks.unwrap_or_default(),
             gateway: raw.gateway,
             target,
+            capacity,
         })
     }
 
@@ -158,6 +168,7 @@ struct RawScenario {
     load: Option<RawLoad>,
     checks: Option<toml::Table>,
     target: Option<RawTarget>,
+    capacity: Option<RawCapacity>,
 }
 
 /// `[load]` as written.
@@ -415,6 +426,155 @@ pub struct LoadOverrides {
     pub seed: Option<u64>,
 }
 
+/// The largest accepted step of `[capacity]` (one step holds one rate this long).
+pub const MAX_STEP_DURATION: Duration = Duration::from_secs(3600);
+/// The largest accepted `[capacity] factor`.
+pub const MAX_FACTOR: f64 = 10.0;
+
+/// `[capacity]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCapacity {
+    start: Option<f64>,
+    step: Option<f64>,
+    factor: Option<f64>,
+    step_duration: Option<String>,
+    warm_up: Option<String>,
+    max_rate: Option<f64>,
+}
+
+/// How each step's rate follows from the one before.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateIncrease {
+    /// Add this many orders per second (a linear staircase).
+    Step(f64),
+    /// Multiply by this (a geometric staircase: the same relative resolution at every rate).
+    Factor(f64),
+}
+
+/// `[capacity]`: how `loadgen capacity` steps the arrival rate to find the
+/// highest rate that holds the SLO of `[checks]`. Every key is optional, and
+/// the command's flags (`--start`, `--step`/`--factor`, `--step-duration`,
+/// `--warm-up`, `--max-rate`) override them.
+///
+/// ```toml
+/// [capacity]
+/// start = 200            # first step's arrival rate, orders/s (default: [load] rate)
+/// factor = 1.25          # each step multiplies the rate by this (default 1.25)...
+/// # step = 100           # ...or adds this many orders/s (give step or factor, not both)
+/// step_duration = "10s"  # how long each rate is held (default "10s")
+/// warm_up = "2s"         # left out of each step's figures (default "0s"; whole seconds)
+/// max_rate = 5000        # upper bound: no step above it (default 10 x start)
+/// ```
+///
+/// Each value is checked on its own here; how they fit together (the warm-up
+/// shorter than a step, `max_rate` not below `start`, not too many steps) is
+/// checked once the flags are applied, by `loadgen capacity`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapacitySettings {
+    pub start: Option<f64>,
+    pub increase: Option<RateIncrease>,
+    pub step_duration: Option<Duration>,
+    pub warm_up: Option<Duration>,
+    pub max_rate: Option<f64>,
+}
+
+/// An arrival rate for `[capacity]` or its flags: finite, above 0, at most [`MAX_RATE`].
+pub fn check_capacity_rate(rate: f64) -> Result<f64, String> {
+    if !rate.is_finite() || rate <= 0.0 {
+        return Err(format!(
+            "must be a number of orders per second above 0, got {rate}"
+        ));
+    }
+    if rate > MAX_RATE {
+        return Err(format!("at most {MAX_RATE} orders per second, got {rate}"));
+    }
+    Ok(rate)
+}
+
+/// A `[capacity] factor` or `--factor`: above 1 (the rate must grow), at most [`MAX_FACTOR`].
+pub fn check_capacity_factor(factor: f64) -> Result<f64, String> {
+    if !factor.is_finite() || factor <= 1.0 || factor > MAX_FACTOR {
+        return Err(format!(
+            "must be above 1 (each step's rate grows) and at most {MAX_FACTOR}, got {factor}"
+        ));
+    }
+    Ok(factor)
+}
+
+/// A `[capacity] step_duration` or `--step-duration`: above 0, at most [`MAX_STEP_DURATION`].
+pub fn check_step_duration(d: Duration) -> Result<Duration, String> {
+    if d.is_zero() || d > MAX_STEP_DURATION {
+        return Err("must be above 0 and at most 1h (such as \"10s\")".into());
+    }
+    Ok(d)
+}
+
+impl RawCapacity {
+    fn validate(self) -> Result<CapacitySettings, FieldError> {
+        let start = self
+            .start
+            .map(check_capacity_rate)
+            .transpose()
+            .map_err(|m| field_error("start", m))?;
+        let increase = match (self.step, self.factor) {
+            (Some(_), Some(_)) => {
+                return Err(field_error(
+                    "step",
+                    "give either step (add orders/s per step) or factor (multiply per step), not both",
+                ));
+            }
+            (Some(step), None) => Some(RateIncrease::Step(
+                check_capacity_rate(step).map_err(|m| field_error("step", m))?,
+            )),
+            (None, Some(factor)) => Some(RateIncrease::Factor(
+                check_capacity_factor(factor).map_err(|m| field_error("factor", m))?,
+            )),
+            (None, None) => None,
+        };
+        let step_duration = self
+            .step_duration
+            .as_deref()
+            .map(|text| parse_duration(text).and_then(check_step_duration))
+            .transpose()
+            .map_err(|m| field_error("step_duration", m))?;
+        let warm_up = self
+            .warm_up
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|m| field_error("warm_up", m))?;
+        let max_rate = self
+            .max_rate
+            .map(check_capacity_rate)
+            .transpose()
+            .map_err(|m| field_error("max_rate", m))?;
+        if let (Some(start), Some(max)) = (start, max_rate)
+            && max < start
+        {
+            return Err(field_error(
+                "max_rate",
+                format!("({max}) is below start ({start}): no step would run"),
+            ));
+        }
+        if let (Some(step), Some(warm_up)) = (step_duration, warm_up)
+            && warm_up >= step
+        {
+            return Err(field_error(
+                "warm_up",
+                format!("({warm_up:?}) must be shorter than step_duration ({step:?})"),
+            ));
+        }
+        Ok(CapacitySettings {
+            start,
+            increase,
+            step_duration,
+            warm_up,
+            max_rate,
+        })
+    }
+}
+
 /// The flows loadgen can play against gateway-sim's native API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FlowKind {
@@ -628,6 +788,7 @@ struct RawTarget {
     body: Option<String>,
     success: Option<RawRule>,
     decline: Option<RawRule>,
+    timeout: Option<String>,
 }
 
 fn default_method() -> String {
@@ -819,6 +980,10 @@ pub struct TargetTemplate {
     pub body: Option<Template>,
     pub success: ResponseRule,
     pub decline: ResponseRule,
+    /// How long to wait for the service's answer. A service retries the gateway
+    /// before it answers, so this is longer than `[load] timeout`, which is about
+    /// one gateway call. Absent: `[load] timeout`.
+    pub timeout: Option<Duration>,
 }
 
 impl TargetTemplate {
@@ -892,6 +1057,15 @@ impl TargetTemplate {
             &[402],
         )
         .map_err(|m| field_error("decline", m))?;
+        let timeout = raw
+            .timeout
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|m| field_error("timeout", m))?;
+        if timeout.is_some_and(|t| t.is_zero() || t > MAX_WAIT) {
+            return Err(field_error("timeout", "must be above 0 and at most 10m"));
+        }
         Ok(Self {
             method,
             path,
@@ -899,6 +1073,7 @@ impl TargetTemplate {
             body,
             success,
             decline,
+            timeout,
         })
     }
 }
@@ -1128,6 +1303,50 @@ equals = "paid"
         for (text, needle) in cases {
             let e = error_text(text);
             assert!(e.contains(needle), "{text:?} gave {e:?}");
+        }
+    }
+
+    #[test]
+    fn capacity_table_is_read_and_checked() {
+        let s = parse(
+            "[capacity]\nstart = 200\nfactor = 1.25\nstep_duration = \"2s\"\nwarm_up = \"1s\"\nmax_rate = 800\n",
+        )
+        .expect("valid");
+        let c = s.capacity.expect("a [capacity] table");
+        assert_eq!(c.start, Some(200.0));
+        assert_eq!(c.increase, Some(RateIncrease::Factor(1.25)));
+        assert_eq!(c.step_duration, Some(Duration::from_secs(2)));
+        assert_eq!(c.warm_up, Some(Duration::from_secs(1)));
+        assert_eq!(c.max_rate, Some(800.0));
+        let linear = parse("[capacity]\nstep = 50\n").expect("valid");
+        assert_eq!(
+            linear.capacity.and_then(|c| c.increase),
+            Some(RateIncrease::Step(50.0))
+        );
+        assert!(parse("").expect("valid").capacity.is_none());
+    }
+
+    #[test]
+    fn bad_capacity_tables_name_the_field() {
+        let cases = [
+            ("[capacity]\nstrat = 100\n", "strat"),
+            ("[capacity]\nstart = 0\n", "start"),
+            ("[capacity]\nstep = 10\nfactor = 1.5\n", "step"),
+            ("[capacity]\nfactor = 1.0\n", "factor"),
+            ("[capacity]\nfactor = 100.0\n", "factor"),
+            ("[capacity]\nstep = -5\n", "step"),
+            ("[capacity]\nstep_duration = \"10\"\n", "step_duration"),
+            ("[capacity]\nstep_duration = \"0s\"\n", "step_duration"),
+            ("[capacity]\nstart = 500\nmax_rate = 100\n", "max_rate"),
+            (
+                "[capacity]\nstep_duration = \"2s\"\nwarm_up = \"2s\"\n",
+                "warm_up",
+            ),
+        ];
+        for (text, field) in cases {
+            let e = error_text(text);
+            assert!(e.contains(field), "{text:?} gave {e:?}, expected {field}");
+            assert!(e.contains("[capacity]") || e.contains("capacity"), "{e:?}");
         }
     }
 }

@@ -1,4 +1,5 @@
 //! End-to-end tests: gateway-sim, the reference merchant service and loadgen together.
 
+mod gate;
 mod helpers;
 mod merchant;
