@@ -311,6 +311,14 @@ fn metrics(state: &SimState) -> String {
             ("{status=\"succeeded\"}", l.succeeded as i64),
             ("{status=\"canceled\"}", l.canceled as i64),
             ("{status=\"failed\"}", l.failed as i64),
+            (
+                "{status=\"requires_payment_method\"}",
+                l.requires_payment_method as i64,
+            ),
+            (
+                "{status=\"requires_confirmation\"}",
+                l.requires_confirmation as i64,
+            ),
         ],
     );
     metric(
