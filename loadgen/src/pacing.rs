@@ -10,6 +10,11 @@
 //! The schedule is bounded twice: it hands out at most `rate * duration` orders,
 //! and it stops handing out orders once the run's time is over (plus a small
 //! grace), so a run that cannot keep up ends on time and says so.
+//!
+//! Past one machine, `loadgen run --worker I/N` plays one [`WorkerShare`] of the
+//! schedule: the orders `n` with `n mod N == I - 1`, each still due at
+//! `t0 + n / rate`. N workers started together therefore offer exactly the
+//! scenario's orders at the scenario's rate, each at `rate / N`.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -41,15 +46,104 @@ pub enum PacingError {
         "rate x duration asks for {0} orders, more than the {MAX_ORDERS} one run can hold; shorten the run or lower the rate"
     )]
     TooManyOrders(f64),
+    #[error("{0}")]
+    BadWorker(String),
+}
+
+/// The environment variable a `--worker /N` takes its index from: Kubernetes sets it,
+/// 0-based, in every pod of an Indexed Job.
+pub const WORKER_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
+
+/// Worker `index` of `count` (1-based: `1/2` and `2/2` are the two halves of a run). It plays
+/// the orders `n` with `n mod count == index - 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkerShare {
+    index: u32,
+    count: u32,
+}
+
+impl WorkerShare {
+    /// Worker `index` (1-based) of `count`.
+    pub fn new(index: u32, count: u32) -> Result<Self, PacingError> {
+        if count == 0 {
+            return Err(PacingError::BadWorker(
+                "--worker I/N: the number of workers N must be at least 1".into(),
+            ));
+        }
+        if index == 0 || index > count {
+            return Err(PacingError::BadWorker(format!(
+                "--worker {index}/{count}: the index is 1-based and at most the number of workers (1/{count} .. {count}/{count})"
+            )));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// Reads `I/N` (1-based), or `/N` with the index taken from `env_index`, the value of
+    /// [`WORKER_INDEX_ENV`] (0-based, as Kubernetes sets it: worker `JOB_COMPLETION_INDEX + 1`).
+    pub fn parse(text: &str, env_index: Option<&str>) -> Result<Self, PacingError> {
+        let bad = |why: &str| {
+            PacingError::BadWorker(format!(
+                "--worker {text:?}: {why}; expected I/N such as 1/4 (1-based), or /N to take I from {WORKER_INDEX_ENV} (0-based)"
+            ))
+        };
+        let (index, count) = text.trim().split_once('/').ok_or_else(|| bad("no '/'"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| bad("N is not a whole number"))?;
+        let index = match index.trim() {
+            "" => {
+                let raw =
+                    env_index.ok_or_else(|| bad(&format!("{WORKER_INDEX_ENV} is not set")))?;
+                let zero_based: u32 = raw.trim().parse().map_err(|_| {
+                    bad(&format!("{WORKER_INDEX_ENV}={raw:?} is not a whole number"))
+                })?;
+                zero_based
+                    .checked_add(1)
+                    .ok_or_else(|| bad(&format!("{WORKER_INDEX_ENV}={raw:?} is too large")))?
+            }
+            i => i.parse().map_err(|_| bad("I is not a whole number"))?,
+        };
+        Self::new(index, count)
+    }
+
+    /// 1-based.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether order `n` of the whole run is this worker's.
+    pub fn owns(&self, n: u64) -> bool {
+        n % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+impl std::fmt::Display for WorkerShare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// The pure arithmetic of the schedule: which orders exist and when each is due,
 /// as an offset from the start.
+///
+/// A worker's share ([`ScheduleMath::share`]) holds every `stride`-th order of the whole
+/// run starting at `first`; its local order `k` is order `first + k * stride` of the run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScheduleMath {
+    /// This schedule's own rate (the whole run's divided by `stride`).
     rate: f64,
     duration: Duration,
+    /// Orders in this schedule.
     total: u64,
+    /// The whole run's rate: due times are spaced by it.
+    run_rate: f64,
+    first: u64,
+    stride: u64,
 }
 
 impl ScheduleMath {
@@ -78,7 +172,31 @@ impl ScheduleMath {
             rate,
             duration,
             total: total as u64,
+            run_rate: rate,
+            first: 0,
+            stride: 1,
         })
+    }
+
+    /// The part of this (whole-run) schedule that `worker` plays: every `N`-th order from
+    /// order `I - 1`, each due when the whole run has it due, at `rate / N` together.
+    pub fn share(&self, worker: WorkerShare) -> Self {
+        let stride = u64::from(worker.count()) * self.stride;
+        let first = self.first + u64::from(worker.index() - 1) * self.stride;
+        let whole = self.first + self.total * self.stride;
+        let total = if first >= whole {
+            0
+        } else {
+            (whole - first - 1) / stride + 1
+        };
+        Self {
+            rate: self.run_rate / stride as f64,
+            duration: self.duration,
+            total,
+            run_rate: self.run_rate,
+            first,
+            stride,
+        }
     }
 
     /// One order per second for one second: a valid placeholder.
@@ -87,6 +205,9 @@ impl ScheduleMath {
             rate: 1.0,
             duration: Duration::from_secs(1),
             total: 1,
+            run_rate: 1.0,
+            first: 0,
+            stride: 1,
         }
     }
 
@@ -105,14 +226,20 @@ impl ScheduleMath {
         self.total
     }
 
-    /// When order `n` is due, counted from the start; `None` past the end.
-    pub fn due_offset(&self, n: u64) -> Option<Duration> {
-        if n >= self.total {
+    /// The run-wide number of this schedule's `k`-th order (`k` itself unless this is a
+    /// worker's share): what names the order and seeds its plan.
+    pub fn order_number(&self, k: u64) -> u64 {
+        self.first + k * self.stride
+    }
+
+    /// When this schedule's `k`-th order is due, counted from the start; `None` past the end.
+    pub fn due_offset(&self, k: u64) -> Option<Duration> {
+        if k >= self.total {
             return None;
         }
-        // n < total <= MAX_ORDERS and rate > 0, so the quotient is finite and
-        // non-negative, and bounded by about duration.
-        let secs = n as f64 / self.rate;
+        // The order number is below the whole run's total <= MAX_ORDERS and the rate is
+        // above 0, so the quotient is finite, non-negative, and bounded by about duration.
+        let secs = self.order_number(k) as f64 / self.run_rate;
         Duration::try_from_secs_f64(secs).ok()
     }
 }
@@ -120,7 +247,8 @@ impl ScheduleMath {
 /// What a user gets when it asks for work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// Run order `n`, which is due at `due`.
+    /// Run order `n` (numbered across the whole run, so a worker's orders keep their
+    /// run-wide numbers), which is due at `due`.
     Order {
         n: u64,
         due: Instant,
@@ -240,10 +368,11 @@ impl Schedule {
         if now.saturating_duration_since(t0) > self.math.duration + END_GRACE {
             return Claim::Done;
         }
-        let n = self.next.fetch_add(1, Ordering::AcqRel);
-        let Some(offset) = self.math.due_offset(n) else {
+        let k = self.next.fetch_add(1, Ordering::AcqRel);
+        let Some(offset) = self.math.due_offset(k) else {
             return Claim::Done;
         };
+        let n = self.math.order_number(k);
         let due = t0 + offset;
         let late_by = now.saturating_duration_since(due);
         self.claimed.fetch_add(1, Ordering::AcqRel);
@@ -396,6 +525,84 @@ mod tests {
             let diff = gap.abs_diff(expected);
             assert!(diff < Duration::from_micros(1), "gap {gap:?}");
         }
+    }
+
+    #[test]
+    fn worker_shares_split_the_run_into_disjoint_interleaved_orders() {
+        let whole = math(10.0, 1_000); // orders 0..10, due every 100 ms
+        let mut seen = Vec::new();
+        for index in 1..=3 {
+            let worker = WorkerShare::new(index, 3).expect("valid");
+            let share = whole.share(worker);
+            assert!((share.rate() - 10.0 / 3.0).abs() < 1e-9);
+            for k in 0..share.total_orders() {
+                let n = share.order_number(k);
+                assert!(worker.owns(n));
+                // Due when the whole run has it due.
+                assert_eq!(share.due_offset(k), whole.due_offset(n), "order {n}");
+                seen.push(n);
+            }
+            assert_eq!(share.due_offset(share.total_orders()), None);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>(), "each order exactly once");
+        // More workers than orders: the extra workers have nothing to do.
+        let tiny = math(2.0, 1_000);
+        assert_eq!(
+            tiny.share(WorkerShare::new(3, 4).expect("valid"))
+                .total_orders(),
+            0
+        );
+        assert_eq!(
+            tiny.share(WorkerShare::new(2, 4).expect("valid"))
+                .total_orders(),
+            1
+        );
+        // One worker of one is the whole run.
+        assert_eq!(whole.share(WorkerShare::new(1, 1).expect("valid")), whole);
+    }
+
+    #[test]
+    fn a_worker_claims_run_wide_order_numbers() {
+        let share = math(100.0, 100).share(WorkerShare::new(2, 2).expect("valid"));
+        let schedule = Schedule::new(share);
+        let t0 = schedule.start_at(Instant::now());
+        let mut seen = Vec::new();
+        while let Claim::Order { n, due, .. } = schedule.claim(t0) {
+            assert_eq!(due, t0 + Duration::from_millis(10 * n));
+            seen.push(n);
+        }
+        assert_eq!(seen, vec![1, 3, 5, 7, 9]);
+        assert!((schedule.stats().target_rate - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn worker_specs_are_1_based_and_validated() {
+        let w = WorkerShare::parse("2/4", None).expect("valid");
+        assert_eq!((w.index(), w.count()), (2, 4));
+        assert_eq!(w.to_string(), "2/4");
+        // `/N` takes the 0-based Kubernetes index from the environment.
+        let w = WorkerShare::parse("/4", Some("0")).expect("valid");
+        assert_eq!(w, WorkerShare::new(1, 4).expect("valid"));
+        let w = WorkerShare::parse("/4", Some("3")).expect("valid");
+        assert_eq!(w.index(), 4);
+        for (text, env) in [
+            ("0/4", None),
+            ("5/4", None),
+            ("1/0", None),
+            ("1", None),
+            ("a/4", None),
+            ("1/b", None),
+            ("/4", None),
+            ("/4", Some("4")),
+            ("/4", Some("-1")),
+            ("/4", Some("x")),
+        ] {
+            let e = WorkerShare::parse(text, env).expect_err(text);
+            assert!(matches!(e, PacingError::BadWorker(_)), "{text}: {e}");
+        }
+        let e = WorkerShare::parse("/4", None).expect_err("no env");
+        assert!(e.to_string().contains(WORKER_INDEX_ENV), "{e}");
     }
 
     #[test]

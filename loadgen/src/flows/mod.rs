@@ -61,8 +61,8 @@ fn draw_between(seed: u64, n: u64, salt: u64, lo: i64, hi: i64) -> i64 {
     lo.saturating_add_unsigned(offset)
 }
 
-/// How order ids are made. Every id comes from [`OrderIds::order_id`], so a
-/// later `--worker I/N` only has to change this one place to stay unique.
+/// How order ids are made. Every id comes from [`OrderIds::order_id`], so order
+/// ids stay unique across `--worker` runs by this one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderIds {
     seed: u64,
@@ -70,6 +70,10 @@ pub struct OrderIds {
     /// purpose); a per-run tag against a long-running gateway, whose idempotency
     /// keys would otherwise replay the previous run's answers.
     run_tag: String,
+    /// `w<I>of<N>` for a worker's share: its orders' run-wide numbers are already
+    /// disjoint from the other workers', and the id says which worker sent it even
+    /// when two workers were started in the same millisecond with the same tag.
+    worker: Option<String>,
 }
 
 impl OrderIds {
@@ -77,7 +81,14 @@ impl OrderIds {
         Self {
             seed,
             run_tag: run_tag.into(),
+            worker: None,
         }
+    }
+
+    /// The ids of `worker`'s orders (`ord-<seed>[-<tag>]-w<I>of<N>-<n>`).
+    pub fn for_worker(mut self, worker: crate::pacing::WorkerShare) -> Self {
+        self.worker = Some(format!("w{}of{}", worker.index(), worker.count()));
+        self
     }
 
     /// A tag for this moment, for runs against a gateway that outlives them.
@@ -89,13 +100,22 @@ impl OrderIds {
         format!("{ms:x}")
     }
 
-    /// `ord-<seed>-<n>`, or `ord-<seed>-<tag>-<n>`: also the gateway `reference`.
+    /// `ord-<seed>-<n>`, `ord-<seed>-<tag>-<n>`, with `-w<I>of<N>` before `-<n>` for a
+    /// worker: also the gateway `reference`. `n` is the run-wide order number, last,
+    /// so the same order of a one-machine run and of a worker's share reads alike.
     pub fn order_id(&self, n: u64) -> String {
-        if self.run_tag.is_empty() {
-            format!("ord-{}-{n}", self.seed)
-        } else {
-            format!("ord-{}-{}-{n}", self.seed, self.run_tag)
+        let mut id = format!("ord-{}", self.seed);
+        for part in [Some(self.run_tag.as_str()), self.worker.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|p| !p.is_empty())
+        {
+            id.push('-');
+            id.push_str(part);
         }
+        id.push('-');
+        id.push_str(&n.to_string());
+        id
     }
 }
 
@@ -1070,6 +1090,20 @@ mod tests {
         assert_ne!(plain.order_id(1), plain.order_id(2));
         assert_eq!(tagged.order_id(1), "ord-9-abc-1");
         assert_ne!(plain.order_id(1), tagged.order_id(1));
+    }
+
+    #[test]
+    fn worker_order_ids_name_the_worker_and_the_run_wide_number() {
+        use crate::pacing::WorkerShare;
+        let share = |i| WorkerShare::new(i, 2).expect("valid");
+        let first = OrderIds::new(9, "abc").for_worker(share(1));
+        let second = OrderIds::new(9, "abc").for_worker(share(2));
+        assert_eq!(first.order_id(4), "ord-9-abc-w1of2-4");
+        assert_eq!(second.order_id(5), "ord-9-abc-w2of2-5");
+        // Even a misconfigured pair playing the same numbers cannot collide.
+        assert_ne!(first.order_id(4), second.order_id(4));
+        let embedded = OrderIds::new(9, "").for_worker(share(2));
+        assert_eq!(embedded.order_id(7), "ord-9-w2of2-7");
     }
 
     #[test]
