@@ -5,6 +5,8 @@
 //!
 //! - [`cli`]: the command line (`loadgen run`, `loadgen check`) and exit codes.
 //! - [`scenario`]: reads a scenario file's `[load]`, `[checks]`, `[target]` into a plan.
+//! - [`capacity`]: `loadgen capacity`: steps the arrival rate until the SLO
+//!   breaks, reports the knee, plots it, and checks every step's money.
 //! - [`run`]: one run end to end: gateway (embedded or not), goose, settle, ledger,
 //!   check, reports.
 //! - [`pacing`]: the open-model schedule every user shares (order `n` due at `t0 + n/rate`).
@@ -19,6 +21,7 @@
 //! - [`report`]: `report.json`, `report.html`, `junit.xml`, `latency.hlog`,
 //!   `outcomes.ndjson`, and the terminal summary.
 
+pub mod capacity;
 pub mod check;
 pub mod checks;
 pub mod cli;
