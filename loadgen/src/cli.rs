@@ -1,4 +1,5 @@
-//! The command line: `loadgen run` and `loadgen check`, and what their exit codes mean.
+//! The command line: `loadgen run`, `loadgen check` and `loadgen merge`, and what their
+//! exit codes mean.
 //!
 //! Exit codes: 0 every check passed; 1 a check failed (money or latency/rate
 //! thresholds); 2 the run could not be done as asked (bad usage, bad scenario,
@@ -12,7 +13,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::check::CheckOfflineError;
 use crate::checks::CheckThresholds;
-use crate::run::{Endpoint, RunError, RunOptions};
+use crate::merge::{MergeError, MergeOptions};
+use crate::pacing::{PacingError, WORKER_INDEX_ENV, WorkerShare};
+use crate::run::{Endpoint, RunError, RunOptions, ShardOptions};
 use crate::scenario::{LoadOverrides, Scenario, ScenarioError, parse_duration};
 
 const RUN_EXAMPLES: &str = "\
@@ -32,6 +35,17 @@ Examples:
   # The scenario's [target] table describes your endpoint (see the scenario docs).
   loadgen run --scenario my-service.toml --service http://127.0.0.1:8080 \\
       --gateway http://127.0.0.1:4242
+
+  # Past one machine: two workers, each half of the orders at half the rate, then one report
+  loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \
+      --worker 1/2 --report-dir reports/w1
+  loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \
+      --worker 2/2 --report-dir reports/w2
+  loadgen merge reports/w1 reports/w2 --scenario scenarios/happy-path.toml
+
+  # A gateway sharded by merchant behind a proxy: drive the proxy, read every shard's ledger
+  loadgen run --scenario s.toml --target http://127.0.0.1:8080 \
+      --ledger http://127.0.0.1:4242,http://127.0.0.1:4243
 
 Open model: order n is sent at start + n/rate whether or not earlier orders were
 answered; latency counts from that intended time. If the client cannot keep up,
@@ -57,31 +71,20 @@ Examples:
 
 Exit status: 0 no money check failed, 1 a money check failed, 2 bad usage or unreadable input.";
 
-const CAPACITY_EXAMPLES: &str = "\
+const MERGE_EXAMPLES: &str = "\
 Examples:
-  # Climb against an in-process gateway-sim as the scenario's [capacity] table says
-  loadgen capacity --scenario scenarios/capacity.toml
+  # Two workers that drove one gateway-sim (each read its ledger; the merge reads it again)
+  loadgen merge reports/happy-path-worker-1-of-2-1790000000 reports/happy-path-worker-2-of-2-1790000000
 
-  # 100/s, 200/s, ... up to 2000/s, 10 s per step, the first 2 s of each left out
-  loadgen capacity --scenario scenarios/capacity.toml --start 100 --step 100 \\
-      --max-rate 2000 --step-duration 10s --warm-up 2s --report-dir reports/cap-1
+  # Judged by the scenario's [checks], against a gateway sharded over two instances
+  loadgen merge reports/w* --scenario scenarios/happy-path.toml \\
+      --ledger http://10.0.0.1:4242,http://10.0.0.2:4242 --report-dir reports/merged
 
-  # Grow by a quarter per step against a gateway-sim already running
-  loadgen capacity --scenario scenarios/capacity.toml --target http://127.0.0.1:4242 \\
-      --start 500 --factor 1.25
+Latency histograms are added (HdrHistogram), never averaged; counts and rates are summed;
+the money check runs once over every worker's outcomes. Without --ledger: the ledgers the
+workers saved (embedded gateways), else the one they read (worker.json), else their --target.
 
-Each step is an open-model run at one rate; the SLO is the scenario's [checks]
-(p95_ms, p99_ms, max_error_rate, min_achieved_rate_ratio), judged per step after
-its warm-up. The climb stops at the first step that breaks it, or at --max-rate.
-The knee is the highest rate that held. One gateway serves the whole climb, and
-every order of every step is reconciled against its ledger at the end.
-Writes capacity.json, capacity.svg and capacity.html (the plot), outcomes.ndjson
-and, in embedded mode, ledger.ndjson.
-
-Exit status: 0 the SLO held at some rate (a knee was found) and no money went wrong;
-1 money went wrong (double, lost or orphan charges, amount mismatches, or the ledger
-could not be read), or the SLO broke already at the first step; 2 bad usage or
-config (such as a [checks] table without any SLO).";
+Exit status: 0 all checks passed, 1 a check failed, 2 bad usage or unreadable input.";
 
 /// loadgen drives a payment API at a fixed arrival rate, measures latency
 /// honestly, and proves afterwards that no money went wrong.
@@ -108,12 +111,12 @@ pub enum Command {
     /// Run a scenario: drive the API, then check money and thresholds
     #[command(after_long_help = RUN_EXAMPLES)]
     Run(RunArgs),
-    /// Step the arrival rate up until the SLO breaks: find the knee and plot it
-    #[command(after_long_help = CAPACITY_EXAMPLES)]
-    Capacity(CapacityArgs),
     /// Re-run the money check offline from a run's outcomes and a ledger
     #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Merge several workers' report directories into one report, checking money once
+    #[command(after_long_help = MERGE_EXAMPLES)]
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -175,68 +178,44 @@ pub struct RunArgs {
     /// No progress line while the run goes on
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Play worker I of N's share of the orders (1-based; `/N` takes I from JOB_COMPLETION_INDEX)
+    ///
+    /// Worker I plays the orders n with n mod N = I-1, at rate/N, so N workers together
+    /// offer the scenario's orders at its rate; --users is per worker. Order ids name the
+    /// worker; reports go to reports/<scenario>-worker-I-of-N-<time> unless --report-dir.
+    /// `--worker /N` reads I from JOB_COMPLETION_INDEX, which Kubernetes sets 0-based in an
+    /// Indexed Job's pods (worker JOB_COMPLETION_INDEX + 1). Merge with `loadgen merge`.
+    #[arg(long, value_name = "I/N")]
+    pub worker: Option<String>,
+
+    /// Read the ledger here after the run instead of from --target / --gateway
+    ///
+    /// URLs or NDJSON files, comma-separated: for a gateway sharded behind a proxy,
+    /// every shard's own URL (the proxy's /_sim/ledger would be one shard's).
+    #[arg(long, value_name = "URL_OR_FILE[,..]")]
+    pub ledger: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct CapacityArgs {
-    /// The scenario file: [load] is each step's traffic, [checks] the SLO, [capacity] the steps
+pub struct MergeArgs {
+    /// The workers' report directories (each with report.json, outcomes.ndjson, latency.hlog)
+    #[arg(value_name = "DIR", required = true, num_args = 1..)]
+    pub dirs: Vec<PathBuf>,
+
+    /// The ledger: gateway-sim URLs or NDJSON files, comma-separated (every shard)
+    #[arg(long, value_name = "URL_OR_FILE[,..]")]
+    pub ledger: Option<String>,
+
+    /// Judge the merged run by this scenario's [checks] (default: money only, no violation allowed)
     #[arg(long, value_name = "FILE")]
-    pub scenario: PathBuf,
+    pub scenario: Option<PathBuf>,
 
-    /// Drive a gateway-sim already running at URL instead of starting one in-process
-    ///
-    /// Without --target or --service, loadgen starts gateway-sim in-process once, with
-    /// the scenario's [gateway] table, for the whole climb.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["service", "gateway"])]
-    pub target: Option<String>,
-
-    /// Drive a merchant's own payment service at URL (needs --gateway)
-    #[arg(long, value_name = "URL", requires = "gateway")]
-    pub service: Option<String>,
-
-    /// The gateway-sim the --service talks to; its ledger is checked
-    #[arg(long, value_name = "URL", requires = "service")]
-    pub gateway: Option<String>,
-
-    /// The first step's arrival rate, orders/s [default: [capacity] start, else [load] rate]
-    #[arg(long, value_name = "N")]
-    pub start: Option<f64>,
-
-    /// Add N orders/s per step (replaces [capacity] step or factor)
-    #[arg(long, value_name = "N", conflicts_with = "factor")]
-    pub step: Option<f64>,
-
-    /// Multiply the rate by F per step (replaces [capacity] step or factor) [default: 1.25]
-    #[arg(long, value_name = "F")]
-    pub factor: Option<f64>,
-
-    /// How long each rate is held, such as 10s [default: [capacity] step_duration, else 10s]
-    #[arg(long, value_name = "TIME", value_parser = duration_arg)]
-    pub step_duration: Option<Duration>,
-
-    /// Leave the first TIME of each step out of its figures (whole seconds) [default: 0s]
-    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
-    pub warm_up: Option<Duration>,
-
-    /// Upper bound: no step above N orders/s [default: [capacity] max_rate, else 10 x start]
-    #[arg(long, value_name = "N")]
-    pub max_rate: Option<f64>,
-
-    /// Concurrent users, one connection each, at every step (overrides [load] users)
-    ///
-    /// Size them for the highest rate: users > rate x requests per order x latency.
-    #[arg(long, value_name = "N")]
-    pub users: Option<usize>,
-
-    /// Seed for amounts, flows and merchants (overrides [load] seed)
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-
-    /// Where the reports go [default: reports/<scenario>-capacity-<unix time>]
+    /// Where the merged reports go [default: reports/<scenario>-merged-<unix time>]
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
-    /// gateway-sim's admin token, for /_sim/* (also read from LOADGEN_ADMIN_TOKEN)
+    /// gateway-sim's admin token, when --ledger is a URL (also read from LOADGEN_ADMIN_TOKEN)
     #[arg(
         long,
         value_name = "TOKEN",
@@ -244,10 +223,6 @@ pub struct CapacityArgs {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
-
-    /// No line per step (the summary is still printed)
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +295,10 @@ pub enum CliError {
     Run(#[from] RunError),
     #[error(transparent)]
     Check(#[from] CheckOfflineError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    #[error(transparent)]
+    Worker(#[from] PacingError),
     #[error("{0}")]
     Usage(String),
 }
@@ -346,8 +325,8 @@ pub fn init_logging() {
 pub async fn run(cli: Cli) -> Result<Verdict, CliError> {
     match cli.command {
         Command::Run(args) => run_command(args).await,
-        Command::Capacity(args) => capacity_command(args).await,
         Command::Check(args) => check_command(args).await,
+        Command::Merge(args) => merge_command(args).await,
     }
 }
 
@@ -403,71 +382,38 @@ pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
     })
 }
 
-async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
-    let options = run_options(args)?;
-    let finished = crate::run::execute(options).await?;
-    crate::run::print_finished(&finished);
-    Ok(Verdict::from_passed(finished.report.passed))
-}
-
-/// Turns `loadgen capacity` arguments into options (no I/O beyond reading the scenario).
-pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityOptions, CliError> {
-    use crate::capacity::{CapacityOverrides, CapacityPlan};
-    use crate::scenario::RateIncrease;
-
-    let mut scenario = Scenario::load(&args.scenario)?;
-    scenario.override_load(&LoadOverrides {
-        users: args.users,
-        seed: args.seed,
-        ..LoadOverrides::default()
-    })?;
-    let endpoint = match (&args.target, &args.service, &args.gateway) {
-        (Some(target), None, None) => Endpoint::Target(base_url("--target", target)?),
-        (None, Some(service), Some(gateway)) => {
-            if scenario.target.is_none() {
-                return Err(CliError::Usage(format!(
-                    "--service needs a [target] table in {} describing the service's endpoint",
-                    scenario.origin
-                )));
-            }
-            Endpoint::Service {
-                service: base_url("--service", service)?,
-                gateway: base_url("--gateway", gateway)?,
-            }
-        }
-        (None, None, None) => Endpoint::Embedded,
-        _ => {
-            return Err(CliError::Usage(
-                "give either --target URL, or --service URL with --gateway URL, or neither".into(),
-            ));
-        }
-    };
-    let flags = CapacityOverrides {
-        start: args.start,
-        increase: args
-            .step
-            .map(RateIncrease::Step)
-            .or(args.factor.map(RateIncrease::Factor)),
-        step_duration: args.step_duration,
-        warm_up: args.warm_up,
-        max_rate: args.max_rate,
-    };
-    let plan = CapacityPlan::resolve(scenario.capacity.as_ref(), &flags, scenario.load.rate)
-        .map_err(|e| CliError::Usage(format!("scenario {}: {e}", scenario.origin)))?;
-    Ok(crate::capacity::CapacityOptions {
-        scenario,
-        plan,
-        endpoint,
-        report_dir: args.report_dir,
-        admin_token: args.admin_token,
-        quiet: args.quiet,
+/// The `--worker` and `--ledger` part of `loadgen run` (`env_index`: the value of
+/// `JOB_COMPLETION_INDEX`, for `--worker /N`).
+pub fn shard_options(args: &RunArgs, env_index: Option<&str>) -> Result<ShardOptions, CliError> {
+    let worker = args
+        .worker
+        .as_deref()
+        .map(|w| WorkerShare::parse(w, env_index))
+        .transpose()?;
+    if args.ledger.is_some() && args.target.is_none() && args.service.is_none() {
+        return Err(CliError::Usage(
+            "--ledger names where a running gateway's ledger is read: give it with --target or --service".into(),
+        ));
+    }
+    if let Some(spec) = &args.ledger
+        && spec.split(',').all(|s| s.trim().is_empty())
+    {
+        return Err(CliError::Usage(format!(
+            "--ledger {spec:?}: give gateway-sim URLs or ledger files, comma-separated"
+        )));
+    }
+    Ok(ShardOptions {
+        worker,
+        ledger: args.ledger.clone(),
     })
 }
 
-async fn capacity_command(args: CapacityArgs) -> Result<Verdict, CliError> {
-    let options = capacity_options(args)?;
-    let finished = crate::capacity::execute(options).await?;
-    crate::capacity::print_finished(&finished);
+async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
+    let env_index = std::env::var(WORKER_INDEX_ENV).ok();
+    let shard = shard_options(&args, env_index.as_deref())?;
+    let options = run_options(args)?;
+    let finished = crate::run::execute_sharded(options, &shard).await?;
+    crate::run::print_finished(&finished);
     Ok(Verdict::from_passed(finished.report.passed))
 }
 
@@ -506,6 +452,23 @@ async fn check_command(args: CheckArgs) -> Result<Verdict, CliError> {
     let passed = results.iter().all(|r| r.passed);
     println!("result    {}", if passed { "PASSED" } else { "FAILED" });
     Ok(Verdict::from_passed(passed))
+}
+
+async fn merge_command(args: MergeArgs) -> Result<Verdict, CliError> {
+    let thresholds = match &args.scenario {
+        Some(path) => crate::run::thresholds(&Scenario::load(path)?)?,
+        None => CheckThresholds::default(),
+    };
+    let merged = crate::merge::merge(MergeOptions {
+        dirs: args.dirs,
+        ledger: args.ledger,
+        thresholds,
+        report_dir: args.report_dir,
+        admin_token: args.admin_token,
+    })
+    .await?;
+    crate::merge::print_merged(&merged);
+    Ok(Verdict::from_passed(merged.report.passed))
 }
 
 #[cfg(test)]
@@ -568,11 +531,65 @@ mod tests {
                 "http://c",
             ],
             vec!["check", "--outcomes", "o.ndjson"],
+            vec!["merge"],
         ];
         for args in bad {
             let e = parse(&args).expect_err("usage error");
             assert_eq!(e.exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn worker_and_ledger_flags_become_shard_options() {
+        let args = |extra: &[&str]| {
+            let mut all = vec!["run", "--scenario", "s.toml"];
+            all.extend_from_slice(extra);
+            let Command::Run(args) = parse(&all).expect("valid").command else {
+                panic!("expected run");
+            };
+            args
+        };
+        let shard = shard_options(&args(&["--worker", "2/3"]), None).expect("valid");
+        assert_eq!(shard.worker, Some(WorkerShare::new(2, 3).expect("valid")));
+        assert_eq!(shard.ledger, None);
+        // Kubernetes' 0-based index names the 1-based worker.
+        let shard = shard_options(&args(&["--worker", "/3"]), Some("2")).expect("valid");
+        assert_eq!(shard.worker, Some(WorkerShare::new(3, 3).expect("valid")));
+        for bad in ["0/3", "4/3", "/3"] {
+            let e = shard_options(&args(&["--worker", bad]), None).expect_err(bad);
+            assert!(e.to_string().contains("--worker"), "{bad}: {e}");
+        }
+        let shard = shard_options(
+            &args(&["--target", "http://n", "--ledger", "http://a,http://b"]),
+            None,
+        )
+        .expect("valid");
+        assert_eq!(shard.ledger.as_deref(), Some("http://a,http://b"));
+        let e = shard_options(&args(&["--ledger", "http://a"]), None).expect_err("embedded");
+        assert!(e.to_string().contains("--target"), "{e}");
+        let e = shard_options(&args(&["--target", "http://n", "--ledger", ","]), None)
+            .expect_err("empty");
+        assert!(e.to_string().contains("--ledger"), "{e}");
+    }
+
+    #[test]
+    fn merge_flags_parse() {
+        let cli = parse(&[
+            "merge",
+            "a",
+            "b",
+            "--ledger",
+            "http://x,http://y",
+            "--report-dir",
+            "out",
+        ])
+        .expect("valid");
+        let Command::Merge(args) = cli.command else {
+            panic!("expected merge");
+        };
+        assert_eq!(args.dirs, vec![PathBuf::from("a"), PathBuf::from("b")]);
+        assert_eq!(args.ledger.as_deref(), Some("http://x,http://y"));
+        assert_eq!(args.report_dir, Some(PathBuf::from("out")));
     }
 
     #[test]
@@ -605,6 +622,8 @@ mod tests {
             report_dir: None,
             admin_token: None,
             quiet: true,
+            worker: None,
+            ledger: None,
         };
         let e = run_options(args(None, None)).expect_err("zero users");
         assert!(e.to_string().contains("--users"), "{e}");

@@ -5,8 +5,6 @@
 //!
 //! - [`cli`]: the command line (`loadgen run`, `loadgen check`) and exit codes.
 //! - [`scenario`]: reads a scenario file's `[load]`, `[checks]`, `[target]` into a plan.
-//! - [`capacity`]: `loadgen capacity`: steps the arrival rate until the SLO
-//!   breaks, reports the knee, plots it, and checks every step's money.
 //! - [`run`]: one run end to end: gateway (embedded or not), goose, settle, ledger,
 //!   check, reports.
 //! - [`pacing`]: the open-model schedule every user shares (order `n` due at `t0 + n/rate`).
@@ -20,14 +18,16 @@
 //! - [`checks`]: the `[checks]` thresholds and their verdicts.
 //! - [`report`]: `report.json`, `report.html`, `junit.xml`, `latency.hlog`,
 //!   `outcomes.ndjson`, and the terminal summary.
+//! - [`merge`]: `loadgen merge`: several `--worker` runs' reports into one
+//!   (histograms added, money checked once over all outcomes).
 
-pub mod capacity;
 pub mod check;
 pub mod checks;
 pub mod cli;
 pub mod flows;
 pub mod latency;
 pub mod ledger_source;
+pub mod merge;
 pub mod outcomes;
 pub mod pacing;
 pub mod progress;
