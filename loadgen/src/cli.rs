@@ -86,6 +86,32 @@ workers saved (embedded gateways), else the one they read (worker.json), else th
 
 Exit status: 0 all checks passed, 1 a check failed, 2 bad usage or unreadable input.";
 
+const CAPACITY_EXAMPLES: &str = "\
+Examples:
+  # Climb against an in-process gateway-sim as the scenario's [capacity] table says
+  loadgen capacity --scenario scenarios/capacity.toml
+
+  # 100/s, 200/s, ... up to 2000/s, 10 s per step, the first 2 s of each left out
+  loadgen capacity --scenario scenarios/capacity.toml --start 100 --step 100 \\
+      --max-rate 2000 --step-duration 10s --warm-up 2s --report-dir reports/cap-1
+
+  # Grow by a quarter per step against a gateway-sim already running
+  loadgen capacity --scenario scenarios/capacity.toml --target http://127.0.0.1:4242 \\
+      --start 500 --factor 1.25
+
+Each step is an open-model run at one rate; the SLO is the scenario's [checks]
+(p95_ms, p99_ms, max_error_rate, min_achieved_rate_ratio), judged per step after
+its warm-up. The climb stops at the first step that breaks it, or at --max-rate.
+The knee is the highest rate that held. One gateway serves the whole climb, and
+every order of every step is reconciled against its ledger at the end.
+Writes capacity.json, capacity.svg and capacity.html (the plot), outcomes.ndjson
+and, in embedded mode, ledger.ndjson.
+
+Exit status: 0 the SLO held at some rate (a knee was found) and no money went wrong;
+1 money went wrong (double, lost or orphan charges, amount mismatches, or the ledger
+could not be read), or the SLO broke already at the first step; 2 bad usage or
+config (such as a [checks] table without any SLO).";
+
 /// loadgen drives a payment API at a fixed arrival rate, measures latency
 /// honestly, and proves afterwards that no money went wrong.
 #[derive(Debug, Parser)]
@@ -111,6 +137,9 @@ pub enum Command {
     /// Run a scenario: drive the API, then check money and thresholds
     #[command(after_long_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Step the arrival rate up until the SLO breaks: find the knee and plot it
+    #[command(after_long_help = CAPACITY_EXAMPLES)]
+    Capacity(CapacityArgs),
     /// Re-run the money check offline from a run's outcomes and a ledger
     #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
@@ -226,6 +255,79 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The scenario file: [load] is each step's traffic, [checks] the SLO, [capacity] the steps
+    #[arg(long, value_name = "FILE")]
+    pub scenario: PathBuf,
+
+    /// Drive a gateway-sim already running at URL instead of starting one in-process
+    ///
+    /// Without --target or --service, loadgen starts gateway-sim in-process once, with
+    /// the scenario's [gateway] table, for the whole climb.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["service", "gateway"])]
+    pub target: Option<String>,
+
+    /// Drive a merchant's own payment service at URL (needs --gateway)
+    #[arg(long, value_name = "URL", requires = "gateway")]
+    pub service: Option<String>,
+
+    /// The gateway-sim the --service talks to; its ledger is checked
+    #[arg(long, value_name = "URL", requires = "service")]
+    pub gateway: Option<String>,
+
+    /// The first step's arrival rate, orders/s [default: [capacity] start, else [load] rate]
+    #[arg(long, value_name = "N")]
+    pub start: Option<f64>,
+
+    /// Add N orders/s per step (replaces [capacity] step or factor)
+    #[arg(long, value_name = "N", conflicts_with = "factor")]
+    pub step: Option<f64>,
+
+    /// Multiply the rate by F per step (replaces [capacity] step or factor) [default: 1.25]
+    #[arg(long, value_name = "F")]
+    pub factor: Option<f64>,
+
+    /// How long each rate is held, such as 10s [default: [capacity] step_duration, else 10s]
+    #[arg(long, value_name = "TIME", value_parser = duration_arg)]
+    pub step_duration: Option<Duration>,
+
+    /// Leave the first TIME of each step out of its figures (whole seconds) [default: 0s]
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub warm_up: Option<Duration>,
+
+    /// Upper bound: no step above N orders/s [default: [capacity] max_rate, else 10 x start]
+    #[arg(long, value_name = "N")]
+    pub max_rate: Option<f64>,
+
+    /// Concurrent users, one connection each, at every step (overrides [load] users)
+    ///
+    /// Size them for the highest rate: users > rate x requests per order x latency.
+    #[arg(long, value_name = "N")]
+    pub users: Option<usize>,
+
+    /// Seed for amounts, flows and merchants (overrides [load] seed)
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Where the reports go [default: reports/<scenario>-capacity-<unix time>]
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// gateway-sim's admin token, for /_sim/* (also read from LOADGEN_ADMIN_TOKEN)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LOADGEN_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// No line per step (the summary is still printed)
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The ledger: a gateway-sim URL, an NDJSON file saved from GET /_sim/ledger,
     /// or several of either separated by commas
@@ -325,6 +427,7 @@ pub fn init_logging() {
 pub async fn run(cli: Cli) -> Result<Verdict, CliError> {
     match cli.command {
         Command::Run(args) => run_command(args).await,
+        Command::Capacity(args) => capacity_command(args).await,
         Command::Check(args) => check_command(args).await,
         Command::Merge(args) => merge_command(args).await,
     }
@@ -414,6 +517,67 @@ async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
     let options = run_options(args)?;
     let finished = crate::run::execute_sharded(options, &shard).await?;
     crate::run::print_finished(&finished);
+    Ok(Verdict::from_passed(finished.report.passed))
+}
+
+/// Turns `loadgen capacity` arguments into options (no I/O beyond reading the scenario).
+pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityOptions, CliError> {
+    use crate::capacity::{CapacityOverrides, CapacityPlan};
+    use crate::scenario::RateIncrease;
+
+    let mut scenario = Scenario::load(&args.scenario)?;
+    scenario.override_load(&LoadOverrides {
+        users: args.users,
+        seed: args.seed,
+        ..LoadOverrides::default()
+    })?;
+    let endpoint = match (&args.target, &args.service, &args.gateway) {
+        (Some(target), None, None) => Endpoint::Target(base_url("--target", target)?),
+        (None, Some(service), Some(gateway)) => {
+            if scenario.target.is_none() {
+                return Err(CliError::Usage(format!(
+                    "--service needs a [target] table in {} describing the service's endpoint",
+                    scenario.origin
+                )));
+            }
+            Endpoint::Service {
+                service: base_url("--service", service)?,
+                gateway: base_url("--gateway", gateway)?,
+            }
+        }
+        (None, None, None) => Endpoint::Embedded,
+        _ => {
+            return Err(CliError::Usage(
+                "give either --target URL, or --service URL with --gateway URL, or neither".into(),
+            ));
+        }
+    };
+    let flags = CapacityOverrides {
+        start: args.start,
+        increase: args
+            .step
+            .map(RateIncrease::Step)
+            .or(args.factor.map(RateIncrease::Factor)),
+        step_duration: args.step_duration,
+        warm_up: args.warm_up,
+        max_rate: args.max_rate,
+    };
+    let plan = CapacityPlan::resolve(scenario.capacity.as_ref(), &flags, scenario.load.rate)
+        .map_err(|e| CliError::Usage(format!("scenario {}: {e}", scenario.origin)))?;
+    Ok(crate::capacity::CapacityOptions {
+        scenario,
+        plan,
+        endpoint,
+        report_dir: args.report_dir,
+        admin_token: args.admin_token,
+        quiet: args.quiet,
+    })
+}
+
+async fn capacity_command(args: CapacityArgs) -> Result<Verdict, CliError> {
+    let options = capacity_options(args)?;
+    let finished = crate::capacity::execute(options).await?;
+    crate::capacity::print_finished(&finished);
     Ok(Verdict::from_passed(finished.report.passed))
 }
 

@@ -5,6 +5,8 @@
 //!
 //! - [`cli`]: the command line (`loadgen run`, `loadgen check`) and exit codes.
 //! - [`scenario`]: reads a scenario file's `[load]`, `[checks]`, `[target]` into a plan.
+//! - [`capacity`]: `loadgen capacity`: steps the arrival rate until the SLO
+//!   breaks, reports the knee, plots it, and checks every step's money.
 //! - [`run`]: one run end to end: gateway (embedded or not), goose, settle, ledger,
 //!   check, reports.
 //! - [`pacing`]: the open-model schedule every user shares (order `n` due at `t0 + n/rate`).
@@ -21,6 +23,7 @@
 //! - [`merge`]: `loadgen merge`: several `--worker` runs' reports into one
 //!   (histograms added, money checked once over all outcomes).
 
+pub mod capacity;
 pub mod check;
 pub mod checks;
 pub mod cli;
