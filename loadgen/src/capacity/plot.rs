@@ -119,7 +119,7 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
 
 /// Ticks for a log scale: 1, 2, 5 per decade, or only powers of ten over many decades.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(lo > 0.0) || !(hi > lo) {
+    if lo.is_nan() || hi.is_nan() || lo <= 0.0 || hi <= lo {
         return vec![];
     }
     let first = lo.log10().floor() as i32;
