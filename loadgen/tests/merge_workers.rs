@@ -218,7 +218,7 @@ async fn two_merged_workers_match_one_run_over_the_same_orders() {
     assert!(
         worker1
             .iter()
-            .all(|o| order_number(&o.order_id) % 2 == 0 && o.order_id.contains("-w1of2-"))
+            .all(|o| order_number(&o.order_id).is_multiple_of(2) && o.order_id.contains("-w1of2-"))
     );
     assert!(
         worker2
