@@ -227,3 +227,31 @@ max_rate = 150
     assert_eq!(r["money"]["counts"]["double_charges"], doubled);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_shipped_capacity_scenario_plans_a_climb_with_an_slo() {
+    use loadgen::capacity::{CapacityOverrides, CapacityPlan, slo_of};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/capacity.toml");
+    let scenario = loadgen::scenario::Scenario::load(&path).expect("scenarios/capacity.toml reads");
+    let plan = CapacityPlan::resolve(
+        scenario.capacity.as_ref(),
+        &CapacityOverrides::default(),
+        scenario.load.rate,
+    )
+    .expect("its [capacity] plans");
+    let rates = plan.rates();
+    assert_eq!(rates.first(), Some(&200.0));
+    assert_eq!(plan.warm_up_seconds(), 2);
+    // The documented true limit (~667 orders/s) lies between two steps, so the
+    // knee the climb can find is within 10% of it.
+    let limit = 800.0 / 1.2;
+    let below = rates
+        .iter()
+        .copied()
+        .filter(|r| *r < limit)
+        .fold(0.0, f64::max);
+    assert!((limit - below) / limit <= 0.10, "{rates:?}");
+    let thresholds = loadgen::run::thresholds(&scenario).expect("[checks]");
+    let slo = slo_of(&thresholds, &scenario.origin).expect("an SLO");
+    assert_eq!(slo.max_error_rate, Some(0.01));
+}

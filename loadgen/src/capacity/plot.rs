@@ -19,7 +19,7 @@ use crate::report::escape_markup;
 use super::report::{CapacityReport, StepVerdict, rate};
 
 const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 810.0;
+const HEIGHT: f64 = 840.0;
 const LEFT: f64 = 80.0;
 /// Room right of the panels for the legends.
 const RIGHT: f64 = 200.0;
@@ -182,7 +182,7 @@ impl Svg {
     }
 
     /// A polyline through the finite points, with a dot on each.
-    fn series(&mut self, points: &[(f64, f64)], color: &str, dashed: bool) {
+    fn series(&mut self, points: &[(f64, f64)], color: &str, width: f64, opacity: f64) {
         let finite: Vec<(f64, f64)> = points
             .iter()
             .copied()
@@ -195,20 +195,16 @@ impl Svg {
             .iter()
             .map(|(x, y)| format!("{x:.1},{y:.1}"))
             .collect();
-        let dash = if dashed {
-            r#" stroke-dasharray="6 4""#
-        } else {
-            ""
-        };
         let _ = writeln!(
             self.out,
-            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="{width}" stroke-opacity="{opacity}"/>"#,
             path.join(" ")
         );
+        let r = (width + 1.5).max(3.5);
         for (x, y) in finite {
             let _ = writeln!(
                 self.out,
-                r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{color}"/>"#
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}" fill="{color}" fill-opacity="{opacity}"/>"#
             );
         }
     }
@@ -305,12 +301,8 @@ pub fn render_svg(report: &CapacityReport) -> String {
         r##"<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#fafafa"/>"##
     );
     let headline = match &report.knee {
-        Some(k) => format!(
-            "Capacity of {}: knee at {}/s",
-            report.scenario,
-            rate(k.rate)
-        ),
-        None => format!("Capacity of {}: no rate held the SLO", report.scenario),
+        Some(k) => format!("{}: knee at {}/s", report.scenario, rate(k.rate)),
+        None => format!("{}: no rate held the SLO", report.scenario),
     };
     svg.text(
         LEFT,
@@ -368,8 +360,9 @@ pub fn render_svg(report: &CapacityReport) -> String {
                 .map(|s| (x.x(s.offered_rate), scale.y(f(s), panel)))
                 .collect()
         };
-    svg.series(&pts(&|s| s.achieved_rate, y, top), ACHIEVED, false);
-    svg.series(&pts(&|s| s.goodput, y, top), GOODPUT, false);
+    // Achieved wide and pale underneath: below the knee goodput lies on it.
+    svg.series(&pts(&|s| s.achieved_rate, y, top), ACHIEVED, 5.0, 0.45);
+    svg.series(&pts(&|s| s.goodput, y, top), GOODPUT, 2.0, 1.0);
     svg.legend(
         top,
         &[
@@ -429,9 +422,9 @@ pub fn render_svg(report: &CapacityReport) -> String {
             name,
         );
     }
-    svg.series(&pts(&|s| s.latency.p50_ms, lat, mid), P50, false);
-    svg.series(&pts(&|s| s.latency.p95_ms, lat, mid), P95, false);
-    svg.series(&pts(&|s| s.latency.p99_ms, lat, mid), P99, false);
+    svg.series(&pts(&|s| s.latency.p50_ms, lat, mid), P50, 2.0, 1.0);
+    svg.series(&pts(&|s| s.latency.p95_ms, lat, mid), P95, 2.0, 1.0);
+    svg.series(&pts(&|s| s.latency.p99_ms, lat, mid), P99, 2.0, 1.0);
     let mut legend = vec![
         ("p50", P50, false),
         ("p95", P95, false),
@@ -479,7 +472,7 @@ pub fn render_svg(report: &CapacityReport) -> String {
             &format!("max error rate {}%", label(v)),
         );
     }
-    svg.series(&pts(&|s| s.error_rate * 100.0, err, low), ERRORS, false);
+    svg.series(&pts(&|s| s.error_rate * 100.0, err, low), ERRORS, 2.0, 1.0);
     let mut legend = vec![("errors", ERRORS, false)];
     if slo_errors.is_some() {
         legend.push(("SLO", SLO, true));
@@ -506,10 +499,16 @@ pub fn render_svg(report: &CapacityReport) -> String {
                 &format!(r#"stroke="{BROKE}" stroke-width="2" stroke-dasharray="6 3""#),
             );
         }
+        // Near the right edge the label goes left of the line, a row below the knee's.
+        let (lx, ly, anchor) = if px + 110.0 > LEFT + PLOT_W {
+            (px - 4.0, top.top + 32.0, "end")
+        } else {
+            (px + 4.0, top.top + 14.0, "start")
+        };
         svg.text(
-            px + 4.0,
-            top.top + 14.0,
-            &format!(r#"font-size="12" fill="{BROKE}""#),
+            lx,
+            ly,
+            &format!(r#"font-size="12" text-anchor="{anchor}" fill="{BROKE}""#),
             &format!("broke {}/s", rate(b.rate)),
         );
     }
@@ -576,7 +575,7 @@ pub fn render_svg(report: &CapacityReport) -> String {
     };
     svg.text(
         LEFT,
-        HEIGHT - 12.0,
+        HEIGHT - 14.0,
         r##"font-size="12" fill="#333333""##,
         &money,
     );

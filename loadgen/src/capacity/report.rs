@@ -374,7 +374,7 @@ pub fn header_line(scenario: &Scenario, plan: &CapacityPlan, rates: &[f64], slo:
         String::new()
     };
     format!(
-        "capacity {}: up to {} steps from {}/s to {}/s ({how} per step), {:.1} s each{warm}; SLO: {}",
+        "climbing {}: up to {} steps from {}/s to {}/s ({how} per step), {:.1} s each{warm}; SLO: {}",
         scenario.name,
         rates.len(),
         rate(plan.start),
