@@ -406,6 +406,7 @@ pub fn render_svg(report: &CapacityReport) -> String {
         &log_ticks(lat_lo, lat_hi),
         "Latency, corrected (ms, log scale)",
     );
+    // SLO labels sit at the left end: the knee and the break are drawn at the right.
     for (name, v) in &slo_lines {
         let py = lat.y(*v, mid);
         svg.line(
@@ -416,9 +417,9 @@ pub fn render_svg(report: &CapacityReport) -> String {
             &format!(r#"stroke="{SLO}" stroke-width="1.5" stroke-dasharray="3 3""#),
         );
         svg.text(
-            LEFT + PLOT_W - 4.0,
+            LEFT + 6.0,
             py - 4.0,
-            &format!(r#"font-size="11" text-anchor="end" fill="{SLO}""#),
+            &format!(r#"font-size="11" fill="{SLO}""#),
             name,
         );
     }
@@ -466,9 +467,9 @@ pub fn render_svg(report: &CapacityReport) -> String {
             &format!(r#"stroke="{SLO}" stroke-width="1.5" stroke-dasharray="3 3""#),
         );
         svg.text(
-            LEFT + PLOT_W - 4.0,
+            LEFT + 6.0,
             py - 4.0,
-            &format!(r#"font-size="11" text-anchor="end" fill="{SLO}""#),
+            &format!(r#"font-size="11" fill="{SLO}""#),
             &format!("max error rate {}%", label(v)),
         );
     }
