@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 # would measure the compiler instead of the system under test.
 cargo test --workspace --release "$@"
 
+# gateway-sim sharded by merchant behind nginx (installed from Debian's packages
+# if missing), two loadgen workers, and the merged money check over both shards.
+scripts/shard-test.sh
+
 # The Stripe SDK suite: the official stripe package from PyPI, unpatched, drives the
 # release binary (tests/stripe_sdk). Its own virtualenv under target/, so nothing
 # is installed system-wide; pinned in tests/stripe_sdk/requirements.txt.
