@@ -206,7 +206,7 @@ async fn check_reachable(url: &str, admin_token: Option<&str>) -> Result<(), Run
 }
 
 /// Where the ledger is read after the run.
-enum LedgerAccess {
+pub(crate) enum LedgerAccess {
     InProcess(gateway_sim::GatewaySim),
     Http(String),
     /// `--ledger`: URLs and files, comma-separated.
@@ -214,11 +214,126 @@ enum LedgerAccess {
 }
 
 impl LedgerAccess {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             LedgerAccess::InProcess(_) => LEDGER_NDJSON.to_string(),
             LedgerAccess::Http(url) | LedgerAccess::Sources(url) => url.clone(),
         }
+    }
+
+    /// Reads the whole ledger. The embedded gateway is stopped here and its ledger
+    /// saved in `report_dir` (it is gone afterwards, and `loadgen check` needs it
+    /// to re-run the check offline); the path is returned when it was.
+    /// A ledger that cannot be read is an `Err` message for the report, not a
+    /// failure of the run.
+    pub(crate) async fn read(
+        self,
+        admin_token: Option<&str>,
+        report_dir: &Path,
+    ) -> Result<(Result<Vec<LedgerEntry>, String>, Option<PathBuf>), RunError> {
+        Ok(match self {
+            LedgerAccess::InProcess(sim) => {
+                let entries = sim.ledger_entries();
+                sim.shutdown().await;
+                let path = report_dir.join(LEDGER_NDJSON);
+                write_ledger(&path, &entries)?;
+                (Ok(entries), Some(path))
+            }
+            LedgerAccess::Http(url) => (
+                crate::ledger_source::fetch_ledger(&url, admin_token)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None,
+            ),
+            LedgerAccess::Sources(spec) => (
+                crate::ledger_source::load(&spec, admin_token)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None,
+            ),
+        })
+    }
+}
+
+/// Where the orders go and where the ledger is read: a gateway-sim started in
+/// process, one already running, or a merchant's service in front of one.
+pub(crate) struct Connection {
+    pub mode: RunMode,
+    /// The base URL the users drive.
+    pub host: String,
+    pub ledger: LedgerAccess,
+    /// Kept in every order id: empty against the embedded gateway, which is new
+    /// each run; fresh otherwise, so a rerun against a long-lived gateway never
+    /// replays an earlier run's idempotency keys.
+    pub run_tag: String,
+    pub flows: FlowMode,
+    /// The service's `[target] timeout`, which replaces `[load] timeout`: a
+    /// service retries the gateway before it answers.
+    pub timeout: Option<Duration>,
+}
+
+impl Connection {
+    /// Starts the embedded gateway (with the scenario's `[gateway]` and `seed`),
+    /// or checks that the given one answers, before any load is sent.
+    pub(crate) async fn open(
+        scenario: &Scenario,
+        endpoint: &Endpoint,
+        seed: u64,
+        admin_token: Option<&str>,
+    ) -> Result<Connection, RunError> {
+        Ok(match endpoint {
+            Endpoint::Embedded => {
+                let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&scenario.text)
+                    .map_err(|e| RunError::Config {
+                        origin: scenario.origin.clone(),
+                        message: e.to_string(),
+                    })?;
+                let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
+                    seed,
+                    behaviour,
+                    ..gateway_sim::SimConfig::default()
+                })
+                .await?;
+                Connection {
+                    mode: RunMode::Embedded,
+                    host: sim.url(),
+                    ledger: LedgerAccess::InProcess(sim),
+                    run_tag: String::new(),
+                    flows: FlowMode::Native,
+                    timeout: None,
+                }
+            }
+            Endpoint::Target(url) => {
+                check_reachable(url, admin_token).await?;
+                Connection {
+                    mode: RunMode::Target,
+                    host: url.clone(),
+                    ledger: LedgerAccess::Http(url.clone()),
+                    run_tag: OrderIds::fresh_tag(),
+                    flows: FlowMode::Native,
+                    timeout: None,
+                }
+            }
+            Endpoint::Service { service, gateway } => {
+                check_reachable(gateway, admin_token).await?;
+                let Some(template) = scenario.target.clone() else {
+                    return Err(RunError::Config {
+                        origin: scenario.origin.clone(),
+                        message:
+                            "--service needs a [target] table describing the service's endpoint"
+                                .into(),
+                    });
+                };
+                Connection {
+                    mode: RunMode::Service,
+                    host: service.clone(),
+                    ledger: LedgerAccess::Http(gateway.clone()),
+                    run_tag: OrderIds::fresh_tag(),
+                    timeout: template.timeout,
+                    flows: FlowMode::Service(Arc::new(template)),
+                }
+            }
+        })
     }
 }
 
@@ -251,59 +366,24 @@ pub async fn execute_sharded(
     let mut load = scenario.load.clone();
     let thresholds = thresholds(scenario)?;
 
-    let (mode, host, ledger_access, ids, flow_mode) = match &options.endpoint {
-        Endpoint::Embedded => {
-            let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&scenario.text)
-                .map_err(|e| RunError::Config {
-                    origin: scenario.origin.clone(),
-                    message: e.to_string(),
-                })?;
-            let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
-                seed: load.seed,
-                behaviour,
-                ..gateway_sim::SimConfig::default()
-            })
-            .await?;
-            let url = sim.url();
-            (
-                RunMode::Embedded,
-                url,
-                LedgerAccess::InProcess(sim),
-                OrderIds::new(load.seed, ""),
-                FlowMode::Native,
-            )
-        }
-        Endpoint::Target(url) => {
-            check_reachable(url, options.admin_token.as_deref()).await?;
-            (
-                RunMode::Target,
-                url.clone(),
-                LedgerAccess::Http(url.clone()),
-                OrderIds::new(load.seed, OrderIds::fresh_tag()),
-                FlowMode::Native,
-            )
-        }
-        Endpoint::Service { service, gateway } => {
-            check_reachable(gateway, options.admin_token.as_deref()).await?;
-            let Some(template) = scenario.target.clone() else {
-                return Err(RunError::Config {
-                    origin: scenario.origin.clone(),
-                    message: "--service needs a [target] table describing the service's endpoint"
-                        .into(),
-                });
-            };
-            if let Some(timeout) = template.timeout {
-                load.timeout = timeout;
-            }
-            (
-                RunMode::Service,
-                service.clone(),
-                LedgerAccess::Http(gateway.clone()),
-                OrderIds::new(load.seed, OrderIds::fresh_tag()),
-                FlowMode::Service(Arc::new(template)),
-            )
-        }
-    };
+    let Connection {
+        mode,
+        host,
+        ledger: ledger_access,
+        run_tag,
+        flows: flow_mode,
+        timeout,
+    } = Connection::open(
+        scenario,
+        &options.endpoint,
+        load.seed,
+        options.admin_token.as_deref(),
+    )
+    .await?;
+    if let Some(timeout) = timeout {
+        load.timeout = timeout;
+    }
+    let ids = OrderIds::new(load.seed, run_tag);
 
     let ids = match shard.worker {
         Some(worker) => ids.for_worker(worker),
@@ -366,26 +446,9 @@ pub async fn execute_sharded(
 
     tokio::time::sleep(load.settle).await;
     let ledger_read_from = ledger_access.describe();
-    let ledger: Result<Vec<LedgerEntry>, String> = match ledger_access {
-        LedgerAccess::InProcess(sim) => {
-            let entries = sim.ledger_entries();
-            sim.shutdown().await;
-            // The embedded gateway is gone after the run: keep its ledger so
-            // `loadgen check` can re-run the check offline.
-            write_ledger(&report_dir.join(LEDGER_NDJSON), &entries)?;
-            Ok(entries)
-        }
-        LedgerAccess::Http(url) => {
-            crate::ledger_source::fetch_ledger(&url, options.admin_token.as_deref())
-                .await
-                .map_err(|e| e.to_string())
-        }
-        LedgerAccess::Sources(spec) => {
-            crate::ledger_source::load(&spec, options.admin_token.as_deref())
-                .await
-                .map_err(|e| e.to_string())
-        }
-    };
+    let (ledger, _saved) = ledger_access
+        .read(options.admin_token.as_deref(), &report_dir)
+        .await?;
 
     let outcomes = driver.outcomes.clone().into_vec();
     let recorder = driver

@@ -26,7 +26,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use gateway_sim::engine::ledger::LedgerEntry;
 use hdrhistogram::Histogram;
 
 use crate::check::reconcile;
@@ -35,8 +34,8 @@ use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::{LatencyRecorder, LatencySummary, Percentiles, StepLatency, new_histogram};
 use crate::outcomes::{ClientResult, OrderOutcome, OutcomeLog};
 use crate::pacing::{PacingStats, Schedule};
-use crate::report::{MoneySummary, ReportError, RunMode};
-use crate::run::{Endpoint, RunError};
+use crate::report::{MoneySummary, ReportError};
+use crate::run::{Connection, Endpoint, RunError};
 use crate::scenario::{
     CapacitySettings, LoadOverrides, LoadPlan, RateIncrease, Scenario, check_capacity_factor,
     check_capacity_rate, check_step_duration,
@@ -263,12 +262,6 @@ pub fn slo_of(thresholds: &CheckThresholds, origin: &str) -> Result<Slo, RunErro
     Ok(slo)
 }
 
-/// Where the ledger is read after the climb.
-enum LedgerAccess {
-    InProcess(gateway_sim::GatewaySim),
-    Http(String),
-}
-
 fn unix_now() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -301,56 +294,26 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
     }
     let load = &scenario.load;
 
-    let (mode, host, ledger_access, run_tag, flow_mode) = match &options.endpoint {
-        Endpoint::Embedded => {
-            let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&scenario.text)
-                .map_err(|e| RunError::Config {
-                    origin: scenario.origin.clone(),
-                    message: e.to_string(),
-                })?;
-            let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
-                seed: load.seed,
-                behaviour,
-                ..gateway_sim::SimConfig::default()
-            })
-            .await?;
-            let url = sim.url();
-            (
-                RunMode::Embedded,
-                url,
-                LedgerAccess::InProcess(sim),
-                String::new(),
-                FlowMode::Native,
-            )
+    let Connection {
+        mode,
+        host,
+        ledger: ledger_access,
+        run_tag,
+        flows: flow_mode,
+        timeout,
+    } = Connection::open(
+        scenario,
+        &options.endpoint,
+        scenario.load.seed,
+        options.admin_token.as_deref(),
+    )
+    .await?;
+    // As in `loadgen run`: a service retries the gateway before it answers.
+    if let Some(timeout) = timeout {
+        for step in &mut step_loads {
+            step.timeout = timeout;
         }
-        Endpoint::Target(url) => {
-            check_reachable(url, options.admin_token.as_deref()).await?;
-            (
-                RunMode::Target,
-                url.clone(),
-                LedgerAccess::Http(url.clone()),
-                OrderIds::fresh_tag(),
-                FlowMode::Native,
-            )
-        }
-        Endpoint::Service { service, gateway } => {
-            check_reachable(gateway, options.admin_token.as_deref()).await?;
-            let Some(template) = scenario.target.clone() else {
-                return Err(RunError::Config {
-                    origin: scenario.origin.clone(),
-                    message: "--service needs a [target] table describing the service's endpoint"
-                        .into(),
-                });
-            };
-            (
-                RunMode::Service,
-                service.clone(),
-                LedgerAccess::Http(gateway.clone()),
-                OrderIds::fresh_tag(),
-                FlowMode::Service(Arc::new(template)),
-            )
-        }
-    };
+    }
 
     let report_dir = options
         .report_dir
@@ -365,15 +328,6 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
     let warm_up_s = plan.warm_up_seconds();
     if !options.quiet {
         println!("{}", report::header_line(scenario, plan, &rates, &slo));
-    }
-
-    if let FlowMode::Service(template) = &flow_mode
-        && let Some(timeout) = template.timeout
-    {
-        // As in `loadgen run`: a service retries the gateway before it answers.
-        for step in &mut step_loads {
-            step.timeout = timeout;
-        }
     }
 
     let mut steps: Vec<StepResult> = Vec::with_capacity(rates.len());
@@ -408,23 +362,10 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         outcomes: report_dir.join(crate::report::OUTCOMES_NDJSON),
         ledger: None,
     };
-    let ledger: Result<Vec<LedgerEntry>, String> = match ledger_access {
-        LedgerAccess::InProcess(sim) => {
-            let entries = sim.ledger_entries();
-            sim.shutdown().await;
-            // The embedded gateway is gone after the climb: keep its ledger so
-            // `loadgen check` can re-run the money check offline.
-            let path = report_dir.join(crate::run::LEDGER_NDJSON);
-            write_ledger(&path, &entries)?;
-            files.ledger = Some(path);
-            Ok(entries)
-        }
-        LedgerAccess::Http(url) => {
-            crate::ledger_source::fetch_ledger(&url, options.admin_token.as_deref())
-                .await
-                .map_err(|e| e.to_string())
-        }
-    };
+    let (ledger, saved) = ledger_access
+        .read(options.admin_token.as_deref(), &report_dir)
+        .await?;
+    files.ledger = saved;
     crate::outcomes::write_ndjson(&files.outcomes, &outcomes).map_err(ReportError::from)?;
 
     let order_count = outcomes.len() as u64;
@@ -697,30 +638,6 @@ fn judge_step(
     }
 }
 
-/// Fails fast, with a message naming the URL, when nothing answers there.
-async fn check_reachable(url: &str, admin_token: Option<&str>) -> Result<(), RunError> {
-    let unreachable = |detail: String| RunError::Unreachable {
-        url: url.to_string(),
-        detail,
-    };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| unreachable(e.to_string()))?;
-    let mut request = client.get(format!("{url}/_sim/health"));
-    if let Some(token) = admin_token {
-        request = request.bearer_auth(token).header("X-Admin-Token", token);
-    }
-    match request.send().await {
-        Ok(response) if response.status().is_success() => Ok(()),
-        Ok(response) => Err(unreachable(format!(
-            "GET /_sim/health answered HTTP {}",
-            response.status()
-        ))),
-        Err(e) => Err(unreachable(e.to_string())),
-    }
-}
-
 fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
     std::fs::write(path, text).map_err(|source| {
         RunError::Report(ReportError::Io {
@@ -728,23 +645,6 @@ fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
             source,
         })
     })
-}
-
-fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), RunError> {
-    use std::io::Write as _;
-    let io_error = |source: std::io::Error| {
-        RunError::Report(ReportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let file = std::fs::File::create(path).map_err(io_error)?;
-    let mut out = std::io::BufWriter::new(file);
-    for entry in entries {
-        serde_json::to_writer(&mut out, entry).map_err(|e| io_error(e.into()))?;
-        out.write_all(b"\n").map_err(io_error)?;
-    }
-    out.flush().map_err(io_error)
 }
 
 /// Prints the summary after the climb: knee, break, money, violations, warnings, files.
