@@ -35,7 +35,9 @@ if [ -z "$nginx_bin" ]; then
 fi
 command -v curl >/dev/null || fail "curl is needed to read the shards' ledgers"
 
-cargo build --release --quiet -p gateway-sim -p loadgen
+# --workspace --all-targets: the same feature set as `cargo test --workspace`, so
+# after the tests this builds nothing (a narrower build would recompile dependencies).
+cargo build --release --quiet --workspace --all-targets
 sim=target/release/gateway-sim
 loadgen=target/release/loadgen
 

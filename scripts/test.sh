@@ -15,7 +15,8 @@ scripts/shard-test.sh
 # The Stripe SDK suite: the official stripe package from PyPI, unpatched, drives the
 # release binary (tests/stripe_sdk). Its own virtualenv under target/, so nothing
 # is installed system-wide; pinned in tests/stripe_sdk/requirements.txt.
-cargo build --release -p gateway-sim
+# Built already by the tests above (the same feature set), so this is a no-op there.
+cargo build --release --quiet --workspace --all-targets
 sdk_env=target/stripe-sdk-venv
 if ! "$sdk_env/bin/python" -m pip --version >/dev/null 2>&1; then
     rm -rf "$sdk_env"
