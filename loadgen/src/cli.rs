@@ -447,15 +447,15 @@ fn base_url(flag: &str, url: &str) -> Result<String, CliError> {
 }
 
 /// Turns `loadgen run` arguments into run options (no I/O beyond reading the scenario).
-pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
-    let mut scenario = Scenario::load(&args.scenario)?;
-    scenario.override_load(&LoadOverrides {
-        rate: args.rate,
-        duration: args.duration,
-        users: args.users,
-        seed: args.seed,
-    })?;
-    let endpoint = match (&args.target, &args.service, &args.gateway) {
+/// Where `run` and `capacity` send their orders: `--target`, `--service` with
+/// `--gateway`, or (neither) a gateway-sim started in process.
+fn endpoint(
+    target: &Option<String>,
+    service: &Option<String>,
+    gateway: &Option<String>,
+    scenario: &Scenario,
+) -> Result<Endpoint, CliError> {
+    Ok(match (target, service, gateway) {
         (Some(target), None, None) => Endpoint::Target(base_url("--target", target)?),
         (None, Some(service), Some(gateway)) => {
             if scenario.target.is_none() {
@@ -475,7 +475,18 @@ pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
                 "give either --target URL, or --service URL with --gateway URL, or neither".into(),
             ));
         }
-    };
+    })
+}
+
+pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
+    let mut scenario = Scenario::load(&args.scenario)?;
+    scenario.override_load(&LoadOverrides {
+        rate: args.rate,
+        duration: args.duration,
+        users: args.users,
+        seed: args.seed,
+    })?;
+    let endpoint = endpoint(&args.target, &args.service, &args.gateway, &scenario)?;
     Ok(RunOptions {
         scenario,
         endpoint,
@@ -531,27 +542,7 @@ pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityO
         seed: args.seed,
         ..LoadOverrides::default()
     })?;
-    let endpoint = match (&args.target, &args.service, &args.gateway) {
-        (Some(target), None, None) => Endpoint::Target(base_url("--target", target)?),
-        (None, Some(service), Some(gateway)) => {
-            if scenario.target.is_none() {
-                return Err(CliError::Usage(format!(
-                    "--service needs a [target] table in {} describing the service's endpoint",
-                    scenario.origin
-                )));
-            }
-            Endpoint::Service {
-                service: base_url("--service", service)?,
-                gateway: base_url("--gateway", gateway)?,
-            }
-        }
-        (None, None, None) => Endpoint::Embedded,
-        _ => {
-            return Err(CliError::Usage(
-                "give either --target URL, or --service URL with --gateway URL, or neither".into(),
-            ));
-        }
-    };
+    let endpoint = endpoint(&args.target, &args.service, &args.gateway, &scenario)?;
     let flags = CapacityOverrides {
         start: args.start,
         increase: args
