@@ -44,9 +44,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use behaviour::BehaviourConfig;
+pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
+pub use behaviour::{BehaviourConfig, load_scenario_gateway, parse_scenario_gateway};
 pub use engine::Engine;
-pub use engine::ledger::LedgerEntry;
+pub use engine::ledger::{EntryKind, LedgerEntry};
 pub use state::SimState;
 
 /// How to start a simulator.

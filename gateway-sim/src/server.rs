@@ -270,24 +270,12 @@ async fn act_out(
                     None
                 }
                 Claim::Mismatch => {
-                    return Answer::Reply(dialect.render_error(
-                    &ApiError::idempotency(
-                        StatusCode::BAD_REQUEST,
-                        "idempotency_key_mismatch",
-                        format!(
-                            "Keys for idempotent requests can only be used with the same method, path and body they were first used with. Use a new key for a different request (key '{key}')."
-                        ),
-                    ),
-                ));
+                    let error = ApiError::idempotency_key_mismatch(key);
+                    return dialect.render_error(&error).into();
                 }
                 Claim::InUse => {
-                    return Answer::Reply(dialect.render_error(
-                    &ApiError::idempotency(
-                        StatusCode::CONFLICT,
-                        "idempotency_key_in_use",
-                        format!("A request with idempotency key '{key}' is still being processed; retry in a moment to get its result."),
-                    ),
-                ));
+                    let error = ApiError::idempotency_key_in_use(key);
+                    return dialect.render_error(&error).into();
                 }
             }
         }

@@ -150,6 +150,30 @@ impl ApiError {
         Self::new(status, "idempotency_error", code, message)
     }
 
+    /// The key was first used with another method, path or body.
+    pub fn idempotency_key_mismatch(key: &str) -> Self {
+        Self::idempotency(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_mismatch",
+            format!(
+                "Keys for idempotent requests can only be used with the same method, path and \
+                 body they were first used with. Use a new key for a different request (key '{key}')."
+            ),
+        )
+    }
+
+    /// A request with the same key is still running; its answer is not stored yet.
+    pub fn idempotency_key_in_use(key: &str) -> Self {
+        Self::idempotency(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_use",
+            format!(
+                "A request with idempotency key '{key}' is still being processed; retry in a \
+                 moment to get its result."
+            ),
+        )
+    }
+
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
