@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
 use crate::behaviour::{self, BehaviourConfig};
-use crate::{SimConfig, engine::Engine, state::SimState};
+use crate::{GatewaySim, SimConfig, StartError};
 
 const ABOUT: &str = "A stateful fake payment gateway: a real ledger, strict idempotency keys, and faults on purpose.";
 
@@ -189,26 +189,19 @@ fn init_logging(format: LogFormat) {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = args.sim_config()?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another gateway-sim running? try --listen 127.0.0.1:0)",
-                config.listen
-            )
-        })?;
-    let addr = listener.local_addr()?;
-    let state = SimState::new(
-        Engine::new(config.idempotency_ttl),
-        config.behaviour,
-        config.seed,
-        config.admin_token,
-    )
-    .map_err(|e| anyhow::anyhow!("invalid behaviour: {e}"))?;
+    let seed = config.seed;
+    let sim = GatewaySim::start(config).await.map_err(|e| match e {
+        StartError::Bind { addr, source } => anyhow::anyhow!(
+            "cannot listen on {addr}: {source} (is another gateway-sim running? try --listen 127.0.0.1:0)"
+        ),
+        other => anyhow::Error::new(other),
+    })?;
+    let addr = sim.addr();
     // The one line scripts wait for: they read the URL from it.
     println!("gateway-sim listening on http://{addr}");
-    tracing::info!(%addr, seed = config.seed, scenario = ?args.scenario, "gateway-sim started");
-    crate::server::run(listener, state, shutdown_signal()).await;
+    tracing::info!(%addr, seed, scenario = ?args.scenario, "gateway-sim started");
+    shutdown_signal().await;
+    sim.shutdown().await;
     tracing::info!("gateway-sim stopped");
     Ok(())
 }

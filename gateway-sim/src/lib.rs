@@ -34,6 +34,7 @@ pub mod behaviour;
 pub mod cli;
 pub mod control;
 pub mod engine;
+mod response;
 pub mod server;
 pub mod state;
 
@@ -100,13 +101,12 @@ pub struct GatewaySim {
 impl GatewaySim {
     /// Binds `config.listen` and serves in the background on the current tokio runtime.
     pub async fn start(config: SimConfig) -> Result<GatewaySim, StartError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
+        let listener = server::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.listen,
+                source,
+            })?;
         Self::serve(listener, config)
     }
 

@@ -6,13 +6,9 @@
 //! that samples also states the distribution's true p50/p95/p99, which is what the fidelity test
 //! and the printed fidelity figures compare against.
 
-use super::config::{DistributionKind, LatencyConfig};
+use super::config::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY};
 use super::rng::SplitMix64;
 use std::time::Duration;
-
-/// The longest delay the simulator injects; a heavy lognormal tail is cut here. Longer waits are
-/// what the `hang` fault is for.
-pub const MAX_INJECTED_LATENCY: Duration = Duration::from_secs(3600);
 
 /// The standard normal quantile at 0.99, used to turn a (p50, p99) pair into lognormal sigma.
 const Z_99: f64 = 2.326_347_874_040_841;

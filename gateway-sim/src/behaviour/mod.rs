@@ -2,38 +2,51 @@
 //!
 //! The server calls [`Behaviour::fate`] once per request and applies the answer (sleeps the
 //! latency outside every lock, declines, answers 500/503, resets, hangs, or processes and then
-//! loses the answer). Nothing here does I/O, sleeps or reads a clock: time comes in as
-//! `since_start`, and every random draw derives from (seed, merchant, endpoint, identity,
-//! seen_before), so a run replays identically whatever the arrival order.
+//! loses the answer). A fate does no I/O, never sleeps and reads no clock: time comes in as
+//! `since_start` (simulator time), and every random draw derives from (seed, merchant,
+//! endpoint, identity, seen_before), so a run replays identically whatever the arrival order.
 //!
-//! - [`config`]: the `[gateway]` table of a scenario file ([`BehaviourConfig`]), its validation
-//!   and the scenario readers.
+//! Two parts live beside the pure core and are not pure, on purpose: `scenario_file.rs` reads a
+//! scenario file from disk (the only file I/O here), and [`rate_limit`] counts requests against
+//! the wall clock (a real rate limit is about real seconds, not simulator time).
+//!
+//! - [`config`]: the `[gateway]` table ([`BehaviourConfig`]) as serde types; `validate.rs` its
+//!   semantic rules; `scenario_file.rs` reads it from a scenario file.
 //! - [`fate`]: [`Behaviour`] (compiled config) and the [`Fate`] of one request.
-//! - `latency`: distributions sampled by inverse CDF, with their true quantiles.
+//! - `endpoint.rs` and `fault.rs`: the vocabulary the config names and the fate draws
+//!   ([`Endpoint`], [`FaultKind`], [`Fault`]); leaves, so config and fate import neither each other.
+//! - `latency.rs`: distributions sampled by inverse CDF, with their true quantiles.
 //! - [`declines`]: decline codes and Stripe's test cards.
 //! - [`seen`] and [`rate_limit`]: the two pieces of state the server owns (retry counting and
-//!   per-merchant rate limiting), still free of I/O.
-//! - [`duration`]: "80ms"-style durations.
+//!   per-merchant rate limiting).
+//! - [`duration`]: "80ms"-style durations, the one grammar of every scenario file.
 
 pub mod config;
 pub mod declines;
 pub mod duration;
+mod endpoint;
 pub mod fate;
+mod fault;
 mod latency;
 pub mod rate_limit;
 mod rng;
+mod scenario_file;
 pub mod seen;
+mod validate;
 
+pub use config::MAX_INJECTED_LATENCY;
 pub use config::{
     AmountRule, BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DeclinesConfig, DistributionKind,
     EndpointConfig, EndpointsConfig, FaultsConfig, LatencyConfig, RateLimitConfig, ScheduleWindow,
-    SequenceRule, load_scenario_gateway, parse_scenario_gateway,
+    SequenceRule,
 };
 pub use declines::{DeclineCode, KNOWN_DECLINE_CODES, is_known_payment_method, test_card_decline};
 pub use duration::{format_duration, parse_duration};
-pub use fate::{Behaviour, ChargeFacts, Endpoint, Fate, Fault, FaultKind, RequestFacts};
-pub use latency::MAX_INJECTED_LATENCY;
+pub use endpoint::Endpoint;
+pub use fate::{Behaviour, ChargeFacts, Fate, RequestFacts};
+pub use fault::{Fault, FaultKind};
 pub use rate_limit::MerchantRateLimiter;
+pub use scenario_file::{load_scenario_gateway, parse_scenario_gateway};
 pub use seen::SeenCounter;
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! behind its own short lock, and entries keep only a 64-bit hash of (merchant, endpoint,
 //! identity), never the bytes, so a million distinct requests cost about 16-32 MB.
 
-use super::fate::Endpoint;
+use super::endpoint::Endpoint;
 use super::rng::hash_bytes;
 use parking_lot::Mutex;
 use std::collections::HashMap;

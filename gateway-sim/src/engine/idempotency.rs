@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::ids::MerchantId;
-use super::{Map, shard_hash};
+use super::shard::{Map, shard_hash};
 
 const SHARDS: usize = 64;
 

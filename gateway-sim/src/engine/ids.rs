@@ -103,7 +103,7 @@ pub(crate) struct Merchants {
 
 #[derive(Default)]
 struct MerchantTable {
-    by_key: super::Map<Arc<str>, MerchantId>,
+    by_key: super::shard::Map<Arc<str>, MerchantId>,
     keys: Vec<Arc<str>>,
 }
 

@@ -1,5 +1,10 @@
 //! Unit tests of the payment state machine and the ledger it writes.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::idempotency::Claim;
+use super::money::{Currency, MAX_AMOUNT};
 use super::*;
 
 fn engine() -> Engine {

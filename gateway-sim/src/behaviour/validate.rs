@@ -1,0 +1,371 @@
+//! The semantic rules of a [`BehaviourConfig`] that serde cannot state: probabilities in [0, 1]
+//! that sum to at most 1, p99 >= p50, known decline codes, windows that end after they start,
+//! bounds on injected delays. Each error names the field's full path.
+
+use std::time::Duration;
+
+use super::config::{
+    BehaviourConfig, ConfigError, DeclinesConfig, DistributionKind, FaultsConfig, LatencyConfig,
+    MAX_INJECTED_LATENCY, RateLimitConfig, ScheduleWindow,
+};
+use super::declines::{DeclineCode, KNOWN_DECLINE_CODES};
+use super::duration::{DURATION_SYNTAX, format_duration};
+use super::endpoint::Endpoint;
+use super::fault::FaultKind;
+
+/// Float slack for "probabilities sum to at most 1" (0.1 + 0.2 + 0.7 is 1.0000000000000002).
+const SUM_TOLERANCE: f64 = 1e-9;
+
+impl BehaviourConfig {
+    /// Checks every semantic rule; the first violation is returned, naming its field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(latency) = &self.latency {
+            validate_latency(latency, "gateway.latency", false)?;
+        }
+        validate_declines(&self.declines, "gateway.declines")?;
+        validate_faults(&self.faults, "gateway.faults")?;
+        if let Some(rate_limit) = &self.rate_limit {
+            validate_rate_limit(rate_limit, "gateway.rate_limit")?;
+        }
+        for endpoint in Endpoint::all() {
+            if let Some(overrides) = self.endpoints.get(endpoint) {
+                let path = format!("gateway.endpoints.{}", endpoint.as_str());
+                if let Some(latency) = &overrides.latency {
+                    validate_latency(latency, &format!("{path}.latency"), false)?;
+                }
+                if let Some(faults) = &overrides.faults {
+                    validate_faults(faults, &format!("{path}.faults"))?;
+                }
+            }
+        }
+        for (index, window) in self.schedule.iter().enumerate() {
+            validate_window(window, &format!("gateway.schedule[{index}]"))?;
+        }
+        for (index, rule) in self.sequences.iter().enumerate() {
+            let path = format!("gateway.sequences[{index}]");
+            if rule.fail_first == 0 {
+                return Err(ConfigError::new(
+                    format!("{path}.fail_first"),
+                    "must be at least 1 (0 would fail no attempt; remove the rule instead)",
+                ));
+            }
+            validate_endpoint_list(rule.endpoints.as_deref(), &path)?;
+        }
+        Ok(())
+    }
+}
+
+fn validate_probability(value: f64, field: String) -> Result<(), ConfigError> {
+    if value.is_nan() || !(0.0..=1.0).contains(&value) {
+        return Err(ConfigError::new(
+            field,
+            format!("{value} is not a probability; expected a number from 0 to 1 (0.05 = 5%)"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_duration_bound(value: Duration, field: String) -> Result<(), ConfigError> {
+    if value > MAX_INJECTED_LATENCY {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "{} is longer than the {} the simulator will wait; use the `hang` fault for \
+                 requests that should never be answered",
+                format_duration(value),
+                format_duration(MAX_INJECTED_LATENCY)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_latency(
+    config: &LatencyConfig,
+    path: &str,
+    in_mixture: bool,
+) -> Result<(), ConfigError> {
+    let kind = config.distribution;
+    let takes = kind.keys();
+    let takes_list = takes
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (key, value) in config.durations() {
+        if value.is_some() && !takes.contains(&key) {
+            return Err(ConfigError::new(
+                format!("{path}.{key}"),
+                format!(
+                    "`{key}` does not apply to a {} distribution, which takes {takes_list}",
+                    kind.as_str()
+                ),
+            ));
+        }
+        if let Some(value) = value {
+            validate_duration_bound(value, format!("{path}.{key}"))?;
+        }
+    }
+    if !config.components.is_empty() && kind != DistributionKind::Mixture {
+        return Err(ConfigError::new(
+            format!("{path}.components"),
+            format!(
+                "`components` only applies to a mixture distribution; a {} distribution takes \
+                 {takes_list}",
+                kind.as_str()
+            ),
+        ));
+    }
+    match (in_mixture, config.weight) {
+        (false, Some(_)) => {
+            return Err(ConfigError::new(
+                format!("{path}.weight"),
+                "`weight` only applies to a component of a mixture distribution",
+            ));
+        }
+        (true, None) => {
+            return Err(ConfigError::new(
+                format!("{path}.weight"),
+                "a mixture component needs a `weight` (a number > 0; weights are relative)",
+            ));
+        }
+        (true, Some(weight)) if !(weight.is_finite() && weight > 0.0) => {
+            return Err(ConfigError::new(
+                format!("{path}.weight"),
+                format!("{weight} is not a valid weight; expected a finite number > 0"),
+            ));
+        }
+        _ => {}
+    }
+    let missing = |key: &str| {
+        ConfigError::new(
+            format!("{path}.{key}"),
+            format!(
+                "a {} distribution needs `{key}`, {DURATION_SYNTAX}; it takes {takes_list}",
+                kind.as_str()
+            ),
+        )
+    };
+    match kind {
+        DistributionKind::Constant => {
+            config.value.ok_or_else(|| missing("value"))?;
+        }
+        DistributionKind::Uniform => {
+            let min = config.min.ok_or_else(|| missing("min"))?;
+            let max = config.max.ok_or_else(|| missing("max"))?;
+            if max < min {
+                return Err(ConfigError::new(
+                    format!("{path}.max"),
+                    format!(
+                        "max ({}) is below min ({}); expected min <= max",
+                        format_duration(max),
+                        format_duration(min)
+                    ),
+                ));
+            }
+        }
+        DistributionKind::Normal => {
+            config.mean.ok_or_else(|| missing("mean"))?;
+            config.stddev.ok_or_else(|| missing("stddev"))?;
+        }
+        DistributionKind::Lognormal => {
+            let p50 = config.p50.ok_or_else(|| missing("p50"))?;
+            let p99 = config.p99.ok_or_else(|| missing("p99"))?;
+            if p50.is_zero() {
+                return Err(ConfigError::new(
+                    format!("{path}.p50"),
+                    "must be greater than 0: a lognormal delay is never 0 (use a constant \
+                     distribution of \"0s\" for no delay)",
+                ));
+            }
+            if p99 < p50 {
+                return Err(ConfigError::new(
+                    format!("{path}.p99"),
+                    format!(
+                        "p99 ({}) is below p50 ({}); expected p50 <= p99",
+                        format_duration(p99),
+                        format_duration(p50)
+                    ),
+                ));
+            }
+        }
+        DistributionKind::Mixture => {
+            if in_mixture {
+                return Err(ConfigError::new(
+                    format!("{path}.distribution"),
+                    "a mixture component cannot itself be a mixture; list its parts in the \
+                     outer mixture instead",
+                ));
+            }
+            if config.components.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{path}.components"),
+                    "a mixture needs at least one component, e.g. components = [{ weight = 99, \
+                     distribution = \"lognormal\", p50 = \"80ms\", p99 = \"400ms\" }, { weight = \
+                     1, distribution = \"constant\", value = \"3s\" }]",
+                ));
+            }
+            for (index, component) in config.components.iter().enumerate() {
+                validate_latency(component, &format!("{path}.components[{index}]"), true)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_faults(config: &FaultsConfig, path: &str) -> Result<(), ConfigError> {
+    let mut sum = 0.0;
+    for kind in FaultKind::ALL {
+        let probability = config.probability(kind);
+        validate_probability(probability, format!("{path}.{}", kind.as_str()))?;
+        sum += probability;
+    }
+    if sum > 1.0 + SUM_TOLERANCE {
+        return Err(ConfigError::new(
+            path,
+            format!(
+                "the fault probabilities sum to {sum}; they must sum to at most 1 (the rest is \
+                 the share of requests that get no fault)"
+            ),
+        ));
+    }
+    if let Some(delay) = config.lost_delay {
+        validate_duration_bound(delay, format!("{path}.lost_delay"))?;
+    }
+    Ok(())
+}
+
+fn unknown_code_message(code: &str) -> String {
+    format!(
+        "`{code}` is not a known decline code; use one of: {}",
+        KNOWN_DECLINE_CODES.join(", ")
+    )
+}
+
+fn validate_declines(config: &DeclinesConfig, path: &str) -> Result<(), ConfigError> {
+    validate_probability(config.rate, format!("{path}.rate"))?;
+    let mut total_weight = 0.0;
+    for (code, weight) in &config.codes {
+        let field = format!("{path}.codes.{code}");
+        if DeclineCode::from_name(code).is_none() {
+            return Err(ConfigError::new(field, unknown_code_message(code)));
+        }
+        if !(weight.is_finite() && *weight >= 0.0) {
+            return Err(ConfigError::new(
+                field,
+                format!("{weight} is not a valid weight; expected a finite number >= 0"),
+            ));
+        }
+        total_weight += weight;
+    }
+    if !config.codes.is_empty() && total_weight <= 0.0 {
+        return Err(ConfigError::new(
+            format!("{path}.codes"),
+            "the code weights sum to 0; give at least one code a weight > 0 (or leave `codes` \
+             out to decline with generic_decline)",
+        ));
+    }
+    for (index, rule) in config.amount_rules.iter().enumerate() {
+        let rule_path = format!("{path}.amount_rules[{index}]");
+        if rule.min < 0 {
+            return Err(ConfigError::new(
+                format!("{rule_path}.min"),
+                format!("{} is negative; amounts are minor units >= 0", rule.min),
+            ));
+        }
+        if rule.max < rule.min {
+            return Err(ConfigError::new(
+                format!("{rule_path}.max"),
+                format!(
+                    "max ({}) is below min ({}); expected min <= max (both inclusive, minor units)",
+                    rule.max, rule.min
+                ),
+            ));
+        }
+        if DeclineCode::from_name(&rule.code).is_none() {
+            return Err(ConfigError::new(
+                format!("{rule_path}.code"),
+                unknown_code_message(&rule.code),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_rate_limit(config: &RateLimitConfig, path: &str) -> Result<(), ConfigError> {
+    let rate = config.requests_per_second;
+    if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
+        return Err(ConfigError::new(
+            format!("{path}.requests_per_second"),
+            format!(
+                "{rate} is not a valid rate; expected a number of requests per second > 0 (and at \
+                 most 1e9); leave out [gateway.rate_limit] for no limit"
+            ),
+        ));
+    }
+    if config.burst == Some(0) {
+        return Err(ConfigError::new(
+            format!("{path}.burst"),
+            "must be at least 1 (the number of requests allowed at once)",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_endpoint_list(endpoints: Option<&[Endpoint]>, path: &str) -> Result<(), ConfigError> {
+    if endpoints.is_some_and(|list| list.is_empty()) {
+        return Err(ConfigError::new(
+            format!("{path}.endpoints"),
+            "an empty list matches no endpoint; leave `endpoints` out to match all of create, \
+             capture, cancel, refund, retrieve",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_window(window: &ScheduleWindow, path: &str) -> Result<(), ConfigError> {
+    if let Some(until) = window.until
+        && until <= window.from
+    {
+        return Err(ConfigError::new(
+            format!("{path}.until"),
+            format!(
+                "until ({}) must be after from ({})",
+                format_duration(until),
+                format_duration(window.from)
+            ),
+        ));
+    }
+    validate_endpoint_list(window.endpoints.as_deref(), path)?;
+    if let Some(factor) = window.latency_factor
+        && !(factor.is_finite() && (0.0..=1000.0).contains(&factor))
+    {
+        return Err(ConfigError::new(
+            format!("{path}.latency_factor"),
+            format!(
+                "{factor} is not a valid factor; expected a number from 0 to 1000 (10 = ten \
+                 times slower)"
+            ),
+        ));
+    }
+    if let Some(latency) = &window.latency {
+        validate_latency(latency, &format!("{path}.latency"), false)?;
+    }
+    if let Some(faults) = &window.faults {
+        validate_faults(faults, &format!("{path}.faults"))?;
+    }
+    if let Some(declines) = &window.declines {
+        validate_declines(declines, &format!("{path}.declines"))?;
+    }
+    if window.latency_factor.is_none()
+        && window.latency.is_none()
+        && window.faults.is_none()
+        && window.declines.is_none()
+    {
+        return Err(ConfigError::new(
+            path,
+            "this window changes nothing; give it latency_factor, latency, faults or declines",
+        ));
+    }
+    Ok(())
+}

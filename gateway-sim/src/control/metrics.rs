@@ -1,0 +1,105 @@
+//! `GET /metrics`: the stats in Prometheus' text format.
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response};
+
+use crate::response::{Body, full};
+use crate::state::SimState;
+
+pub(super) fn response(state: &SimState) -> Response<Body> {
+    let mut r = Response::new(full(Bytes::from(render(state))));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+/// `/metrics` in Prometheus' text format.
+fn render(state: &SimState) -> String {
+    let s = super::stats(state);
+    let l = &s.ledger;
+    let mut out = String::with_capacity(2048);
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, i64)]| {
+        let _ = writeln!(
+            out,
+            "# HELP gateway_sim_{name} {help}\n# TYPE gateway_sim_{name} {kind}"
+        );
+        for (labels, value) in samples {
+            let _ = writeln!(out, "gateway_sim_{name}{labels} {value}");
+        }
+    };
+    metric(
+        "requests_total",
+        "counter",
+        "API requests received.",
+        &[("", s.requests as i64)],
+    );
+    metric(
+        "payments",
+        "gauge",
+        "Payments by status.",
+        &[
+            ("{status=\"requires_capture\"}", l.requires_capture as i64),
+            ("{status=\"succeeded\"}", l.succeeded as i64),
+            ("{status=\"canceled\"}", l.canceled as i64),
+            ("{status=\"failed\"}", l.failed as i64),
+            (
+                "{status=\"requires_payment_method\"}",
+                l.requires_payment_method as i64,
+            ),
+            (
+                "{status=\"requires_confirmation\"}",
+                l.requires_confirmation as i64,
+            ),
+        ],
+    );
+    metric(
+        "amount_total",
+        "counter",
+        "Money moved, minor units, by ledger entry kind.",
+        &[
+            ("{kind=\"authorization\"}", l.authorized_amount),
+            ("{kind=\"capture\"}", l.captured_amount),
+            ("{kind=\"release\"}", l.released_amount),
+            ("{kind=\"refund\"}", l.refunded_amount),
+        ],
+    );
+    metric(
+        "ledger_entries",
+        "gauge",
+        "Entries in the ledger.",
+        &[("", l.ledger_entries as i64)],
+    );
+    metric(
+        "idempotency_total",
+        "counter",
+        "Idempotency key outcomes other than first use.",
+        &[
+            ("{outcome=\"replayed\"}", l.replays as i64),
+            ("{outcome=\"mismatch\"}", l.key_mismatches as i64),
+            ("{outcome=\"in_use\"}", l.key_in_use_conflicts as i64),
+        ],
+    );
+    metric(
+        "rate_limited_total",
+        "counter",
+        "Requests refused with 429.",
+        &[("", s.rate_limited as i64)],
+    );
+    let faults: Vec<(String, i64)> = s
+        .faults
+        .iter()
+        .map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), *n as i64))
+        .collect();
+    let faults: Vec<(&str, i64)> = faults.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric(
+        "injected_faults_total",
+        "counter",
+        "Faults injected on purpose, by kind.",
+        &faults,
+    );
+    out
+}

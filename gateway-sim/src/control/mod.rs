@@ -1,0 +1,110 @@
+//! The control plane: `/_sim/*` (ledger, stats, config, reset, clock) and
+//! `/metrics`. This is how tests and loadgen look inside the simulator.
+//!
+//! An optional admin token guards `/_sim/*` (health excepted, so probes work);
+//! send it as `Authorization: Bearer <token>` or `X-Admin-Token: <token>`.
+//!
+//! `mod.rs` routes a control request to its handler; each resource of the control plane has
+//! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
+//! NDJSON stream) and `metrics.rs` (Prometheus text).
+
+mod clock;
+mod config;
+mod ledger;
+mod metrics;
+mod stats;
+
+use bytes::Bytes;
+use http::{Method, Response, StatusCode};
+use serde::Serialize;
+
+use crate::api::{ApiError, Reply};
+use crate::response::{Body, into_response};
+use crate::state::SimState;
+
+pub use stats::{Stats, stats};
+
+/// Whether `path` belongs to the control plane rather than a front door.
+pub fn owns(path: &str) -> bool {
+    path.starts_with("/_sim/") || path == "/_sim" || path == "/metrics"
+}
+
+pub async fn handle(
+    state: &SimState,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> Response<Body> {
+    let path = parts.uri.path().trim_end_matches('/');
+    let method = &parts.method;
+    if path != "/_sim/health" && path != "/metrics" && !authorized(state, &parts.headers) {
+        return answer(ApiError::unauthorized_admin().into_reply());
+    }
+    let allowed = |allow: &'static str| {
+        answer(ApiError::method_not_allowed(method, path, allow).into_reply())
+    };
+    match path {
+        "/_sim/health" => match *method {
+            Method::GET => json(StatusCode::OK, &Health { status: "ok" }),
+            _ => allowed("GET"),
+        },
+        "/_sim/stats" => match *method {
+            Method::GET => json(StatusCode::OK, &stats::stats(state)),
+            _ => allowed("GET"),
+        },
+        "/_sim/ledger" => match *method {
+            Method::GET => ledger::stream(state.engine(), parts.uri.query()),
+            _ => allowed("GET"),
+        },
+        "/_sim/config" => match *method {
+            Method::GET => json(StatusCode::OK, &config::current(state)),
+            Method::PUT => config::replace(state, &parts.headers, body),
+            _ => allowed("GET, PUT"),
+        },
+        "/_sim/reset" => match *method {
+            Method::POST => {
+                state.reset();
+                tracing::info!("simulator reset: ledger, payments and keys forgotten");
+                json(StatusCode::OK, &Health { status: "reset" })
+            }
+            _ => allowed("POST"),
+        },
+        "/_sim/clock/advance" => match *method {
+            Method::POST => clock::advance(state, body),
+            _ => allowed("POST"),
+        },
+        "/metrics" => match *method {
+            Method::GET => metrics::response(state),
+            _ => allowed("GET"),
+        },
+        _ => answer(ApiError::unknown_route(method, path).into_reply()),
+    }
+}
+
+fn authorized(state: &SimState, headers: &http::HeaderMap) -> bool {
+    let Some(token) = state.admin_token() else {
+        return true;
+    };
+    let given = headers
+        .get("x-admin-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .or_else(|| crate::api::bearer_api_key(headers));
+    given == Some(token)
+}
+
+/// An answer of the control plane (always JSON, never a replay).
+fn answer(reply: Reply) -> Response<Body> {
+    into_response(reply)
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+    answer(Reply::json(
+        status,
+        Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+    ))
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+}

@@ -1,0 +1,31 @@
+//! `GET /_sim/stats`: the ledger's counts and totals, requests, rate limits and injected faults.
+
+use serde::Serialize;
+
+use crate::state::SimState;
+
+/// `GET /_sim/stats`.
+#[derive(Serialize)]
+pub struct Stats {
+    pub ledger: crate::engine::LedgerStats,
+    pub requests: u64,
+    pub rate_limited: u64,
+    /// Injected faults by kind.
+    pub faults: std::collections::BTreeMap<&'static str, u64>,
+    pub uptime_ms: u64,
+    pub sim_time_ms: u64,
+}
+
+pub fn stats(state: &SimState) -> Stats {
+    let counters = state.counters();
+    Stats {
+        ledger: state.engine().stats(),
+        requests: counters.requests.load(std::sync::atomic::Ordering::Relaxed),
+        rate_limited: counters
+            .rate_limited
+            .load(std::sync::atomic::Ordering::Relaxed),
+        faults: counters.faults(),
+        uptime_ms: state.uptime().as_millis() as u64,
+        sim_time_ms: state.engine().clock().now_ms(),
+    }
+}

@@ -1,0 +1,16 @@
+//! Why the engine refused an operation. Nothing changed when it did.
+
+use super::money::MAX_AMOUNT;
+
+/// Why the engine refused an operation. Nothing changed when it did.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("no such payment: {0}")]
+    NoSuchPayment(String),
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("amount must be a positive integer in minor units, at most {MAX_AMOUNT}")]
+    InvalidAmount,
+    #[error("amount {requested} is larger than the {available} available")]
+    AmountTooLarge { requested: i64, available: i64 },
+}

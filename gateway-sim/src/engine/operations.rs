@@ -1,0 +1,742 @@
+//! The [`Engine`]: every operation on payments (create, confirm, update, capture, cancel,
+//! refund, look up, list), each atomic under the lock of the payment it touches, with its
+//! ledger entries appended before the lock is let go; plus reading the ledger and the stats.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::clock::SimClock;
+use super::error::EngineError;
+use super::idempotency::{Claim, IdempotencyStore, KeyState};
+use super::ids::{MerchantId, Merchants, PaymentId, RefundId};
+use super::ledger::{EntryKind, Ledger, LedgerEntry, Movement};
+use super::money::MAX_AMOUNT;
+use super::page::{Cursor, MAX_PAGE, PageQuery};
+use super::payment::{
+    CaptureMethod, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
+    PaymentStatus, PaymentUpdate, Refund,
+};
+use super::shard::{Map, SHARDS, shard_hash};
+use super::stats::{Counters, LedgerStats};
+
+/// One shard of the payments: id → payment.
+type PaymentShard = Map<PaymentId, Box<Payment>>;
+
+/// One shard of the reference index: merchant → order reference → its payments.
+type ReferenceShard = Map<MerchantId, Map<Arc<str>, Vec<PaymentId>>>;
+
+/// The engine: a cheap-to-clone handle on the simulator's whole state.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Payments are boxed: a hash table keeps up to twice its entries' size in
+    /// empty slots, and a 16-byte pointer wastes far less there than a whole payment.
+    payments: Box<[Mutex<PaymentShard>]>,
+    /// (merchant, reference) → payments, for `GET /v1/payments?reference=`.
+    references: Box<[Mutex<ReferenceShard>]>,
+    /// Each merchant's payments in creation order, for listing pages.
+    by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
+    /// Refund → its payment, for looking refunds up by id.
+    refund_index: Box<[Mutex<Map<RefundId, PaymentId>>]>,
+    merchants: Merchants,
+    idempotency: Arc<IdempotencyStore>,
+    ledger: Ledger,
+    clock: SimClock,
+    counters: Counters,
+}
+
+impl Engine {
+    /// An empty engine whose idempotency keys live `key_ttl` of simulator time.
+    pub fn new(key_ttl: Duration) -> Engine {
+        Engine {
+            inner: Arc::new(Inner {
+                payments: (0..SHARDS).map(|_| Mutex::default()).collect(),
+                references: (0..SHARDS).map(|_| Mutex::default()).collect(),
+                by_merchant: Mutex::default(),
+                refund_index: (0..SHARDS).map(|_| Mutex::default()).collect(),
+                merchants: Merchants::default(),
+                idempotency: Arc::new(IdempotencyStore::new(key_ttl.as_millis() as u64)),
+                ledger: Ledger::default(),
+                clock: SimClock::new(),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    pub fn clock(&self) -> &SimClock {
+        &self.inner.clock
+    }
+
+    /// The merchant account an API key names, created on first use.
+    pub fn merchant(&self, api_key: &str) -> MerchantId {
+        self.inner.merchants.intern(api_key)
+    }
+
+    pub fn merchant_api_key(&self, merchant: MerchantId) -> Arc<str> {
+        self.inner.merchants.api_key(merchant)
+    }
+
+    /// Reserves `key` for a request whose method, path and body hash to `fingerprint`.
+    pub fn claim_idempotency_key(
+        &self,
+        merchant: MerchantId,
+        key: &str,
+        fingerprint: u64,
+    ) -> Claim {
+        self.inner
+            .idempotency
+            .claim(merchant, key, fingerprint, self.inner.clock.now_ms())
+    }
+
+    pub fn idempotency_key_state(&self, merchant: MerchantId, key: &str) -> Option<KeyState> {
+        self.inner
+            .idempotency
+            .lookup(merchant, key, self.inner.clock.now_ms())
+    }
+
+    fn shard(&self, id: PaymentId) -> &Mutex<PaymentShard> {
+        &self.inner.payments[id.shard(SHARDS)]
+    }
+
+    fn reference_shard(&self, reference: &str) -> &Mutex<ReferenceShard> {
+        &self.inner.references[(shard_hash(reference) as usize) & (SHARDS - 1)]
+    }
+
+    fn record(&self, p: &Payment, kind: EntryKind, amount: i64, key: Option<&Arc<str>>) {
+        self.inner.counters.moved(kind, amount);
+        self.inner.ledger.append(Movement {
+            time_ms: self.inner.clock.now_ms(),
+            payment: p.id,
+            amount,
+            merchant: p.merchant,
+            kind,
+            currency: p.currency,
+            idempotency_key: key.cloned(),
+            decline_code: if kind == EntryKind::Decline {
+                p.decline_code.clone()
+            } else {
+                None
+            },
+        });
+    }
+
+    /// Authorizes (and with `capture`, captures) a new payment, or records it as
+    /// declined with `decline` (a decline code chosen by the fault model or the
+    /// test card). Either way the payment is kept and returned; a declined one has
+    /// status `Failed`.
+    pub fn create_payment(
+        &self,
+        merchant: MerchantId,
+        new: NewPayment,
+        key: Option<&Arc<str>>,
+        decline: Option<&str>,
+    ) -> Result<Payment, EngineError> {
+        if new.amount <= 0 || new.amount > MAX_AMOUNT {
+            return Err(EngineError::InvalidAmount);
+        }
+        let id = PaymentId::random();
+        let reference: Option<Arc<str>> = new.reference.map(Arc::from);
+        let now = self.inner.clock.now_ms() / 1000;
+        let mut payment = Payment {
+            id,
+            merchant,
+            status: PaymentStatus::Failed,
+            amount: new.amount,
+            amount_capturable: 0,
+            amount_captured: 0,
+            amount_refunded: 0,
+            currency: new.currency,
+            reference: reference.clone(),
+            created: now,
+            payment_method: new.payment_method,
+            decline_code: decline.map(Arc::from),
+            metadata: new.metadata.map(Arc::from),
+            refunds: Vec::new(),
+            capture_method: CaptureMethod::from_capture(new.capture),
+            confirmed_at: Some(now),
+            canceled_at: None,
+        };
+        {
+            let mut shard = self.shard(id).lock();
+            if payment.decline_code.is_some() {
+                self.record(&payment, EntryKind::Decline, 0, key);
+            } else {
+                self.record(&payment, EntryKind::Authorization, payment.amount, key);
+                if new.capture {
+                    self.record(&payment, EntryKind::Capture, payment.amount, key);
+                    payment.status = PaymentStatus::Succeeded;
+                    payment.amount_captured = payment.amount;
+                } else {
+                    payment.status = PaymentStatus::RequiresCapture;
+                    payment.amount_capturable = payment.amount;
+                }
+            }
+            self.inner.counters.transition(None, payment.status);
+            shard.insert(id, Box::new(payment.clone()));
+        }
+        self.index_new(&payment);
+        Ok(payment)
+    }
+
+    /// Creates a payment that is not authorized yet: `RequiresConfirmation` with a
+    /// payment method, `RequiresPaymentMethod` without. No money moves, so the ledger
+    /// gets no entry until [`Engine::confirm`].
+    pub fn create_pending_payment(
+        &self,
+        merchant: MerchantId,
+        new: NewPendingPayment,
+    ) -> Result<Payment, EngineError> {
+        if new.amount <= 0 || new.amount > MAX_AMOUNT {
+            return Err(EngineError::InvalidAmount);
+        }
+        let id = PaymentId::random();
+        let (status, payment_method) = match new.payment_method {
+            Some(method) if !method.is_none() => (PaymentStatus::RequiresConfirmation, method),
+            _ => (PaymentStatus::RequiresPaymentMethod, PaymentMethod::none()),
+        };
+        let payment = Payment {
+            id,
+            merchant,
+            status,
+            amount: new.amount,
+            amount_capturable: 0,
+            amount_captured: 0,
+            amount_refunded: 0,
+            currency: new.currency,
+            reference: new.reference.map(Arc::from),
+            created: self.inner.clock.now_ms() / 1000,
+            payment_method,
+            decline_code: None,
+            metadata: new.metadata.map(Arc::from),
+            refunds: Vec::new(),
+            capture_method: new.capture_method,
+            confirmed_at: None,
+            canceled_at: None,
+        };
+        {
+            let mut shard = self.shard(id).lock();
+            self.inner.counters.transition(None, payment.status);
+            shard.insert(id, Box::new(payment.clone()));
+        }
+        self.index_new(&payment);
+        Ok(payment)
+    }
+
+    /// Makes a new payment findable by reference and in its merchant's listing.
+    /// Called after the payment's shard lock is released: the listing holds its own
+    /// lock while it reads payments, so the two are never taken in the other order.
+    fn index_new(&self, payment: &Payment) {
+        if let Some(reference) = &payment.reference {
+            let mut index = self.reference_shard(reference).lock();
+            index
+                .entry(payment.merchant)
+                .or_default()
+                .entry(reference.clone())
+                .or_default()
+                .push(payment.id);
+        }
+        self.inner
+            .by_merchant
+            .lock()
+            .entry(payment.merchant)
+            .or_default()
+            .push(payment.id);
+    }
+
+    /// Authorizes a payment created unconfirmed, or one declined before (a retry,
+    /// which needs a new payment method), with `payment_method` if given, else the
+    /// one attached. `decline` is the fault model's verdict: the attempt is then
+    /// recorded as declined and the payment is `Failed`. Approved, it is captured
+    /// at once when its capture method is automatic.
+    pub fn confirm(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        payment_method: Option<PaymentMethod>,
+        key: Option<&Arc<str>>,
+        decline: Option<&str>,
+    ) -> Result<Payment, EngineError> {
+        self.with_payment(merchant, id, |p| {
+            if !p.status.awaits_confirmation() {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is {}; only a payment not authorized yet (requires_payment_method, requires_confirmation or declined) can be confirmed",
+                    p.id,
+                    p.status.as_str()
+                )));
+            }
+            let method = method_for_confirmation(p, payment_method).ok_or_else(|| {
+                EngineError::InvalidState(format!(
+                    "payment {} has no payment method to confirm with; provide one",
+                    p.id
+                ))
+            })?;
+            let from = p.status;
+            p.payment_method = method;
+            p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+            if let Some(code) = decline {
+                p.decline_code = Some(Arc::from(code));
+                p.status = PaymentStatus::Failed;
+                self.record(p, EntryKind::Decline, 0, key);
+            } else {
+                p.decline_code = None;
+                self.record(p, EntryKind::Authorization, p.amount, key);
+                match p.capture_method {
+                    CaptureMethod::Automatic => {
+                        self.record(p, EntryKind::Capture, p.amount, key);
+                        p.status = PaymentStatus::Succeeded;
+                        p.amount_captured = p.amount;
+                    }
+                    CaptureMethod::Manual => {
+                        p.status = PaymentStatus::RequiresCapture;
+                        p.amount_capturable = p.amount;
+                    }
+                }
+            }
+            self.inner.counters.transition(Some(from), p.status);
+            Ok(p.clone())
+        })
+    }
+
+    /// What confirming with `payment_method` would authorize: the amount and the
+    /// method used. `None` when the payment is missing or cannot be confirmed. The
+    /// fault model reads this before [`Engine::confirm`] runs, to decide declines.
+    pub fn confirmation_preview(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        payment_method: Option<&PaymentMethod>,
+    ) -> Option<(i64, PaymentMethod)> {
+        self.with_payment(merchant, id, |p| {
+            Ok(p.status
+                .awaits_confirmation()
+                .then(|| method_for_confirmation(p, payment_method.cloned()))
+                .flatten()
+                .map(|method| (p.amount, method)))
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Changes a payment. Amount, currency, payment method and capture method only
+    /// while it awaits confirmation; attaching a payment method makes it
+    /// `RequiresConfirmation` (clearing a previous decline). Metadata at any time.
+    pub fn update_payment(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        update: PaymentUpdate,
+    ) -> Result<Payment, EngineError> {
+        self.with_payment(merchant, id, |p| {
+            let changes_terms = update.amount.is_some()
+                || update.currency.is_some()
+                || update.payment_method.is_some()
+                || update.capture_method.is_some();
+            if changes_terms && !p.status.awaits_confirmation() {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is {}; amount, currency, payment method and capture method can change only before it is authorized",
+                    p.id,
+                    p.status.as_str()
+                )));
+            }
+            if let Some(amount) = update.amount
+                && (amount <= 0 || amount > MAX_AMOUNT)
+            {
+                return Err(EngineError::InvalidAmount);
+            }
+            let metadata = match &update.metadata {
+                Some(patch) => Some(patch_metadata(p.metadata.as_deref(), patch)),
+                None => None,
+            };
+            if let Some(amount) = update.amount {
+                p.amount = amount;
+            }
+            if let Some(currency) = update.currency {
+                p.currency = currency;
+            }
+            if let Some(capture_method) = update.capture_method {
+                p.capture_method = capture_method;
+            }
+            if let Some(method) = update.payment_method
+                && !method.is_none()
+            {
+                p.payment_method = method;
+                let from = p.status;
+                p.status = PaymentStatus::RequiresConfirmation;
+                p.decline_code = None;
+                self.inner.counters.transition(Some(from), p.status);
+            }
+            if let Some(metadata) = metadata {
+                p.metadata = metadata.map(Arc::from);
+            }
+            Ok(p.clone())
+        })
+    }
+
+    /// Runs `change` on the merchant's payment under its shard lock. A payment of
+    /// another merchant is reported missing, exactly like one that does not exist.
+    fn with_payment<T>(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        change: impl FnOnce(&mut Payment) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let pid = PaymentId::parse(id).ok_or_else(missing)?;
+        let mut shard = self.shard(pid).lock();
+        let payment = shard
+            .get_mut(&pid)
+            .filter(|p| p.merchant == merchant)
+            .ok_or_else(missing)?;
+        change(payment)
+    }
+
+    pub fn payment(&self, merchant: MerchantId, id: &str) -> Result<Payment, EngineError> {
+        self.with_payment(merchant, id, |p| Ok(p.clone()))
+    }
+
+    /// Captures `amount` (default: all) of an authorization; the uncaptured rest is released.
+    pub fn capture(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        amount: Option<i64>,
+        key: Option<&Arc<str>>,
+    ) -> Result<Payment, EngineError> {
+        self.with_payment(merchant, id, |p| {
+            if p.status != PaymentStatus::RequiresCapture {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is {}; only a requires_capture payment can be captured, once",
+                    p.id,
+                    p.status.as_str()
+                )));
+            }
+            let amount = amount.unwrap_or(p.amount_capturable);
+            check_amount(amount, p.amount_capturable)?;
+            let rest = p.amount_capturable - amount;
+            self.record(p, EntryKind::Capture, amount, key);
+            if rest > 0 {
+                self.record(p, EntryKind::Release, rest, key);
+            }
+            self.inner
+                .counters
+                .transition(Some(p.status), PaymentStatus::Succeeded);
+            p.status = PaymentStatus::Succeeded;
+            p.amount_captured = amount;
+            p.amount_capturable = 0;
+            Ok(p.clone())
+        })
+    }
+
+    /// Releases an authorization without capturing it, or abandons a payment that
+    /// was never confirmed (nothing to release then). A declined payment stays
+    /// declined: see [`Engine::cancel_or_abandon`].
+    pub fn cancel(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        key: Option<&Arc<str>>,
+    ) -> Result<Payment, EngineError> {
+        self.cancel_where(merchant, id, key, false)
+    }
+
+    /// Like [`Engine::cancel`], and a declined payment may be canceled too, as a
+    /// PaymentIntent whose card was declined is: it is left, not retried.
+    pub fn cancel_or_abandon(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        key: Option<&Arc<str>>,
+    ) -> Result<Payment, EngineError> {
+        self.cancel_where(merchant, id, key, true)
+    }
+
+    fn cancel_where(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        key: Option<&Arc<str>>,
+        declined_too: bool,
+    ) -> Result<Payment, EngineError> {
+        self.with_payment(merchant, id, |p| {
+            let cancelable = match p.status {
+                PaymentStatus::RequiresCapture
+                | PaymentStatus::RequiresPaymentMethod
+                | PaymentStatus::RequiresConfirmation => true,
+                PaymentStatus::Failed => declined_too,
+                PaymentStatus::Succeeded | PaymentStatus::Canceled => false,
+            };
+            if !cancelable {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is {}; only a requires_capture payment, or one not confirmed yet, can be canceled",
+                    p.id,
+                    p.status.as_str()
+                )));
+            }
+            if p.status == PaymentStatus::RequiresCapture {
+                self.record(p, EntryKind::Release, p.amount_capturable, key);
+            }
+            self.inner
+                .counters
+                .transition(Some(p.status), PaymentStatus::Canceled);
+            p.status = PaymentStatus::Canceled;
+            p.amount_capturable = 0;
+            p.canceled_at = Some(self.inner.clock.now_ms() / 1000);
+            Ok(p.clone())
+        })
+    }
+
+    /// Refunds `amount` (default: all that is left) of a captured payment. The
+    /// check and the refund happen under one lock: concurrent refunds can never
+    /// add up to more than was captured.
+    pub fn refund(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        amount: Option<i64>,
+        key: Option<&Arc<str>>,
+    ) -> Result<(Refund, Payment), EngineError> {
+        self.with_payment(merchant, id, |p| {
+            if p.status != PaymentStatus::Succeeded {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is {}; only a captured (succeeded) payment can be refunded",
+                    p.id,
+                    p.status.as_str()
+                )));
+            }
+            let left = p.amount_captured - p.amount_refunded;
+            if left == 0 {
+                return Err(EngineError::InvalidState(format!(
+                    "payment {} is already fully refunded",
+                    p.id
+                )));
+            }
+            let amount = amount.unwrap_or(left);
+            check_amount(amount, left)?;
+            let refund = Refund {
+                id: RefundId::random(),
+                payment: p.id,
+                amount,
+                currency: p.currency,
+                created: self.inner.clock.now_ms() / 1000,
+            };
+            self.record(p, EntryKind::Refund, amount, key);
+            p.amount_refunded += amount;
+            p.refunds.push(refund.clone());
+            // Indexed under the payment's lock, so a refund is findable by id as
+            // soon as anyone can see it on its payment.
+            self.inner.refund_index[refund_shard(refund.id)]
+                .lock()
+                .insert(refund.id, p.id);
+            Ok((refund, p.clone()))
+        })
+    }
+
+    /// A refund of this merchant by id, with its payment; `None` when there is none.
+    pub fn refund_by_id(&self, merchant: MerchantId, id: &str) -> Option<(Refund, Payment)> {
+        let rid = RefundId::parse(id)?;
+        let pid = *self.inner.refund_index[refund_shard(rid)]
+            .lock()
+            .get(&rid)?;
+        let shard = self.shard(pid).lock();
+        let payment = shard.get(&pid).filter(|p| p.merchant == merchant)?;
+        let refund = payment.refunds.iter().find(|r| r.id == rid)?.clone();
+        Some((refund, (**payment).clone()))
+    }
+
+    /// A page of this merchant's payments, newest first. A cursor that names no
+    /// payment of this merchant is refused as missing.
+    pub fn list_payments(
+        &self,
+        merchant: MerchantId,
+        query: &PageQuery,
+    ) -> Result<Vec<Payment>, EngineError> {
+        let limit = query.limit.min(MAX_PAGE);
+        let index = self.inner.by_merchant.lock();
+        let ids = index.get(&merchant).map_or(&[][..], Vec::as_slice);
+        let position = |cursor: &str| {
+            PaymentId::parse(cursor)
+                .and_then(|pid| ids.iter().rposition(|id| *id == pid))
+                .ok_or_else(|| EngineError::NoSuchPayment(cursor.to_string()))
+        };
+        let read = |id: &PaymentId| {
+            self.shard(*id)
+                .lock()
+                .get(id)
+                .filter(|p| !query.confirmed_only || p.confirmed_at.is_some())
+                .map(|p| (**p).clone())
+        };
+        Ok(match &query.cursor {
+            Cursor::Newest => ids.iter().rev().filter_map(read).take(limit).collect(),
+            Cursor::OlderThan(cursor) => {
+                let at = position(cursor)?;
+                ids[..at]
+                    .iter()
+                    .rev()
+                    .filter_map(read)
+                    .take(limit)
+                    .collect()
+            }
+            Cursor::NewerThan(cursor) => {
+                let at = position(cursor)?;
+                let mut page: Vec<Payment> =
+                    ids[at + 1..].iter().filter_map(read).take(limit).collect();
+                page.reverse();
+                page
+            }
+        })
+    }
+
+    /// Every payment of this merchant carrying `reference`, oldest first.
+    pub fn payments_by_reference(&self, merchant: MerchantId, reference: &str) -> Vec<Payment> {
+        let ids = self
+            .reference_shard(reference)
+            .lock()
+            .get(&merchant)
+            .and_then(|refs| refs.get(reference))
+            .cloned()
+            .unwrap_or_default();
+        ids.into_iter()
+            .filter_map(|id| self.shard(id).lock().get(&id).map(|p| (**p).clone()))
+            .collect()
+    }
+
+    pub fn ledger_len(&self) -> u64 {
+        self.inner.ledger.len()
+    }
+
+    /// Ledger entries with sequence numbers `from..=to`, in their published form.
+    pub fn ledger_range(&self, from: u64, to: u64) -> Vec<LedgerEntry> {
+        let mut merchant_cache: Option<(MerchantId, Arc<str>)> = None;
+        // A payment's reference never changes once it has ledger entries, so the
+        // ledger reads it from the payment instead of keeping a copy per entry.
+        let mut reference_cache: Option<(PaymentId, Option<Arc<str>>)> = None;
+        self.inner
+            .ledger
+            .range(from, to)
+            .into_iter()
+            .map(|(seq, m)| {
+                let merchant = match &merchant_cache {
+                    Some((id, key)) if *id == m.merchant => key.clone(),
+                    _ => {
+                        let key = self.inner.merchants.api_key(m.merchant);
+                        merchant_cache = Some((m.merchant, key.clone()));
+                        key
+                    }
+                };
+                let reference = match &reference_cache {
+                    Some((id, reference)) if *id == m.payment => reference.clone(),
+                    _ => {
+                        let reference = self
+                            .shard(m.payment)
+                            .lock()
+                            .get(&m.payment)
+                            .and_then(|p| p.reference.clone());
+                        reference_cache = Some((m.payment, reference.clone()));
+                        reference
+                    }
+                };
+                LedgerEntry {
+                    seq,
+                    time_ms: m.time_ms,
+                    merchant: merchant.to_string(),
+                    payment_id: m.payment.to_string(),
+                    reference: reference.as_deref().map(str::to_string),
+                    idempotency_key: m.idempotency_key.as_deref().map(str::to_string),
+                    kind: m.kind,
+                    amount: m.amount,
+                    currency: m.currency.to_string(),
+                    decline_code: m.decline_code.as_deref().map(str::to_string),
+                }
+            })
+            .collect()
+    }
+
+    /// The whole ledger (tests and in-process checks; HTTP streams it in ranges).
+    pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
+        self.ledger_range(1, self.ledger_len())
+    }
+
+    pub fn stats(&self) -> LedgerStats {
+        self.inner
+            .counters
+            .stats(self.ledger_len(), &self.inner.idempotency)
+    }
+
+    /// Moves simulator time forward; idempotency keys older than their TTL go.
+    pub fn advance_clock(&self, by: Duration) {
+        self.inner.clock.advance(by);
+        self.inner.idempotency.sweep(self.inner.clock.now_ms());
+    }
+
+    /// Forgets every payment, key and ledger entry; schedules start again from zero.
+    /// Merchant ids are kept, so requests racing the reset stay consistent.
+    pub fn reset(&self) {
+        for shard in self.inner.payments.iter() {
+            shard.lock().clear();
+        }
+        for shard in self.inner.references.iter() {
+            shard.lock().clear();
+        }
+        for shard in self.inner.refund_index.iter() {
+            shard.lock().clear();
+        }
+        self.inner.by_merchant.lock().clear();
+        self.inner.idempotency.clear();
+        self.inner.ledger.clear();
+        self.inner.counters.clear();
+        self.inner.clock.restart_epoch();
+    }
+}
+
+/// Refund ids are random, so their low bits spread them evenly over the shards.
+fn refund_shard(id: RefundId) -> usize {
+    (id.0 as usize) & (SHARDS - 1)
+}
+
+/// The payment method a confirmation uses: the one given, else the one attached to
+/// a payment waiting for confirmation. A declined payment needs a new one: the
+/// declined method is not tried again behind the caller's back.
+fn method_for_confirmation(p: &Payment, given: Option<PaymentMethod>) -> Option<PaymentMethod> {
+    match given {
+        Some(method) if !method.is_none() => Some(method),
+        _ => (p.status == PaymentStatus::RequiresConfirmation && !p.payment_method.is_none())
+            .then(|| p.payment_method.clone()),
+    }
+}
+
+/// Applies `patch` to a metadata object kept as JSON text; `None` when it ends empty.
+fn patch_metadata(current: Option<&str>, patch: &MetadataPatch) -> Option<String> {
+    let mut map: serde_json::Map<String, serde_json::Value> = match current {
+        Some(text) if !patch.clear => serde_json::from_str(text).unwrap_or_default(),
+        _ => serde_json::Map::new(),
+    };
+    for (key, value) in &patch.set {
+        match value {
+            Some(value) => {
+                map.insert(key.clone(), serde_json::Value::String(value.clone()));
+            }
+            None => {
+                map.remove(key);
+            }
+        }
+    }
+    (!map.is_empty()).then(|| serde_json::Value::Object(map).to_string())
+}
+
+fn check_amount(amount: i64, available: i64) -> Result<(), EngineError> {
+    if amount <= 0 {
+        return Err(EngineError::InvalidAmount);
+    }
+    if amount > available {
+        return Err(EngineError::AmountTooLarge {
+            requested: amount,
+            available,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! A payment as the engine keeps it, its status and capture method, how the customer pays,
+//! its refunds, and the validated requests that create or change one. Plain data: the rules
+//! that move a payment from one status to another live in `operations.rs`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::ids::{MerchantId, PaymentId, RefundId};
+use super::money::Currency;
+
+/// Where a payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentStatus {
+    /// Authorized, waiting for a capture or a cancel.
+    RequiresCapture,
+    /// Captured (possibly partly refunded since).
+    Succeeded,
+    /// Authorization released without capture.
+    Canceled,
+    /// Declined at authorization; no money moved. It may be confirmed again with
+    /// another payment method (a PaymentIntent's retry), or canceled.
+    Failed,
+    /// Created without a payment method and not confirmed: nothing authorized yet.
+    RequiresPaymentMethod,
+    /// Created with a payment method, waiting for `confirm`: nothing authorized yet.
+    RequiresConfirmation,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 6] = [
+        PaymentStatus::RequiresCapture,
+        PaymentStatus::Succeeded,
+        PaymentStatus::Canceled,
+        PaymentStatus::Failed,
+        PaymentStatus::RequiresPaymentMethod,
+        PaymentStatus::RequiresConfirmation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::RequiresCapture => "requires_capture",
+            PaymentStatus::Succeeded => "succeeded",
+            PaymentStatus::Canceled => "canceled",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::RequiresPaymentMethod => "requires_payment_method",
+            PaymentStatus::RequiresConfirmation => "requires_confirmation",
+        }
+    }
+
+    /// Not authorized yet, and may still be: created unconfirmed, or declined.
+    pub fn awaits_confirmation(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::RequiresPaymentMethod
+                | PaymentStatus::RequiresConfirmation
+                | PaymentStatus::Failed
+        )
+    }
+
+    pub(super) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// When authorized funds are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaptureMethod {
+    /// Captured in the same step as the authorization (a charge).
+    Automatic,
+    /// Authorized only; taken later by `capture`, or released by `cancel`.
+    Manual,
+}
+
+impl CaptureMethod {
+    pub fn from_capture(capture: bool) -> CaptureMethod {
+        if capture {
+            CaptureMethod::Automatic
+        } else {
+            CaptureMethod::Manual
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMethod::Automatic => "automatic",
+            CaptureMethod::Manual => "manual",
+        }
+    }
+}
+
+/// How the customer pays: a payment-method token, or raw card details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Token(Arc<str>),
+    Card {
+        last4: [u8; 4],
+        exp_month: u8,
+        exp_year: u16,
+    },
+}
+
+impl PaymentMethod {
+    /// Stands for "none attached yet" on a payment created without one. No front
+    /// door accepts an empty token, so it cannot be mistaken for a real method.
+    pub fn none() -> PaymentMethod {
+        PaymentMethod::interned_token("")
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, PaymentMethod::Token(t) if t.is_empty())
+    }
+
+    /// A token method. Tokens are interned: a run uses a handful of test tokens
+    /// over millions of payments, and each payment then holds a shared pointer
+    /// instead of its own copy.
+    pub fn interned_token(name: &str) -> PaymentMethod {
+        use std::sync::OnceLock;
+        /// Past this many distinct tokens, new ones are not interned (a bound on
+        /// what a hostile client could make the simulator keep).
+        const MAX_INTERNED: usize = 4096;
+        static TOKENS: OnceLock<Mutex<HashMap<Box<str>, Arc<str>>>> = OnceLock::new();
+        let mut tokens = TOKENS.get_or_init(Mutex::default).lock();
+        if let Some(token) = tokens.get(name) {
+            return PaymentMethod::Token(token.clone());
+        }
+        let token: Arc<str> = Arc::from(name);
+        if tokens.len() < MAX_INTERNED {
+            tokens.insert(Box::from(name), token.clone());
+        }
+        PaymentMethod::Token(token)
+    }
+
+    /// The token, for token methods other than [`PaymentMethod::none`].
+    pub fn token(&self) -> Option<&str> {
+        match self {
+            PaymentMethod::Token(t) if !t.is_empty() => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One refund of (part of) a captured payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: RefundId,
+    pub payment: PaymentId,
+    pub amount: i64,
+    /// The payment's currency.
+    pub currency: Currency,
+    /// Unix seconds, simulator time.
+    pub created: u64,
+}
+
+/// A payment as the engine keeps it. Amounts are minor units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub merchant: MerchantId,
+    pub status: PaymentStatus,
+    pub amount: i64,
+    pub amount_capturable: i64,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub currency: Currency,
+    pub reference: Option<Arc<str>>,
+    /// Unix seconds, simulator time.
+    pub created: u64,
+    pub payment_method: PaymentMethod,
+    pub decline_code: Option<Arc<str>>,
+    /// The merchant's metadata object, kept as the compact JSON text it arrived as.
+    pub metadata: Option<Arc<str>>,
+    pub refunds: Vec<Refund>,
+    pub capture_method: CaptureMethod,
+    /// Unix seconds of the latest authorization attempt (approved or declined);
+    /// `None` while the payment was never confirmed.
+    pub confirmed_at: Option<u64>,
+    /// Unix seconds, when canceled.
+    pub canceled_at: Option<u64>,
+}
+
+/// A validated request to create a payment.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub amount: i64,
+    pub currency: Currency,
+    pub payment_method: PaymentMethod,
+    /// `true`: authorize and capture at once (a charge); `false`: authorize only.
+    pub capture: bool,
+    pub reference: Option<String>,
+    pub metadata: Option<String>,
+}
+
+/// A validated request to create a payment that is not authorized yet: no money
+/// moves until [`Engine::confirm`].
+#[derive(Debug, Clone)]
+pub struct NewPendingPayment {
+    pub amount: i64,
+    pub currency: Currency,
+    /// `None`: the payment waits for one (`RequiresPaymentMethod`).
+    pub payment_method: Option<PaymentMethod>,
+    pub capture_method: CaptureMethod,
+    pub reference: Option<String>,
+    /// A JSON object, as compact text.
+    pub metadata: Option<String>,
+}
+
+/// Changes to a payment. Amount, currency, payment method and capture method can
+/// change only before the payment is authorized; metadata at any time.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentUpdate {
+    pub amount: Option<i64>,
+    pub currency: Option<Currency>,
+    pub payment_method: Option<PaymentMethod>,
+    pub capture_method: Option<CaptureMethod>,
+    pub metadata: Option<MetadataPatch>,
+}
+
+/// An edit of a payment's metadata object: optionally empty it, then set keys
+/// (`Some`) or remove them (`None`), in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataPatch {
+    pub clear: bool,
+    pub set: Vec<(String, Option<String>)>,
+}

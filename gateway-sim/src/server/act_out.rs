@@ -1,0 +1,271 @@
+//! One API call under its fate, as the steps a real gateway's request goes through:
+//!
+//! 1. [`over_rate_limit`]: refused before anything else (a 429 stores nothing, as at Stripe);
+//! 2. [`decide_fate`]: the fault model's verdict for this request;
+//! 3. [`reject_before_processing`]: 500, 503, reset or hang, with nothing charged or stored;
+//! 4. [`claim_key`]: reserve the idempotency key, or replay its stored answer, or refuse
+//!    (mismatch, in use);
+//! 5. [`process`]: wait the injected latency outside every lock, run the operation, store the
+//!    answer under the key;
+//! 6. [`lose_answer`]: the ambiguous faults, where the charge went through and the answer is lost.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+
+use super::pause::pause_until;
+use crate::api::{ApiError, Call, Dialect, Reply};
+use crate::behaviour::{Fate, Fault, RequestFacts};
+use crate::engine::idempotency::{Claim, Reservation};
+use crate::state::SimState;
+
+/// A hung request gives up after this long, so a forgotten client cannot pin a task forever.
+const HANG_LIMIT: Duration = Duration::from_secs(300);
+
+/// How a request ends: with an answer, or with its connection dropped unanswered.
+pub(super) enum Ending {
+    Reply(Reply),
+    /// Close the connection without answering (FIN).
+    Close,
+    /// Reset the connection (RST).
+    Reset,
+}
+
+impl From<Reply> for Ending {
+    fn from(reply: Reply) -> Self {
+        Ending::Reply(reply)
+    }
+}
+
+/// Runs one API call under its fate.
+pub(super) async fn act_out(
+    state: &SimState,
+    call: Call,
+    dialect: &'static dyn Dialect,
+    request_id: &str,
+    arrived: Instant,
+) -> Ending {
+    if let Some(refusal) = over_rate_limit(state, &call, dialect) {
+        return refusal;
+    }
+    let fate = decide_fate(state, &call);
+    let faults = FaultLog {
+        state,
+        request_id,
+        merchant: call.api_key.clone(),
+        endpoint: call.endpoint().as_str(),
+    };
+    if let Some(ending) = reject_before_processing(&fate, dialect, arrived, &faults).await {
+        return ending;
+    }
+    let claim = match claim_key(state, &call, dialect) {
+        Ok(claim) => claim,
+        Err(refusal) => return refusal,
+    };
+    let reply = match claim {
+        KeyClaim::Replay(reply) => {
+            // A replay waits its latency too, and the faults below can lose it like any answer.
+            pause_until(arrived, fate.latency).await;
+            reply
+        }
+        KeyClaim::Run(reservation) => {
+            match process(state, call, dialect, reservation, &fate, arrived).await {
+                Some(reply) => reply,
+                None => {
+                    let error = ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR);
+                    return dialect.render_error(&error).into();
+                }
+            }
+        }
+    };
+    lose_answer(&fate, reply, dialect, &faults).await
+}
+
+/// Step 1: over the merchant's rate limit, the request is refused before anything else.
+fn over_rate_limit(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Option<Ending> {
+    let live = state.live();
+    let limiter = live.limiter.as_ref()?;
+    let retry_after = limiter.check(&call.api_key).err()?;
+    state
+        .counters()
+        .rate_limited
+        .fetch_add(1, Ordering::Relaxed);
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut reply = dialect.render_error(&ApiError::rate_limited(secs));
+    reply.retry_after = Some(secs);
+    Some(reply.into())
+}
+
+/// Step 2: the fault model's verdict. Counting the attempt first makes a retry of the same
+/// request a different draw, so a retried failure can succeed.
+fn decide_fate(state: &SimState, call: &Call) -> Fate {
+    let endpoint = call.endpoint();
+    let seen_before = state
+        .seen()
+        .observe(&call.api_key, endpoint, &call.identity);
+    let facts = RequestFacts {
+        merchant: &call.api_key,
+        endpoint,
+        identity: &call.identity,
+        seen_before,
+        charge: call.charge_facts(),
+    };
+    let live = state.live();
+    live.behaviour
+        .fate(&facts, state.engine().clock().since_start())
+}
+
+/// Counts and logs each injected fault once, where it is applied.
+struct FaultLog<'a> {
+    state: &'a SimState,
+    request_id: &'a str,
+    merchant: Arc<str>,
+    endpoint: &'static str,
+}
+
+impl FaultLog<'_> {
+    fn note(&self, fault: &Fault) {
+        self.state.counters().fault(fault.kind());
+        tracing::info!(
+            request_id = self.request_id,
+            merchant = %self.merchant,
+            endpoint = self.endpoint,
+            fault = fault.kind(),
+            "injected fault"
+        );
+    }
+}
+
+/// Step 3: faults that strike before processing. Nothing runs, nothing is stored under the key.
+async fn reject_before_processing(
+    fate: &Fate,
+    dialect: &dyn Dialect,
+    arrived: Instant,
+    faults: &FaultLog<'_>,
+) -> Option<Ending> {
+    let fault = fate.fault.as_ref()?;
+    if !matches!(
+        fault,
+        Fault::Http500 | Fault::Http503 | Fault::Reset | Fault::Hang
+    ) {
+        return None;
+    }
+    faults.note(fault);
+    Some(match fault {
+        Fault::Reset => {
+            pause_until(arrived, fate.latency).await;
+            Ending::Reset
+        }
+        Fault::Hang => {
+            tokio::time::sleep(HANG_LIMIT).await;
+            Ending::Close
+        }
+        _ => {
+            pause_until(arrived, fate.latency).await;
+            let status = if matches!(fault, Fault::Http503) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            dialect.render_error(&ApiError::injected(status)).into()
+        }
+    })
+}
+
+/// What the idempotency key says about running the call.
+enum KeyClaim {
+    /// Run it; the reservation (if the call has a key) stores the answer.
+    Run(Option<Reservation>),
+    /// The key's stored answer, replayed byte for byte.
+    Replay(Reply),
+}
+
+/// Step 4: reserve the key of a state-changing call. Reads, and calls without a key, just run.
+fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<KeyClaim, Ending> {
+    let Some(key) = call
+        .idempotency_key
+        .as_deref()
+        .filter(|_| call.operation.moves_money())
+    else {
+        return Ok(KeyClaim::Run(None));
+    };
+    match state
+        .engine()
+        .claim_idempotency_key(call.merchant, key, call.fingerprint)
+    {
+        Claim::Proceed(reservation) => Ok(KeyClaim::Run(Some(reservation))),
+        Claim::Replay(stored) => Ok(KeyClaim::Replay(Reply::replay(&stored))),
+        Claim::Mismatch => {
+            let error = ApiError::idempotency_key_mismatch(key);
+            Err(dialect.render_error(&error).into())
+        }
+        Claim::InUse => {
+            let error = ApiError::idempotency_key_in_use(key);
+            Err(dialect.render_error(&error).into())
+        }
+    }
+}
+
+/// Step 5: wait the injected latency, run the operation on the engine, render it, and store the
+/// answer under the key. When it has to wait, it runs in its own task, so a client that hangs
+/// up mid-way does not cancel it: like a real gateway, the charge goes through even if nobody
+/// hears the answer. `None` if that task died (the server answers 500).
+async fn process(
+    state: &SimState,
+    call: Call,
+    dialect: &'static dyn Dialect,
+    reservation: Option<Reservation>,
+    fate: &Fate,
+    arrived: Instant,
+) -> Option<Reply> {
+    let engine = state.engine().clone();
+    let decline = fate.decline;
+    let latency = fate.latency;
+    let work = async move {
+        pause_until(arrived, latency).await;
+        let key = reservation.as_ref().map(|r| r.key().clone());
+        let outcome = call.execute(&engine, key.as_ref(), decline.as_ref().map(|d| d.as_str()));
+        let reply = dialect.render_call(&engine, &call, &outcome);
+        // A refused operation drops its reservation here instead, which frees the key.
+        if let Some(reservation) = reservation
+            && outcome.is_stored()
+        {
+            reservation.complete((&reply).into());
+        }
+        reply
+    };
+    if latency.is_zero() {
+        Some(work.await)
+    } else {
+        tokio::spawn(work).await.ok()
+    }
+}
+
+/// Step 6: the ambiguous faults. The operation happened and is recorded; the answer is lost.
+async fn lose_answer(
+    fate: &Fate,
+    reply: Reply,
+    dialect: &dyn Dialect,
+    faults: &FaultLog<'_>,
+) -> Ending {
+    match &fate.fault {
+        Some(f @ Fault::LostAfterDelay { delay }) => {
+            faults.note(f);
+            tokio::time::sleep(*delay).await;
+            Ending::Close
+        }
+        Some(f @ Fault::ResetAfterCommit) => {
+            faults.note(f);
+            Ending::Reset
+        }
+        Some(f @ Fault::Http500AfterCommit) => {
+            faults.note(f);
+            dialect
+                .render_error(&ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR))
+                .into()
+        }
+        _ => reply.into(),
+    }
+}
