@@ -1,4 +1,4 @@
-//! End-to-end pieces shared by the tests in `tests/tests/`:
+//! End-to-end pieces shared by the tests in `tests/e2e/`:
 //!
 //! - [`merchant`]: a reference merchant payment service with a switchable
 //!   double-charge bug (`Idempotency::Off`) and its fix (`Idempotency::On`),
