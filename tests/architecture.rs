@@ -291,12 +291,12 @@ fn expand_tree(prefix: &str, tree: &str, out: &mut Vec<String>) {
 }
 
 /// Resolves a written path to absolute module segments, or `None` for other crates and std.
-fn absolute(from: &[String], is_mod_file: bool, path: &str) -> Option<Vec<String>> {
+fn absolute(from: &[String], path: &str) -> Option<Vec<String>> {
     let mut segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
-    let mut base: Vec<String> = match segments.first()? {
-        &"crate" => Vec::new(),
-        &"self" => from.to_vec(),
-        &"super" => {
+    let mut base: Vec<String> = match *segments.first()? {
+        "crate" => Vec::new(),
+        "self" => from.to_vec(),
+        "super" => {
             let mut base = from.to_vec();
             base.pop()?;
             base
@@ -309,7 +309,6 @@ fn absolute(from: &[String], is_mod_file: bool, path: &str) -> Option<Vec<String
         base.pop()?;
         segments.remove(0);
     }
-    let _ = is_mod_file;
     base.extend(
         segments
             .into_iter()
@@ -362,9 +361,8 @@ fn circles(krate: &str, sources: &[Source]) -> Vec<String> {
     let mut graphs: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     let mut witness: BTreeMap<(Vec<String>, String, String), String> = BTreeMap::new();
     for s in sources {
-        let is_mod_file = s.file.ends_with("mod.rs") || s.file == "lib.rs";
         for path in paths_named(&s.code) {
-            let Some(target) = absolute(&s.module, is_mod_file, &path) else {
+            let Some(target) = absolute(&s.module, &path) else {
                 continue;
             };
             let common = s
