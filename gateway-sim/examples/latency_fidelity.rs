@@ -23,8 +23,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use gateway_sim::behaviour::{Endpoint, LatencyConfig};
 use gateway_sim::{BehaviourConfig, GatewaySim, SimConfig};
+use gateway_sim::{Endpoint, LatencyConfig};
 use tokio::task::JoinSet;
 
 const DEFAULT_RATE: u32 = 2_000;

@@ -1,16 +1,13 @@
 //! Memory per stored payment, measured in process: each payment goes through
-//! the same path as over HTTP (route and validate the request, count the
-//! attempt, claim its idempotency key, create the payment, render and store
-//! the answer), minus the sockets. Prints RSS growth per payment.
+//! the same path as over HTTP (`GatewaySim::answer`: route and validate the request, count the
+//! attempt, claim its idempotency key, create the payment, render and store the answer), minus
+//! the sockets. Prints RSS growth per payment.
 //!
 //! `cargo run --release -p gateway-sim --example memory_per_payment` (PAYMENTS=1000000 by default).
 //! The HTTP-level figure comes from `scripts/bench-gateway.sh`.
 
 use bytes::Bytes;
-use gateway_sim::api::{self, Incoming};
-use gateway_sim::behaviour::SeenCounter;
-use gateway_sim::engine::Engine;
-use gateway_sim::engine::idempotency::Claim;
+use gateway_sim::{GatewaySim, SimConfig};
 
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -21,47 +18,31 @@ fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn main() {
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
     let payments: u64 = std::env::var("PAYMENTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let engine = Engine::new(std::time::Duration::from_secs(24 * 3600));
-    let seen = SeenCounter::new();
-    let mut headers = http::HeaderMap::new();
-    headers.insert("authorization", "Bearer sk_test_memory".parse().unwrap());
-    headers.insert("content-type", "application/json".parse().unwrap());
+    let sim = GatewaySim::start(SimConfig::default())
+        .await
+        .expect("gateway-sim starts");
+    let engine = sim.engine();
     let before = rss_bytes();
     let started = std::time::Instant::now();
     for i in 0..payments {
-        headers.insert(
-            "idempotency-key",
-            format!("bench-{i:09}-x7f3a").parse().unwrap(),
-        );
         let body = Bytes::from(format!(
             r#"{{"amount":{},"currency":"usd","payment_method":"pm_card_visa","reference":"order-{i:09}"}}"#,
             1000 + i % 5000
         ));
-        let req = Incoming {
-            method: &http::Method::POST,
-            path: "/v1/payments",
-            query: None,
-            headers: &headers,
-            body: &body,
-        };
-        let Ok((call, dialect)) = api::route(&engine, &req) else {
-            panic!("the request is valid")
-        };
-        seen.observe(&call.api_key, call.endpoint(), &call.identity);
-        let key = call.idempotency_key.clone().unwrap();
-        let Claim::Proceed(reservation) =
-            engine.claim_idempotency_key(call.merchant, &key, call.fingerprint)
-        else {
-            panic!("keys are unique")
-        };
-        let outcome = call.execute(&engine, Some(reservation.key()), None);
-        let reply = dialect.render_call(&engine, &call, &outcome);
-        reservation.complete((&reply).into());
+        let request = http::Request::post("/v1/payments")
+            .header("authorization", "Bearer sk_test_memory")
+            .header("content-type", "application/json")
+            .header("idempotency-key", format!("bench-{i:09}-x7f3a"))
+            .body(body)
+            .expect("a valid request");
+        let answer = sim.answer(request).await.expect("no faults configured");
+        assert_eq!(answer.status(), 200, "the request is valid");
     }
     let after = rss_bytes();
     let stats = engine.stats();

@@ -3,40 +3,53 @@
 //!
 //! Follow one request from the socket to the ledger and back:
 //!
-//! - [`server`]: the hyper accept loop; reads bodies, applies each request's
-//!   fate (latency, faults) around the front door. The only module that touches sockets.
-//! - [`api`]: front doors. [`api::native`] turns `/v1/...` JSON requests into
-//!   engine operations and renders the results. Adapters only.
-//! - [`behaviour`]: the fault model as pure functions of (seed, merchant,
+//! - `server/`: the hyper accept loop; reads bodies, applies each request's
+//!   fate (latency, faults) around the front door, as named steps in `server/act_out.rs`.
+//!   The only module that serves sockets.
+//! - `api/`: front doors, one per dialect: the native JSON API (`/v1/payments`) and the
+//!   Stripe-compatible API (`/v1/payment_intents`, charges, refunds, payment methods) turn
+//!   requests into engine operations and render the results. Adapters only.
+//! - `behaviour/`: the fault model as pure functions of (seed, merchant,
 //!   endpoint, request identity, attempt number): latency, declines, faults,
 //!   schedules; plus the per-merchant rate limiter.
-//! - [`engine`]: the payments domain: payments, refunds, idempotency keys, the
+//! - `engine/`: the payments domain: payments, refunds, idempotency keys, the
 //!   append-only ledger, the simulator clock. Synchronous; knows no HTTP.
-//! - [`control`]: `/_sim/*` (ledger, stats, config, reset, clock) and `/metrics`.
-//! - [`state`]: the shared handle the server and control plane hold.
-//! - [`cli`]: the binary's command line.
+//! - `control/`: `/_sim/*` (ledger, stats, config, reset, clock) and `/metrics`.
+//! - `state.rs`: the shared handle the server and control plane hold;
+//!   `response.rs`: replies as hyper responses; [`cli`]: the binary's command line.
+//!
+//! The modules are private: what a user needs is re-exported here ([`GatewaySim`],
+//! [`SimConfig`], the ledger's [`LedgerEntry`] and [`EntryKind`], the behaviour config, the
+//! [`Engine`] for in-process looks).
 //!
 //! In a test, start one on a free port and point your code at [`GatewaySim::url`]:
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), gateway_sim::StartError> {
-//! let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig::default()).await?;
+//! use gateway_sim::{EntryKind, GatewaySim, SimConfig};
+//!
+//! let sim = GatewaySim::start(SimConfig::default()).await?;
 //! let base_url = sim.url(); // http://127.0.0.1:<port>
 //! // ... drive your payment code against base_url ...
+//! let captures = sim
+//!     .ledger_entries()
+//!     .iter()
+//!     .filter(|e| e.kind == EntryKind::Capture)
+//!     .count();
 //! let captured = sim.engine().stats().captured_amount;
-//! # let _ = (base_url, captured);
+//! # let _ = (base_url, captures, captured);
 //! # Ok(()) }
 //! ```
 //! Dropping the handle shuts the server down.
 
-pub mod api;
-pub mod behaviour;
+mod api;
+mod behaviour;
 pub mod cli;
-pub mod control;
-pub mod engine;
+mod control;
+mod engine;
 mod response;
-pub mod server;
-pub mod state;
+mod server;
+mod state;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -46,9 +59,20 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
-pub use behaviour::{BehaviourConfig, load_scenario_gateway, parse_scenario_gateway};
-pub use engine::Engine;
-pub use engine::ledger::{EntryKind, LedgerEntry};
+pub use behaviour::{
+    AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DistributionKind, Endpoint,
+    EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig, RateLimitConfig,
+    ScheduleWindow, SequenceRule, load_scenario_gateway, parse_scenario_gateway,
+};
+pub use control::Stats;
+pub use engine::SimClock;
+pub use engine::ids::{MerchantId, PaymentId, RefundId};
+pub use engine::money::Currency;
+pub use engine::{
+    CaptureMethod, Engine, EngineError, EntryKind, LedgerEntry, LedgerStats, NewPayment, Payment,
+    PaymentMethod, PaymentStatus, Refund,
+};
+pub use server::Unanswered;
 pub use state::SimState;
 
 /// How to start a simulator.
@@ -86,7 +110,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("invalid behaviour: {0}")]
-    Config(#[from] behaviour::ConfigError),
+    Config(#[from] ConfigError),
 }
 
 /// A running simulator. Dropping it stops the server at once; use
@@ -148,13 +172,29 @@ impl GatewaySim {
         &self.state
     }
 
+    /// What `GET /_sim/stats` answers: the ledger's counts and totals, requests, faults.
+    pub fn stats(&self) -> Stats {
+        control::stats(&self.state)
+    }
+
+    /// Answers one request in process, through the same path as over the socket (control
+    /// plane or front door, fault model, idempotency, engine), minus the socket: for tests and
+    /// measurements that want no network in the way. `Err` when the request's fate drops the
+    /// connection unanswered (a reset or a lost answer); a `hang` fault waits its full limit.
+    pub async fn answer(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, Unanswered> {
+        server::answer_in_process(&self.state, request).await
+    }
+
     /// The whole ledger, in order.
     pub fn ledger_entries(&self) -> Vec<LedgerEntry> {
         self.engine().ledger_entries()
     }
 
     /// Replaces the fault model while traffic flows; an invalid one changes nothing.
-    pub fn set_behaviour(&self, config: BehaviourConfig) -> Result<(), behaviour::ConfigError> {
+    pub fn set_behaviour(&self, config: BehaviourConfig) -> Result<(), ConfigError> {
         self.state.set_behaviour(config)
     }
 

@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
+use gateway_sim::{EntryKind, LedgerEntry};
 use loadgen::check::{ViolationKind, reconcile};
 use loadgen::outcomes::{Attempt, ClientResult, OrderOutcome};
 

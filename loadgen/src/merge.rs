@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use gateway_sim::engine::ledger::LedgerEntry;
+use gateway_sim::LedgerEntry;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
@@ -715,7 +715,7 @@ pub fn print_merged(run: &MergedRun) {
 mod tests {
     use std::time::Instant;
 
-    use gateway_sim::engine::ledger::EntryKind;
+    use gateway_sim::EntryKind;
 
     use super::*;
     use crate::latency::LatencyRecorder;

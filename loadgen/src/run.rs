@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use gateway_sim::engine::ledger::LedgerEntry;
+use gateway_sim::LedgerEntry;
 
 use crate::check::{Violation, reconcile};
 use crate::checks::{CheckResult, CheckThresholds};
@@ -283,10 +283,12 @@ impl Connection {
     ) -> Result<Connection, RunError> {
         Ok(match endpoint {
             Endpoint::Embedded => {
-                let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&scenario.text)
-                    .map_err(|e| RunError::Config {
-                        origin: scenario.origin.clone(),
-                        message: e.to_string(),
+                let behaviour =
+                    gateway_sim::parse_scenario_gateway(&scenario.text).map_err(|e| {
+                        RunError::Config {
+                            origin: scenario.origin.clone(),
+                            message: e.to_string(),
+                        }
                     })?;
                 let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
                     seed,

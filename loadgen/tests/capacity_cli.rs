@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
+use gateway_sim::{EntryKind, LedgerEntry};
 
 fn scratch_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()

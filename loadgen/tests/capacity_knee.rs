@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
+use gateway_sim::{EntryKind, LedgerEntry};
 use loadgen::capacity::{
     CapacityOptions, CapacityOverrides, CapacityPlan, StepVerdict, StopReason, execute,
 };

@@ -60,8 +60,7 @@ fn scratch_dir(name: &str) -> PathBuf {
 }
 
 async fn start_sim() -> gateway_sim::GatewaySim {
-    let behaviour =
-        gateway_sim::behaviour::parse_scenario_gateway(SCENARIO).expect("valid [gateway]");
+    let behaviour = gateway_sim::parse_scenario_gateway(SCENARIO).expect("valid [gateway]");
     gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
         seed: 42,
         behaviour,

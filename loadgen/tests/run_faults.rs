@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
+use gateway_sim::{EntryKind, LedgerEntry};
 use loadgen::check::ViolationKind;
 use loadgen::cli::Verdict;
 use loadgen::run::{Endpoint, FinishedRun, RunOptions, execute};
@@ -50,7 +50,7 @@ async fn run_under_faults(flow: &str) -> (FinishedRun, Vec<LedgerEntry>) {
     // Goose logs one warning per failed request; these runs fail hundreds on purpose.
     loadgen::cli::init_logging();
     let text = scenario(flow);
-    let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&text).expect("valid [gateway]");
+    let behaviour = gateway_sim::parse_scenario_gateway(&text).expect("valid [gateway]");
     let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
         seed: 42,
         behaviour,

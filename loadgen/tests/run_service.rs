@@ -46,8 +46,7 @@ status = [402]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_driven_by_its_template_is_checked_by_reference() {
-    let behaviour =
-        gateway_sim::behaviour::parse_scenario_gateway(SERVICE).expect("valid [gateway]");
+    let behaviour = gateway_sim::parse_scenario_gateway(SERVICE).expect("valid [gateway]");
     let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
         seed: 5,
         behaviour,
@@ -95,7 +94,7 @@ async fn a_service_driven_by_its_template_is_checked_by_reference() {
     // Every success is one capture in the ledger, found by reference.
     let captures = ledger
         .iter()
-        .filter(|e| e.kind == gateway_sim::engine::ledger::EntryKind::Capture)
+        .filter(|e| e.kind == gateway_sim::EntryKind::Capture)
         .count() as u64;
     assert_eq!(captures, succeeded);
     assert!(report.money.checked);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gateway_sim::engine::ledger::EntryKind;
+use gateway_sim::EntryKind;
 use gateway_sim::{GatewaySim, SimConfig};
 use loadgen::cli::Verdict;
 use loadgen::run::{Endpoint, FinishedRun, RunOptions, execute};
@@ -38,8 +38,8 @@ async fn gate(
 ) -> (FinishedRun, GatewaySim) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let path = scenario_path(scenario);
-    let behaviour = gateway_sim::behaviour::load_scenario_gateway(&path)
-        .expect("the scenario's [gateway] is valid");
+    let behaviour =
+        gateway_sim::load_scenario_gateway(&path).expect("the scenario's [gateway] is valid");
     let gateway = GatewaySim::start(SimConfig {
         behaviour,
         seed: 42,
@@ -203,7 +203,7 @@ async fn the_fixed_service_keeps_money_right_through_a_brownout() {
         report.money.violations.first()
     );
     assert!(double_charged_orders(&gateway).is_empty());
-    let faults = gateway_sim::control::stats(gateway.state()).faults;
+    let faults = gateway.stats().faults;
     assert!(
         faults.get("http_503").copied().unwrap_or(0) > 100,
         "the window did pass: {faults:?}"

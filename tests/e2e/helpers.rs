@@ -6,8 +6,7 @@ use gateway_sim::{GatewaySim, SimConfig};
 use payments_e2e::merchant::{Idempotency, MerchantConfig, MerchantService};
 
 pub async fn spawn_gateway(gateway_toml: &str) -> GatewaySim {
-    let behaviour =
-        gateway_sim::behaviour::parse_scenario_gateway(gateway_toml).expect("valid [gateway]");
+    let behaviour = gateway_sim::parse_scenario_gateway(gateway_toml).expect("valid [gateway]");
     GatewaySim::start(SimConfig {
         behaviour,
         seed: 11,
@@ -35,8 +34,7 @@ pub fn captures(gateway: &GatewaySim, order_id: &str) -> usize {
         .ledger_entries()
         .iter()
         .filter(|e| {
-            e.kind == gateway_sim::engine::ledger::EntryKind::Capture
-                && e.reference.as_deref() == Some(order_id)
+            e.kind == gateway_sim::EntryKind::Capture && e.reference.as_deref() == Some(order_id)
         })
         .count()
 }

@@ -34,14 +34,12 @@ mod scenario_file;
 pub mod seen;
 mod validate;
 
-pub use config::MAX_INJECTED_LATENCY;
 pub use config::{
-    AmountRule, BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DeclinesConfig, DistributionKind,
-    EndpointConfig, EndpointsConfig, FaultsConfig, LatencyConfig, RateLimitConfig, ScheduleWindow,
-    SequenceRule,
+    AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DistributionKind, EndpointConfig,
+    EndpointsConfig, FaultsConfig, LatencyConfig, RateLimitConfig, ScheduleWindow, SequenceRule,
 };
-pub use declines::{DeclineCode, KNOWN_DECLINE_CODES, is_known_payment_method, test_card_decline};
-pub use duration::{format_duration, parse_duration};
+pub use declines::{DeclineCode, is_known_payment_method};
+pub use duration::parse_duration;
 pub use endpoint::Endpoint;
 pub use fate::{Behaviour, ChargeFacts, Fate, RequestFacts};
 pub use fault::{Fault, FaultKind};

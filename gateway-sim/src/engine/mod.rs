@@ -36,7 +36,7 @@ pub use clock::SimClock;
 pub use error::EngineError;
 pub use ledger::{EntryKind, LedgerEntry};
 pub use operations::Engine;
-pub use page::{Cursor, MAX_PAGE, PageQuery};
+pub use page::{Cursor, PageQuery};
 pub use payment::{
     CaptureMethod, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
     PaymentStatus, PaymentUpdate, Refund,

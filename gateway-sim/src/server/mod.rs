@@ -35,10 +35,31 @@ use tokio::task::JoinSet;
 
 use crate::state::SimState;
 
-pub use request::MAX_BODY_BYTES;
+pub use request::Unanswered;
 
 /// On shutdown, requests in progress get this long to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Answers one request in process, through the same path as a request from a socket (control
+/// plane or front door, fault model, idempotency, engine), minus the socket. The body is
+/// taken as it is (the size limit guards sockets, not callers in the same process).
+pub async fn answer_in_process(
+    state: &SimState,
+    request: http::Request<bytes::Bytes>,
+) -> Result<http::Response<bytes::Bytes>, Unanswered> {
+    use http_body_util::BodyExt as _;
+    let arrived = std::time::Instant::now();
+    let request_id = state.next_request_id();
+    let (parts, body) = request.into_parts();
+    let response = request::answer(state, &parts, &body, &request_id, arrived).await?;
+    let (parts, body) = response.into_parts();
+    // Bodies here never fail (their error type is Infallible).
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    Ok(http::Response::from_parts(parts, bytes))
+}
 
 /// Binds the listening socket (`port 0` picks a free port).
 pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {

@@ -21,6 +21,8 @@ use crate::state::SimState;
 /// Bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Serves one request of a connection. When the fate drops the connection unanswered, it tells
+/// the connection to close (or reset) and never answers.
 pub(super) async fn handle(
     state: SimState,
     req: Request<IncomingBody>,
@@ -35,34 +37,51 @@ pub(super) async fn handle(
         Ok(body) => body,
         Err(reply) => return respond(reply, &request_id),
     };
+    match answer(&state, &parts, &body, &request_id, arrived).await {
+        Ok(response) => response,
+        Err(Unanswered { reset }) => {
+            fate.drop_connection(reset);
+            std::future::pending().await
+        }
+    }
+}
+
+/// The fate dropped the connection without an answer: closed it (FIN), or reset it (RST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unanswered {
+    pub reset: bool,
+}
+
+/// One request, already read: to the control plane or a front door, then acted out.
+pub(crate) async fn answer(
+    state: &SimState,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    request_id: &str,
+    arrived: Instant,
+) -> Result<Response<Body>, Unanswered> {
     let path = parts.uri.path();
     if control::owns(path) {
-        let mut response = control::handle(&state, &parts, &body).await;
-        set_request_id(&mut response, &request_id);
-        return response;
+        let mut response = control::handle(state, parts, body).await;
+        set_request_id(&mut response, request_id);
+        return Ok(response);
     }
     let incoming = Incoming {
         method: &parts.method,
         path,
         query: parts.uri.query(),
         headers: &parts.headers,
-        body: &body,
+        body,
     };
     state.counters().requests.fetch_add(1, Ordering::Relaxed);
     let (call, dialect) = match api::route(state.engine(), &incoming) {
         Ok(routed) => routed,
-        Err(reply) => return respond(reply, &request_id),
+        Err(reply) => return Ok(respond(reply, request_id)),
     };
-    match act_out(&state, call, dialect, &request_id, arrived).await {
-        Ending::Reply(reply) => respond(reply, &request_id),
-        Ending::Close => {
-            fate.drop_connection(false);
-            std::future::pending().await
-        }
-        Ending::Reset => {
-            fate.drop_connection(true);
-            std::future::pending().await
-        }
+    match act_out(state, call, dialect, request_id, arrived).await {
+        Ending::Reply(reply) => Ok(respond(reply, request_id)),
+        Ending::Close => Err(Unanswered { reset: false }),
+        Ending::Reset => Err(Unanswered { reset: true }),
     }
 }
 

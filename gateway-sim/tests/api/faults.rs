@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{Answer, TestApp, answer, spawn_app_with_behaviour};
-use gateway_sim::engine::ledger::EntryKind;
+use gateway_sim::EntryKind;
 
 fn charge(reference: &str) -> serde_json::Value {
     json!({"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa", "reference": reference})
@@ -272,10 +272,10 @@ async fn injected_latency_delays_only_its_own_request() {
         .engine()
         .create_payment(
             auth,
-            gateway_sim::engine::NewPayment {
+            gateway_sim::NewPayment {
                 amount: 5,
-                currency: gateway_sim::engine::money::Currency::parse("usd").unwrap(),
-                payment_method: gateway_sim::engine::PaymentMethod::Token("pm_card_visa".into()),
+                currency: gateway_sim::Currency::parse("usd").unwrap(),
+                payment_method: gateway_sim::PaymentMethod::Token("pm_card_visa".into()),
                 capture: true,
                 reference: None,
                 metadata: None,

@@ -33,8 +33,8 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with_behaviour(toml_gateway_table: &str) -> TestApp {
-    let behaviour = gateway_sim::behaviour::parse_scenario_gateway(toml_gateway_table)
-        .expect("test scenario is valid");
+    let behaviour =
+        gateway_sim::parse_scenario_gateway(toml_gateway_table).expect("test scenario is valid");
     spawn_app_with(SimConfig {
         behaviour,
         seed: 7,

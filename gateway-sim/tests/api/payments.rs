@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::spawn_app;
-use gateway_sim::engine::ledger::EntryKind;
+use gateway_sim::EntryKind;
 
 #[tokio::test]
 async fn authorize_capture_refund_walkthrough_moves_money_exactly_once_each() {

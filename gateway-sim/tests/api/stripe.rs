@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Answer, TestApp, answer, spawn_app, spawn_app_with_behaviour};
-use gateway_sim::engine::ledger::EntryKind;
+use gateway_sim::EntryKind;
 
 /// A Stripe-style client: form bodies, Bearer key, optional Idempotency-Key.
 impl TestApp {

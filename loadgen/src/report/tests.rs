@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
+use gateway_sim::{EntryKind, LedgerEntry};
 
 use super::*;
 use crate::check::{ViolationKind, reconcile};
