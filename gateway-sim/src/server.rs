@@ -257,7 +257,7 @@ async fn act_out(
 
     // A replay is an answer like any other: the ambiguous faults below can lose it too.
     let mut replayed = None;
-    let reservation = match (&call.idempotency_key, call.operation.moves_money()) {
+    let reservation = match (&call.idempotency_key, call.operation.changes_state()) {
         (Some(key), true) => {
             match state
                 .engine()
