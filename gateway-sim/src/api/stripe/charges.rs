@@ -14,8 +14,10 @@ use crate::api::request::path_segment;
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
 use crate::engine::{Engine, Payment};
 
+/// `/v1/charges`.
 pub(super) struct Charges;
 
+/// A charges route, with the charge id it names.
 pub(super) enum Route<'a> {
     List,
     Retrieve(&'a str),

@@ -20,6 +20,8 @@ pub(super) struct Page {
     pub(super) cursor: PageCursor,
 }
 
+/// Where a page starts: the newest, or past (`starting_after`) or before
+/// (`ending_before`) an id.
 #[derive(Debug, Clone)]
 pub(super) enum PageCursor {
     Start,

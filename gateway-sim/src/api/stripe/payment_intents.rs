@@ -15,8 +15,10 @@ use crate::api::request::path_segment;
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
 use crate::engine::{CaptureMethod, Engine, NewPayment, NewPendingPayment, PaymentUpdate};
 
+/// `/v1/payment_intents`.
 pub(super) struct PaymentIntents;
 
+/// A PaymentIntents route, with the PaymentIntent id it names.
 pub(super) enum Route<'a> {
     Create,
     List,

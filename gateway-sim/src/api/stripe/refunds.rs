@@ -14,8 +14,10 @@ use crate::api::request::path_segment;
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
 use crate::engine::{Engine, Refund};
 
+/// `/v1/refunds`.
 pub(super) struct Refunds;
 
+/// A refunds route, with the refund id it names.
 pub(super) enum Route<'a> {
     Create,
     List,
