@@ -187,7 +187,7 @@ fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<Key
     let Some(key) = call
         .idempotency_key
         .as_deref()
-        .filter(|_| call.operation.moves_money())
+        .filter(|_| call.operation.changes_state())
     else {
         return Ok(KeyClaim::Run(None));
     };

@@ -1,0 +1,180 @@
+//! [`Call`]: a routed, authenticated, validated request, and how it runs on the
+//! engine. Its own file because it is the one type the server, the fault model
+//! and the dialects all handle, whichever door built it.
+
+use std::any::Any;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Method;
+
+use super::{ApiError, Operation, Outcome};
+use crate::behaviour::{self, ChargeFacts, Endpoint};
+use crate::engine::ids::MerchantId;
+use crate::engine::{Engine, EngineError, PaymentMethod};
+
+/// A routed, authenticated, validated request, ready for its fate.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub merchant: MerchantId,
+    pub api_key: Arc<str>,
+    pub operation: Operation,
+    pub idempotency_key: Option<String>,
+    /// Hash of method, path and body: what "the same request" means for a key.
+    pub fingerprint: u64,
+    /// What identifies this request for the fault model: its idempotency key, or,
+    /// without one, its method, path and body.
+    pub identity: Bytes,
+    /// The full card number of a create with raw card details (the engine keeps only
+    /// the last four digits; the fault model needs the number for test cards).
+    pub card_number: Option<String>,
+    /// How the request asked to see its outcome, when the answer depends on more
+    /// than the outcome (which object, expansions, page). Set and read by the
+    /// dialect that routed the call only: opaque here, so a new dialect brings
+    /// its own type without touching the shared layer. `None` costs nothing.
+    pub presentation: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Call {
+    pub fn new(
+        merchant: MerchantId,
+        api_key: Arc<str>,
+        operation: Operation,
+        idempotency_key: Option<String>,
+        method: &Method,
+        path: &str,
+        body: &Bytes,
+    ) -> Call {
+        let mut h = DefaultHasher::new();
+        method.as_str().hash(&mut h);
+        path.hash(&mut h);
+        body.as_ref().hash(&mut h);
+        let fingerprint = h.finish();
+        let identity = match &idempotency_key {
+            Some(key) => Bytes::copy_from_slice(key.as_bytes()),
+            None => {
+                let mut v = Vec::with_capacity(method.as_str().len() + path.len() + body.len() + 2);
+                v.extend_from_slice(method.as_str().as_bytes());
+                v.push(b' ');
+                v.extend_from_slice(path.as_bytes());
+                v.push(b'\n');
+                v.extend_from_slice(body);
+                Bytes::from(v)
+            }
+        };
+        Call {
+            merchant,
+            api_key,
+            operation,
+            idempotency_key,
+            fingerprint,
+            identity,
+            card_number: None,
+            presentation: None,
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        self.operation.endpoint()
+    }
+
+    /// The authorization attempt this call makes, for test cards and decline rules:
+    /// a create that authorizes, or a confirmation.
+    pub fn charge_facts(&self) -> Option<ChargeFacts<'_>> {
+        match &self.operation {
+            Operation::Create(new) => Some(ChargeFacts {
+                amount: new.amount,
+                payment_method: new.payment_method.token(),
+                card_number: self.card_number.as_deref(),
+            }),
+            Operation::Confirm {
+                attempt: Some((amount, method)),
+                ..
+            } => Some(ChargeFacts {
+                amount: *amount,
+                payment_method: method.token(),
+                card_number: None,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Executes the operation on the engine. `key` is the reserved idempotency key
+    /// (recorded in the ledger), `decline` the fault model's verdict for a create.
+    pub fn execute(
+        &self,
+        engine: &Engine,
+        key: Option<&Arc<str>>,
+        decline: Option<&str>,
+    ) -> Outcome {
+        let m = self.merchant;
+        let refused = |e: EngineError| Outcome::Refused(e.into());
+        match &self.operation {
+            Operation::Create(new) => match engine.create_payment(m, new.clone(), key, decline) {
+                Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
+                Ok(p) => Outcome::Payment(p),
+                Err(e) => refused(e),
+            },
+            Operation::Capture { id, amount } => engine
+                .capture(m, id, *amount, key)
+                .map_or_else(refused, Outcome::Payment),
+            Operation::Cancel { id } => engine
+                .cancel(m, id, key)
+                .map_or_else(refused, Outcome::Payment),
+            Operation::Refund { id, amount } => engine
+                .refund(m, id, *amount, key)
+                .map_or_else(refused, |(refund, _)| Outcome::Refund(refund)),
+            Operation::Retrieve { id } => {
+                engine.payment(m, id).map_or_else(refused, Outcome::Payment)
+            }
+            Operation::ListByReference { reference } => {
+                Outcome::Payments(engine.payments_by_reference(m, reference))
+            }
+            Operation::LookupKey { key } => {
+                Outcome::Key(key.clone(), engine.idempotency_key_state(m, key))
+            }
+            Operation::CreatePending(new) => engine
+                .create_pending_payment(m, new.clone())
+                .map_or_else(refused, Outcome::Payment),
+            Operation::Confirm {
+                id, payment_method, ..
+            } => match engine.confirm(m, id, payment_method.clone(), key, decline) {
+                Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
+                Ok(p) => Outcome::Payment(p),
+                Err(e) => refused(e),
+            },
+            Operation::Update { id, update } => engine
+                .update_payment(m, id, update.clone())
+                .map_or_else(refused, Outcome::Payment),
+            Operation::CancelOrAbandon { id } => engine
+                .cancel_or_abandon(m, id, key)
+                .map_or_else(refused, Outcome::Payment),
+            Operation::ListPage(query) => engine
+                .list_payments(m, query)
+                .map_or_else(refused, Outcome::Payments),
+            Operation::RetrieveRefund { id } => match engine.refund_by_id(m, id) {
+                Some((refund, _)) => Outcome::Refund(refund),
+                None => Outcome::Refused(
+                    ApiError::not_found("resource_missing", format!("No such refund: '{id}'"))
+                        .with_param("id"),
+                ),
+            },
+            // Only known test tokens are interned: a client cannot make the
+            // simulator keep names it made up.
+            Operation::RetrievePaymentMethod { token } => {
+                if behaviour::is_known_payment_method(token) {
+                    Outcome::PaymentMethod(PaymentMethod::interned_token(token))
+                } else {
+                    Outcome::Refused(
+                        ApiError::not_found(
+                            "resource_missing",
+                            format!("No such payment method: '{token}'"),
+                        )
+                        .with_param("payment_method"),
+                    )
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The vocabulary between front doors and the engine: an [`Operation`] is what
+//! a request asks, an [`Outcome`] what the engine did. Its own file because
+//! every door, the server and the fault model speak it, and none owns it.
+
+use super::ApiError;
+use crate::behaviour::Endpoint;
+use crate::engine::idempotency::KeyState;
+use crate::engine::{
+    NewPayment, NewPendingPayment, PageQuery, Payment, PaymentMethod, PaymentUpdate, Refund,
+};
+
+/// What a request asks the engine to do.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    Create(NewPayment),
+    Capture {
+        id: String,
+        amount: Option<i64>,
+    },
+    Cancel {
+        id: String,
+    },
+    Refund {
+        id: String,
+        amount: Option<i64>,
+    },
+    Retrieve {
+        id: String,
+    },
+    ListByReference {
+        reference: String,
+    },
+    LookupKey {
+        key: String,
+    },
+    /// Create a payment without authorizing it (a PaymentIntent not confirmed yet).
+    CreatePending(NewPendingPayment),
+    /// Authorize a pending or declined payment.
+    Confirm {
+        id: String,
+        payment_method: Option<PaymentMethod>,
+        /// What the authorization will be for (amount, payment method), read at
+        /// routing so the fault model can decide a decline; `None` when the payment
+        /// cannot be confirmed (the engine then refuses).
+        attempt: Option<(i64, PaymentMethod)>,
+    },
+    /// Change a payment's terms before authorization, or its metadata.
+    Update {
+        id: String,
+        update: PaymentUpdate,
+    },
+    /// Cancel, a declined payment included.
+    CancelOrAbandon {
+        id: String,
+    },
+    /// A page of the merchant's payments, newest first.
+    ListPage(PageQuery),
+    RetrieveRefund {
+        id: String,
+    },
+    /// One of the test payment methods (`pm_card_visa`...): a read of a fixed
+    /// catalogue, rate-limited and exposed to faults like any other read.
+    RetrievePaymentMethod {
+        token: String,
+    },
+}
+
+impl Operation {
+    /// The endpoint the fault model treats this as. Everything that prepares or
+    /// authorizes a payment (pending create, update, confirm) counts as `create`.
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Operation::Create(_)
+            | Operation::CreatePending(_)
+            | Operation::Confirm { .. }
+            | Operation::Update { .. } => Endpoint::Create,
+            Operation::Capture { .. } => Endpoint::Capture,
+            Operation::Cancel { .. } | Operation::CancelOrAbandon { .. } => Endpoint::Cancel,
+            Operation::Refund { .. } => Endpoint::Refund,
+            Operation::Retrieve { .. }
+            | Operation::ListByReference { .. }
+            | Operation::LookupKey { .. }
+            | Operation::ListPage(_)
+            | Operation::RetrieveRefund { .. }
+            | Operation::RetrievePaymentMethod { .. } => Endpoint::Retrieve,
+        }
+    }
+
+    /// Whether the operation changes the gateway's state: creates, edits,
+    /// authorizes, captures, cancels or refunds a payment, whether or not money
+    /// moves (a pending create or a metadata update moves none). Only these take
+    /// idempotency keys, and only these leave a client unsure of what happened
+    /// when an answer is lost; a read is safe to repeat.
+    pub fn changes_state(&self) -> bool {
+        matches!(
+            self,
+            Operation::Create(_)
+                | Operation::Capture { .. }
+                | Operation::Cancel { .. }
+                | Operation::Refund { .. }
+                | Operation::CreatePending(_)
+                | Operation::Confirm { .. }
+                | Operation::Update { .. }
+                | Operation::CancelOrAbandon { .. }
+        )
+    }
+}
+
+/// What the engine did, before a dialect renders it.
+#[derive(Debug)]
+pub enum Outcome {
+    Payment(Payment),
+    Declined(Payment),
+    Refund(Refund),
+    Payments(Vec<Payment>),
+    Key(String, Option<KeyState>),
+    PaymentMethod(PaymentMethod),
+    Refused(ApiError),
+}
+
+impl Outcome {
+    /// Only answers of requests that ran to the ledger are stored under an
+    /// idempotency key. A refusal (unknown payment, wrong state, amount too
+    /// large) changed nothing, so the key is freed and a corrected request may use it.
+    pub fn is_stored(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Payment(_) | Outcome::Declined(_) | Outcome::Refund(_)
+        )
+    }
+}

@@ -1,0 +1,73 @@
+//! The Stripe-compatible front door: `/v1/payment_intents`, `/v1/charges`,
+//! `/v1/refunds` and `/v1/payment_methods`, spoken the way Stripe's official SDKs
+//! speak them, so a service built on an SDK runs against the simulator unchanged.
+//!
+//! An adapter over the same engine as the native API, with no state of its own: a
+//! PaymentIntent `pi_X` is the engine's payment `pay_X` (same digits), its charge is
+//! `ch_X`, refunds are `re_...` in both dialects. Idempotency keys, the ledger and the
+//! fault model are the engine's and the server's. This module only parses
+//! form-encoded (or JSON) parameters into engine operations, and renders engine
+//! outcomes as Stripe objects and Stripe-shaped errors.
+//!
+//! Follow a request down the files:
+//! - `routing.rs`: the route table (collection → resource) and the steps every
+//!   request takes first: route, API key (`auth.rs`), idempotency key,
+//!   parameters (`params.rs`, the form/JSON parser and typed readers).
+//! - `resource.rs`: the contract a resource file fulfils.
+//! - `payment_intents.rs`, `charges.rs`, `refunds.rs`, `payment_methods.rs`:
+//!   one file per resource: its routes, the operation each asks, how its
+//!   outcomes are shown. A new resource is a new file and a line in `routing.rs`.
+//! - `presentation.rs`: what the request asked to see (object, expansions,
+//!   page), carried in the call; `pages.rs`: cursors and list objects.
+//! - `render.rs`: an outcome to an answer: successes through the resource's
+//!   show function, declines and refusals in Stripe's words.
+//! - `objects.rs`: PaymentIntents, charges and refunds as JSON (together
+//!   because they embed one another); `payment_methods.rs` also holds the
+//!   test payment-method catalogue they embed.
+//! - `ids.rs`: Stripe ids over engine ids; `errors.rs`: Stripe's error shape.
+
+mod auth;
+mod charges;
+mod errors;
+mod ids;
+mod objects;
+mod pages;
+mod params;
+mod payment_intents;
+mod payment_methods;
+mod presentation;
+mod refunds;
+mod render;
+mod resource;
+mod routing;
+
+use super::{ApiError, Call, Dialect, FrontDoor, Incoming, Outcome, Reply};
+use crate::engine::Engine;
+use presentation::Presentation;
+
+/// The Stripe dialect's front door and renderer.
+pub struct Stripe;
+
+impl FrontDoor for Stripe {
+    fn route(&self, engine: &Engine, req: &Incoming<'_>) -> Option<Result<Call, ApiError>> {
+        routing::route(engine, req)
+    }
+}
+
+impl Dialect for Stripe {
+    fn render(&self, engine: &Engine, outcome: &Outcome) -> Reply {
+        render::render(engine, None, &render::by_kind(outcome), outcome)
+    }
+
+    fn render_call(&self, engine: &Engine, call: &Call, outcome: &Outcome) -> Reply {
+        let presentation = call.presentation.as_deref();
+        match presentation.and_then(|p| p.downcast_ref::<Presentation>()) {
+            Some(presentation) => render::render(engine, Some(call), presentation, outcome),
+            None => self.render(engine, outcome),
+        }
+    }
+
+    fn render_error(&self, error: &ApiError) -> Reply {
+        errors::error_reply(error)
+    }
+}

@@ -1,0 +1,259 @@
+//! The objects one engine payment shows as: its PaymentIntent, its charge and
+//! its refunds, as Stripe's JSON. One file because they embed one another (a
+//! PaymentIntent expands its latest charge, a charge its PaymentIntent and
+//! lists its refunds, a refund expands both): apart, each would import the
+//! others. The resources, errors and (later) events all show them from here.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::{Value, json};
+
+use super::errors::{decline_error_code, decline_message};
+use super::ids::{CHARGE, INTENT, stripe_id};
+use super::payment_methods;
+use super::presentation::Expand;
+use crate::engine::ids::PaymentId;
+use crate::engine::{Payment, PaymentMethod, PaymentStatus, Refund};
+
+/// A PaymentIntent.
+pub(super) fn payment_intent(p: &Payment, expand: Expand) -> Value {
+    let latest_charge = match p.confirmed_at {
+        None => Value::Null,
+        Some(_) if expand.contains(Expand::LATEST_CHARGE) => charge(p, Expand::NONE),
+        Some(_) => Value::String(stripe_id(p.id, CHARGE)),
+    };
+    // Stripe detaches a declined payment method: the PaymentIntent waits for a new one.
+    let payment_method = if p.status == PaymentStatus::Failed {
+        Value::Null
+    } else {
+        payment_method_ref(p, expand)
+    };
+    json!({
+        "id": stripe_id(p.id, INTENT),
+        "object": "payment_intent",
+        "amount": p.amount,
+        "amount_capturable": p.amount_capturable,
+        "amount_details": {"tip": {}},
+        "amount_received": p.amount_captured,
+        "application": null,
+        "application_fee_amount": null,
+        "automatic_payment_methods": null,
+        "canceled_at": p.canceled_at,
+        "cancellation_reason": null,
+        "capture_method": p.capture_method.as_str(),
+        "client_secret": client_secret(p.id),
+        "confirmation_method": "automatic",
+        "created": p.created,
+        "currency": p.currency.as_str(),
+        "customer": null,
+        "description": null,
+        "last_payment_error": last_payment_error(p),
+        "latest_charge": latest_charge,
+        "livemode": false,
+        "metadata": metadata_json(p),
+        "next_action": null,
+        "on_behalf_of": null,
+        "payment_method": payment_method,
+        "payment_method_configuration_details": null,
+        "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
+        "payment_method_types": ["card"],
+        "processing": null,
+        "receipt_email": null,
+        "review": null,
+        "setup_future_usage": null,
+        "shipping": null,
+        "source": null,
+        "statement_descriptor": null,
+        "statement_descriptor_suffix": null,
+        "status": intent_status(p),
+        "transfer_data": null,
+        "transfer_group": null,
+    })
+}
+
+/// A charge: the authorization attempt of a confirmed payment.
+pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
+    let failed = p.decline_code.is_some();
+    let id = stripe_id(p.id, CHARGE);
+    let refunds: Vec<Value> = p
+        .refunds
+        .iter()
+        .rev()
+        .map(|r| refund(r, None, Expand::NONE))
+        .collect();
+    let outcome = match p.decline_code.as_deref() {
+        Some(code) => json!({
+            "network_status": "declined_by_network",
+            "reason": code,
+            "risk_level": "normal",
+            "seller_message": "The bank did not return any further details with this decline.",
+            "type": "issuer_declined",
+        }),
+        None => json!({
+            "network_status": "approved_by_network",
+            "reason": null,
+            "risk_level": "normal",
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        }),
+    };
+    let payment_intent = if expand.contains(Expand::PAYMENT_INTENT) {
+        payment_intent(p, Expand::NONE)
+    } else {
+        Value::String(stripe_id(p.id, INTENT))
+    };
+    json!({
+        "id": id,
+        "object": "charge",
+        "amount": p.amount,
+        "amount_captured": p.amount_captured,
+        "amount_refunded": p.amount_refunded,
+        "application": null,
+        "application_fee": null,
+        "application_fee_amount": null,
+        "balance_transaction": null,
+        "billing_details": {
+            "address": {"city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null},
+            "email": null, "name": null, "phone": null,
+        },
+        "calculated_statement_descriptor": null,
+        "captured": p.amount_captured > 0,
+        "created": p.confirmed_at.unwrap_or(p.created),
+        "currency": p.currency.as_str(),
+        "customer": null,
+        "description": null,
+        "disputed": false,
+        "failure_balance_transaction": null,
+        "failure_code": p.decline_code.as_deref().map(decline_error_code),
+        "failure_message": p.decline_code.as_deref().map(decline_message),
+        "livemode": false,
+        "metadata": metadata_json(p),
+        "outcome": outcome,
+        "paid": !failed,
+        "payment_intent": payment_intent,
+        "payment_method": payment_method_ref(p, expand),
+        "payment_method_details": {"type": "card", "card": payment_methods::card(&p.payment_method, p.created)},
+        "receipt_email": null,
+        "receipt_url": null,
+        "refunded": p.amount_captured > 0 && p.amount_refunded == p.amount_captured,
+        "refunds": {
+            "object": "list",
+            "data": refunds,
+            "has_more": false,
+            "total_count": p.refunds.len(),
+            "url": format!("/v1/charges/{id}/refunds"),
+        },
+        "review": null,
+        "shipping": null,
+        "source": null,
+        "statement_descriptor": null,
+        "statement_descriptor_suffix": null,
+        "status": if failed { "failed" } else { "succeeded" },
+        "transfer_data": null,
+        "transfer_group": null,
+    })
+}
+
+/// A refund; `payment` is needed only to expand its charge or PaymentIntent.
+pub(super) fn refund(r: &Refund, payment: Option<&Payment>, expand: Expand) -> Value {
+    let charge = match payment {
+        Some(p) if expand.contains(Expand::CHARGE) => charge(p, Expand::NONE),
+        _ => Value::String(stripe_id(r.payment, CHARGE)),
+    };
+    let payment_intent = match payment {
+        Some(p) if expand.contains(Expand::PAYMENT_INTENT) => payment_intent(p, Expand::NONE),
+        _ => Value::String(stripe_id(r.payment, INTENT)),
+    };
+    json!({
+        "id": r.id.to_string(),
+        "object": "refund",
+        "amount": r.amount,
+        "balance_transaction": null,
+        "charge": charge,
+        "created": r.created,
+        "currency": r.currency.as_str(),
+        "destination_details": null,
+        "metadata": {},
+        "payment_intent": payment_intent,
+        "reason": null,
+        "receipt_number": null,
+        "source_transfer_reversal": null,
+        "status": "succeeded",
+        "transfer_reversal": null,
+    })
+}
+
+/// A PaymentIntent's status: the engine's, in Stripe's words.
+pub(super) fn intent_status(p: &Payment) -> &'static str {
+    match p.status {
+        // A declined PaymentIntent waits for another payment method, as on Stripe.
+        PaymentStatus::Failed | PaymentStatus::RequiresPaymentMethod => "requires_payment_method",
+        PaymentStatus::RequiresConfirmation => "requires_confirmation",
+        PaymentStatus::RequiresCapture => "requires_capture",
+        PaymentStatus::Succeeded => "succeeded",
+        PaymentStatus::Canceled => "canceled",
+    }
+}
+
+/// The metadata kept as JSON text, as an object (`{}` when none).
+fn metadata_json(p: &Payment) -> Value {
+    p.metadata
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({}))
+}
+
+/// A stable secret per PaymentIntent: derived from its id, never stored.
+fn client_secret(id: PaymentId) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut suffix = String::with_capacity(24);
+    for round in 0u8..2 {
+        let mut h = DefaultHasher::new();
+        (round, id).hash(&mut h);
+        let mut n = h.finish();
+        for _ in 0..12 {
+            suffix.push(char::from(ALPHABET[(n % 62) as usize]));
+            n /= 62;
+        }
+    }
+    format!("{}_secret_{suffix}", stripe_id(id, INTENT))
+}
+
+/// The payment method as an id, or in full when expanded; `null` when none.
+fn payment_method_ref(p: &Payment, expand: Expand) -> Value {
+    match (&p.payment_method, expand.contains(Expand::PAYMENT_METHOD)) {
+        (method, _) if method.is_none() => Value::Null,
+        (PaymentMethod::Token(token), false) => Value::String(token.to_string()),
+        (method, _) => payment_methods::json(method, p.created),
+    }
+}
+
+/// The decline a failed or abandoned PaymentIntent reports; `null` otherwise.
+fn last_payment_error(p: &Payment) -> Value {
+    match (&p.decline_code, p.status) {
+        (Some(code), PaymentStatus::Failed | PaymentStatus::Canceled) => json!({
+            "type": "card_error",
+            "code": decline_error_code(code),
+            "decline_code": code.as_ref(),
+            "message": decline_message(code),
+            "charge": stripe_id(p.id, CHARGE),
+            "doc_url": format!("https://stripe.com/docs/error-codes/{}", decline_error_code(code).replace('_', "-")),
+            "payment_method": payment_methods::json(&p.payment_method, p.created),
+        }),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_secrets_are_stable_and_name_their_payment_intent() {
+        let id = PaymentId(0x1234_5678_9abc_def0);
+        let pi = stripe_id(id, INTENT);
+        assert!(client_secret(id).starts_with(&format!("{pi}_secret_")));
+        assert_eq!(client_secret(id), client_secret(id));
+    }
+}
