@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 use crate::outcomes::ClientResult;
 use crate::scenario::FlowKind;
 
-use super::{ApiRequest, Brief, FlowRun, HttpMethod, OrderPlan, Reply, Session, Transport};
+use super::native_answer::{Brief, Reply};
+use super::order_ids::OrderPlan;
+use super::session::{FlowRun, Session};
+use super::transport::{ApiRequest, HttpMethod, Transport};
 
 /// Create attempts the retrying flows make, the first included.
 pub const MAX_CREATE_ATTEMPTS: u32 = 3;
@@ -329,9 +332,10 @@ async fn retry_new_key<T: Transport>(s: &mut Session<'_, T>) -> ClientResult {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Scripted, json, payment};
-    use super::super::{Answer, OrderIds, TransportFailure};
     use super::*;
+    use crate::flows::order_ids::OrderIds;
+    use crate::flows::scripted::{Scripted, json, payment};
+    use crate::flows::transport::{Answer, TransportFailure};
     use crate::scenario::Scenario;
 
     fn plan_for(flow: FlowKind) -> OrderPlan {
