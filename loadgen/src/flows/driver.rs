@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::latency::LatencyRecorder;
 use crate::outcomes::OutcomeLog;
-use crate::pacing::{Claim, Schedule};
+use crate::pacing::{NextOrder, Schedule};
 use crate::scenario::{LoadPlan, TargetTemplate};
 
 use super::order_ids::{OrderIds, OrderPlan};
@@ -133,8 +133,8 @@ pub async fn drive_user<T: Transport>(driver: &Driver, transport: &mut T) {
             driver.schedule.stop();
         }
         let (n, due) = match driver.schedule.claim(tokio::time::Instant::now()) {
-            Claim::Done => break,
-            Claim::Order { n, due, .. } => (n, due),
+            NextOrder::Done => break,
+            NextOrder::Play { n, due, .. } => (n, due),
         };
         tokio::time::sleep_until(due).await;
         driver

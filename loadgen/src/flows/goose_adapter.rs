@@ -20,7 +20,7 @@ use goose::prelude::*;
 use crate::scenario::LoadPlan;
 
 use super::driver::{Driver, drive_user};
-use super::transport::{Answer, ApiRequest, Exchange, HttpMethod, Transport, TransportFailure};
+use super::transport::{ApiRequest, Exchange, HttpAnswer, HttpMethod, Transport, TransportFailure};
 
 /// Sends flow requests through goose, so goose's report counts them.
 pub struct GooseTransport<'u> {
@@ -82,7 +82,7 @@ fn failure_of(e: &reqwest::Error) -> TransportFailure {
 
 async fn read_answer(
     response: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Answer, TransportFailure> {
+) -> Result<HttpAnswer, TransportFailure> {
     let response = response.map_err(|e| failure_of(&e))?;
     let status = response.status().as_u16();
     let replayed = response
@@ -92,7 +92,7 @@ async fn read_answer(
     // An answer whose body is cut off is treated as no answer: the client
     // cannot read the payment it names.
     let body = response.bytes().await.map_err(|e| failure_of(&e))?;
-    Ok(Answer {
+    Ok(HttpAnswer {
         status,
         replayed,
         body: body.to_vec(),

@@ -16,7 +16,7 @@
 //!   Apart because it is the seam: flows speak to it, never to goose, so they are tested
 //!   with scripted answers (`scripted.rs`, tests only).
 //! - `native_answer.rs`: how an answer of gateway-sim's native API is read (`Brief`,
-//!   `Reply`). Apart from `native.rs` because the session reads every answer this way,
+//!   `PaymentReply`). Apart from `native.rs` because the session reads every answer this way,
 //!   and `native.rs` builds on the session.
 //! - `session.rs`: one order being played: attempts and timings recorded as requests go
 //!   out, closed into a `FlowRun`.

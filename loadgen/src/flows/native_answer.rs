@@ -1,5 +1,5 @@
 //! How the flows read gateway-sim's native answers: the few fields they need
-//! ([`Brief`]), and what an answer means for the payment ([`Reply`]: a charge, a
+//! ([`Brief`]), and what an answer means for the payment ([`PaymentReply`]: a charge, a
 //! decline, a refusal, or nobody knows).
 //!
 //! Beside `native.rs`, which plays the native flows, rather than in it: the session reads
@@ -7,7 +7,7 @@
 //! session depends on this model, and `native.rs` depends on the session; in one file
 //! the two would import each other.
 
-use super::transport::{Answer, TransportFailure};
+use super::transport::{HttpAnswer, TransportFailure};
 
 /// The fields of a gateway answer the flows read; everything else in the body
 /// is skipped without being stored (parsing a whole payment into a
@@ -32,7 +32,7 @@ pub struct Brief {
     pub error: Option<BriefError>,
     /// The answer stored under an idempotency key.
     #[serde(default)]
-    pub response: Option<StoredResponse>,
+    pub response: Option<StoredBrief>,
 }
 
 /// The `error` object of an error answer.
@@ -46,9 +46,10 @@ pub struct BriefError {
     pub payment_id: Option<String>,
 }
 
-/// An answer stored under an idempotency key.
+/// The brief of an answer stored under an idempotency key (gateway-sim keeps the
+/// answer itself, as its `StoredResponse`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct StoredResponse {
+pub struct StoredBrief {
     #[serde(default)]
     pub status: Option<u16>,
     #[serde(default)]
@@ -76,9 +77,10 @@ impl Brief {
     }
 }
 
-/// A gateway answer, read.
+/// What a gateway answer says about the payment: the client's reading of status and
+/// body, which decides whether it knows what happened.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
+pub enum PaymentReply {
     /// 2xx with a JSON body.
     Ok(Brief),
     /// 402: the card was declined; no money moved.
@@ -96,23 +98,23 @@ pub enum Reply {
     Ambiguous(String),
 }
 
-impl Reply {
+impl PaymentReply {
     /// Whether this answer settles the question "did it happen?".
     pub fn is_definitive(&self) -> bool {
         matches!(
             self,
-            Reply::Ok(_) | Reply::Declined { .. } | Reply::Rejected { .. }
+            PaymentReply::Ok(_) | PaymentReply::Declined { .. } | PaymentReply::Rejected { .. }
         )
     }
 }
 
-/// Reads an exchange into a [`Reply`], plus the payment id it names (for the outcome).
+/// Reads an exchange into a [`PaymentReply`], plus the payment id it names (for the outcome).
 pub fn read_reply(
-    answer: &Result<Answer, TransportFailure>,
-) -> (Reply, Option<u16>, Option<String>) {
+    answer: &Result<HttpAnswer, TransportFailure>,
+) -> (PaymentReply, Option<u16>, Option<String>) {
     let answer = match answer {
         Ok(a) => a,
-        Err(failure) => return (Reply::Ambiguous(failure.to_string()), None, None),
+        Err(failure) => return (PaymentReply::Ambiguous(failure.to_string()), None, None),
     };
     let status = answer.status;
     let brief: Option<Brief> = serde_json::from_slice(&answer.body).ok();
@@ -124,30 +126,30 @@ pub fn read_reply(
     };
     let reply = match status {
         200..=299 => match &brief {
-            Some(b) => Reply::Ok(b.clone()),
-            None => Reply::Ambiguous(format!("HTTP {status} with an unreadable body")),
+            Some(b) => PaymentReply::Ok(b.clone()),
+            None => PaymentReply::Ambiguous(format!("HTTP {status} with an unreadable body")),
         },
         402 => {
             let error = brief.as_ref().and_then(|b| b.error.as_ref());
-            Reply::Declined {
+            PaymentReply::Declined {
                 payment_id: error.and_then(|e| e.payment_id.clone()),
                 code: error.and_then(|e| e.decline_code.clone().or_else(|| e.code.clone())),
             }
         }
-        404 => Reply::NotFound,
-        409 if code().as_deref() == Some("idempotency_key_in_use") => Reply::InUse,
-        400..=499 => Reply::Rejected {
+        404 => PaymentReply::NotFound,
+        409 if code().as_deref() == Some("idempotency_key_in_use") => PaymentReply::InUse,
+        400..=499 => PaymentReply::Rejected {
             status,
             code: code(),
         },
-        _ => Reply::Ambiguous(format!(
+        _ => PaymentReply::Ambiguous(format!(
             "HTTP {status}{}",
             code().map(|c| format!(" {c}")).unwrap_or_default()
         )),
     };
     let payment_id = match &reply {
-        Reply::Ok(b) => b.payment_id().map(str::to_owned),
-        Reply::Declined { payment_id, .. } => payment_id.clone(),
+        PaymentReply::Ok(b) => b.payment_id().map(str::to_owned),
+        PaymentReply::Declined { payment_id, .. } => payment_id.clone(),
         _ => None,
     };
     (reply, Some(status), payment_id)
@@ -162,7 +164,7 @@ mod tests {
     fn replies_are_read_by_status_and_code() {
         let ok = json(200, payment("pay_1", "succeeded", 10, 10));
         let (reply, status, pid) = read_reply(&ok);
-        assert!(matches!(reply, Reply::Ok(_)));
+        assert!(matches!(reply, PaymentReply::Ok(_)));
         assert_eq!((status, pid.as_deref()), (Some(200), Some("pay_1")));
 
         let declined = json(
@@ -173,7 +175,7 @@ mod tests {
         let (reply, _, pid) = read_reply(&declined);
         assert_eq!(
             reply,
-            Reply::Declined {
+            PaymentReply::Declined {
                 payment_id: Some("pay_2".into()),
                 code: Some("insufficient_funds".into())
             }
@@ -184,28 +186,28 @@ mod tests {
             409,
             serde_json::json!({"error": {"code": "idempotency_key_in_use"}}),
         );
-        assert_eq!(read_reply(&in_use).0, Reply::InUse);
+        assert_eq!(read_reply(&in_use).0, PaymentReply::InUse);
         let invalid_state = json(409, serde_json::json!({"error": {"code": "invalid_state"}}));
         assert!(matches!(
             read_reply(&invalid_state).0,
-            Reply::Rejected { status: 409, .. }
+            PaymentReply::Rejected { status: 409, .. }
         ));
         let limited = json(429, serde_json::json!({"error": {"code": "rate_limited"}}));
         assert!(matches!(
             read_reply(&limited).0,
-            Reply::Rejected { status: 429, .. }
+            PaymentReply::Rejected { status: 429, .. }
         ));
         let broken = json(503, serde_json::json!({"error": {"code": "unavailable"}}));
-        assert!(matches!(read_reply(&broken).0, Reply::Ambiguous(_)));
-        let garbled = Ok(Answer {
+        assert!(matches!(read_reply(&broken).0, PaymentReply::Ambiguous(_)));
+        let garbled = Ok(HttpAnswer {
             status: 200,
             replayed: false,
             body: b"{\"id\":".to_vec(),
         });
-        assert!(matches!(read_reply(&garbled).0, Reply::Ambiguous(_)));
+        assert!(matches!(read_reply(&garbled).0, PaymentReply::Ambiguous(_)));
         assert!(matches!(
             read_reply(&Err(TransportFailure::Timeout)),
-            (Reply::Ambiguous(_), None, None)
+            (PaymentReply::Ambiguous(_), None, None)
         ));
     }
 }

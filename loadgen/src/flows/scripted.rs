@@ -7,18 +7,18 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::transport::{Answer, ApiRequest, Exchange, Transport, TransportFailure};
+use super::transport::{ApiRequest, Exchange, HttpAnswer, Transport, TransportFailure};
 
 /// Answers requests from a script, in order, and remembers what was sent.
 #[derive(Default)]
 pub struct Scripted {
-    pub script: VecDeque<Result<Answer, TransportFailure>>,
+    pub script: VecDeque<Result<HttpAnswer, TransportFailure>>,
     pub sent: Vec<ApiRequest>,
 }
 
 /// A JSON answer with this status.
-pub fn json(status: u16, body: serde_json::Value) -> Result<Answer, TransportFailure> {
-    Ok(Answer {
+pub fn json(status: u16, body: serde_json::Value) -> Result<HttpAnswer, TransportFailure> {
+    Ok(HttpAnswer {
         status,
         replayed: false,
         body: body.to_string().into_bytes(),
@@ -35,7 +35,7 @@ pub fn payment(id: &str, status: &str, amount: i64, captured: i64) -> serde_json
 }
 
 impl Scripted {
-    pub fn new(script: Vec<Result<Answer, TransportFailure>>) -> Self {
+    pub fn new(script: Vec<Result<HttpAnswer, TransportFailure>>) -> Self {
         Self {
             script: script.into(),
             sent: Vec::new(),

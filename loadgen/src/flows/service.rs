@@ -81,7 +81,7 @@ mod tests {
     use super::*;
     use crate::flows::order_ids::OrderIds;
     use crate::flows::scripted::{Scripted, json};
-    use crate::flows::transport::{Answer, TransportFailure};
+    use crate::flows::transport::{HttpAnswer, TransportFailure};
     use crate::scenario::Scenario;
 
     const TARGET: &str = r#"
@@ -101,7 +101,7 @@ pointer = "/reason"
 equals = "declined"
 "#;
 
-    async fn play_script(answer: Result<Answer, TransportFailure>) -> (FlowRun, Scripted) {
+    async fn play_script(answer: Result<HttpAnswer, TransportFailure>) -> (FlowRun, Scripted) {
         let scenario = Scenario::parse(TARGET, "t", "t.toml").expect("valid");
         let template = scenario.target.expect("target");
         let plan = OrderPlan::new(&scenario.load, &OrderIds::new(4, ""), 2);

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::outcomes::{Attempt, ClientResult, OrderOutcome};
 
-use super::native_answer::{Reply, read_reply};
+use super::native_answer::{PaymentReply, read_reply};
 use super::order_ids::OrderPlan;
 use super::transport::{ApiRequest, Exchange, Transport};
 
@@ -72,27 +72,30 @@ impl<'t, T: Transport> Session<'t, T> {
         request: &ApiRequest,
         exchange: &Exchange,
         intended: Instant,
-    ) -> Reply {
+    ) -> PaymentReply {
         let (reply, status, payment_id) = read_reply(&exchange.answer);
         let ok = matches!(
             reply,
-            Reply::Ok(_) | Reply::Declined { .. } | Reply::InUse | Reply::NotFound
+            PaymentReply::Ok(_)
+                | PaymentReply::Declined { .. }
+                | PaymentReply::InUse
+                | PaymentReply::NotFound
         );
         let error = match &reply {
-            Reply::Ok(_) => None,
-            Reply::Declined { code, .. } => Some(format!(
+            PaymentReply::Ok(_) => None,
+            PaymentReply::Declined { code, .. } => Some(format!(
                 "declined{}",
                 code.as_deref()
                     .map(|c| format!(": {c}"))
                     .unwrap_or_default()
             )),
-            Reply::InUse => Some("idempotency_key_in_use".to_string()),
-            Reply::NotFound => Some("not found".to_string()),
-            Reply::Rejected { status, code } => Some(format!(
+            PaymentReply::InUse => Some("idempotency_key_in_use".to_string()),
+            PaymentReply::NotFound => Some("not found".to_string()),
+            PaymentReply::Rejected { status, code } => Some(format!(
                 "HTTP {status}{}",
                 code.as_deref().map(|c| format!(" {c}")).unwrap_or_default()
             )),
-            Reply::Ambiguous(why) => Some(why.clone()),
+            PaymentReply::Ambiguous(why) => Some(why.clone()),
         };
         let latency = exchange.done.saturating_duration_since(intended);
         self.attempts.push(Attempt {
@@ -114,14 +117,18 @@ impl<'t, T: Transport> Session<'t, T> {
     }
 
     /// Sends one request and records it.
-    pub async fn call(&mut self, request: ApiRequest) -> Reply {
+    pub async fn call(&mut self, request: ApiRequest) -> PaymentReply {
         let exchange = self.transport.send(&request).await;
         let intended = self.intended(exchange.sent);
         self.note(&request, &exchange, intended)
     }
 
     /// Sends two requests at once and records both.
-    pub async fn call_pair(&mut self, first: ApiRequest, second: ApiRequest) -> (Reply, Reply) {
+    pub async fn call_pair(
+        &mut self,
+        first: ApiRequest,
+        second: ApiRequest,
+    ) -> (PaymentReply, PaymentReply) {
         let (a, b) = self.transport.send_pair(&first, &second).await;
         let intended = self.intended(a.sent.min(b.sent));
         let ra = self.note(&first, &a, intended);

@@ -59,9 +59,9 @@ pub struct ApiRequest {
     pub headers: Vec<(String, String)>,
 }
 
-/// What came back.
+/// What came back over HTTP, before anyone reads it as a payment answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
+pub struct HttpAnswer {
     pub status: u16,
     /// The gateway said `Idempotent-Replayed: true`.
     pub replayed: bool,
@@ -92,7 +92,7 @@ impl std::fmt::Display for TransportFailure {
 pub struct Exchange {
     pub sent: Instant,
     pub done: Instant,
-    pub answer: Result<Answer, TransportFailure>,
+    pub answer: Result<HttpAnswer, TransportFailure>,
 }
 
 /// Sends requests for flows. Implemented over goose
