@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gateway_sim::engine::ledger::LedgerEntry;
+use gateway_sim::LedgerEntry;
 
 /// Reading a ledger failed.
 #[derive(Debug, thiserror::Error)]
@@ -207,7 +207,7 @@ impl NdjsonLines {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gateway_sim::engine::ledger::EntryKind;
+    use gateway_sim::EntryKind;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 

@@ -106,7 +106,7 @@ async fn a_clean_mixed_run_passes_and_writes_every_report() {
         assert!(size > 0, "{} is empty", path.display());
     }
     // The embedded gateway's ledger is saved, and re-checks clean offline.
-    let (offline, _) = loadgen::check::check_offline(
+    let (offline, _) = loadgen::offline_check::check_offline(
         &finished
             .report_dir
             .join("ledger.ndjson")

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
-use loadgen::check::ViolationKind;
 use loadgen::cli::Verdict;
+use loadgen::reconcile::ViolationKind;
 use loadgen::run::{Endpoint, FinishedRun, RunOptions, execute};
 use loadgen::scenario::Scenario;
 

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
+use gateway_sim::{EntryKind, LedgerEntry};
 
 use super::*;
-use crate::check::{ViolationKind, reconcile};
-use crate::checks::CheckThresholds;
 use crate::outcomes::{Attempt, ClientResult};
+use crate::reconcile::{ViolationKind, reconcile};
+use crate::thresholds::CheckThresholds;
 
 struct TempDir(PathBuf);
 
