@@ -2,19 +2,12 @@
 //! a clean mixed run passes with every report written, and a breached threshold
 //! fails the run (exit code 1) while the money checks still pass.
 
-use std::path::PathBuf;
+mod common;
 
+use common::scratch_dir;
 use loadgen::cli::Verdict;
 use loadgen::run::{Endpoint, RunOptions, execute};
 use loadgen::scenario::Scenario;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()))
-}
 
 fn options(text: &str, name: &str) -> RunOptions {
     RunOptions {
