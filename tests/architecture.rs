@@ -186,7 +186,7 @@ fn exactly_one_file_of_loadgen_knows_goose() {
         .collect();
     assert_eq!(
         files,
-        ["flows/goose.rs"],
+        ["flows/goose_adapter.rs"],
         "goose is an implementation detail of how users are run; keep it in one file"
     );
 }
@@ -201,7 +201,16 @@ fn the_money_check_is_pure() {
     let found = lines_naming(
         check,
         &[
-            "async ", "tokio::", "reqwest", "std::fs", "std::net", "File::",
+            "async ",
+            "tokio::",
+            "reqwest",
+            "std::fs",
+            "std::net",
+            "File::",
+            // What judges or loads: importing it would bring back the old import circle.
+            "crate::thresholds",
+            "crate::offline_check",
+            "crate::ledger_source",
         ],
     );
     assert!(
@@ -210,8 +219,15 @@ fn the_money_check_is_pure() {
     );
 }
 
-/// Every `crate::`, `super::` and `self::` path a file names, as written (use trees expanded).
+/// Every `crate::`, `super::` and `self::` path a file names in code, as written (use trees
+/// expanded). Comments are cut first: a doc link to a module is not a dependency on it.
 fn paths_named(code: &str) -> Vec<String> {
+    let code: String = code
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let code = code.as_str();
     let mut out = Vec::new();
     // `use` items, which may span lines and hold braces. Only lines that start an item count,
     // so the word "use" in a string or a comment is not mistaken for one.

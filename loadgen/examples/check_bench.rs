@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use gateway_sim::{EntryKind, LedgerEntry};
-use loadgen::check::{ViolationKind, reconcile};
 use loadgen::outcomes::{Attempt, ClientResult, OrderOutcome};
+use loadgen::reconcile::{ViolationKind, reconcile};
 
 const MERCHANT: &str = "sk_test_loadgen_0";
 /// Every this many orders, one of each injected fault.

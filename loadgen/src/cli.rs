@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::check::CheckOfflineError;
-use crate::checks::CheckThresholds;
 use crate::merge::{MergeError, MergeOptions};
+use crate::offline_check::CheckOfflineError;
 use crate::pacing::{PacingError, WORKER_INDEX_ENV, WorkerShare};
 use crate::run::{Endpoint, RunError, RunOptions, ShardOptions};
 use crate::scenario::{LoadOverrides, Scenario, ScenarioError, parse_duration};
+use crate::thresholds::CheckThresholds;
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -580,7 +580,7 @@ async fn check_command(args: CheckArgs) -> Result<Verdict, CliError> {
         }
         None => CheckThresholds::default(),
     };
-    let (reconciliation, results) = crate::check::check_offline_with_token(
+    let (reconciliation, results) = crate::offline_check::check_offline_with_token(
         &args.ledger,
         &args.outcomes,
         &thresholds,

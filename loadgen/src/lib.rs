@@ -16,24 +16,26 @@
 //! - [`outcomes`]: what each client saw, per order.
 //! - [`latency`]: HdrHistogram latency per step, corrected and uncorrected.
 //! - [`ledger_source`]: reads the gateway's ledger (HTTP or file).
-//! - [`check`]: the money check, a pure function of (outcomes, ledger).
-//! - [`checks`]: the `[checks]` thresholds and their verdicts.
+//! - [`reconcile`]: the money check, a pure function of (outcomes, ledger).
+//! - [`thresholds`]: the `[checks]` thresholds and their verdicts.
+//! - [`offline_check`]: `loadgen check`, the money check re-run from saved files.
 //! - [`report`]: `report.json`, `report.html`, `junit.xml`, `latency.hlog`,
 //!   `outcomes.ndjson`, and the terminal summary.
 //! - [`merge`]: `loadgen merge`: several `--worker` runs' reports into one
 //!   (histograms added, money checked once over all outcomes).
 
 pub mod capacity;
-pub mod check;
-pub mod checks;
 pub mod cli;
 pub mod flows;
 pub mod latency;
 pub mod ledger_source;
 pub mod merge;
+pub mod offline_check;
 pub mod outcomes;
 pub mod pacing;
 pub mod progress;
+pub mod reconcile;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod thresholds;

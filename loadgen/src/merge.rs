@@ -33,17 +33,17 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::{Deserialize, Serialize};
 
-use crate::check::reconcile;
-use crate::checks::CheckThresholds;
 use crate::latency::{
     CurvePoint, LatencySummary, Percentiles, SecondStats, StepLatency, new_histogram,
 };
 use crate::outcomes::OrderOutcome;
+use crate::reconcile::reconcile;
 use crate::report::{
     LATENCY_HLOG, OUTCOMES_NDJSON, REPORT_JSON, ReportError, ReportFiles, RunMeta, RunReport,
     error_rate, read_hlog, read_json, write_report_dir,
 };
 use crate::run::{LEDGER_NDJSON, WORKER_JSON, WorkerRecord};
+use crate::thresholds::CheckThresholds;
 
 /// Written into the merged directory: which directories went in, and where the ledger came from.
 pub const MERGED_JSON: &str = "merged.json";

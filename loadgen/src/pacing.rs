@@ -244,12 +244,12 @@ impl ScheduleMath {
     }
 }
 
-/// What a user gets when it asks for work.
+/// What a user gets when it asks the schedule for work ([`Schedule::claim`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// Run order `n` (numbered across the whole run, so a worker's orders keep their
+pub enum NextOrder {
+    /// Play order `n` (numbered across the whole run, so a worker's orders keep their
     /// run-wide numbers), which is due at `due`.
-    Order {
+    Play {
         n: u64,
         due: Instant,
         /// How late the claim already was (zero when it was claimed early).
@@ -358,19 +358,19 @@ impl Schedule {
 
     /// Hand out the next order, judged at time `now`. The caller then sleeps
     /// until `due` (which may already be past).
-    pub fn claim(&self, now: Instant) -> Claim {
+    pub fn claim(&self, now: Instant) -> NextOrder {
         let Some(t0) = self.started_at() else {
-            return Claim::Done;
+            return NextOrder::Done;
         };
         if self.is_stopped() {
-            return Claim::Done;
+            return NextOrder::Done;
         }
         if now.saturating_duration_since(t0) > self.math.duration + END_GRACE {
-            return Claim::Done;
+            return NextOrder::Done;
         }
         let k = self.next.fetch_add(1, Ordering::AcqRel);
         let Some(offset) = self.math.due_offset(k) else {
-            return Claim::Done;
+            return NextOrder::Done;
         };
         let n = self.math.order_number(k);
         let due = t0 + offset;
@@ -383,7 +383,7 @@ impl Schedule {
         let sent_at = now.max(due).saturating_duration_since(t0);
         self.last_claim_us
             .fetch_max(micros(sent_at), Ordering::AcqRel);
-        Claim::Order { n, due, late_by }
+        NextOrder::Play { n, due, late_by }
     }
 
     /// What the schedule saw so far.
@@ -568,7 +568,7 @@ mod tests {
         let schedule = Schedule::new(share);
         let t0 = schedule.start_at(Instant::now());
         let mut seen = Vec::new();
-        while let Claim::Order { n, due, .. } = schedule.claim(t0) {
+        while let NextOrder::Play { n, due, .. } = schedule.claim(t0) {
             assert_eq!(due, t0 + Duration::from_millis(10 * n));
             seen.push(n);
         }
@@ -628,16 +628,20 @@ mod tests {
     #[test]
     fn claims_hand_out_each_order_once_then_stop() {
         let schedule = Schedule::new(math(100.0, 50));
-        assert_eq!(schedule.claim(Instant::now()), Claim::Done, "not started");
+        assert_eq!(
+            schedule.claim(Instant::now()),
+            NextOrder::Done,
+            "not started"
+        );
         let t0 = schedule.start_at(Instant::now());
         let mut seen = Vec::new();
-        while let Claim::Order { n, due, late_by } = schedule.claim(t0) {
+        while let NextOrder::Play { n, due, late_by } = schedule.claim(t0) {
             assert_eq!(due, t0 + Duration::from_millis(10 * n));
             assert_eq!(late_by, Duration::ZERO);
             seen.push(n);
         }
         assert_eq!(seen, vec![0, 1, 2, 3, 4]);
-        assert_eq!(schedule.claim(t0), Claim::Done);
+        assert_eq!(schedule.claim(t0), NextOrder::Done);
         let stats = schedule.stats();
         assert_eq!(stats.claimed, 5);
         assert_eq!(stats.lagged, 0);
@@ -648,12 +652,13 @@ mod tests {
         let schedule = Schedule::new(math(100.0, 1_000));
         let t0 = schedule.start_at(Instant::now());
         // Order 0 claimed 5 ms late: within tolerance.
-        let Claim::Order { late_by, .. } = schedule.claim(t0 + Duration::from_millis(5)) else {
+        let NextOrder::Play { late_by, .. } = schedule.claim(t0 + Duration::from_millis(5)) else {
             panic!("expected an order");
         };
         assert_eq!(late_by, Duration::from_millis(5));
         // Order 1 (due at 10 ms) claimed at 60 ms: 50 ms late.
-        let Claim::Order { n, late_by, .. } = schedule.claim(t0 + Duration::from_millis(60)) else {
+        let NextOrder::Play { n, late_by, .. } = schedule.claim(t0 + Duration::from_millis(60))
+        else {
             panic!("expected an order");
         };
         assert_eq!(n, 1);
@@ -668,7 +673,7 @@ mod tests {
         let schedule = Schedule::new(math(10.0, 1_000));
         let t0 = schedule.start_at(Instant::now());
         let too_late = t0 + Duration::from_secs(1) + END_GRACE + Duration::from_millis(1);
-        assert_eq!(schedule.claim(too_late), Claim::Done);
+        assert_eq!(schedule.claim(too_late), NextOrder::Done);
         assert_eq!(schedule.stats().claimed, 0);
         // Within the grace the next order is still handed out, late.
         let schedule = Schedule::new(math(10.0, 1_000));
@@ -676,7 +681,7 @@ mod tests {
         let just_after = t0 + Duration::from_secs(1) + Duration::from_millis(100);
         assert!(matches!(
             schedule.claim(just_after),
-            Claim::Order { n: 0, .. }
+            NextOrder::Play { n: 0, .. }
         ));
     }
 
@@ -685,7 +690,7 @@ mod tests {
         let schedule = Schedule::new(math(10.0, 1_000));
         let t0 = schedule.start_at(Instant::now());
         schedule.stop();
-        assert_eq!(schedule.claim(t0), Claim::Done);
+        assert_eq!(schedule.claim(t0), NextOrder::Done);
     }
 
     #[tokio::test]

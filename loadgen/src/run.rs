@@ -17,14 +17,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use gateway_sim::LedgerEntry;
 
-use crate::check::{Violation, reconcile};
-use crate::checks::{CheckResult, CheckThresholds};
 use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::LatencyRecorder;
 use crate::outcomes::OutcomeLog;
 use crate::pacing::{PacingStats, Schedule, WorkerShare};
+use crate::reconcile::{Violation, reconcile};
 use crate::report::{ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir};
 use crate::scenario::Scenario;
+use crate::thresholds::{CheckResult, CheckThresholds};
 
 /// Goose's own HTML report, written beside loadgen's.
 pub const GOOSE_REPORT: &str = "goose-report.html";

@@ -4,26 +4,17 @@
 //! though every step held its SLO (a capacity run that double-charges has
 //! failed, whatever its throughput).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use gateway_sim::{EntryKind, LedgerEntry};
+use std::path::Path;
+use std::process::Output;
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
+use common::{captures_by_reference, loadgen_command, read_ledger_ndjson, scratch_dir};
 
 fn capacity(dir: &Path, scenario: &str, extra: &[&str]) -> Output {
     let path = dir.join("scenario.toml");
     std::fs::write(&path, scenario).expect("write scenario");
-    Command::new(env!("CARGO_BIN_EXE_loadgen"))
+    loadgen_command()
         .arg("capacity")
         .arg("--scenario")
         .arg(&path)
@@ -47,7 +38,7 @@ fn report(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn help_says_what_the_exit_codes_mean() {
-    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+    let out = loadgen_command()
         .args(["capacity", "--help"])
         .output()
         .expect("loadgen runs");
@@ -211,17 +202,8 @@ max_rate = 150
 
     // The double charges reported are exactly those an independent count of
     // the saved ledger finds: references captured more than once.
-    let ledger =
-        std::fs::read_to_string(dir.join("reports").join("ledger.ndjson")).expect("ledger.ndjson");
-    let mut captures: BTreeMap<String, u32> = BTreeMap::new();
-    for line in ledger.lines() {
-        let entry: LedgerEntry = serde_json::from_str(line).expect("a ledger entry");
-        if entry.kind == EntryKind::Capture {
-            *captures
-                .entry(entry.reference.unwrap_or_default())
-                .or_default() += 1;
-        }
-    }
+    let ledger = read_ledger_ndjson(&dir.join("reports").join("ledger.ndjson"));
+    let captures = captures_by_reference(&ledger);
     let doubled = captures.values().filter(|n| **n > 1).count() as u64;
     assert!(doubled > 0, "the faults produced double charges");
     assert_eq!(r["money"]["counts"]["double_charges"], doubled);

@@ -12,10 +12,11 @@
 //! Alone in its test binary, so no other test competes for the two cores
 //! while it measures.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+mod common;
 
-use gateway_sim::{EntryKind, LedgerEntry};
+use std::collections::BTreeSet;
+
+use common::{captures_by_reference, read_ledger_ndjson, scratch_dir};
 use loadgen::capacity::{
     CapacityOptions, CapacityOverrides, CapacityPlan, StepVerdict, StopReason, execute,
 };
@@ -51,14 +52,6 @@ step = 75
 step_duration = "2s"
 max_rate = 600
 "#;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
@@ -160,24 +153,18 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
     // An independent count from the saved ledger: one capture per order told
     // success, and the ledger holds every step's orders, not just the last.
     let ledger_path = run.files.ledger.as_ref().expect("embedded ledger saved");
-    let ledger: Vec<LedgerEntry> = std::fs::read_to_string(ledger_path)
-        .expect("ledger.ndjson")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a ledger entry"))
-        .collect();
-    let mut captures: BTreeMap<&str, u32> = BTreeMap::new();
-    for e in ledger.iter().filter(|e| e.kind == EntryKind::Capture) {
-        *captures
-            .entry(e.reference.as_deref().unwrap_or(""))
-            .or_default() += 1;
-    }
+    let ledger = read_ledger_ndjson(ledger_path);
+    let captures = captures_by_reference(&ledger);
     let succeeded: BTreeSet<&str> = outcomes
         .iter()
         .filter(|o| o.result == ClientResult::Succeeded)
         .map(|o| o.order_id.as_str())
         .collect();
     assert!(captures.values().all(|n| *n == 1));
-    assert_eq!(captures.keys().copied().collect::<BTreeSet<_>>(), succeeded);
+    assert_eq!(
+        captures.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        succeeded
+    );
     for step in 1..=report.steps.len() {
         let tag = format!("-c{step}-");
         assert!(

@@ -15,10 +15,13 @@
 //! left unresolved, `retry_same_key` recovers through its replayed key, and every
 //! `retry_new_key` order is charged three times, in both runs alike.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use common::{loadgen_command, scratch_dir, start_sim};
 use hdrhistogram::Histogram;
 use loadgen::latency::{Percentiles, StepLatency};
 use loadgen::outcomes::OrderOutcome;
@@ -49,31 +52,10 @@ retry_same_key = 2
 retry_new_key = 1
 "#;
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-async fn start_sim() -> gateway_sim::GatewaySim {
-    let behaviour = gateway_sim::parse_scenario_gateway(SCENARIO).expect("valid [gateway]");
-    gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
-        seed: 42,
-        behaviour,
-        ..gateway_sim::SimConfig::default()
-    })
-    .await
-    .expect("gateway-sim starts")
-}
-
 /// Runs the loadgen binary off the runtime, so the in-process gateway keeps serving.
 async fn loadgen(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        loadgen_command()
             .args(&args)
             .output()
             .expect("loadgen runs")
@@ -158,7 +140,7 @@ async fn two_merged_workers_match_one_run_over_the_same_orders() {
     std::fs::write(&scenario, SCENARIO).expect("write scenario");
 
     // Two workers, at the same time, against one gateway.
-    let shared = start_sim().await;
+    let shared = start_sim(SCENARIO, 42).await;
     let (w1, w2) = (dir.join("worker-1"), dir.join("worker-2"));
     let (out1, out2) = tokio::join!(
         loadgen(run_args(&scenario, &shared.url(), &w1, Some("1/2"))),
@@ -196,7 +178,7 @@ async fn two_merged_workers_match_one_run_over_the_same_orders() {
     shared.shutdown().await;
 
     // One run over the same orders, against a fresh gateway that behaves the same.
-    let fresh = start_sim().await;
+    let fresh = start_sim(SCENARIO, 42).await;
     let single_dir = dir.join("single");
     let out = loadgen(run_args(&scenario, &fresh.url(), &single_dir, None)).await;
     assert_eq!(

@@ -2,29 +2,16 @@
 //! the field), 1 for a run whose threshold is breached, and `loadgen check`
 //! re-judging a finished run offline from the files it saved (0 when clean).
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn loadgen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_loadgen"))
-}
+use common::{loadgen_command, scratch_dir};
 
 #[test]
 fn a_bad_scenario_exits_2_naming_the_field() {
     let dir = scratch_dir("cli-bad");
     let scenario = dir.join("bad.toml");
     std::fs::write(&scenario, "[load]\namount_min = 900\namount_max = 100\n").expect("write");
-    let out = loadgen()
+    let out = loadgen_command()
         .args(["run", "--quiet", "--scenario"])
         .arg(&scenario)
         .output()
@@ -45,7 +32,7 @@ fn a_breached_threshold_exits_1_and_check_rejudges_the_saved_run() {
     )
     .expect("write");
     let reports = dir.join("reports");
-    let out = loadgen()
+    let out = loadgen_command()
         .args(["run", "--quiet", "--scenario"])
         .arg(&scenario)
         .arg("--report-dir")
@@ -61,7 +48,7 @@ fn a_breached_threshold_exits_1_and_check_rejudges_the_saved_run() {
     );
 
     // The money was fine: the offline check of the saved ledger and outcomes passes.
-    let out = loadgen()
+    let out = loadgen_command()
         .arg("check")
         .arg("--ledger")
         .arg(reports.join("ledger.ndjson"))

@@ -2,19 +2,12 @@
 //! a clean mixed run passes with every report written, and a breached threshold
 //! fails the run (exit code 1) while the money checks still pass.
 
-use std::path::PathBuf;
+mod common;
 
+use common::scratch_dir;
 use loadgen::cli::Verdict;
 use loadgen::run::{Endpoint, RunOptions, execute};
 use loadgen::scenario::Scenario;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()))
-}
 
 fn options(text: &str, name: &str) -> RunOptions {
     RunOptions {
@@ -106,7 +99,7 @@ async fn a_clean_mixed_run_passes_and_writes_every_report() {
         assert!(size > 0, "{} is empty", path.display());
     }
     // The embedded gateway's ledger is saved, and re-checks clean offline.
-    let (offline, _) = loadgen::check::check_offline(
+    let (offline, _) = loadgen::offline_check::check_offline(
         &finished
             .report_dir
             .join("ledger.ndjson")

@@ -6,22 +6,16 @@
 //! the double charges the ledger shows, and fails. The correct client
 //! (`retry_same_key`) must come out clean under the same faults.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{loadgen_command, scratch_dir, start_sim};
 use gateway_sim::{EntryKind, LedgerEntry};
-use loadgen::check::ViolationKind;
 use loadgen::cli::Verdict;
+use loadgen::reconcile::ViolationKind;
 use loadgen::run::{Endpoint, FinishedRun, RunOptions, execute};
 use loadgen::scenario::Scenario;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()))
-}
 
 fn scenario(flow: &str) -> String {
     format!(
@@ -50,14 +44,7 @@ async fn run_under_faults(flow: &str) -> (FinishedRun, Vec<LedgerEntry>) {
     // Goose logs one warning per failed request; these runs fail hundreds on purpose.
     loadgen::cli::init_logging();
     let text = scenario(flow);
-    let behaviour = gateway_sim::parse_scenario_gateway(&text).expect("valid [gateway]");
-    let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
-        seed: 42,
-        behaviour,
-        ..gateway_sim::SimConfig::default()
-    })
-    .await
-    .expect("gateway-sim starts");
+    let sim = start_sim(&text, 42).await;
     let options = RunOptions {
         scenario: Scenario::parse(&text, flow, &format!("{flow}.toml")).expect("valid scenario"),
         endpoint: Endpoint::Target(sim.url()),
@@ -136,7 +123,7 @@ async fn retry_with_a_new_key_double_charges_and_the_run_says_which_orders() {
         .map(|e| serde_json::to_string(e).expect("entry serializes"))
         .collect();
     std::fs::write(&ledger_file, lines.join("\n")).expect("ledger written");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+    let out = loadgen_command()
         .arg("check")
         .arg("--ledger")
         .arg(&ledger_file)

@@ -4,19 +4,13 @@
 //! reference. Declines come from gateway-sim's decline rules and must be read
 //! through the template's decline rule.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{scratch_dir, start_sim};
+use gateway_sim::EntryKind;
 use loadgen::cli::Verdict;
 use loadgen::run::{Endpoint, RunOptions, execute};
 use loadgen::scenario::Scenario;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()))
-}
 
 const SERVICE: &str = r#"
 [gateway]
@@ -46,14 +40,7 @@ status = [402]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_driven_by_its_template_is_checked_by_reference() {
-    let behaviour = gateway_sim::parse_scenario_gateway(SERVICE).expect("valid [gateway]");
-    let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
-        seed: 5,
-        behaviour,
-        ..gateway_sim::SimConfig::default()
-    })
-    .await
-    .expect("gateway-sim starts");
+    let sim = start_sim(SERVICE, 5).await;
     let options = RunOptions {
         scenario: Scenario::parse(SERVICE, "service", "service.toml").expect("valid scenario"),
         endpoint: Endpoint::Service {
@@ -94,7 +81,7 @@ async fn a_service_driven_by_its_template_is_checked_by_reference() {
     // Every success is one capture in the ledger, found by reference.
     let captures = ledger
         .iter()
-        .filter(|e| e.kind == gateway_sim::EntryKind::Capture)
+        .filter(|e| e.kind == EntryKind::Capture)
         .count() as u64;
     assert_eq!(captures, succeeded);
     assert!(report.money.checked);

@@ -127,7 +127,7 @@ async fn the_gate_catches_the_double_charge_bug_with_its_order_ids() {
         .money
         .violations
         .iter()
-        .filter(|v| v.kind == loadgen::check::ViolationKind::DoubleCharge)
+        .filter(|v| v.kind == loadgen::reconcile::ViolationKind::DoubleCharge)
         .map(|v| v.order_id.clone())
         .collect();
     listed.sort();

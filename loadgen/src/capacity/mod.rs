@@ -28,18 +28,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 
-use crate::check::reconcile;
-use crate::checks::{CheckResult, CheckThresholds};
 use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::{LatencyRecorder, LatencySummary, Percentiles, StepLatency, new_histogram};
 use crate::outcomes::{ClientResult, OrderOutcome, OutcomeLog};
 use crate::pacing::{PacingStats, Schedule};
+use crate::reconcile::reconcile;
 use crate::report::{MoneySummary, ReportError};
 use crate::run::{Connection, Endpoint, RunError};
 use crate::scenario::{
     CapacitySettings, LoadOverrides, LoadPlan, RateIncrease, Scenario, check_capacity_factor,
     check_capacity_rate, check_step_duration,
 };
+use crate::thresholds::{CheckResult, CheckThresholds};
 
 pub use report::{
     CAPACITY_HTML, CAPACITY_JSON, CAPACITY_SVG, CapacityReport, PlanSummary, RatePoint, Slo,

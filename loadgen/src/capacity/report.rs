@@ -50,10 +50,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::CheckResult;
 use crate::latency::Percentiles;
 use crate::report::{MoneySummary, ReportError, RunMode};
 use crate::scenario::{RateIncrease, Scenario};
+use crate::thresholds::CheckResult;
 
 use super::CapacityPlan;
 

@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 use crate::outcomes::ClientResult;
 use crate::scenario::FlowKind;
 
-use super::{ApiRequest, Brief, FlowRun, HttpMethod, OrderPlan, Reply, Session, Transport};
+use super::native_answer::{Brief, PaymentReply};
+use super::order_ids::OrderPlan;
+use super::session::{FlowRun, Session};
+use super::transport::{ApiRequest, HttpMethod, Transport};
 
 /// Create attempts the retrying flows make, the first included.
 pub const MAX_CREATE_ATTEMPTS: u32 = 3;
@@ -69,18 +72,20 @@ fn payment_status(v: &Brief) -> (Option<&str>, Option<&str>) {
 }
 
 /// Reads a create's reply.
-fn created(reply: &Reply) -> Created {
+fn created(reply: &PaymentReply) -> Created {
     match reply {
-        Reply::Ok(v) => match payment_status(v) {
+        PaymentReply::Ok(v) => match payment_status(v) {
             (Some(id), Some("succeeded")) => Created::Charged(id.to_string()),
             (Some(id), Some("requires_capture")) => Created::Authorized(id.to_string()),
             (Some(_), Some("failed")) => Created::Declined,
             // A 2xx that names no usable payment: the client cannot tell what happened.
             _ => Created::Unknown,
         },
-        Reply::Declined { .. } => Created::Declined,
-        Reply::Rejected { .. } => Created::Failed,
-        Reply::InUse | Reply::NotFound | Reply::Ambiguous(_) => Created::Unknown,
+        PaymentReply::Declined { .. } => Created::Declined,
+        PaymentReply::Rejected { .. } => Created::Failed,
+        PaymentReply::InUse | PaymentReply::NotFound | PaymentReply::Ambiguous(_) => {
+            Created::Unknown
+        }
     }
 }
 
@@ -180,13 +185,16 @@ async fn auth_capture<T: Transport>(s: &mut Session<'_, T>) -> (ClientResult, i6
         Created::Authorized(id) => {
             let reply = s.call(follow_up(&plan, "capture", &id, partial)).await;
             let result = match &reply {
-                Reply::Ok(v) if payment_status(v).1 == Some("succeeded") => ClientResult::Succeeded,
-                Reply::Ok(_) | Reply::Ambiguous(_) | Reply::InUse | Reply::NotFound => {
-                    ClientResult::Unknown
+                PaymentReply::Ok(v) if payment_status(v).1 == Some("succeeded") => {
+                    ClientResult::Succeeded
                 }
-                Reply::Declined { .. } => ClientResult::Declined,
+                PaymentReply::Ok(_)
+                | PaymentReply::Ambiguous(_)
+                | PaymentReply::InUse
+                | PaymentReply::NotFound => ClientResult::Unknown,
+                PaymentReply::Declined { .. } => ClientResult::Declined,
                 // The authorization stands uncaptured: no money was taken.
-                Reply::Rejected { .. } => ClientResult::Failed,
+                PaymentReply::Rejected { .. } => ClientResult::Failed,
             };
             (result, to_capture, 0)
         }
@@ -205,8 +213,12 @@ async fn auth_cancel<T: Transport>(s: &mut Session<'_, T>) -> (ClientResult, i64
         Created::Authorized(id) => {
             let reply = s.call(follow_up(&plan, "cancel", &id, None)).await;
             let result = match &reply {
-                Reply::Ok(v) if payment_status(v).1 == Some("canceled") => ClientResult::Succeeded,
-                Reply::Rejected { .. } | Reply::Declined { .. } => ClientResult::Failed,
+                PaymentReply::Ok(v) if payment_status(v).1 == Some("canceled") => {
+                    ClientResult::Succeeded
+                }
+                PaymentReply::Rejected { .. } | PaymentReply::Declined { .. } => {
+                    ClientResult::Failed
+                }
                 _ => ClientResult::Unknown,
             };
             (result, 0, 0)
@@ -227,9 +239,9 @@ async fn purchase_refund<T: Transport>(s: &mut Session<'_, T>) -> (ClientResult,
         Created::Charged(id) => {
             let reply = s.call(follow_up(&plan, "refund", &id, partial)).await;
             match &reply {
-                Reply::Ok(_) => (ClientResult::Succeeded, plan.amount, to_refund),
+                PaymentReply::Ok(_) => (ClientResult::Succeeded, plan.amount, to_refund),
                 // The refund was refused: the charge stands, nothing refunded.
-                Reply::Rejected { .. } | Reply::Declined { .. } => {
+                PaymentReply::Rejected { .. } | PaymentReply::Declined { .. } => {
                     (ClientResult::Succeeded, plan.amount, 0)
                 }
                 _ => (ClientResult::Unknown, plan.amount, to_refund),
@@ -244,7 +256,7 @@ async fn purchase_refund<T: Transport>(s: &mut Session<'_, T>) -> (ClientResult,
 /// Either answer a payment → succeeded; else a decline → declined; else
 /// unknown if either was ambiguous or in use; else failed. A 409 `in_use` for
 /// one of the two is the expected answer to a double click, not a failure.
-fn double_submit_result(a: &Reply, b: &Reply) -> ClientResult {
+fn double_submit_result(a: &PaymentReply, b: &PaymentReply) -> ClientResult {
     let results = [created(a).result(), created(b).result()];
     let any = |r: ClientResult| results.contains(&r);
     if any(ClientResult::Succeeded) {
@@ -276,7 +288,7 @@ async fn retry_same_key<T: Transport>(s: &mut Session<'_, T>) -> ClientResult {
             tokio::time::sleep(RETRY_BACKOFF * 2).await;
         }
         match s.call(lookup_request(&plan, &key)).await {
-            Reply::Ok(v) => match stored_answer(&v) {
+            PaymentReply::Ok(v) => match stored_answer(&v) {
                 Some(result) => return result,
                 // In flight: the first attempt is still running; ask again.
                 None => continue,
@@ -300,7 +312,7 @@ fn stored_answer(v: &Brief) -> Option<ClientResult> {
         .cloned()
         .unwrap_or_default();
     let result = match response.and_then(|r| r.status) {
-        Some(200..=299) => created(&Reply::Ok(body)).result(),
+        Some(200..=299) => created(&PaymentReply::Ok(body)).result(),
         Some(402) => ClientResult::Declined,
         Some(400..=499) => ClientResult::Failed,
         _ => ClientResult::Unknown,
@@ -329,9 +341,10 @@ async fn retry_new_key<T: Transport>(s: &mut Session<'_, T>) -> ClientResult {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Scripted, json, payment};
-    use super::super::{Answer, OrderIds, TransportFailure};
     use super::*;
+    use crate::flows::order_ids::OrderIds;
+    use crate::flows::scripted::{Scripted, json, payment};
+    use crate::flows::transport::{HttpAnswer, TransportFailure};
     use crate::scenario::Scenario;
 
     fn plan_for(flow: FlowKind) -> OrderPlan {
@@ -349,7 +362,7 @@ mod tests {
 
     async fn play_script(
         flow: FlowKind,
-        script: Vec<Result<Answer, TransportFailure>>,
+        script: Vec<Result<HttpAnswer, TransportFailure>>,
     ) -> (FlowRun, Scripted) {
         let plan = plan_for(flow);
         let mut t = Scripted::new(script);
@@ -357,7 +370,7 @@ mod tests {
         (run, t)
     }
 
-    fn declined() -> Result<Answer, TransportFailure> {
+    fn declined() -> Result<HttpAnswer, TransportFailure> {
         json(
             402,
             serde_json::json!({"error": {"type": "card_error", "code": "card_declined",

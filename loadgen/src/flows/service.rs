@@ -12,7 +12,9 @@ use std::time::Instant;
 use crate::outcomes::ClientResult;
 use crate::scenario::{TargetTemplate, TemplateValues};
 
-use super::{ApiRequest, FlowRun, HttpMethod, OrderPlan, Session, Transport};
+use super::order_ids::OrderPlan;
+use super::session::{FlowRun, Session};
+use super::transport::{ApiRequest, HttpMethod, Transport};
 
 /// Builds the request for `plan` from the template.
 pub fn build_request(template: &TargetTemplate, plan: &OrderPlan) -> ApiRequest {
@@ -76,9 +78,10 @@ pub async fn play<T: Transport>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Scripted, json};
-    use super::super::{OrderIds, TransportFailure};
     use super::*;
+    use crate::flows::order_ids::OrderIds;
+    use crate::flows::scripted::{Scripted, json};
+    use crate::flows::transport::{HttpAnswer, TransportFailure};
     use crate::scenario::Scenario;
 
     const TARGET: &str = r#"
@@ -98,9 +101,7 @@ pointer = "/reason"
 equals = "declined"
 "#;
 
-    async fn play_script(
-        answer: Result<super::super::Answer, TransportFailure>,
-    ) -> (FlowRun, Scripted) {
+    async fn play_script(answer: Result<HttpAnswer, TransportFailure>) -> (FlowRun, Scripted) {
         let scenario = Scenario::parse(TARGET, "t", "t.toml").expect("valid");
         let template = scenario.target.expect("target");
         let plan = OrderPlan::new(&scenario.load, &OrderIds::new(4, ""), 2);

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{RunReport, escape_markup as esc};
-use crate::check::ViolationKind;
+use crate::reconcile::ViolationKind;
 
 /// How many violations a failed money check quotes.
 const VIOLATIONS_PER_FAILURE: usize = 20;

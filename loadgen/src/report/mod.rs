@@ -33,7 +33,7 @@
 //! | `timeline[]` | {`second`, `count`, `errors`, `p95_ms`, `p99_ms`} | per second of the run by completion time, all steps (`count` = requests completed that second) |
 //! | `money.checked` | bool | false when the ledger could not be read (then the counts mean nothing) |
 //! | `money.ledger_entries` | int | ledger entries read |
-//! | `money.counts` | {`double_charges`, `lost_charges`, `orphan_charges`, `amount_mismatches`, `unresolved`, `unknown_charges`} | see [`crate::check`] |
+//! | `money.counts` | {`double_charges`, `lost_charges`, `orphan_charges`, `amount_mismatches`, `unresolved`, `unknown_charges`} | see [`crate::reconcile`] |
 //! | `money.violations_total` | int | violations found |
 //! | `money.violations[]` | Violation | the first [`VIOLATIONS_IN_REPORT`]: `kind`, `order_id`, `flow`, `merchant`, `result`, `amount`, `currency`, `expected_capture`, `expected_refund`, `captured`, `captures`, `refunded`, `idempotency_keys[]`, `payment_ids[]`, `ledger[]` (the order's ledger entries as `GET /_sim/ledger` prints them), `detail` |
 //! | `money.unresolved_sample[]` | string | up to 100 order ids the client never learned the outcome of |
@@ -51,10 +51,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{Reconciliation, Violation, ViolationCounts};
-use crate::checks::CheckResult;
 use crate::latency::{LatencyRecorder, LatencySummary, SecondStats};
 use crate::outcomes::{OrderOutcome, OutcomeError};
+use crate::reconcile::{Reconciliation, Violation, ViolationCounts};
+use crate::thresholds::CheckResult;
 
 pub use hlog::{HlogInterval, read_hlog, write_hlog};
 pub use html::render_html;
@@ -201,7 +201,7 @@ pub fn error_rate(latency: &LatencySummary) -> f64 {
 
 impl RunReport {
     /// Puts a finished run together. `money` is `None` when the ledger could not be read;
-    /// `checks` come from [`crate::checks::CheckThresholds::evaluate`] (plus any the run adds).
+    /// `checks` come from [`crate::thresholds::CheckThresholds::evaluate`] (plus any the run adds).
     /// `passed` is true when every check passed.
     pub fn new(
         meta: RunMeta,

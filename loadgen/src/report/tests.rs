@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use gateway_sim::{EntryKind, LedgerEntry};
 
 use super::*;
-use crate::check::{ViolationKind, reconcile};
-use crate::checks::CheckThresholds;
 use crate::outcomes::{Attempt, ClientResult};
+use crate::reconcile::{ViolationKind, reconcile};
+use crate::thresholds::CheckThresholds;
 
 struct TempDir(PathBuf);
 

@@ -4,11 +4,14 @@
 //! Money checks apply even when absent (0 allowed: money must never go wrong by default);
 //! latency and rate checks apply only when set; `unresolved` is allowed by default (an unresolved
 //! order's charges are still checked by the money checks).
+//!
+//! Apart from the money check (`reconcile.rs`) because it judges counts, it does not count:
+//! it depends on the check's [`ViolationCounts`], and the check knows nothing of thresholds.
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::ViolationCounts;
 use crate::latency::LatencySummary;
+use crate::reconcile::ViolationCounts;
 
 /// The `[checks]` table of a scenario file. Every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,14 +1,16 @@
 //! The money check: a pure function of (what every client saw, the gateway's ledger) →
-//! violations. No I/O in [`reconcile`]; [`check_offline`] is the thin loader around it used by
-//! `loadgen check`.
+//! violations. No I/O and no thresholds here: [`reconcile`] counts what went wrong, and
+//! `thresholds.rs` judges the counts against the scenario's `[checks]`.
+//!
+//! Its own file because it is the one piece every way of checking shares: `loadgen run`,
+//! `loadgen capacity`, `loadgen merge` and the offline `loadgen check` all feed it the
+//! same two inputs, and its tests need neither a gateway nor a file.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use gateway_sim::{EntryKind, LedgerEntry};
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{CheckResult, CheckThresholds};
 use crate::outcomes::{ClientResult, OrderOutcome};
 
 /// What went wrong with an order's money.
@@ -321,55 +323,22 @@ impl<'a> LedgerIndex<'a> {
     }
 }
 
-/// `loadgen check` failed before it could judge anything.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckOfflineError {
-    #[error(transparent)]
-    Ledger(#[from] crate::ledger_source::LedgerError),
-    #[error(transparent)]
-    Outcomes(#[from] crate::outcomes::OutcomeError),
-}
-
-/// Re-runs the money check offline: `ledger` is a gateway-sim base URL, an NDJSON ledger file,
-/// or several of either separated by commas (shards, merged); `outcomes` an `outcomes.ndjson`.
-/// Only the money checks are evaluated (there is no latency data offline).
-pub async fn check_offline(
-    ledger: &str,
-    outcomes: &Path,
-    thresholds: &CheckThresholds,
-) -> Result<(Reconciliation, Vec<CheckResult>), CheckOfflineError> {
-    check_offline_with_token(ledger, outcomes, thresholds, None).await
-}
-
-/// [`check_offline`] against a gateway-sim started with an admin token.
-pub async fn check_offline_with_token(
-    ledger: &str,
-    outcomes: &Path,
-    thresholds: &CheckThresholds,
-    admin_token: Option<&str>,
-) -> Result<(Reconciliation, Vec<CheckResult>), CheckOfflineError> {
-    let outcomes = crate::outcomes::read_ndjson(outcomes)?;
-    let ledger = crate::ledger_source::load(ledger, admin_token).await?;
-    let reconciliation = reconcile(&outcomes, &ledger);
-    let results = thresholds.evaluate_money(&reconciliation.counts);
-    Ok((reconciliation, results))
-}
-
+/// Orders and ledgers for the tests of the money check and of its offline loader.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use crate::outcomes::Attempt;
 
-    const M: &str = "sk_test_loadgen_0";
+    pub const M: &str = "sk_test_loadgen_0";
 
-    struct Ledger(Vec<LedgerEntry>);
+    pub struct Ledger(pub Vec<LedgerEntry>);
 
     impl Ledger {
-        fn new() -> Self {
+        pub fn new() -> Self {
             Ledger(Vec::new())
         }
 
-        fn push(
+        pub fn push(
             &mut self,
             merchant: &str,
             payment: &str,
@@ -395,13 +364,19 @@ mod tests {
         }
 
         /// authorization + capture, as a `capture: true` create appends them.
-        fn charge(&mut self, payment: &str, reference: &str, key: &str, amount: i64) -> &mut Self {
+        pub fn charge(
+            &mut self,
+            payment: &str,
+            reference: &str,
+            key: &str,
+            amount: i64,
+        ) -> &mut Self {
             self.push(M, payment, reference, key, EntryKind::Authorization, amount)
                 .push(M, payment, reference, key, EntryKind::Capture, amount)
         }
     }
 
-    fn attempt(step: &str, key: &str, status: Option<u16>, payment: Option<&str>) -> Attempt {
+    pub fn attempt(step: &str, key: &str, status: Option<u16>, payment: Option<&str>) -> Attempt {
         Attempt {
             step: step.to_owned(),
             idempotency_key: Some(key.to_owned()),
@@ -412,7 +387,7 @@ mod tests {
         }
     }
 
-    fn order(
+    pub fn order(
         id: &str,
         flow: &str,
         amount: i64,
@@ -433,10 +408,16 @@ mod tests {
         }
     }
 
-    fn only(rec: &Reconciliation) -> &Violation {
+    pub fn only(rec: &Reconciliation) -> &Violation {
         assert_eq!(rec.violations.len(), 1, "{:#?}", rec.violations);
         &rec.violations[0]
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
 
     #[test]
     fn every_clean_flow_reconciles_without_violations() {
@@ -884,86 +865,5 @@ mod tests {
         }];
         let rec = reconcile(&outcomes, &l.0);
         assert_eq!(only(&rec).kind, ViolationKind::DoubleCharge);
-    }
-
-    #[tokio::test]
-    async fn check_offline_reads_saved_outcomes_and_ledger_and_judges_money_only() {
-        let dir =
-            std::env::temp_dir().join(format!("loadgen-check-offline-{}", std::process::id()));
-        assert!(std::fs::create_dir_all(&dir).is_ok());
-        let outcomes_path = dir.join("outcomes.ndjson");
-        let ledger_path = dir.join("ledger.ndjson");
-        let outcomes = vec![
-            order(
-                "o-1",
-                "retry_new_key",
-                1000,
-                (1000, 0),
-                ClientResult::Succeeded,
-                vec![],
-            ),
-            order(
-                "o-2",
-                "purchase",
-                1000,
-                (1000, 0),
-                ClientResult::Succeeded,
-                vec![],
-            ),
-        ];
-        let mut l = Ledger::new();
-        l.charge("pay_a", "o-1", "k1", 1000)
-            .charge("pay_b", "o-1", "k2", 1000)
-            .charge("pay_c", "o-2", "k3", 1000);
-        let ledger_text: String =
-            l.0.iter()
-                .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
-                .collect();
-        assert!(crate::outcomes::write_ndjson(&outcomes_path, &outcomes).is_ok());
-        assert!(std::fs::write(&ledger_path, ledger_text).is_ok());
-
-        let strict = check_offline(
-            &ledger_path.display().to_string(),
-            &outcomes_path,
-            &CheckThresholds::default(),
-        )
-        .await;
-        let lenient = CheckThresholds {
-            max_double_charges: Some(1),
-            ..CheckThresholds::default()
-        };
-        let relaxed =
-            check_offline(&ledger_path.display().to_string(), &outcomes_path, &lenient).await;
-        let missing = check_offline(
-            &dir.join("nope.ndjson").display().to_string(),
-            &outcomes_path,
-            &lenient,
-        )
-        .await;
-        let _ = std::fs::remove_dir_all(&dir);
-
-        let (rec, results) = match strict {
-            Ok(r) => r,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(rec.counts.double_charges, 1);
-        assert_eq!(only(&rec).order_id, "o-1");
-        assert!(
-            results
-                .iter()
-                .any(|r| r.name == "double_charges" && !r.passed)
-        );
-        // Money only: no latency or rate verdicts offline.
-        assert!(
-            results
-                .iter()
-                .all(|r| !r.name.ends_with("_ms") && r.name != "error_rate")
-        );
-        let (_, results) = match relaxed {
-            Ok(r) => r,
-            Err(e) => panic!("{e}"),
-        };
-        assert!(results.iter().all(|r| r.passed));
-        assert!(matches!(missing, Err(CheckOfflineError::Ledger(_))));
     }
 }

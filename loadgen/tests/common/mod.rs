@@ -1,0 +1,68 @@
+//! Helpers the loadgen integration tests share: a scratch directory per test, a
+//! gateway-sim started from a scenario's `[gateway]` table, the `loadgen` binary, and an
+//! independent reading of a saved ledger.
+//!
+//! Each test file stays its own binary (the end-to-end runs time themselves, and
+//! `capacity_knee` measures alone), so each includes this module with `mod common;` and
+//! uses only part of it: hence the `dead_code` allowance below.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gateway_sim::{EntryKind, GatewaySim, LedgerEntry, SimConfig, parse_scenario_gateway};
+
+/// A fresh, existing directory under the system's temp dir, unique per process and call
+/// (`loadgen-<name>-<pid>-<nanos>`). Tests remove it when they pass and leave it to read
+/// when they fail.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("loadgen-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A gateway-sim on 127.0.0.1:0 behaving as `scenario`'s `[gateway]` table says, with
+/// `seed` (the simulator's seed, which the tests pick to match the table's).
+pub async fn start_sim(scenario: &str, seed: u64) -> GatewaySim {
+    let behaviour = parse_scenario_gateway(scenario).expect("valid [gateway]");
+    GatewaySim::start(SimConfig {
+        seed,
+        behaviour,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("gateway-sim starts")
+}
+
+/// The `loadgen` binary Cargo built for these tests.
+pub fn loadgen_command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_loadgen"))
+}
+
+/// A saved `ledger.ndjson`, parsed line by line here rather than by loadgen's own reader,
+/// so the tests' counts are independent of the code they check.
+pub fn read_ledger_ndjson(path: &Path) -> Vec<LedgerEntry> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} unreadable: {e}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a ledger entry"))
+        .collect()
+}
+
+/// How many capture entries each reference (order id) has in `ledger`; entries without a
+/// reference count under "".
+pub fn captures_by_reference(ledger: &[LedgerEntry]) -> BTreeMap<String, u32> {
+    let mut captures = BTreeMap::new();
+    for entry in ledger.iter().filter(|e| e.kind == EntryKind::Capture) {
+        *captures
+            .entry(entry.reference.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    captures
+}
