@@ -10,13 +10,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use gateway_sim::parse_duration;
 
 use crate::check::CheckOfflineError;
 use crate::checks::CheckThresholds;
 use crate::merge::{MergeError, MergeOptions};
 use crate::pacing::{PacingError, WORKER_INDEX_ENV, WorkerShare};
 use crate::run::{Endpoint, RunError, RunOptions, ShardOptions};
-use crate::scenario::{LoadOverrides, Scenario, ScenarioError, parse_duration};
+use crate::scenario::{LoadOverrides, Scenario, ScenarioError};
 
 const RUN_EXAMPLES: &str = "\
 Examples:

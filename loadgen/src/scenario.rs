@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gateway_sim::parse_duration;
 use serde::Deserialize;
 
 use crate::pacing::ScheduleMath;
@@ -708,74 +709,6 @@ impl FlowMix {
     }
 }
 
-/// Parses `"500ms"`, `"20s"`, `"2m"`, `"1h"`, `"1m30s"`, `"1.5s"`; units are
-/// `us`, `ms`, `s`, `m`, `h`. A bare number is refused: is `20` seconds or milliseconds?
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let s = text.trim();
-    if s.is_empty() {
-        return Err("empty duration; write it with a unit, such as \"20s\" or \"500ms\"".into());
-    }
-    let bad = || {
-        format!(
-            "cannot read duration {text:?}; write a number and a unit (us, ms, s, m, h), such as \"20s\", \"500ms\" or \"1m30s\""
-        )
-    };
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    let mut total_ns: u128 = 0;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
-            i += 1;
-        }
-        let number = &s[start..i];
-        let unit_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = &s[unit_start..i];
-        if number.is_empty() || unit.is_empty() {
-            return Err(bad());
-        }
-        let unit_ns: u128 = match unit {
-            "us" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return Err(bad()),
-        };
-        let (whole, frac) = match number.split_once('.') {
-            Some((w, f)) => (w, f),
-            None => (number, ""),
-        };
-        if frac.contains('.') || (whole.is_empty() && frac.is_empty()) {
-            return Err(bad());
-        }
-        let whole: u128 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| bad())?
-        };
-        let mut part = whole.checked_mul(unit_ns).ok_or_else(bad)?;
-        // Fractions finer than a nanosecond of the unit are dropped.
-        let frac = &frac[..frac.len().min(12)];
-        if !frac.is_empty() {
-            let digits: u128 = frac.parse().map_err(|_| bad())?;
-            let scale = 10u128.pow(u32::try_from(frac.len()).unwrap_or(12));
-            part = part
-                .checked_add(digits.checked_mul(unit_ns).ok_or_else(bad)? / scale)
-                .ok_or_else(bad)?;
-        }
-        total_ns = total_ns.checked_add(part).ok_or_else(bad)?;
-        if total_ns > u128::from(u64::MAX) {
-            return Err(bad());
-        }
-    }
-    let ns = u64::try_from(total_ns).map_err(|_| bad())?;
-    Ok(Duration::from_nanos(ns))
-}
-
 /// `[target]` as written; see [`TargetTemplate`] for the format.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1208,6 +1141,8 @@ p95_ms = 250.0
         assert!(e.to_string().contains("--users"), "{e}");
     }
 
+    /// loadgen reads durations with gateway-sim's parser, so one file has one grammar;
+    /// the spellings loadgen has always documented keep their meaning.
     #[test]
     fn durations() {
         let ms = Duration::from_millis;
