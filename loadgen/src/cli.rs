@@ -534,8 +534,8 @@ async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
 
 /// Turns `loadgen capacity` arguments into options (no I/O beyond reading the scenario).
 pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityOptions, CliError> {
-    use crate::capacity::{CapacityOverrides, CapacityPlan};
-    use crate::scenario::RateIncrease;
+    use crate::capacity::CapacityPlan;
+    use crate::scenario::{CapacitySettings, RateIncrease};
 
     let mut scenario = Scenario::load(&args.scenario)?;
     scenario.override_load(&LoadOverrides {
@@ -544,7 +544,7 @@ pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityO
         ..LoadOverrides::default()
     })?;
     let endpoint = endpoint(&args.target, &args.service, &args.gateway, &scenario)?;
-    let flags = CapacityOverrides {
+    let flags = CapacitySettings {
         start: args.start,
         increase: args
             .step

@@ -16,13 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
-use loadgen::capacity::{
-    CapacityOptions, CapacityOverrides, CapacityPlan, StepVerdict, StopReason, execute,
-};
+use loadgen::capacity::{CapacityOptions, CapacityPlan, StepVerdict, StopReason, execute};
 use loadgen::cli::Verdict;
 use loadgen::outcomes::ClientResult;
 use loadgen::run::Endpoint;
-use loadgen::scenario::Scenario;
+use loadgen::scenario::{CapacitySettings, Scenario};
 
 const TRUE_LIMIT: f64 = 400.0;
 
@@ -67,7 +65,7 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
         Scenario::parse(SCENARIO, "capacity-knee", "capacity-knee.toml").expect("valid scenario");
     let plan = CapacityPlan::resolve(
         scenario.capacity.as_ref(),
-        &CapacityOverrides::default(),
+        &CapacitySettings::default(),
         scenario.load.rate,
     )
     .expect("valid plan");

@@ -56,16 +56,6 @@ pub const DEFAULT_MAX_RATE_MULTIPLE: f64 = 10.0;
 /// would take hours and resolve nothing the steady-state figures could not.
 pub const MAX_STEPS: usize = 100;
 
-/// Command-line values that replace `[capacity]` keys.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CapacityOverrides {
-    pub start: Option<f64>,
-    pub increase: Option<RateIncrease>,
-    pub step_duration: Option<Duration>,
-    pub warm_up: Option<Duration>,
-    pub max_rate: Option<f64>,
-}
-
 /// Why the staircase could not be planned; names the flag or key at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -91,10 +81,12 @@ pub struct CapacityPlan {
 
 impl CapacityPlan {
     /// Flags win over `[capacity]`, which wins over the defaults; the start
-    /// defaults to `[load] rate`.
+    /// defaults to `[load] rate`. `flags` holds the command line's values in the
+    /// table's shape; they are checked here (the table's were when it was read),
+    /// and an error names the flag or the key its value came from.
     pub fn resolve(
         table: Option<&CapacitySettings>,
-        flags: &CapacityOverrides,
+        flags: &CapacitySettings,
         load_rate: f64,
     ) -> Result<Self, PlanError> {
         let table = table.cloned().unwrap_or_default();
@@ -672,7 +664,7 @@ mod tests {
 
     fn plan(
         text: &str,
-        flags: &CapacityOverrides,
+        flags: &CapacitySettings,
         load_rate: f64,
     ) -> Result<CapacityPlan, PlanError> {
         let s = Scenario::parse(text, "t", "t.toml").expect("valid scenario");
@@ -681,7 +673,7 @@ mod tests {
 
     #[test]
     fn defaults_climb_by_a_quarter_from_the_load_rate_to_ten_times_it() {
-        let p = plan("", &CapacityOverrides::default(), 100.0).expect("valid");
+        let p = plan("", &CapacitySettings::default(), 100.0).expect("valid");
         assert_eq!(p.start, 100.0);
         assert_eq!(p.increase, RateIncrease::Factor(DEFAULT_FACTOR));
         assert_eq!(p.step_duration, DEFAULT_STEP_DURATION);
@@ -701,7 +693,7 @@ mod tests {
     fn a_linear_staircase_includes_the_bound() {
         let p = plan(
             "[capacity]\nstart = 150\nstep = 75\nmax_rate = 600\n",
-            &CapacityOverrides::default(),
+            &CapacitySettings::default(),
             1.0,
         )
         .expect("valid");
@@ -712,7 +704,7 @@ mod tests {
         // Tenths of an order per second add up without losing the last step.
         let p = plan(
             "[capacity]\nstart = 0.1\nstep = 0.1\nmax_rate = 0.7\n",
-            &CapacityOverrides::default(),
+            &CapacitySettings::default(),
             1.0,
         )
         .expect("valid");
@@ -721,7 +713,7 @@ mod tests {
 
     #[test]
     fn flags_override_the_table() {
-        let flags = CapacityOverrides {
+        let flags = CapacitySettings {
             start: Some(50.0),
             increase: Some(RateIncrease::Step(25.0)),
             step_duration: Some(Duration::from_secs(3)),
@@ -741,14 +733,14 @@ mod tests {
 
     #[test]
     fn impossible_plans_name_the_culprit() {
-        let none = CapacityOverrides::default();
+        let none = CapacitySettings::default();
         let e = plan("[capacity]\nmax_rate = 50\n", &none, 100.0).expect_err("bound below start");
         assert!(e.field.contains("max_rate"), "{e}");
         let e = plan(
             "",
-            &CapacityOverrides {
+            &CapacitySettings {
                 max_rate: Some(10.0),
-                ..CapacityOverrides::default()
+                ..CapacitySettings::default()
             },
             100.0,
         )
@@ -757,10 +749,10 @@ mod tests {
         // A 1.5 s warm-up is two whole seconds: nothing left of a 2 s step.
         let e = plan(
             "",
-            &CapacityOverrides {
+            &CapacitySettings {
                 step_duration: Some(Duration::from_secs(2)),
                 warm_up: Some(Duration::from_millis(1500)),
-                ..CapacityOverrides::default()
+                ..CapacitySettings::default()
             },
             100.0,
         )
@@ -775,9 +767,9 @@ mod tests {
         assert!(e.message.contains("steps"), "{e}");
         let e = plan(
             "",
-            &CapacityOverrides {
+            &CapacitySettings {
                 increase: Some(RateIncrease::Factor(0.5)),
-                ..CapacityOverrides::default()
+                ..CapacitySettings::default()
             },
             100.0,
         )

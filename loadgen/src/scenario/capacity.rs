@@ -43,6 +43,10 @@ pub enum RateIncrease {
 /// the command's flags (`--start`, `--step`/`--factor`, `--step-duration`,
 /// `--warm-up`, `--max-rate`) override them.
 ///
+/// The flags are the same five settings, so they come in this type too (every
+/// field `None` when no flag was given); `CapacityPlan::resolve` lays them over
+/// the table.
+///
 /// ```toml
 /// [capacity]
 /// start = 200            # first step's arrival rate, orders/s (default: [load] rate)
@@ -53,9 +57,10 @@ pub enum RateIncrease {
 /// max_rate = 5000        # upper bound: no step above it (default 10 x start)
 /// ```
 ///
-/// Each value is checked on its own here; how they fit together (the warm-up
-/// shorter than a step, `max_rate` not below `start`, not too many steps) is
-/// checked once the flags are applied, by `loadgen capacity`.
+/// Read from the table, each value is checked here, and so are `max_rate`
+/// against `start` and `warm_up` against `step_duration` when the table gives
+/// both. Flags are checked, and everything again together (not too many steps),
+/// once they are laid over the table, by `loadgen capacity`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapacitySettings {
     pub start: Option<f64>,
