@@ -16,7 +16,7 @@ use crate::check::CheckOfflineError;
 use crate::checks::CheckThresholds;
 use crate::merge::{MergeError, MergeOptions};
 use crate::pacing::{PacingError, WORKER_INDEX_ENV, WorkerShare};
-use crate::run::{Endpoint, RunError, RunOptions, ShardOptions};
+use crate::run::{RunError, RunOptions, ShardOptions, SystemUnderTest};
 use crate::scenario::{LoadOverrides, Scenario, ScenarioError};
 
 const RUN_EXAMPLES: &str = "\
@@ -438,33 +438,36 @@ fn base_url(flag: &str, url: &str) -> Result<String, CliError> {
     }
 }
 
-/// Turns `loadgen run` arguments into run options (no I/O beyond reading the scenario).
-/// Where `run` and `capacity` send their orders: `--target`, `--service` with
-/// `--gateway`, or (neither) a gateway-sim started in process.
-fn endpoint(drive: &DriveArgs, scenario: &Scenario) -> Result<Endpoint, CliError> {
-    Ok(match (&drive.target, &drive.service, &drive.gateway) {
-        (Some(target), None, None) => Endpoint::Target(base_url("--target", target)?),
-        (None, Some(service), Some(gateway)) => {
-            if scenario.target.is_none() {
-                return Err(CliError::Usage(format!(
-                    "--service needs a [target] table in {} describing the service's endpoint",
-                    scenario.origin
-                )));
+impl DriveArgs {
+    /// The system `run` and `capacity` send their orders to: `--target`, `--service`
+    /// with `--gateway`, or (neither) a gateway-sim started in process.
+    fn system_under_test(&self, scenario: &Scenario) -> Result<SystemUnderTest, CliError> {
+        Ok(match (&self.target, &self.service, &self.gateway) {
+            (Some(target), None, None) => SystemUnderTest::Target(base_url("--target", target)?),
+            (None, Some(service), Some(gateway)) => {
+                if scenario.target.is_none() {
+                    return Err(CliError::Usage(format!(
+                        "--service needs a [target] table in {} describing the service's endpoint",
+                        scenario.origin
+                    )));
+                }
+                SystemUnderTest::Service {
+                    service: base_url("--service", service)?,
+                    gateway: base_url("--gateway", gateway)?,
+                }
             }
-            Endpoint::Service {
-                service: base_url("--service", service)?,
-                gateway: base_url("--gateway", gateway)?,
+            (None, None, None) => SystemUnderTest::Embedded,
+            _ => {
+                return Err(CliError::Usage(
+                    "give either --target URL, or --service URL with --gateway URL, or neither"
+                        .into(),
+                ));
             }
-        }
-        (None, None, None) => Endpoint::Embedded,
-        _ => {
-            return Err(CliError::Usage(
-                "give either --target URL, or --service URL with --gateway URL, or neither".into(),
-            ));
-        }
-    })
+        })
+    }
 }
 
+/// Turns `loadgen run` arguments into run options (no I/O beyond reading the scenario).
 pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
     let mut scenario = Scenario::load(&args.scenario)?;
     scenario.override_load(&LoadOverrides {
@@ -473,10 +476,10 @@ pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
         users: args.drive.users,
         seed: args.drive.seed,
     })?;
-    let endpoint = endpoint(&args.drive, &scenario)?;
+    let system = args.drive.system_under_test(&scenario)?;
     Ok(RunOptions {
         scenario,
-        endpoint,
+        system,
         report_dir: args.drive.report_dir,
         admin_token: args.drive.admin_token,
         quiet: args.drive.quiet,
@@ -529,7 +532,7 @@ pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityO
         seed: args.drive.seed,
         ..LoadOverrides::default()
     })?;
-    let endpoint = endpoint(&args.drive, &scenario)?;
+    let system = args.drive.system_under_test(&scenario)?;
     let flags = CapacitySettings {
         start: args.start,
         increase: args
@@ -545,7 +548,7 @@ pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityO
     Ok(crate::capacity::CapacityOptions {
         scenario,
         plan,
-        endpoint,
+        system,
         report_dir: args.drive.report_dir,
         admin_token: args.drive.admin_token,
         quiet: args.drive.quiet,
@@ -783,7 +786,7 @@ mod tests {
         fine.drive.users = None;
         let options = run_options(fine).expect("valid");
         assert!(
-            matches!(options.endpoint, Endpoint::Target(ref u) if u == "http://127.0.0.1:4242")
+            matches!(options.system, SystemUnderTest::Target(ref u) if u == "http://127.0.0.1:4242")
         );
         let missing = RunArgs {
             scenario: dir.join("missing.toml"),

@@ -9,7 +9,7 @@
 //! Past one machine ([`execute_sharded`]): a `--worker I/N` run plays its share of
 //! the orders (see [`crate::pacing::WorkerShare`]) and leaves a [`WORKER_JSON`]
 //! beside its reports for `loadgen merge`; `--ledger` reads the ledger from given
-//! URLs or files (the shards of a gateway behind a proxy) instead of the endpoint.
+//! URLs or files (the shards of a gateway behind a proxy) instead of from the system under test.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,9 +49,9 @@ fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), RunError> {
     out.flush().map_err(io_error)
 }
 
-/// Which payment API a run drives.
+/// The system under test: which payment API a run drives, and whose ledger it checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
+pub enum SystemUnderTest {
     /// Start gateway-sim in this process with the scenario's `[gateway]` table.
     Embedded,
     /// A gateway-sim already running at this base URL.
@@ -65,7 +65,7 @@ pub enum Endpoint {
 pub struct RunOptions {
     /// With command-line overrides already applied.
     pub scenario: Scenario,
-    pub endpoint: Endpoint,
+    pub system: SystemUnderTest,
     /// `None`: `reports/<scenario>-<unix time>`.
     pub report_dir: Option<PathBuf>,
     /// For gateway-sim's `/_sim/*`.
@@ -80,7 +80,7 @@ pub struct RunOptions {
 pub struct ShardOptions {
     /// Play only this worker's share of the orders.
     pub worker: Option<WorkerShare>,
-    /// Read the ledger here after the run instead of from the endpoint's gateway:
+    /// Read the ledger here after the run instead of from the system under test's gateway:
     /// URLs or NDJSON files, comma-separated, concatenated (see
     /// [`crate::ledger_source::load`]). For a gateway sharded behind a proxy the
     /// proxy's `/_sim/ledger` is one shard's; this names them all.
@@ -277,12 +277,12 @@ impl Connection {
     /// or checks that the given one answers, before any load is sent.
     pub(crate) async fn open(
         scenario: &Scenario,
-        endpoint: &Endpoint,
+        system: &SystemUnderTest,
         seed: u64,
         admin_token: Option<&str>,
     ) -> Result<Connection, RunError> {
-        Ok(match endpoint {
-            Endpoint::Embedded => {
+        Ok(match system {
+            SystemUnderTest::Embedded => {
                 let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&scenario.text)
                     .map_err(|e| RunError::Config {
                         origin: scenario.origin.clone(),
@@ -303,7 +303,7 @@ impl Connection {
                     timeout: None,
                 }
             }
-            Endpoint::Target(url) => {
+            SystemUnderTest::Target(url) => {
                 check_reachable(url, admin_token).await?;
                 Connection {
                     mode: RunMode::Target,
@@ -314,7 +314,7 @@ impl Connection {
                     timeout: None,
                 }
             }
-            Endpoint::Service { service, gateway } => {
+            SystemUnderTest::Service { service, gateway } => {
                 check_reachable(gateway, admin_token).await?;
                 let Some(template) = scenario.target.clone() else {
                     return Err(RunError::Config {
@@ -348,7 +348,7 @@ pub async fn execute_sharded(
     shard: &ShardOptions,
 ) -> Result<FinishedRun, RunError> {
     let scenario = &options.scenario;
-    if shard.ledger.is_some() && options.endpoint == Endpoint::Embedded {
+    if shard.ledger.is_some() && options.system == SystemUnderTest::Embedded {
         return Err(RunError::Config {
             origin: scenario.origin.clone(),
             message: "--ledger names where a running gateway's ledger is read; it needs --target or --service (the embedded gateway's ledger is read in-process)".into(),
@@ -375,7 +375,7 @@ pub async fn execute_sharded(
         timeout,
     } = Connection::open(
         scenario,
-        &options.endpoint,
+        &options.system,
         load.seed,
         options.admin_token.as_deref(),
     )

@@ -19,7 +19,7 @@ use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
 use loadgen::capacity::{CapacityOptions, CapacityPlan, StepVerdict, StopReason, execute};
 use loadgen::cli::Verdict;
 use loadgen::outcomes::ClientResult;
-use loadgen::run::Endpoint;
+use loadgen::run::SystemUnderTest;
 use loadgen::scenario::{CapacitySettings, Scenario};
 
 const TRUE_LIMIT: f64 = 400.0;
@@ -77,7 +77,7 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
     let run = execute(CapacityOptions {
         scenario,
         plan,
-        endpoint: Endpoint::Embedded,
+        system: SystemUnderTest::Embedded,
         report_dir: Some(dir.clone()),
         admin_token: None,
         quiet: true,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use loadgen::cli::Verdict;
-use loadgen::run::{Endpoint, RunOptions, execute};
+use loadgen::run::{RunOptions, SystemUnderTest, execute};
 use loadgen::scenario::Scenario;
 
 fn scratch_dir(name: &str) -> PathBuf {
@@ -19,7 +19,7 @@ fn scratch_dir(name: &str) -> PathBuf {
 fn options(text: &str, name: &str) -> RunOptions {
     RunOptions {
         scenario: Scenario::parse(text, name, &format!("{name}.toml")).expect("valid scenario"),
-        endpoint: Endpoint::Embedded,
+        system: SystemUnderTest::Embedded,
         report_dir: Some(scratch_dir(name)),
         admin_token: None,
         quiet: true,

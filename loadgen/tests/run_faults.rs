@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use gateway_sim::engine::ledger::{EntryKind, LedgerEntry};
 use loadgen::check::ViolationKind;
 use loadgen::cli::Verdict;
-use loadgen::run::{Endpoint, FinishedRun, RunOptions, execute};
+use loadgen::run::{FinishedRun, RunOptions, SystemUnderTest, execute};
 use loadgen::scenario::Scenario;
 
 fn scratch_dir(name: &str) -> PathBuf {
@@ -60,7 +60,7 @@ async fn run_under_faults(flow: &str) -> (FinishedRun, Vec<LedgerEntry>) {
     .expect("gateway-sim starts");
     let options = RunOptions {
         scenario: Scenario::parse(&text, flow, &format!("{flow}.toml")).expect("valid scenario"),
-        endpoint: Endpoint::Target(sim.url()),
+        system: SystemUnderTest::Target(sim.url()),
         report_dir: Some(scratch_dir(flow)),
         admin_token: None,
         quiet: true,

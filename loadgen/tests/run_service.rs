@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use loadgen::cli::Verdict;
-use loadgen::run::{Endpoint, RunOptions, execute};
+use loadgen::run::{RunOptions, SystemUnderTest, execute};
 use loadgen::scenario::Scenario;
 
 fn scratch_dir(name: &str) -> PathBuf {
@@ -57,7 +57,7 @@ async fn a_service_driven_by_its_template_is_checked_by_reference() {
     .expect("gateway-sim starts");
     let options = RunOptions {
         scenario: Scenario::parse(SERVICE, "service", "service.toml").expect("valid scenario"),
-        endpoint: Endpoint::Service {
+        system: SystemUnderTest::Service {
             service: sim.url(),
             gateway: sim.url(),
         },

@@ -35,7 +35,7 @@ use crate::latency::{LatencyRecorder, LatencySummary, Percentiles, StepLatency, 
 use crate::outcomes::{ClientResult, OrderOutcome, OutcomeLog};
 use crate::pacing::{PacingStats, Schedule};
 use crate::report::{MoneySummary, ReportError};
-use crate::run::{Connection, Endpoint, RunError};
+use crate::run::{Connection, RunError, SystemUnderTest};
 use crate::scenario::{
     CapacitySettings, LoadOverrides, LoadPlan, RateIncrease, Scenario, check_capacity_factor,
     check_capacity_rate, check_step_duration,
@@ -206,7 +206,7 @@ pub struct CapacityOptions {
     /// With `--users` / `--seed` already applied to `[load]`.
     pub scenario: Scenario,
     pub plan: CapacityPlan,
-    pub endpoint: Endpoint,
+    pub system: SystemUnderTest,
     /// `None`: `reports/<scenario>-capacity-<unix time>`.
     pub report_dir: Option<PathBuf>,
     pub admin_token: Option<String>,
@@ -295,7 +295,7 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         timeout,
     } = Connection::open(
         scenario,
-        &options.endpoint,
+        &options.system,
         scenario.load.seed,
         options.admin_token.as_deref(),
     )
