@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use gateway_sim::engine::ledger::LedgerEntry;
+use gateway_sim::LedgerEntry;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
@@ -43,7 +43,7 @@ use crate::report::{
     LATENCY_HLOG, OUTCOMES_NDJSON, REPORT_JSON, ReportError, ReportFiles, RunMeta, RunReport,
     error_rate, read_hlog, read_json, write_report_dir,
 };
-use crate::run::{LEDGER_NDJSON, WORKER_JSON, WorkerRecord};
+use crate::run::{LEDGER_NDJSON, WORKER_JSON, WorkerRecord, write_ledger};
 
 /// Written into the merged directory: which directories went in, and where the ledger came from.
 pub const MERGED_JSON: &str = "merged.json";
@@ -561,24 +561,6 @@ fn write_merged_hlog(path: &Path, t0_ms: u64, merged: &Merged) -> Result<(), Rep
     })
 }
 
-fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), ReportError> {
-    use std::io::Write as _;
-    let io_err = |source: std::io::Error| ReportError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::File::create(path).map_err(io_err)?;
-    let mut out = std::io::BufWriter::new(file);
-    for entry in entries {
-        serde_json::to_writer(&mut out, entry).map_err(|source| ReportError::Json {
-            path: path.to_owned(),
-            source,
-        })?;
-        out.write_all(b"\n").map_err(io_err)?;
-    }
-    out.flush().map_err(io_err)
-}
-
 /// Merges the workers' directories into one report. See the module doc.
 pub async fn merge(options: MergeOptions) -> Result<MergedRun, MergeError> {
     if options.dirs.is_empty() {
@@ -715,7 +697,7 @@ pub fn print_merged(run: &MergedRun) {
 mod tests {
     use std::time::Instant;
 
-    use gateway_sim::engine::ledger::EntryKind;
+    use gateway_sim::EntryKind;
 
     use super::*;
     use crate::latency::LatencyRecorder;

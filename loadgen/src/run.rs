@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use gateway_sim::engine::ledger::LedgerEntry;
+use gateway_sim::LedgerEntry;
 
 use crate::check::{Violation, reconcile};
 use crate::checks::{CheckResult, CheckThresholds};
@@ -23,7 +23,9 @@ use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::LatencyRecorder;
 use crate::outcomes::OutcomeLog;
 use crate::pacing::{PacingStats, Schedule, WorkerShare};
-use crate::report::{ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir};
+use crate::report::{
+    ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir,
+};
 use crate::scenario::Scenario;
 
 /// Goose's own HTML report, written beside loadgen's.
@@ -32,13 +34,15 @@ pub const GOOSE_REPORT: &str = "goose-report.html";
 /// The embedded gateway's ledger, saved beside the reports (NDJSON, as `GET /_sim/ledger`).
 pub const LEDGER_NDJSON: &str = "ledger.ndjson";
 
-fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), RunError> {
+/// Writes a ledger as NDJSON, one entry a line, as `GET /_sim/ledger` answers: the
+/// embedded gateway's after a run, and the one a merge checked (so `loadgen check` can
+/// re-run either offline). Here, beside [`LEDGER_NDJSON`], because the ledger readers
+/// (`crate::ledger_source`) only read.
+pub(crate) fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), ReportError> {
     use std::io::Write as _;
-    let io_error = |source: std::io::Error| {
-        RunError::Report(crate::report::ReportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+    let io_error = |source: std::io::Error| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
     };
     let file = std::fs::File::create(path).map_err(io_error)?;
     let mut out = std::io::BufWriter::new(file);
@@ -126,7 +130,7 @@ pub enum RunError {
     #[error(transparent)]
     Attack(#[from] flows::AttackError),
     #[error("cannot write the reports: {0}")]
-    Report(#[from] crate::report::ReportError),
+    Report(#[from] ReportError),
     #[error("the money check stopped unexpectedly: {0}")]
     Check(String),
 }
@@ -154,7 +158,9 @@ pub fn thresholds(scenario: &Scenario) -> Result<CheckThresholds, RunError> {
         })
 }
 
-fn unix_now() -> Duration {
+/// Now, as time since the Unix epoch: what reports stamp (`started_at_unix_ms`) and
+/// default report directories are named by.
+pub(crate) fn unix_now() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
@@ -283,10 +289,12 @@ impl Connection {
     ) -> Result<Connection, RunError> {
         Ok(match system {
             SystemUnderTest::Embedded => {
-                let behaviour = gateway_sim::behaviour::parse_scenario_gateway(&scenario.text)
-                    .map_err(|e| RunError::Config {
-                        origin: scenario.origin.clone(),
-                        message: e.to_string(),
+                let behaviour =
+                    gateway_sim::parse_scenario_gateway(&scenario.text).map_err(|e| {
+                        RunError::Config {
+                            origin: scenario.origin.clone(),
+                            message: e.to_string(),
+                        }
                     })?;
                 let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
                     seed,
@@ -568,13 +576,13 @@ pub async fn execute_sharded(
 
 fn write_worker_record(path: &Path, record: &WorkerRecord) -> Result<(), RunError> {
     let text = serde_json::to_string_pretty(record).map_err(|source| {
-        RunError::Report(crate::report::ReportError::Json {
+        RunError::Report(ReportError::Json {
             path: path.to_path_buf(),
             source,
         })
     })?;
     std::fs::write(path, text + "\n").map_err(|source| {
-        RunError::Report(crate::report::ReportError::Io {
+        RunError::Report(ReportError::Io {
             path: path.to_path_buf(),
             source,
         })

@@ -24,7 +24,7 @@ pub mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
@@ -35,7 +35,7 @@ use crate::latency::{LatencyRecorder, LatencySummary, Percentiles, StepLatency, 
 use crate::outcomes::{ClientResult, OrderOutcome, OutcomeLog};
 use crate::pacing::{PacingStats, Schedule};
 use crate::report::{MoneySummary, ReportError};
-use crate::run::{Connection, RunError, SystemUnderTest};
+use crate::run::{Connection, RunError, SystemUnderTest, unix_now};
 use crate::scenario::{
     CapacitySettings, LoadOverrides, LoadPlan, RateIncrease, Scenario, check_capacity_factor,
     check_capacity_rate, check_step_duration,
@@ -252,12 +252,6 @@ pub fn slo_of(thresholds: &CheckThresholds, origin: &str) -> Result<Slo, RunErro
         });
     }
     Ok(slo)
-}
-
-fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
 }
 
 /// Runs the whole climb and the money check; see the module doc.
