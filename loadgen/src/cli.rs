@@ -1,5 +1,5 @@
-//! The command line: `loadgen run`, `loadgen check` and `loadgen merge`, and what their
-//! exit codes mean.
+//! The command line: `loadgen run`, `loadgen capacity`, `loadgen check` and `loadgen merge`,
+//! and what their exit codes mean.
 //!
 //! Exit codes: 0 every check passed; 1 a check failed (money or latency/rate
 //! thresholds); 2 the run could not be done as asked (bad usage, bad scenario,
