@@ -188,9 +188,11 @@ pub struct RunArgs {
     pub ledger: Option<String>,
 }
 
-/// Where `--help` lists the shared run settings (`--users` .. `--quiet`): after each
-/// command's own flags (`--rate`, `--duration`; `--start` .. `--max-rate`), which clap
-/// would otherwise list after them, since the shared flags are declared first.
+/// Where `--help` lists the shared run settings (`--users` .. `--quiet`). clap lists
+/// flags in the order they are declared, and [`DriveArgs`] is flattened in right after
+/// `--scenario`; this number moves these flags after each command's own flags (`--rate`,
+/// `--duration`; `--start` .. `--max-rate`), where `--help` listed them before they were
+/// shared. `--target`, `--service` and `--gateway` keep their declared place.
 const HELP_ORDER_SHARED: usize = 100;
 /// Where `--help` lists `run`'s flags that come after the shared run settings.
 const HELP_ORDER_AFTER_SHARED: usize = HELP_ORDER_SHARED + 10;
