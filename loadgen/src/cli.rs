@@ -1,5 +1,5 @@
-//! The command line: `loadgen run`, `loadgen check` and `loadgen merge`, and what their
-//! exit codes mean.
+//! The command line: `loadgen run`, `loadgen capacity`, `loadgen check` and `loadgen merge`,
+//! and what their exit codes mean.
 //!
 //! Exit codes: 0 every check passed; 1 a check failed (money or latency/rate
 //! thresholds); 2 the run could not be done as asked (bad usage, bad scenario,
@@ -10,12 +10,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use gateway_sim::parse_duration;
 
 use crate::merge::{MergeError, MergeOptions};
 use crate::offline_check::CheckOfflineError;
 use crate::pacing::{PacingError, WORKER_INDEX_ENV, WorkerShare};
-use crate::run::{Endpoint, RunError, RunOptions, ShardOptions};
-use crate::scenario::{LoadOverrides, Scenario, ScenarioError, parse_duration};
+use crate::run::{RunError, RunOptions, ShardOptions, SystemUnderTest};
+use crate::scenario::{LoadOverrides, Scenario, ScenarioError};
 use crate::thresholds::CheckThresholds;
 
 const RUN_EXAMPLES: &str = "\
@@ -154,6 +155,56 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub scenario: PathBuf,
 
+    #[command(flatten)]
+    pub drive: DriveArgs,
+
+    /// Target arrival rate, orders per second (overrides [load] rate)
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+
+    /// How long to send orders, such as 20s, 500ms, 2m (overrides [load] duration)
+    #[arg(long, value_name = "TIME", value_parser = duration_arg)]
+    pub duration: Option<Duration>,
+
+    /// Play worker I of N's share of the orders (1-based; `/N` takes I from JOB_COMPLETION_INDEX)
+    ///
+    /// Worker I plays the orders n with n mod N = I-1, at rate/N, so N workers together
+    /// offer the scenario's orders at its rate; --users is per worker. Order ids name the
+    /// worker; reports go to reports/<scenario>-worker-I-of-N-<time> unless --report-dir.
+    /// `--worker /N` reads I from JOB_COMPLETION_INDEX, which Kubernetes sets 0-based in an
+    /// Indexed Job's pods (worker JOB_COMPLETION_INDEX + 1). Merge with `loadgen merge`.
+    #[arg(long, value_name = "I/N", display_order = HELP_ORDER_AFTER_SHARED)]
+    pub worker: Option<String>,
+
+    /// Read the ledger here after the run instead of from --target / --gateway
+    ///
+    /// URLs or NDJSON files, comma-separated: for a gateway sharded behind a proxy,
+    /// every shard's own URL (the proxy's /_sim/ledger would be one shard's).
+    #[arg(
+        long,
+        value_name = "URL_OR_FILE[,..]",
+        display_order = HELP_ORDER_AFTER_SHARED + 1
+    )]
+    pub ledger: Option<String>,
+}
+
+/// Where `--help` lists the shared run settings (`--users` .. `--quiet`). clap lists
+/// flags in the order they are declared, and [`DriveArgs`] is flattened in right after
+/// `--scenario`; this number moves these flags after each command's own flags (`--rate`,
+/// `--duration`; `--start` .. `--max-rate`), where `--help` listed them before they were
+/// shared. `--target`, `--service` and `--gateway` keep their declared place.
+const HELP_ORDER_SHARED: usize = 100;
+/// Where `--help` lists `run`'s flags that come after the shared run settings.
+const HELP_ORDER_AFTER_SHARED: usize = HELP_ORDER_SHARED + 10;
+
+/// The flags `run` and `capacity` share: the system under test (`--target`, or
+/// `--service` with `--gateway`, or neither: a gateway-sim started in process), the
+/// `[load]` values both override, and the reports.
+///
+/// Their help is worded for both commands; `capacity` replaces the two lines whose
+/// facts differ (`--report-dir`'s default, what `--quiet` silences).
+#[derive(Debug, Args)]
+pub struct DriveArgs {
     /// Drive a gateway-sim already running at URL instead of starting one in-process
     ///
     /// Without --target or --service, loadgen starts gateway-sim in-process with the
@@ -172,27 +223,19 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL", requires = "service")]
     pub gateway: Option<String>,
 
-    /// Target arrival rate, orders per second (overrides [load] rate)
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
-
-    /// How long to send orders, such as 20s, 500ms, 2m (overrides [load] duration)
-    #[arg(long, value_name = "TIME", value_parser = duration_arg)]
-    pub duration: Option<Duration>,
-
     /// Concurrent users, one connection each (overrides [load] users)
     ///
-    /// Each user runs one order at a time, so users must exceed rate x latency;
-    /// the summary warns when they were too few.
-    #[arg(long, value_name = "N")]
+    /// Each user runs one order at a time, so users must exceed the highest rate x
+    /// requests per order x latency; the summary warns when they were too few.
+    #[arg(long, value_name = "N", display_order = HELP_ORDER_SHARED)]
     pub users: Option<usize>,
 
     /// Seed for amounts, flows and merchants (overrides [load] seed)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", display_order = HELP_ORDER_SHARED + 1)]
     pub seed: Option<u64>,
 
     /// Where the reports go [default: reports/<scenario>-<unix time>]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", display_order = HELP_ORDER_SHARED + 2)]
     pub report_dir: Option<PathBuf>,
 
     /// gateway-sim's admin token, for /_sim/* (also read from LOADGEN_ADMIN_TOKEN)
@@ -200,30 +243,14 @@ pub struct RunArgs {
         long,
         value_name = "TOKEN",
         env = "LOADGEN_ADMIN_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        display_order = HELP_ORDER_SHARED + 3
     )]
     pub admin_token: Option<String>,
 
     /// No progress line while the run goes on
-    #[arg(long, short)]
+    #[arg(long, short, display_order = HELP_ORDER_SHARED + 4)]
     pub quiet: bool,
-
-    /// Play worker I of N's share of the orders (1-based; `/N` takes I from JOB_COMPLETION_INDEX)
-    ///
-    /// Worker I plays the orders n with n mod N = I-1, at rate/N, so N workers together
-    /// offer the scenario's orders at its rate; --users is per worker. Order ids name the
-    /// worker; reports go to reports/<scenario>-worker-I-of-N-<time> unless --report-dir.
-    /// `--worker /N` reads I from JOB_COMPLETION_INDEX, which Kubernetes sets 0-based in an
-    /// Indexed Job's pods (worker JOB_COMPLETION_INDEX + 1). Merge with `loadgen merge`.
-    #[arg(long, value_name = "I/N")]
-    pub worker: Option<String>,
-
-    /// Read the ledger here after the run instead of from --target / --gateway
-    ///
-    /// URLs or NDJSON files, comma-separated: for a gateway sharded behind a proxy,
-    /// every shard's own URL (the proxy's /_sim/ledger would be one shard's).
-    #[arg(long, value_name = "URL_OR_FILE[,..]")]
-    pub ledger: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -255,25 +282,19 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("report_dir", |a| a.help(
+        "Where the reports go [default: reports/<scenario>-capacity-<unix time>]"
+    )),
+    mut_arg("quiet", |a| a.help("No line per step (the summary is still printed)")),
+)]
 pub struct CapacityArgs {
     /// The scenario file: [load] is each step's traffic, [checks] the SLO, [capacity] the steps
     #[arg(long, value_name = "FILE")]
     pub scenario: PathBuf,
 
-    /// Drive a gateway-sim already running at URL instead of starting one in-process
-    ///
-    /// Without --target or --service, loadgen starts gateway-sim in-process once, with
-    /// the scenario's [gateway] table, for the whole climb.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["service", "gateway"])]
-    pub target: Option<String>,
-
-    /// Drive a merchant's own payment service at URL (needs --gateway)
-    #[arg(long, value_name = "URL", requires = "gateway")]
-    pub service: Option<String>,
-
-    /// The gateway-sim the --service talks to; its ledger is checked
-    #[arg(long, value_name = "URL", requires = "service")]
-    pub gateway: Option<String>,
+    #[command(flatten)]
+    pub drive: DriveArgs,
 
     /// The first step's arrival rate, orders/s [default: [capacity] start, else [load] rate]
     #[arg(long, value_name = "N")]
@@ -298,33 +319,6 @@ pub struct CapacityArgs {
     /// Upper bound: no step above N orders/s [default: [capacity] max_rate, else 10 x start]
     #[arg(long, value_name = "N")]
     pub max_rate: Option<f64>,
-
-    /// Concurrent users, one connection each, at every step (overrides [load] users)
-    ///
-    /// Size them for the highest rate: users > rate x requests per order x latency.
-    #[arg(long, value_name = "N")]
-    pub users: Option<usize>,
-
-    /// Seed for amounts, flows and merchants (overrides [load] seed)
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-
-    /// Where the reports go [default: reports/<scenario>-capacity-<unix time>]
-    #[arg(long, value_name = "DIR")]
-    pub report_dir: Option<PathBuf>,
-
-    /// gateway-sim's admin token, for /_sim/* (also read from LOADGEN_ADMIN_TOKEN)
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "LOADGEN_ADMIN_TOKEN",
-        hide_env_values = true
-    )]
-    pub admin_token: Option<String>,
-
-    /// No line per step (the summary is still printed)
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -446,53 +440,51 @@ fn base_url(flag: &str, url: &str) -> Result<String, CliError> {
     }
 }
 
-/// Turns `loadgen run` arguments into run options (no I/O beyond reading the scenario).
-/// Where `run` and `capacity` send their orders: `--target`, `--service` with
-/// `--gateway`, or (neither) a gateway-sim started in process.
-fn endpoint(
-    target: &Option<String>,
-    service: &Option<String>,
-    gateway: &Option<String>,
-    scenario: &Scenario,
-) -> Result<Endpoint, CliError> {
-    Ok(match (target, service, gateway) {
-        (Some(target), None, None) => Endpoint::Target(base_url("--target", target)?),
-        (None, Some(service), Some(gateway)) => {
-            if scenario.target.is_none() {
-                return Err(CliError::Usage(format!(
-                    "--service needs a [target] table in {} describing the service's endpoint",
-                    scenario.origin
-                )));
+impl DriveArgs {
+    /// The system `run` and `capacity` send their orders to: `--target`, `--service`
+    /// with `--gateway`, or (neither) a gateway-sim started in process.
+    fn system_under_test(&self, scenario: &Scenario) -> Result<SystemUnderTest, CliError> {
+        Ok(match (&self.target, &self.service, &self.gateway) {
+            (Some(target), None, None) => SystemUnderTest::Target(base_url("--target", target)?),
+            (None, Some(service), Some(gateway)) => {
+                if scenario.target.is_none() {
+                    return Err(CliError::Usage(format!(
+                        "--service needs a [target] table in {} describing the service's endpoint",
+                        scenario.origin
+                    )));
+                }
+                SystemUnderTest::Service {
+                    service: base_url("--service", service)?,
+                    gateway: base_url("--gateway", gateway)?,
+                }
             }
-            Endpoint::Service {
-                service: base_url("--service", service)?,
-                gateway: base_url("--gateway", gateway)?,
+            (None, None, None) => SystemUnderTest::Embedded,
+            _ => {
+                return Err(CliError::Usage(
+                    "give either --target URL, or --service URL with --gateway URL, or neither"
+                        .into(),
+                ));
             }
-        }
-        (None, None, None) => Endpoint::Embedded,
-        _ => {
-            return Err(CliError::Usage(
-                "give either --target URL, or --service URL with --gateway URL, or neither".into(),
-            ));
-        }
-    })
+        })
+    }
 }
 
+/// Turns `loadgen run` arguments into run options (no I/O beyond reading the scenario).
 pub fn run_options(args: RunArgs) -> Result<RunOptions, CliError> {
     let mut scenario = Scenario::load(&args.scenario)?;
     scenario.override_load(&LoadOverrides {
         rate: args.rate,
         duration: args.duration,
-        users: args.users,
-        seed: args.seed,
+        users: args.drive.users,
+        seed: args.drive.seed,
     })?;
-    let endpoint = endpoint(&args.target, &args.service, &args.gateway, &scenario)?;
+    let system = args.drive.system_under_test(&scenario)?;
     Ok(RunOptions {
         scenario,
-        endpoint,
-        report_dir: args.report_dir,
-        admin_token: args.admin_token,
-        quiet: args.quiet,
+        system,
+        report_dir: args.drive.report_dir,
+        admin_token: args.drive.admin_token,
+        quiet: args.drive.quiet,
     })
 }
 
@@ -504,7 +496,7 @@ pub fn shard_options(args: &RunArgs, env_index: Option<&str>) -> Result<ShardOpt
         .as_deref()
         .map(|w| WorkerShare::parse(w, env_index))
         .transpose()?;
-    if args.ledger.is_some() && args.target.is_none() && args.service.is_none() {
+    if args.ledger.is_some() && args.drive.target.is_none() && args.drive.service.is_none() {
         return Err(CliError::Usage(
             "--ledger names where a running gateway's ledger is read: give it with --target or --service".into(),
         ));
@@ -533,17 +525,17 @@ async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
 
 /// Turns `loadgen capacity` arguments into options (no I/O beyond reading the scenario).
 pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityOptions, CliError> {
-    use crate::capacity::{CapacityOverrides, CapacityPlan};
-    use crate::scenario::RateIncrease;
+    use crate::capacity::CapacityPlan;
+    use crate::scenario::{CapacitySettings, RateIncrease};
 
     let mut scenario = Scenario::load(&args.scenario)?;
     scenario.override_load(&LoadOverrides {
-        users: args.users,
-        seed: args.seed,
+        users: args.drive.users,
+        seed: args.drive.seed,
         ..LoadOverrides::default()
     })?;
-    let endpoint = endpoint(&args.target, &args.service, &args.gateway, &scenario)?;
-    let flags = CapacityOverrides {
+    let system = args.drive.system_under_test(&scenario)?;
+    let flags = CapacitySettings {
         start: args.start,
         increase: args
             .step
@@ -558,10 +550,10 @@ pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityO
     Ok(crate::capacity::CapacityOptions {
         scenario,
         plan,
-        endpoint,
-        report_dir: args.report_dir,
-        admin_token: args.admin_token,
-        quiet: args.quiet,
+        system,
+        report_dir: args.drive.report_dir,
+        admin_token: args.drive.admin_token,
+        quiet: args.drive.quiet,
     })
 }
 
@@ -662,9 +654,9 @@ mod tests {
         };
         assert_eq!(args.rate, Some(250.0));
         assert_eq!(args.duration, Some(Duration::from_secs(90)));
-        assert_eq!(args.users, Some(8));
-        assert!(args.quiet);
-        assert!(args.target.is_none());
+        assert_eq!(args.drive.users, Some(8));
+        assert!(args.drive.quiet);
+        assert!(args.drive.target.is_none());
     }
 
     #[test]
@@ -767,34 +759,36 @@ mod tests {
         std::fs::write(&path, "[load]\nrate = 10\n").expect("write");
         let args = |target: Option<&str>, service: Option<&str>| RunArgs {
             scenario: path.clone(),
-            target: target.map(str::to_owned),
-            service: service.map(str::to_owned),
-            gateway: service.map(|_| "http://127.0.0.1:4242".to_owned()),
+            drive: DriveArgs {
+                target: target.map(str::to_owned),
+                service: service.map(str::to_owned),
+                gateway: service.map(|_| "http://127.0.0.1:4242".to_owned()),
+                users: Some(0),
+                seed: None,
+                report_dir: None,
+                admin_token: None,
+                quiet: true,
+            },
             rate: None,
             duration: None,
-            users: Some(0),
-            seed: None,
-            report_dir: None,
-            admin_token: None,
-            quiet: true,
             worker: None,
             ledger: None,
         };
         let e = run_options(args(None, None)).expect_err("zero users");
         assert!(e.to_string().contains("--users"), "{e}");
         let mut ok = args(Some("127.0.0.1:4242"), None);
-        ok.users = None;
+        ok.drive.users = None;
         let e = run_options(ok).expect_err("not a URL");
         assert!(e.to_string().contains("--target"), "{e}");
         let mut service = args(None, Some("http://127.0.0.1:8080"));
-        service.users = None;
+        service.drive.users = None;
         let e = run_options(service).expect_err("no [target]");
         assert!(e.to_string().contains("[target]"), "{e}");
         let mut fine = args(Some("http://127.0.0.1:4242/"), None);
-        fine.users = None;
+        fine.drive.users = None;
         let options = run_options(fine).expect("valid");
         assert!(
-            matches!(options.endpoint, Endpoint::Target(ref u) if u == "http://127.0.0.1:4242")
+            matches!(options.system, SystemUnderTest::Target(ref u) if u == "http://127.0.0.1:4242")
         );
         let missing = RunArgs {
             scenario: dir.join("missing.toml"),

@@ -1,10 +1,18 @@
 //! loadgen: an open-model load generator for payment APIs that reconciles every
 //! client outcome against the gateway's ledger.
 //!
+//! Four subcommands:
+//!
+//! - `loadgen run`: drive a payment API as a scenario says, then check money and thresholds.
+//! - `loadgen capacity`: step the arrival rate up until the SLO breaks; report and plot the knee.
+//! - `loadgen check`: re-run the money check offline from a run's outcomes and a ledger.
+//! - `loadgen merge`: several `--worker` runs' reports into one, money checked once.
+//!
 //! Follow one order through the modules, top to bottom:
 //!
-//! - [`cli`]: the command line (`loadgen run`, `loadgen check`) and exit codes.
-//! - [`scenario`]: reads a scenario file's `[load]`, `[checks]`, `[target]` into a plan.
+//! - [`cli`]: the command line (the four subcommands) and exit codes.
+//! - [`scenario`]: reads a scenario file's `[load]`, `[checks]`, `[target]`, `[capacity]`
+//!   into a plan.
 //! - [`capacity`]: `loadgen capacity`: steps the arrival rate until the SLO
 //!   breaks, reports the knee, plots it, and checks every step's money.
 //! - [`run`]: one run end to end: gateway (embedded or not), goose, settle, ledger,

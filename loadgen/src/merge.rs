@@ -42,7 +42,7 @@ use crate::report::{
     LATENCY_HLOG, OUTCOMES_NDJSON, REPORT_JSON, ReportError, ReportFiles, RunMeta, RunReport,
     error_rate, read_hlog, read_json, write_report_dir,
 };
-use crate::run::{LEDGER_NDJSON, WORKER_JSON, WorkerRecord};
+use crate::run::{LEDGER_NDJSON, WORKER_JSON, WorkerRecord, write_ledger};
 use crate::thresholds::CheckThresholds;
 
 /// Written into the merged directory: which directories went in, and where the ledger came from.
@@ -559,24 +559,6 @@ fn write_merged_hlog(path: &Path, t0_ms: u64, merged: &Merged) -> Result<(), Rep
         path: path.to_owned(),
         source,
     })
-}
-
-fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), ReportError> {
-    use std::io::Write as _;
-    let io_err = |source: std::io::Error| ReportError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = std::fs::File::create(path).map_err(io_err)?;
-    let mut out = std::io::BufWriter::new(file);
-    for entry in entries {
-        serde_json::to_writer(&mut out, entry).map_err(|source| ReportError::Json {
-            path: path.to_owned(),
-            source,
-        })?;
-        out.write_all(b"\n").map_err(io_err)?;
-    }
-    out.flush().map_err(io_err)
 }
 
 /// Merges the workers' directories into one report. See the module doc.

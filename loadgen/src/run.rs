@@ -9,7 +9,7 @@
 //! Past one machine ([`execute_sharded`]): a `--worker I/N` run plays its share of
 //! the orders (see [`crate::pacing::WorkerShare`]) and leaves a [`WORKER_JSON`]
 //! beside its reports for `loadgen merge`; `--ledger` reads the ledger from given
-//! URLs or files (the shards of a gateway behind a proxy) instead of the endpoint.
+//! URLs or files (the shards of a gateway behind a proxy) instead of from the system under test.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,7 +22,9 @@ use crate::latency::LatencyRecorder;
 use crate::outcomes::OutcomeLog;
 use crate::pacing::{PacingStats, Schedule, WorkerShare};
 use crate::reconcile::{Violation, reconcile};
-use crate::report::{ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir};
+use crate::report::{
+    ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir,
+};
 use crate::scenario::Scenario;
 use crate::thresholds::{CheckResult, CheckThresholds};
 
@@ -32,13 +34,15 @@ pub const GOOSE_REPORT: &str = "goose-report.html";
 /// The embedded gateway's ledger, saved beside the reports (NDJSON, as `GET /_sim/ledger`).
 pub const LEDGER_NDJSON: &str = "ledger.ndjson";
 
-fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), RunError> {
+/// Writes a ledger as NDJSON, one entry a line, as `GET /_sim/ledger` answers: the
+/// embedded gateway's after a run, and the one a merge checked (so `loadgen check` can
+/// re-run either offline). Here, beside [`LEDGER_NDJSON`], because the ledger readers
+/// (`crate::ledger_source`) only read.
+pub(crate) fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), ReportError> {
     use std::io::Write as _;
-    let io_error = |source: std::io::Error| {
-        RunError::Report(crate::report::ReportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+    let io_error = |source: std::io::Error| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
     };
     let file = std::fs::File::create(path).map_err(io_error)?;
     let mut out = std::io::BufWriter::new(file);
@@ -49,9 +53,9 @@ fn write_ledger(path: &Path, entries: &[LedgerEntry]) -> Result<(), RunError> {
     out.flush().map_err(io_error)
 }
 
-/// Which payment API a run drives.
+/// The system under test: which payment API a run drives, and whose ledger it checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
+pub enum SystemUnderTest {
     /// Start gateway-sim in this process with the scenario's `[gateway]` table.
     Embedded,
     /// A gateway-sim already running at this base URL.
@@ -65,7 +69,7 @@ pub enum Endpoint {
 pub struct RunOptions {
     /// With command-line overrides already applied.
     pub scenario: Scenario,
-    pub endpoint: Endpoint,
+    pub system: SystemUnderTest,
     /// `None`: `reports/<scenario>-<unix time>`.
     pub report_dir: Option<PathBuf>,
     /// For gateway-sim's `/_sim/*`.
@@ -80,7 +84,7 @@ pub struct RunOptions {
 pub struct ShardOptions {
     /// Play only this worker's share of the orders.
     pub worker: Option<WorkerShare>,
-    /// Read the ledger here after the run instead of from the endpoint's gateway:
+    /// Read the ledger here after the run instead of from the system under test's gateway:
     /// URLs or NDJSON files, comma-separated, concatenated (see
     /// [`crate::ledger_source::load`]). For a gateway sharded behind a proxy the
     /// proxy's `/_sim/ledger` is one shard's; this names them all.
@@ -126,7 +130,7 @@ pub enum RunError {
     #[error(transparent)]
     Attack(#[from] flows::AttackError),
     #[error("cannot write the reports: {0}")]
-    Report(#[from] crate::report::ReportError),
+    Report(#[from] ReportError),
     #[error("the money check stopped unexpectedly: {0}")]
     Check(String),
 }
@@ -154,7 +158,9 @@ pub fn thresholds(scenario: &Scenario) -> Result<CheckThresholds, RunError> {
         })
 }
 
-fn unix_now() -> Duration {
+/// Now, as time since the Unix epoch: what reports stamp (`started_at_unix_ms`) and
+/// default report directories are named by.
+pub(crate) fn unix_now() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
@@ -277,12 +283,12 @@ impl Connection {
     /// or checks that the given one answers, before any load is sent.
     pub(crate) async fn open(
         scenario: &Scenario,
-        endpoint: &Endpoint,
+        system: &SystemUnderTest,
         seed: u64,
         admin_token: Option<&str>,
     ) -> Result<Connection, RunError> {
-        Ok(match endpoint {
-            Endpoint::Embedded => {
+        Ok(match system {
+            SystemUnderTest::Embedded => {
                 let behaviour =
                     gateway_sim::parse_scenario_gateway(&scenario.text).map_err(|e| {
                         RunError::Config {
@@ -305,7 +311,7 @@ impl Connection {
                     timeout: None,
                 }
             }
-            Endpoint::Target(url) => {
+            SystemUnderTest::Target(url) => {
                 check_reachable(url, admin_token).await?;
                 Connection {
                     mode: RunMode::Target,
@@ -316,7 +322,7 @@ impl Connection {
                     timeout: None,
                 }
             }
-            Endpoint::Service { service, gateway } => {
+            SystemUnderTest::Service { service, gateway } => {
                 check_reachable(gateway, admin_token).await?;
                 let Some(template) = scenario.target.clone() else {
                     return Err(RunError::Config {
@@ -350,7 +356,7 @@ pub async fn execute_sharded(
     shard: &ShardOptions,
 ) -> Result<FinishedRun, RunError> {
     let scenario = &options.scenario;
-    if shard.ledger.is_some() && options.endpoint == Endpoint::Embedded {
+    if shard.ledger.is_some() && options.system == SystemUnderTest::Embedded {
         return Err(RunError::Config {
             origin: scenario.origin.clone(),
             message: "--ledger names where a running gateway's ledger is read; it needs --target or --service (the embedded gateway's ledger is read in-process)".into(),
@@ -377,7 +383,7 @@ pub async fn execute_sharded(
         timeout,
     } = Connection::open(
         scenario,
-        &options.endpoint,
+        &options.system,
         load.seed,
         options.admin_token.as_deref(),
     )
@@ -570,13 +576,13 @@ pub async fn execute_sharded(
 
 fn write_worker_record(path: &Path, record: &WorkerRecord) -> Result<(), RunError> {
     let text = serde_json::to_string_pretty(record).map_err(|source| {
-        RunError::Report(crate::report::ReportError::Json {
+        RunError::Report(ReportError::Json {
             path: path.to_path_buf(),
             source,
         })
     })?;
     std::fs::write(path, text + "\n").map_err(|source| {
-        RunError::Report(crate::report::ReportError::Io {
+        RunError::Report(ReportError::Io {
             path: path.to_path_buf(),
             source,
         })

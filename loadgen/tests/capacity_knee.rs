@@ -17,13 +17,11 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{captures_by_reference, read_ledger_ndjson, scratch_dir};
-use loadgen::capacity::{
-    CapacityOptions, CapacityOverrides, CapacityPlan, StepVerdict, StopReason, execute,
-};
+use loadgen::capacity::{CapacityOptions, CapacityPlan, StepVerdict, StopReason, execute};
 use loadgen::cli::Verdict;
 use loadgen::outcomes::ClientResult;
-use loadgen::run::Endpoint;
-use loadgen::scenario::Scenario;
+use loadgen::run::SystemUnderTest;
+use loadgen::scenario::{CapacitySettings, Scenario};
 
 const TRUE_LIMIT: f64 = 400.0;
 
@@ -60,7 +58,7 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
         Scenario::parse(SCENARIO, "capacity-knee", "capacity-knee.toml").expect("valid scenario");
     let plan = CapacityPlan::resolve(
         scenario.capacity.as_ref(),
-        &CapacityOverrides::default(),
+        &CapacitySettings::default(),
         scenario.load.rate,
     )
     .expect("valid plan");
@@ -72,7 +70,7 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
     let run = execute(CapacityOptions {
         scenario,
         plan,
-        endpoint: Endpoint::Embedded,
+        system: SystemUnderTest::Embedded,
         report_dir: Some(dir.clone()),
         admin_token: None,
         quiet: true,

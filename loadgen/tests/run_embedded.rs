@@ -6,13 +6,13 @@ mod common;
 
 use common::scratch_dir;
 use loadgen::cli::Verdict;
-use loadgen::run::{Endpoint, RunOptions, execute};
+use loadgen::run::{RunOptions, SystemUnderTest, execute};
 use loadgen::scenario::Scenario;
 
 fn options(text: &str, name: &str) -> RunOptions {
     RunOptions {
         scenario: Scenario::parse(text, name, &format!("{name}.toml")).expect("valid scenario"),
-        endpoint: Endpoint::Embedded,
+        system: SystemUnderTest::Embedded,
         report_dir: Some(scratch_dir(name)),
         admin_token: None,
         quiet: true,

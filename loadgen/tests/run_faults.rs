@@ -14,7 +14,7 @@ use common::{loadgen_command, scratch_dir, start_sim};
 use gateway_sim::{EntryKind, LedgerEntry};
 use loadgen::cli::Verdict;
 use loadgen::reconcile::ViolationKind;
-use loadgen::run::{Endpoint, FinishedRun, RunOptions, execute};
+use loadgen::run::{FinishedRun, RunOptions, SystemUnderTest, execute};
 use loadgen::scenario::Scenario;
 
 fn scenario(flow: &str) -> String {
@@ -47,7 +47,7 @@ async fn run_under_faults(flow: &str) -> (FinishedRun, Vec<LedgerEntry>) {
     let sim = start_sim(&text, 42).await;
     let options = RunOptions {
         scenario: Scenario::parse(&text, flow, &format!("{flow}.toml")).expect("valid scenario"),
-        endpoint: Endpoint::Target(sim.url()),
+        system: SystemUnderTest::Target(sim.url()),
         report_dir: Some(scratch_dir(flow)),
         admin_token: None,
         quiet: true,

@@ -9,7 +9,7 @@ mod common;
 use common::{scratch_dir, start_sim};
 use gateway_sim::EntryKind;
 use loadgen::cli::Verdict;
-use loadgen::run::{Endpoint, RunOptions, execute};
+use loadgen::run::{RunOptions, SystemUnderTest, execute};
 use loadgen::scenario::Scenario;
 
 const SERVICE: &str = r#"
@@ -43,7 +43,7 @@ async fn a_service_driven_by_its_template_is_checked_by_reference() {
     let sim = start_sim(SERVICE, 5).await;
     let options = RunOptions {
         scenario: Scenario::parse(SERVICE, "service", "service.toml").expect("valid scenario"),
-        endpoint: Endpoint::Service {
+        system: SystemUnderTest::Service {
             service: sim.url(),
             gateway: sim.url(),
         },

@@ -9,7 +9,7 @@ use std::time::Duration;
 use gateway_sim::EntryKind;
 use gateway_sim::{GatewaySim, SimConfig};
 use loadgen::cli::Verdict;
-use loadgen::run::{Endpoint, FinishedRun, RunOptions, execute};
+use loadgen::run::{FinishedRun, RunOptions, SystemUnderTest, execute};
 use loadgen::scenario::{LoadOverrides, Scenario};
 use payments_e2e::merchant::{Idempotency, MerchantConfig, MerchantService};
 
@@ -62,7 +62,7 @@ async fn gate(
         .expect("overrides are valid");
     let finished = execute(RunOptions {
         scenario,
-        endpoint: Endpoint::Service {
+        system: SystemUnderTest::Service {
             service: merchant.url(),
             gateway: gateway.url(),
         },

@@ -24,7 +24,7 @@ pub mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
@@ -34,7 +34,7 @@ use crate::outcomes::{ClientResult, OrderOutcome, OutcomeLog};
 use crate::pacing::{PacingStats, Schedule};
 use crate::reconcile::reconcile;
 use crate::report::{MoneySummary, ReportError};
-use crate::run::{Connection, Endpoint, RunError};
+use crate::run::{Connection, RunError, SystemUnderTest, unix_now};
 use crate::scenario::{
     CapacitySettings, LoadOverrides, LoadPlan, RateIncrease, Scenario, check_capacity_factor,
     check_capacity_rate, check_step_duration,
@@ -55,16 +55,6 @@ pub const DEFAULT_MAX_RATE_MULTIPLE: f64 = 10.0;
 /// The most steps one capacity run may plan: a staircase finer than this
 /// would take hours and resolve nothing the steady-state figures could not.
 pub const MAX_STEPS: usize = 100;
-
-/// Command-line values that replace `[capacity]` keys.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CapacityOverrides {
-    pub start: Option<f64>,
-    pub increase: Option<RateIncrease>,
-    pub step_duration: Option<Duration>,
-    pub warm_up: Option<Duration>,
-    pub max_rate: Option<f64>,
-}
 
 /// Why the staircase could not be planned; names the flag or key at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,10 +81,12 @@ pub struct CapacityPlan {
 
 impl CapacityPlan {
     /// Flags win over `[capacity]`, which wins over the defaults; the start
-    /// defaults to `[load] rate`.
+    /// defaults to `[load] rate`. `flags` holds the command line's values in the
+    /// table's shape; they are checked here (the table's were when it was read),
+    /// and an error names the flag or the key its value came from.
     pub fn resolve(
         table: Option<&CapacitySettings>,
-        flags: &CapacityOverrides,
+        flags: &CapacitySettings,
         load_rate: f64,
     ) -> Result<Self, PlanError> {
         let table = table.cloned().unwrap_or_default();
@@ -214,7 +206,7 @@ pub struct CapacityOptions {
     /// With `--users` / `--seed` already applied to `[load]`.
     pub scenario: Scenario,
     pub plan: CapacityPlan,
-    pub endpoint: Endpoint,
+    pub system: SystemUnderTest,
     /// `None`: `reports/<scenario>-capacity-<unix time>`.
     pub report_dir: Option<PathBuf>,
     pub admin_token: Option<String>,
@@ -262,12 +254,6 @@ pub fn slo_of(thresholds: &CheckThresholds, origin: &str) -> Result<Slo, RunErro
     Ok(slo)
 }
 
-fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-}
-
 /// Runs the whole climb and the money check; see the module doc.
 pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> {
     let scenario = &options.scenario;
@@ -303,7 +289,7 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         timeout,
     } = Connection::open(
         scenario,
-        &options.endpoint,
+        &options.system,
         scenario.load.seed,
         options.admin_token.as_deref(),
     )
@@ -672,7 +658,7 @@ mod tests {
 
     fn plan(
         text: &str,
-        flags: &CapacityOverrides,
+        flags: &CapacitySettings,
         load_rate: f64,
     ) -> Result<CapacityPlan, PlanError> {
         let s = Scenario::parse(text, "t", "t.toml").expect("valid scenario");
@@ -681,7 +667,7 @@ mod tests {
 
     #[test]
     fn defaults_climb_by_a_quarter_from_the_load_rate_to_ten_times_it() {
-        let p = plan("", &CapacityOverrides::default(), 100.0).expect("valid");
+        let p = plan("", &CapacitySettings::default(), 100.0).expect("valid");
         assert_eq!(p.start, 100.0);
         assert_eq!(p.increase, RateIncrease::Factor(DEFAULT_FACTOR));
         assert_eq!(p.step_duration, DEFAULT_STEP_DURATION);
@@ -701,7 +687,7 @@ mod tests {
     fn a_linear_staircase_includes_the_bound() {
         let p = plan(
             "[capacity]\nstart = 150\nstep = 75\nmax_rate = 600\n",
-            &CapacityOverrides::default(),
+            &CapacitySettings::default(),
             1.0,
         )
         .expect("valid");
@@ -712,7 +698,7 @@ mod tests {
         // Tenths of an order per second add up without losing the last step.
         let p = plan(
             "[capacity]\nstart = 0.1\nstep = 0.1\nmax_rate = 0.7\n",
-            &CapacityOverrides::default(),
+            &CapacitySettings::default(),
             1.0,
         )
         .expect("valid");
@@ -721,7 +707,7 @@ mod tests {
 
     #[test]
     fn flags_override_the_table() {
-        let flags = CapacityOverrides {
+        let flags = CapacitySettings {
             start: Some(50.0),
             increase: Some(RateIncrease::Step(25.0)),
             step_duration: Some(Duration::from_secs(3)),
@@ -741,14 +727,14 @@ mod tests {
 
     #[test]
     fn impossible_plans_name_the_culprit() {
-        let none = CapacityOverrides::default();
+        let none = CapacitySettings::default();
         let e = plan("[capacity]\nmax_rate = 50\n", &none, 100.0).expect_err("bound below start");
         assert!(e.field.contains("max_rate"), "{e}");
         let e = plan(
             "",
-            &CapacityOverrides {
+            &CapacitySettings {
                 max_rate: Some(10.0),
-                ..CapacityOverrides::default()
+                ..CapacitySettings::default()
             },
             100.0,
         )
@@ -757,10 +743,10 @@ mod tests {
         // A 1.5 s warm-up is two whole seconds: nothing left of a 2 s step.
         let e = plan(
             "",
-            &CapacityOverrides {
+            &CapacitySettings {
                 step_duration: Some(Duration::from_secs(2)),
                 warm_up: Some(Duration::from_millis(1500)),
-                ..CapacityOverrides::default()
+                ..CapacitySettings::default()
             },
             100.0,
         )
@@ -775,9 +761,9 @@ mod tests {
         assert!(e.message.contains("steps"), "{e}");
         let e = plan(
             "",
-            &CapacityOverrides {
+            &CapacitySettings {
                 increase: Some(RateIncrease::Factor(0.5)),
-                ..CapacityOverrides::default()
+                ..CapacitySettings::default()
             },
             100.0,
         )

@@ -1,0 +1,324 @@
+//! `[target]`: the request template of `--service` mode ([`TargetTemplate`]): how to call a
+//! merchant's own payment service once per order ([`Template`] with its [`Placeholder`]s)
+//! and how to read its answer ([`ResponseRule`]).
+//!
+//! Compiled when the scenario is read, so a bad placeholder or a body that is not JSON once
+//! filled in fails before any load is sent.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use gateway_sim::parse_duration;
+use serde::Deserialize;
+
+use super::field::{FieldError, field_error};
+use super::load::MAX_WAIT;
+
+/// `[target]` as written; see [`TargetTemplate`] for the format.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    #[serde(default = "default_method")]
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    success: Option<RawRule>,
+    decline: Option<RawRule>,
+    timeout: Option<String>,
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(default)]
+    status: Vec<u16>,
+    pointer: Option<String>,
+    equals: Option<toml::Value>,
+}
+
+/// One placeholder of a [`Template`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    OrderId,
+    Amount,
+    Currency,
+    IdempotencyKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Text(String),
+    Slot(Placeholder),
+}
+
+/// A text with `{{name}}` placeholders, checked when the scenario is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    segments: Vec<Segment>,
+}
+
+/// The values a [`Template`] is filled with.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateValues<'a> {
+    pub order_id: &'a str,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+impl Template {
+    pub fn compile(text: &str) -> Result<Self, String> {
+        let mut segments = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find("{{") {
+            if open > 0 {
+                segments.push(Segment::Text(rest[..open].to_string()));
+            }
+            let after = &rest[open + 2..];
+            let Some(close) = after.find("}}") else {
+                return Err(format!("unclosed \"{{{{\" in {text:?}"));
+            };
+            let name = after[..close].trim();
+            let slot = match name {
+                "order_id" => Placeholder::OrderId,
+                "amount" => Placeholder::Amount,
+                "currency" => Placeholder::Currency,
+                "idempotency_key" => Placeholder::IdempotencyKey,
+                other => {
+                    return Err(format!(
+                        "unknown placeholder {{{{{other}}}}}; known: {{{{order_id}}}}, {{{{amount}}}}, {{{{currency}}}}, {{{{idempotency_key}}}}"
+                    ));
+                }
+            };
+            segments.push(Segment::Slot(slot));
+            rest = &after[close + 2..];
+        }
+        if !rest.is_empty() {
+            segments.push(Segment::Text(rest.to_string()));
+        }
+        Ok(Self { segments })
+    }
+
+    pub fn render(&self, values: &TemplateValues<'_>) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Text(t) => out.push_str(t),
+                Segment::Slot(Placeholder::OrderId) => out.push_str(values.order_id),
+                Segment::Slot(Placeholder::Amount) => out.push_str(&values.amount.to_string()),
+                Segment::Slot(Placeholder::Currency) => out.push_str(values.currency),
+                Segment::Slot(Placeholder::IdempotencyKey) => out.push_str(values.idempotency_key),
+            }
+        }
+        out
+    }
+
+    pub fn uses(&self, placeholder: Placeholder) -> bool {
+        self.segments.contains(&Segment::Slot(placeholder))
+    }
+}
+
+/// How to recognise one kind of answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseRule {
+    /// Status codes that match; empty means any.
+    pub status: Vec<u16>,
+    /// A JSON pointer (RFC 6901) into the body, and the value it must hold.
+    pub pointer: Option<(String, serde_json::Value)>,
+}
+
+impl ResponseRule {
+    fn compile(raw: RawRule, default_status: &[u16]) -> Result<Self, String> {
+        let status = if raw.status.is_empty() && raw.pointer.is_none() {
+            default_status.to_vec()
+        } else {
+            raw.status
+        };
+        if let Some(bad) = status.iter().find(|s| !(100..=599).contains(*s)) {
+            return Err(format!("status {bad} is not an HTTP status code"));
+        }
+        let pointer = match (raw.pointer, raw.equals) {
+            (Some(p), Some(v)) => {
+                if !p.is_empty() && !p.starts_with('/') {
+                    return Err(format!(
+                        "pointer {p:?} must start with \"/\", such as \"/status\""
+                    ));
+                }
+                let value = serde_json::to_value(v).map_err(|e| e.to_string())?;
+                Some((p, value))
+            }
+            (Some(_), None) => return Err("pointer needs equals = <expected value>".into()),
+            (None, Some(_)) => return Err("equals needs pointer = \"/json/pointer\"".into()),
+            (None, None) => None,
+        };
+        Ok(Self { status, pointer })
+    }
+
+    /// Whether an answer with this status and body matches the rule.
+    pub fn matches(&self, status: u16, body: &[u8]) -> bool {
+        if !self.status.is_empty() && !self.status.contains(&status) {
+            return false;
+        }
+        match &self.pointer {
+            None => true,
+            Some((pointer, expected)) => serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|doc| doc.pointer(pointer).cloned())
+                .is_some_and(|found| &found == expected),
+        }
+    }
+}
+
+/// `[target]`: the merchant service's endpoint, for `--service` mode, compiled.
+///
+/// ```toml
+/// [target]
+/// method = "POST"                     # default POST
+/// path = "/checkout"                  # joined to --service URL
+/// headers = { "X-Api-Key" = "secret", "Idempotency-Key" = "{{idempotency_key}}" }
+/// body = '{"order_id":"{{order_id}}","amount":{{amount}},"currency":"{{currency}}"}'
+///
+/// [target.success]                    # the order was charged
+/// status = [200, 201]                 # any of these codes (default [200, 201])
+/// pointer = "/status"                 # optional: and the JSON body at this pointer...
+/// equals = "succeeded"                # ...equals this value
+///
+/// [target.decline]                    # the card was declined: no money moved
+/// status = [402]                      # default [402]
+/// ```
+///
+/// Placeholders, in the body, path and header values: `{{order_id}}`,
+/// `{{amount}}` (minor units, a bare integer), `{{currency}}`,
+/// `{{idempotency_key}}`. The body is a text template: put quotes around
+/// string placeholders yourself. It must be JSON once filled in (checked when
+/// the file is read); `Content-Type: application/json` is sent unless a header
+/// says otherwise.
+///
+/// An answer is read in this order: the success rule matches → charged; the
+/// decline rule matches → declined; a timeout, a dropped connection or a 5xx
+/// → outcome unknown (the checker decides from the ledger); anything else →
+/// failed (the client was told no money moved).
+///
+/// `path` is taken from the root of the `--service` host (a path in the
+/// `--service` URL is replaced, as URL joining does). The service must pass
+/// `{{order_id}}` to the gateway as the payment's `reference`: that is how the
+/// check finds each order's money in the ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetTemplate {
+    /// Upper-case HTTP method.
+    pub method: String,
+    pub path: Template,
+    pub headers: Vec<(String, Template)>,
+    pub body: Option<Template>,
+    pub success: ResponseRule,
+    pub decline: ResponseRule,
+    /// How long to wait for the service's answer. A service retries the gateway
+    /// before it answers, so this is longer than `[load] timeout`, which is about
+    /// one gateway call. Absent: `[load] timeout`.
+    pub timeout: Option<Duration>,
+}
+
+impl TargetTemplate {
+    pub(super) fn compile(raw: RawTarget) -> Result<Self, FieldError> {
+        let method = raw.method.to_ascii_uppercase();
+        if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "GET" | "DELETE") {
+            return Err(field_error(
+                "method",
+                format!(
+                    "must be POST, PUT, PATCH, GET or DELETE, got {:?}",
+                    raw.method
+                ),
+            ));
+        }
+        if !raw.path.starts_with('/') {
+            return Err(field_error(
+                "path",
+                format!("must start with \"/\", got {:?}", raw.path),
+            ));
+        }
+        let path = Template::compile(&raw.path).map_err(|m| field_error("path", m))?;
+        let mut headers = Vec::new();
+        for (name, value) in raw.headers {
+            if http_header_name_invalid(&name) {
+                return Err(field_error(
+                    "headers",
+                    format!("{name:?} is not a header name"),
+                ));
+            }
+            let t = Template::compile(&value)
+                .map_err(|m| field_error(&format!("headers.{name}"), m))?;
+            headers.push((name, t));
+        }
+        let body = raw
+            .body
+            .as_deref()
+            .map(Template::compile)
+            .transpose()
+            .map_err(|m| field_error("body", m))?;
+        if let Some(body) = &body {
+            let sample = body.render(&TemplateValues {
+                order_id: "ord-0-0",
+                amount: 1234,
+                currency: "usd",
+                idempotency_key: "ord-0-0-k0",
+            });
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(&sample) {
+                return Err(field_error(
+                    "body",
+                    format!(
+                        "is not JSON once filled in ({e}): {sample}; put quotes around string placeholders such as \"{{{{order_id}}}}\""
+                    ),
+                ));
+            }
+        }
+        let success = ResponseRule::compile(
+            raw.success.unwrap_or(RawRule {
+                status: vec![],
+                pointer: None,
+                equals: None,
+            }),
+            &[200, 201],
+        )
+        .map_err(|m| field_error("success", m))?;
+        let decline = ResponseRule::compile(
+            raw.decline.unwrap_or(RawRule {
+                status: vec![],
+                pointer: None,
+                equals: None,
+            }),
+            &[402],
+        )
+        .map_err(|m| field_error("decline", m))?;
+        let timeout = raw
+            .timeout
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|m| field_error("timeout", m))?;
+        if timeout.is_some_and(|t| t.is_zero() || t > MAX_WAIT) {
+            return Err(field_error("timeout", "must be above 0 and at most 10m"));
+        }
+        Ok(Self {
+            method,
+            path,
+            headers,
+            body,
+            success,
+            decline,
+            timeout,
+        })
+    }
+}
+
+fn http_header_name_invalid(name: &str) -> bool {
+    name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
