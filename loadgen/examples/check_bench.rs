@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use gateway_sim::{EntryKind, LedgerEntry};
 use loadgen::outcomes::{Attempt, ClientResult, OrderOutcome};
-use loadgen::reconcile::{ViolationKind, reconcile};
+use loadgen::{ViolationKind, reconcile};
 
 const MERCHANT: &str = "sk_test_loadgen_0";
 /// Every this many orders, one of each injected fault.

@@ -32,18 +32,32 @@
 //! - [`merge`]: `loadgen merge`: several `--worker` runs' reports into one
 //!   (histograms added, money checked once over all outcomes).
 
+//! The subcommands' modules ([`cli`], [`run`], [`capacity`], [`merge`]) and the files a run
+//! writes ([`outcomes`], [`report`]) are public: they are what a test or another tool drives and
+//! reads. Everything else is private, and what the public items need is re-exported here.
+
 pub mod capacity;
 pub mod cli;
-pub mod flows;
-pub mod latency;
-pub mod ledger_source;
+mod flows;
+mod latency;
+mod ledger_source;
 pub mod merge;
-pub mod offline_check;
+mod offline_check;
 pub mod outcomes;
-pub mod pacing;
-pub mod progress;
-pub mod reconcile;
+mod pacing;
+mod progress;
+mod reconcile;
 pub mod report;
 pub mod run;
-pub mod scenario;
-pub mod thresholds;
+mod scenario;
+mod thresholds;
+
+pub use latency::{LatencySummary, Percentiles, StepLatency};
+pub use ledger_source::{LedgerError, fetch_ledger};
+pub use offline_check::{CheckOfflineError, check_offline, check_offline_with_token};
+pub use reconcile::{Reconciliation, Violation, ViolationCounts, ViolationKind, reconcile};
+pub use scenario::{
+    CapacitySettings, FlowKind, LoadOverrides, LoadPlan, RateIncrease, Scenario, ScenarioError,
+    TargetTemplate,
+};
+pub use thresholds::{CheckResult, CheckThresholds};

@@ -293,10 +293,6 @@ impl Schedule {
         }
     }
 
-    pub fn math(&self) -> &ScheduleMath {
-        &self.math
-    }
-
     /// Fix `t0`. Only the first call counts, so a late user cannot move the clock.
     pub fn start_at(&self, t0: Instant) -> Instant {
         let t0 = *self.start.get_or_init(|| t0);

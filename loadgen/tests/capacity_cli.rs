@@ -212,10 +212,10 @@ max_rate = 150
 
 #[test]
 fn the_shipped_capacity_scenario_plans_a_climb_with_an_slo() {
+    use loadgen::CapacitySettings;
     use loadgen::capacity::{CapacityPlan, slo_of};
-    use loadgen::scenario::CapacitySettings;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/capacity.toml");
-    let scenario = loadgen::scenario::Scenario::load(&path).expect("scenarios/capacity.toml reads");
+    let scenario = loadgen::Scenario::load(&path).expect("scenarios/capacity.toml reads");
     let plan = CapacityPlan::resolve(
         scenario.capacity.as_ref(),
         &CapacitySettings::default(),

@@ -21,7 +21,7 @@ use loadgen::capacity::{CapacityOptions, CapacityPlan, StepVerdict, StopReason, 
 use loadgen::cli::Verdict;
 use loadgen::outcomes::ClientResult;
 use loadgen::run::SystemUnderTest;
-use loadgen::scenario::{CapacitySettings, Scenario};
+use loadgen::{CapacitySettings, Scenario};
 
 const TRUE_LIMIT: f64 = 400.0;
 

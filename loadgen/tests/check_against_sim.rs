@@ -4,9 +4,9 @@
 //! key causes, and nothing for a replayed key or a canceled authorization.
 
 use gateway_sim::{GatewaySim, SimConfig};
-use loadgen::ledger_source::{LedgerError, fetch_ledger};
 use loadgen::outcomes::{Attempt, ClientResult, OrderOutcome};
-use loadgen::reconcile::{ViolationKind, reconcile};
+use loadgen::{LedgerError, fetch_ledger};
+use loadgen::{ViolationKind, reconcile};
 use serde_json::{Value, json};
 
 const MERCHANT: &str = "sk_test_loadgen_0";

@@ -23,9 +23,9 @@ use std::process::Output;
 
 use common::{loadgen_command, scratch_dir, start_sim};
 use hdrhistogram::Histogram;
-use loadgen::latency::{Percentiles, StepLatency};
 use loadgen::outcomes::OrderOutcome;
 use loadgen::report::{RunReport, read_json};
+use loadgen::{Percentiles, StepLatency};
 
 const SCENARIO: &str = r#"
 [gateway]

@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{loadgen_command, scratch_dir, start_sim};
 use gateway_sim::{EntryKind, LedgerEntry};
+use loadgen::Scenario;
+use loadgen::ViolationKind;
 use loadgen::cli::Verdict;
-use loadgen::reconcile::ViolationKind;
 use loadgen::run::{FinishedRun, RunOptions, SystemUnderTest, execute};
-use loadgen::scenario::Scenario;
 
 fn scenario(flow: &str) -> String {
     format!(

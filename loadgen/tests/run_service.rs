@@ -8,9 +8,9 @@ mod common;
 
 use common::{scratch_dir, start_sim};
 use gateway_sim::EntryKind;
+use loadgen::Scenario;
 use loadgen::cli::Verdict;
 use loadgen::run::{RunOptions, SystemUnderTest, execute};
-use loadgen::scenario::Scenario;
 
 const SERVICE: &str = r#"
 [gateway]

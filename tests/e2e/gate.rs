@@ -2,16 +2,16 @@
 //! front of it, and loadgen driving the service and checking the money.
 //! The bug must be caught with its order ids; the fix must pass.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gateway_sim::EntryKind;
-use gateway_sim::{GatewaySim, SimConfig};
+use gateway_sim::GatewaySim;
 use loadgen::cli::Verdict;
 use loadgen::run::{FinishedRun, RunOptions, SystemUnderTest, execute};
-use loadgen::scenario::{LoadOverrides, Scenario};
-use payments_e2e::merchant::{Idempotency, MerchantConfig, MerchantService};
+use loadgen::{LoadOverrides, Scenario};
+use payments_e2e::merchant::{Idempotency, MerchantConfig};
+
+use crate::helpers::{captures_by_order, start_gateway, start_merchant};
 
 fn scenario_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,22 +40,15 @@ async fn gate(
     let path = scenario_path(scenario);
     let behaviour =
         gateway_sim::load_scenario_gateway(&path).expect("the scenario's [gateway] is valid");
-    let gateway = GatewaySim::start(SimConfig {
-        behaviour,
-        seed: 42,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("gateway-sim starts");
-    let merchant = MerchantService::start(MerchantConfig {
+    let gateway = start_gateway(behaviour, 42).await;
+    let merchant = start_merchant(MerchantConfig {
         gateway_url: gateway.url(),
         idempotency,
         // The production backoff (100 ms, doubling) scaled down so the test stays short.
         backoff: Duration::from_millis(20),
         ..MerchantConfig::default()
     })
-    .await
-    .expect("merchant service starts");
+    .await;
     let mut scenario = Scenario::load(&path).expect("the scenario is valid");
     scenario
         .override_load(&overrides)
@@ -75,18 +68,9 @@ async fn gate(
     (finished, gateway)
 }
 
-/// References the gateway captured more than once: counted from the ledger
-/// alone, independently of loadgen.
+/// References the gateway captured more than once, from the ledger alone.
 fn double_charged_orders(gateway: &GatewaySim) -> Vec<String> {
-    let mut captures: BTreeMap<String, usize> = BTreeMap::new();
-    for entry in gateway.ledger_entries() {
-        if entry.kind == EntryKind::Capture
-            && let Some(reference) = entry.reference
-        {
-            *captures.entry(reference).or_default() += 1;
-        }
-    }
-    captures
+    captures_by_order(gateway)
         .into_iter()
         .filter(|(_, n)| *n > 1)
         .map(|(r, _)| r)
@@ -127,7 +111,7 @@ async fn the_gate_catches_the_double_charge_bug_with_its_order_ids() {
         .money
         .violations
         .iter()
-        .filter(|v| v.kind == loadgen::reconcile::ViolationKind::DoubleCharge)
+        .filter(|v| v.kind == loadgen::ViolationKind::DoubleCharge)
         .map(|v| v.order_id.clone())
         .collect();
     listed.sort();

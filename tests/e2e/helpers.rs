@@ -1,23 +1,30 @@
 //! Start the pieces on free loopback ports.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use gateway_sim::{GatewaySim, SimConfig};
+use gateway_sim::{BehaviourConfig, EntryKind, GatewaySim, SimConfig};
 use payments_e2e::merchant::{Idempotency, MerchantConfig, MerchantService};
 
+/// A gateway with a `[gateway]` table given inline (seed 11).
 pub async fn spawn_gateway(gateway_toml: &str) -> GatewaySim {
     let behaviour = gateway_sim::parse_scenario_gateway(gateway_toml).expect("valid [gateway]");
+    start_gateway(behaviour, 11).await
+}
+
+pub async fn start_gateway(behaviour: BehaviourConfig, seed: u64) -> GatewaySim {
     GatewaySim::start(SimConfig {
         behaviour,
-        seed: 11,
+        seed,
         ..SimConfig::default()
     })
     .await
     .expect("gateway-sim starts")
 }
 
+/// The merchant service in front of `gateway`, with retries fast enough for a one-order test.
 pub async fn spawn_merchant(gateway: &GatewaySim, idempotency: Idempotency) -> MerchantService {
-    MerchantService::start(MerchantConfig {
+    start_merchant(MerchantConfig {
         gateway_url: gateway.url(),
         idempotency,
         backoff: Duration::from_millis(5),
@@ -25,18 +32,34 @@ pub async fn spawn_merchant(gateway: &GatewaySim, idempotency: Idempotency) -> M
         ..MerchantConfig::default()
     })
     .await
-    .expect("merchant service starts")
+}
+
+pub async fn start_merchant(config: MerchantConfig) -> MerchantService {
+    MerchantService::start(config)
+        .await
+        .expect("merchant service starts")
+}
+
+/// Captures per order reference, counted from the gateway's ledger alone (independently of
+/// loadgen's check).
+pub fn captures_by_order(gateway: &GatewaySim) -> BTreeMap<String, usize> {
+    let mut captures = BTreeMap::new();
+    for entry in gateway.ledger_entries() {
+        if entry.kind == EntryKind::Capture
+            && let Some(reference) = entry.reference
+        {
+            *captures.entry(reference).or_default() += 1;
+        }
+    }
+    captures
 }
 
 /// Captures the gateway's ledger holds for one order.
 pub fn captures(gateway: &GatewaySim, order_id: &str) -> usize {
-    gateway
-        .ledger_entries()
-        .iter()
-        .filter(|e| {
-            e.kind == gateway_sim::EntryKind::Capture && e.reference.as_deref() == Some(order_id)
-        })
-        .count()
+    captures_by_order(gateway)
+        .get(order_id)
+        .copied()
+        .unwrap_or(0)
 }
 
 pub async fn place_order(

@@ -39,6 +39,6 @@ mod service;
 mod session;
 mod transport;
 
-pub use driver::{DriveCounters, Driver, FlowMode};
-pub use goose_adapter::{AttackError, AttackOptions, AttackSummary, run_attack};
+pub use driver::{Driver, FlowMode};
+pub use goose_adapter::{AttackError, AttackOptions, run_attack};
 pub use order_ids::OrderIds;

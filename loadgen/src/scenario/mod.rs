@@ -47,12 +47,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use capacity::{
-    CapacitySettings, MAX_FACTOR, MAX_STEP_DURATION, RateIncrease, check_capacity_factor,
-    check_capacity_rate, check_step_duration,
+    CapacitySettings, RateIncrease, check_capacity_factor, check_capacity_rate,
+    check_step_duration,
 };
-pub use load::{LoadOverrides, LoadPlan, MAX_AMOUNT, MAX_DURATION, MAX_RATE, MAX_USERS, MAX_WAIT};
-pub use mix::{FlowKind, FlowMix, FlowMixWeights};
-pub use target::{Placeholder, ResponseRule, TargetTemplate, Template, TemplateValues};
+pub use load::{LoadOverrides, LoadPlan, MAX_RATE};
+pub use mix::FlowKind;
+pub use target::{TargetTemplate, TemplateValues};
 
 use capacity::RawCapacity;
 use load::RawLoad;
