@@ -47,8 +47,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use capacity::{
-    CapacitySettings, RateIncrease, check_capacity_factor, check_capacity_rate,
-    check_step_duration,
+    CapacitySettings, RateIncrease, check_capacity_factor, check_capacity_rate, check_step_duration,
 };
 pub use load::{LoadOverrides, LoadPlan, MAX_RATE};
 pub use mix::FlowKind;
