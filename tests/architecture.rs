@@ -111,49 +111,46 @@ fn gateway_sim_never_depends_on_loadgen() {
     }
 }
 
+/// The lines of one top-level module of gateway-sim that name any of `needles`.
+fn gateway_module_naming(module: &str, needles: &[&str]) -> Vec<String> {
+    sources("gateway-sim")
+        .iter()
+        .filter(|s| s.module.first().is_some_and(|m| m == module))
+        .flat_map(|s| lines_naming(s, needles))
+        .collect()
+}
+
 #[test]
 fn the_engine_knows_no_http_and_never_sleeps() {
-    let found: Vec<String> = sources("gateway-sim")
-        .iter()
-        .filter(|s| s.module.first().is_some_and(|m| m == "engine"))
-        .flat_map(|s| {
-            lines_naming(
-                s,
-                &[
-                    "hyper::",
-                    "http::",
-                    "tokio::",
-                    "crate::api",
-                    "crate::server",
-                    "crate::behaviour",
-                    "std::thread::sleep",
-                ],
-            )
-        })
-        .collect();
+    let found = gateway_module_naming(
+        "engine",
+        &[
+            "hyper::",
+            "http::",
+            "tokio::",
+            "crate::api",
+            "crate::server",
+            "crate::behaviour",
+            "std::thread::sleep",
+        ],
+    );
     assert!(found.is_empty(), "the engine must stay pure: {found:#?}");
 }
 
 #[test]
 fn the_fault_model_is_free_of_io_types_and_of_the_layers_above_it() {
-    let found: Vec<String> = sources("gateway-sim")
-        .iter()
-        .filter(|s| s.module.first().is_some_and(|m| m == "behaviour"))
-        .flat_map(|s| {
-            lines_naming(
-                s,
-                &[
-                    "hyper::",
-                    "http::",
-                    "tokio::",
-                    "crate::api",
-                    "crate::server",
-                    "crate::control",
-                    "crate::engine",
-                ],
-            )
-        })
-        .collect();
+    let found = gateway_module_naming(
+        "behaviour",
+        &[
+            "hyper::",
+            "http::",
+            "tokio::",
+            "crate::api",
+            "crate::server",
+            "crate::control",
+            "crate::engine",
+        ],
+    );
     assert!(found.is_empty(), "behaviour must stay pure: {found:#?}");
 }
 

@@ -8,7 +8,7 @@ use super::ids::{CHARGE, INTENT, engine_id, stripe_id};
 use super::objects;
 use super::pages::{Page, PageCursor, list_json};
 use super::params::Params;
-use super::presentation::{Expand, Presentation, shown};
+use super::presentation::{Expand, Presentation, payments_page, shown};
 use super::resource::{Request, Resource};
 use crate::api::request::path_segment;
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
@@ -143,13 +143,5 @@ fn show_page(
     presentation: &Presentation,
     outcome: &Outcome,
 ) -> Option<Reply> {
-    let Outcome::Payments(list) = outcome else {
-        return None;
-    };
-    let (items, has_more) = presentation.page().trim(list.iter().collect());
-    let data = items
-        .into_iter()
-        .map(|p| objects::charge(p, presentation.expand))
-        .collect();
-    Some(shown(list_json(presentation.url, data, has_more)))
+    payments_page(presentation, outcome, objects::charge)
 }

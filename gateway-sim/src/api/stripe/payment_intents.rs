@@ -7,9 +7,8 @@ use http::Method;
 
 use super::ids::{INTENT, engine_id};
 use super::objects;
-use super::pages::list_json;
 use super::params::{Params, missing};
-use super::presentation::{Expand, Presentation, shown};
+use super::presentation::{Expand, Presentation, payments_page, shown};
 use super::resource::{Request, Resource};
 use crate::api::request::path_segment;
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
@@ -254,13 +253,5 @@ pub(super) fn show_page(
     presentation: &Presentation,
     outcome: &Outcome,
 ) -> Option<Reply> {
-    let Outcome::Payments(list) = outcome else {
-        return None;
-    };
-    let (items, has_more) = presentation.page().trim(list.iter().collect());
-    let data = items
-        .into_iter()
-        .map(|p| objects::payment_intent(p, presentation.expand))
-        .collect();
-    Some(shown(list_json(presentation.url, data, has_more)))
+    payments_page(presentation, outcome, objects::payment_intent)
 }

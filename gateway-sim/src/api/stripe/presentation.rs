@@ -9,9 +9,9 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::errors::no_such;
-use super::pages::{LARGEST_FIRST, Page, PageCursor};
+use super::pages::{LARGEST_FIRST, Page, PageCursor, list_json};
 use crate::api::{Call, Outcome, Reply};
-use crate::engine::Engine;
+use crate::engine::{Engine, Payment};
 
 /// Shows a successful outcome as the resource's JSON; `None` for an outcome
 /// the route never produces. Chosen by the resource's handler, so rendering
@@ -134,4 +134,22 @@ impl Expand {
     pub(super) fn with(self, other: Expand) -> Expand {
         Expand(self.0 | other.0)
     }
+}
+
+/// A page of payments, each shown as `object` (a PaymentIntent or a charge): what the list
+/// endpoints of both share.
+pub(super) fn payments_page(
+    presentation: &Presentation,
+    outcome: &Outcome,
+    object: fn(&Payment, Expand) -> Value,
+) -> Option<Reply> {
+    let Outcome::Payments(list) = outcome else {
+        return None;
+    };
+    let (items, has_more) = presentation.page().trim(list.iter().collect());
+    let data = items
+        .into_iter()
+        .map(|p| object(p, presentation.expand))
+        .collect();
+    Some(shown(list_json(presentation.url, data, has_more)))
 }
