@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
 use crate::behaviour::{self, BehaviourConfig};
-use crate::{GatewaySim, SimConfig, StartError};
+use crate::{SimConfig, StartError};
 
 const ABOUT: &str = "A stateful fake payment gateway: a real ledger, strict idempotency keys, and faults on purpose.";
 
@@ -190,18 +190,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = args.sim_config()?;
     let seed = config.seed;
-    let sim = GatewaySim::start(config).await.map_err(|e| match e {
+    let scenario = args.scenario.clone();
+    crate::serve_until(
+        config,
+        |addr| {
+            // The one line scripts wait for: they read the URL from it.
+            println!("gateway-sim listening on http://{addr}");
+            tracing::info!(%addr, seed, scenario = ?scenario, "gateway-sim started");
+        },
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| match e {
         StartError::Bind { addr, source } => anyhow::anyhow!(
             "cannot listen on {addr}: {source} (is another gateway-sim running? try --listen 127.0.0.1:0)"
         ),
         other => anyhow::Error::new(other),
     })?;
-    let addr = sim.addr();
-    // The one line scripts wait for: they read the URL from it.
-    println!("gateway-sim listening on http://{addr}");
-    tracing::info!(%addr, seed, scenario = ?args.scenario, "gateway-sim started");
-    shutdown_signal().await;
-    sim.shutdown().await;
     tracing::info!("gateway-sim stopped");
     Ok(())
 }

@@ -19,7 +19,7 @@ use super::pause::pause_until;
 use crate::api::{ApiError, Call, Dialect, Reply};
 use crate::behaviour::{Fate, Fault, RequestFacts};
 use crate::engine::idempotency::{Claim, Reservation};
-use crate::state::SimState;
+use crate::state::{Live, SimState};
 
 /// A hung request gives up after this long, so a forgotten client cannot pin a task forever.
 const HANG_LIMIT: Duration = Duration::from_secs(300);
@@ -47,10 +47,14 @@ pub(super) async fn act_out(
     request_id: &str,
     arrived: Instant,
 ) -> Ending {
-    if let Some(refusal) = over_rate_limit(state, &call, dialect) {
+    // One snapshot of the behaviour for the whole request, so a `PUT /_sim/config` never
+    // tears a request in half (the rate limit of one config, the fate of another).
+    let live = state.live();
+    if let Some(refusal) = over_rate_limit(state, &live, &call, dialect) {
         return refusal;
     }
-    let fate = decide_fate(state, &call);
+    let fate = decide_fate(state, &live, &call);
+    drop(live);
     let faults = FaultLog {
         state,
         request_id,
@@ -84,8 +88,12 @@ pub(super) async fn act_out(
 }
 
 /// Step 1: over the merchant's rate limit, the request is refused before anything else.
-fn over_rate_limit(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Option<Ending> {
-    let live = state.live();
+fn over_rate_limit(
+    state: &SimState,
+    live: &Live,
+    call: &Call,
+    dialect: &dyn Dialect,
+) -> Option<Ending> {
     let limiter = live.limiter.as_ref()?;
     let retry_after = limiter.check(&call.api_key).err()?;
     state
@@ -100,7 +108,7 @@ fn over_rate_limit(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Opti
 
 /// Step 2: the fault model's verdict. Counting the attempt first makes a retry of the same
 /// request a different draw, so a retried failure can succeed.
-fn decide_fate(state: &SimState, call: &Call) -> Fate {
+fn decide_fate(state: &SimState, live: &Live, call: &Call) -> Fate {
     let endpoint = call.endpoint();
     let seen_before = state
         .seen()
@@ -112,7 +120,6 @@ fn decide_fate(state: &SimState, call: &Call) -> Fate {
         seen_before,
         charge: call.charge_facts(),
     };
-    let live = state.live();
     live.behaviour
         .fate(&facts, state.engine().clock().since_start())
 }
