@@ -69,8 +69,9 @@ pub use engine::SimClock;
 pub use engine::ids::{MerchantId, PaymentId, RefundId};
 pub use engine::money::Currency;
 pub use engine::{
-    CaptureMethod, Engine, EngineError, EntryKind, LedgerEntry, LedgerStats, NewPayment, Payment,
-    PaymentMethod, PaymentStatus, Refund,
+    CaptureMethod, Cause, Change, ChangeKind, Engine, EngineError, EntryKind, EventDialect,
+    EventId, LedgerEntry, LedgerStats, NewPayment, Payment, PaymentMethod, PaymentStatus, Refund,
+    RequestRef, WebhookEndpoint,
 };
 pub use server::Unanswered;
 pub use state::SimState;

@@ -12,7 +12,8 @@ use http::Method;
 use super::{ApiError, Operation, Outcome};
 use crate::behaviour::{self, ChargeFacts, Endpoint};
 use crate::engine::ids::MerchantId;
-use crate::engine::{Engine, EngineError, PaymentMethod};
+use crate::engine::ids::WebhookEndpointId;
+use crate::engine::{Cause, Engine, EngineError, PaymentMethod};
 
 /// A routed, authenticated, validated request, ready for its fate.
 #[derive(Debug, Clone)]
@@ -100,30 +101,26 @@ impl Call {
         }
     }
 
-    /// Executes the operation on the engine. `key` is the reserved idempotency key
-    /// (recorded in the ledger), `decline` the fault model's verdict for a create.
-    pub fn execute(
-        &self,
-        engine: &Engine,
-        key: Option<&Arc<str>>,
-        decline: Option<&str>,
-    ) -> Outcome {
+    /// Executes the operation on the engine. `cause` names the request (its id and
+    /// reserved idempotency key, recorded in the ledger and the events) and collects
+    /// the changes it raised; `decline` is the fault model's verdict for a create.
+    pub fn execute(&self, engine: &Engine, cause: &Cause, decline: Option<&str>) -> Outcome {
         let m = self.merchant;
         let refused = |e: EngineError| Outcome::Refused(e.into());
         match &self.operation {
-            Operation::Create(new) => match engine.create_payment(m, new.clone(), key, decline) {
+            Operation::Create(new) => match engine.create_payment(m, new.clone(), cause, decline) {
                 Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
                 Ok(p) => Outcome::Payment(p),
                 Err(e) => refused(e),
             },
             Operation::Capture { id, amount } => engine
-                .capture(m, id, *amount, key)
+                .capture(m, id, *amount, cause)
                 .map_or_else(refused, Outcome::Payment),
             Operation::Cancel { id } => engine
-                .cancel(m, id, key)
+                .cancel(m, id, cause)
                 .map_or_else(refused, Outcome::Payment),
             Operation::Refund { id, amount } => engine
-                .refund(m, id, *amount, key)
+                .refund(m, id, *amount, cause)
                 .map_or_else(refused, |(refund, _)| Outcome::Refund(refund)),
             Operation::Retrieve { id } => {
                 engine.payment(m, id).map_or_else(refused, Outcome::Payment)
@@ -135,11 +132,11 @@ impl Call {
                 Outcome::Key(key.clone(), engine.idempotency_key_state(m, key))
             }
             Operation::CreatePending(new) => engine
-                .create_pending_payment(m, new.clone())
+                .create_pending_payment(m, new.clone(), cause)
                 .map_or_else(refused, Outcome::Payment),
             Operation::Confirm {
                 id, payment_method, ..
-            } => match engine.confirm(m, id, payment_method.clone(), key, decline) {
+            } => match engine.confirm(m, id, payment_method.clone(), cause, decline) {
                 Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
                 Ok(p) => Outcome::Payment(p),
                 Err(e) => refused(e),
@@ -148,7 +145,7 @@ impl Call {
                 .update_payment(m, id, update.clone())
                 .map_or_else(refused, Outcome::Payment),
             Operation::CancelOrAbandon { id } => engine
-                .cancel_or_abandon(m, id, key)
+                .cancel_or_abandon(m, id, cause)
                 .map_or_else(refused, Outcome::Payment),
             Operation::ListPage(query) => engine
                 .list_payments(m, query)
@@ -175,6 +172,70 @@ impl Call {
                     )
                 }
             }
+            Operation::ListEvents(query) => Outcome::Events(super::list_events(engine, m, query)),
+            Operation::RetrieveEvent { id, dialect } => {
+                match super::find_event(engine, m, *dialect, id) {
+                    Some(event) => Outcome::Event(event),
+                    None => Outcome::Refused(
+                        ApiError::not_found("resource_missing", format!("No such event: '{id}'"))
+                            .with_param("id"),
+                    ),
+                }
+            }
+            Operation::CreateWebhookEndpoint(new) => {
+                match engine.create_webhook_endpoint(m, new.clone()) {
+                    Some(endpoint) => Outcome::WebhookEndpoint {
+                        endpoint,
+                        new: true,
+                    },
+                    None => Outcome::Refused(ApiError::invalid(
+                        "webhook_endpoints_limit",
+                        format!(
+                            "This account already has {} webhook endpoints, the most it may have; delete one first.",
+                            crate::engine::MAX_ENDPOINTS_PER_MERCHANT
+                        ),
+                    )),
+                }
+            }
+            Operation::ListWebhookEndpoints => {
+                Outcome::WebhookEndpoints(engine.webhook_endpoints_of(m))
+            }
+            Operation::RetrieveWebhookEndpoint { id } => endpoint_outcome(id, |eid| {
+                engine
+                    .webhook_endpoint(m, eid)
+                    .map(|endpoint| Outcome::WebhookEndpoint {
+                        endpoint,
+                        new: false,
+                    })
+            }),
+            Operation::UpdateWebhookEndpoint { id, update } => endpoint_outcome(id, |eid| {
+                engine
+                    .update_webhook_endpoint(m, eid, update.clone())
+                    .map(|endpoint| Outcome::WebhookEndpoint {
+                        endpoint,
+                        new: false,
+                    })
+            }),
+            Operation::DeleteWebhookEndpoint { id } => endpoint_outcome(id, |eid| {
+                engine
+                    .delete_webhook_endpoint(m, eid)
+                    .map(Outcome::DeletedWebhookEndpoint)
+            }),
         }
     }
+}
+
+/// Runs `found` on the endpoint `id` names; a 404 naming `id` when there is none.
+fn endpoint_outcome(id: &str, found: impl FnOnce(WebhookEndpointId) -> Option<Outcome>) -> Outcome {
+    WebhookEndpointId::parse(id)
+        .and_then(found)
+        .unwrap_or_else(|| {
+            Outcome::Refused(
+                ApiError::not_found(
+                    "resource_missing",
+                    format!("No such webhook endpoint: '{id}'"),
+                )
+                .with_param("id"),
+            )
+        })
 }

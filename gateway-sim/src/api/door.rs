@@ -3,8 +3,10 @@
 //! Its own file so the doors depend on it, not on the route table that lists
 //! them.
 
-use super::{ApiError, Call, Incoming, Outcome, Reply};
-use crate::engine::Engine;
+use bytes::Bytes;
+
+use super::{ApiError, Call, EventView, Incoming, Outcome, Reply};
+use crate::engine::{ChangeKind, Engine};
 
 /// How a front door renders outcomes; one engine, several dialects.
 pub trait Dialect: Send + Sync + 'static {
@@ -23,6 +25,15 @@ pub trait Dialect: Send + Sync + 'static {
     fn render_error(&self, error: &ApiError) -> Reply {
         error.clone().into_reply()
     }
+
+    /// The events this dialect makes of a change, in the order they happen;
+    /// empty when it tells merchants nothing of it. One table per dialect, so a
+    /// new event type is one line there.
+    fn event_types(&self, kind: ChangeKind) -> &'static [&'static str];
+
+    /// An event as this dialect's JSON: what the events API shows and what a
+    /// webhook endpoint of this dialect receives, byte for byte.
+    fn render_event(&self, engine: &Engine, event: &EventView) -> Bytes;
 }
 
 /// A front door: the paths it owns, and the dialect its answers are in. Every

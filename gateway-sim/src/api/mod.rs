@@ -20,23 +20,29 @@
 //! - `reply.rs`: [`Reply`], an answer before hyper, and its stored (replayable) form.
 //! - `error.rs`: [`ApiError`], the error every door raises, in the native shape.
 //! - `compact.rs`: stored answers, compacted and replayed byte for byte.
+//! - `events.rs`: events as dialects show them ([`EventView`]), listed and found
+//!   the same way by both doors and by webhook delivery.
 //! - `native/`, `stripe/`: the two doors. Neither knows the other.
 
 mod call;
 mod compact;
 mod door;
 mod error;
+mod events;
 pub mod native;
 mod operation;
 mod reply;
 mod request;
 mod stripe;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EventDialect};
 pub use call::Call;
 pub use door::Dialect;
 pub(crate) use door::FrontDoor;
 pub use error::ApiError;
+pub use events::{
+    EventQuery, EventView, MAX_EVENTS_PAGE, find_event, list_events, render_event, type_matches,
+};
 pub use operation::{Operation, Outcome};
 pub use reply::Reply;
 pub use request::{Incoming, bearer_api_key, query_param};
@@ -44,6 +50,14 @@ pub use request::{Incoming, bearer_api_key, query_param};
 /// The doors, asked in order. The native API comes first: its paths are the
 /// hot ones, and no Stripe path starts like them.
 static DOORS: [&dyn FrontDoor; 2] = [&native::Native, &stripe::Stripe];
+
+/// The dialect an event or a webhook endpoint speaks.
+pub fn dialect_of(dialect: EventDialect) -> &'static dyn Dialect {
+    match dialect {
+        EventDialect::Native => &native::Native,
+        EventDialect::Stripe => &stripe::Stripe,
+    }
+}
 
 /// Finds the front door that owns the request's path and lets it build the call.
 /// `Err` is a complete answer (unknown route, bad input), already in the

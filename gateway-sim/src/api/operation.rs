@@ -2,11 +2,14 @@
 //! a request asks, an [`Outcome`] what the engine did. Its own file because
 //! every door, the server and the fault model speak it, and none owns it.
 
-use super::ApiError;
+use std::sync::Arc;
+
+use super::{ApiError, EventQuery, EventView};
 use crate::behaviour::Endpoint;
 use crate::engine::idempotency::KeyState;
 use crate::engine::{
-    NewPayment, NewPendingPayment, PageQuery, Payment, PaymentMethod, PaymentUpdate, Refund,
+    EndpointUpdate, NewPayment, NewPendingPayment, NewWebhookEndpoint, PageQuery, Payment,
+    PaymentMethod, PaymentUpdate, Refund, WebhookEndpoint,
 };
 
 /// What a request asks the engine to do.
@@ -63,6 +66,25 @@ pub enum Operation {
     RetrievePaymentMethod {
         token: String,
     },
+    /// A page of the merchant's events in one dialect, newest first.
+    ListEvents(EventQuery),
+    RetrieveEvent {
+        id: String,
+        dialect: crate::engine::EventDialect,
+    },
+    CreateWebhookEndpoint(NewWebhookEndpoint),
+    ListWebhookEndpoints,
+    /// `id` is the endpoint's printed id (`we_...`).
+    RetrieveWebhookEndpoint {
+        id: String,
+    },
+    UpdateWebhookEndpoint {
+        id: String,
+        update: EndpointUpdate,
+    },
+    DeleteWebhookEndpoint {
+        id: String,
+    },
 }
 
 impl Operation {
@@ -83,6 +105,15 @@ impl Operation {
             | Operation::ListPage(_)
             | Operation::RetrieveRefund { .. }
             | Operation::RetrievePaymentMethod { .. } => Endpoint::Retrieve,
+            // Managing webhooks and reading events are account calls, not payments:
+            // they take the faults and latency of reads.
+            Operation::ListEvents(_)
+            | Operation::RetrieveEvent { .. }
+            | Operation::CreateWebhookEndpoint(_)
+            | Operation::ListWebhookEndpoints
+            | Operation::RetrieveWebhookEndpoint { .. }
+            | Operation::UpdateWebhookEndpoint { .. }
+            | Operation::DeleteWebhookEndpoint { .. } => Endpoint::Retrieve,
         }
     }
 
@@ -102,6 +133,9 @@ impl Operation {
                 | Operation::Confirm { .. }
                 | Operation::Update { .. }
                 | Operation::CancelOrAbandon { .. }
+                | Operation::CreateWebhookEndpoint(_)
+                | Operation::UpdateWebhookEndpoint { .. }
+                | Operation::DeleteWebhookEndpoint { .. }
         )
     }
 }
@@ -115,6 +149,15 @@ pub enum Outcome {
     Payments(Vec<Payment>),
     Key(String, Option<KeyState>),
     PaymentMethod(PaymentMethod),
+    Events(Vec<EventView>),
+    Event(EventView),
+    /// An endpoint; `new` when just created, the only time its secret is shown.
+    WebhookEndpoint {
+        endpoint: Arc<WebhookEndpoint>,
+        new: bool,
+    },
+    WebhookEndpoints(Vec<Arc<WebhookEndpoint>>),
+    DeletedWebhookEndpoint(Arc<WebhookEndpoint>),
     Refused(ApiError),
 }
 
@@ -125,7 +168,11 @@ impl Outcome {
     pub fn is_stored(&self) -> bool {
         matches!(
             self,
-            Outcome::Payment(_) | Outcome::Declined(_) | Outcome::Refund(_)
+            Outcome::Payment(_)
+                | Outcome::Declined(_)
+                | Outcome::Refund(_)
+                | Outcome::WebhookEndpoint { .. }
+                | Outcome::DeletedWebhookEndpoint(_)
         )
     }
 }

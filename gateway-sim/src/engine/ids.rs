@@ -84,6 +84,12 @@ id_type!(
     "A refund's id, printed as `re_` and 22 base-62 digits."
 );
 
+id_type!(
+    WebhookEndpointId,
+    "we_",
+    "A webhook endpoint's id, printed as `we_` and 22 base-62 digits."
+);
+
 impl PaymentId {
     /// Spreads payments over the engine's shards; ids are random, so the low bits are uniform.
     pub(crate) fn shard(self, shards: usize) -> usize {

@@ -17,11 +17,16 @@
 //! - [`ledger`]: the append-only ledger; [`LedgerEntry`] is its published form.
 //! - [`ids`]: payment and refund ids, interned merchants; [`money`]: currencies and
 //!   the amount ceiling.
+//! - `events.rs`: the change log beside the ledger (the events' outbox), each
+//!   change recorded under the lock of the payment it changed; [`Cause`] says
+//!   which request caused the changes of an operation and collects them.
+//! - `webhook_endpoints.rs`: where merchants asked their events to be sent.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
 mod clock;
 mod error;
+mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
@@ -31,9 +36,11 @@ mod page;
 mod payment;
 mod shard;
 mod stats;
+mod webhook_endpoints;
 
 pub use clock::SimClock;
 pub use error::EngineError;
+pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};
 pub use ledger::{EntryKind, LedgerEntry};
 pub use operations::Engine;
 pub use page::{Cursor, PageQuery};
@@ -42,6 +49,9 @@ pub use payment::{
     PaymentStatus, PaymentUpdate, Refund,
 };
 pub use stats::LedgerStats;
+pub use webhook_endpoints::{
+    EndpointUpdate, MAX_ENDPOINTS_PER_MERCHANT, NewWebhookEndpoint, WebhookEndpoint,
+};
 
 #[cfg(test)]
 mod tests;

@@ -9,8 +9,9 @@ use parking_lot::Mutex;
 
 use super::clock::SimClock;
 use super::error::EngineError;
+use super::events::{Cause, Change, ChangeKind, EventId, EventLog};
 use super::idempotency::{Claim, IdempotencyStore, KeyState};
-use super::ids::{MerchantId, Merchants, PaymentId, RefundId};
+use super::ids::{MerchantId, Merchants, PaymentId, RefundId, WebhookEndpointId};
 use super::ledger::{EntryKind, Ledger, LedgerEntry, Movement};
 use super::money::MAX_AMOUNT;
 use super::page::{Cursor, MAX_PAGE, PageQuery};
@@ -20,6 +21,9 @@ use super::payment::{
 };
 use super::shard::{Map, SHARDS, shard_hash};
 use super::stats::{Counters, LedgerStats};
+use super::webhook_endpoints::{
+    EndpointRegistry, EndpointUpdate, NewWebhookEndpoint, WebhookEndpoint, new_secret,
+};
 
 /// One shard of the payments: id → payment.
 type PaymentShard = Map<PaymentId, Box<Payment>>;
@@ -46,6 +50,9 @@ struct Inner {
     merchants: Merchants,
     idempotency: Arc<IdempotencyStore>,
     ledger: Ledger,
+    /// Every change a merchant is told about, recorded with its ledger entries.
+    events: EventLog,
+    webhook_endpoints: EndpointRegistry,
     clock: SimClock,
     counters: Counters,
 }
@@ -62,6 +69,8 @@ impl Engine {
                 merchants: Merchants::default(),
                 idempotency: Arc::new(IdempotencyStore::new(key_ttl.as_millis() as u64)),
                 ledger: Ledger::default(),
+                events: EventLog::default(),
+                webhook_endpoints: EndpointRegistry::default(),
                 clock: SimClock::new(),
                 counters: Counters::default(),
             }),
@@ -107,7 +116,7 @@ impl Engine {
         &self.inner.references[(shard_hash(reference) as usize) & (SHARDS - 1)]
     }
 
-    fn record(&self, p: &Payment, kind: EntryKind, amount: i64, key: Option<&Arc<str>>) {
+    fn record(&self, p: &Payment, kind: EntryKind, amount: i64, cause: &Cause) {
         self.inner.counters.moved(kind, amount);
         self.inner.ledger.append(Movement {
             time_ms: self.inner.clock.now_ms(),
@@ -116,13 +125,20 @@ impl Engine {
             merchant: p.merchant,
             kind,
             currency: p.currency,
-            idempotency_key: key.cloned(),
+            idempotency_key: cause.idempotency_key().cloned(),
             decline_code: if kind == EntryKind::Decline {
                 p.decline_code.clone()
             } else {
                 None
             },
         });
+    }
+
+    /// Records that `p` changed (`kind`), for the events and webhooks; under `p`'s lock.
+    fn raise(&self, p: &Payment, kind: ChangeKind, refund: Option<Refund>, cause: &Cause) {
+        self.inner
+            .events
+            .record(kind, self.inner.clock.now_ms(), p, refund, cause);
     }
 
     /// Authorizes (and with `capture`, captures) a new payment, or records it as
@@ -133,7 +149,7 @@ impl Engine {
         &self,
         merchant: MerchantId,
         new: NewPayment,
-        key: Option<&Arc<str>>,
+        cause: &Cause,
         decline: Option<&str>,
     ) -> Result<Payment, EngineError> {
         if new.amount <= 0 || new.amount > MAX_AMOUNT {
@@ -164,11 +180,11 @@ impl Engine {
         {
             let mut shard = self.shard(id).lock();
             if payment.decline_code.is_some() {
-                self.record(&payment, EntryKind::Decline, 0, key);
+                self.record(&payment, EntryKind::Decline, 0, cause);
             } else {
-                self.record(&payment, EntryKind::Authorization, payment.amount, key);
+                self.record(&payment, EntryKind::Authorization, payment.amount, cause);
                 if new.capture {
-                    self.record(&payment, EntryKind::Capture, payment.amount, key);
+                    self.record(&payment, EntryKind::Capture, payment.amount, cause);
                     payment.status = PaymentStatus::Succeeded;
                     payment.amount_captured = payment.amount;
                 } else {
@@ -177,6 +193,8 @@ impl Engine {
                 }
             }
             self.inner.counters.transition(None, payment.status);
+            self.raise(&payment, ChangeKind::Created, None, cause);
+            self.raise(&payment, outcome_of_authorization(&payment), None, cause);
             shard.insert(id, Box::new(payment.clone()));
         }
         self.index_new(&payment);
@@ -190,6 +208,7 @@ impl Engine {
         &self,
         merchant: MerchantId,
         new: NewPendingPayment,
+        cause: &Cause,
     ) -> Result<Payment, EngineError> {
         if new.amount <= 0 || new.amount > MAX_AMOUNT {
             return Err(EngineError::InvalidAmount);
@@ -221,6 +240,7 @@ impl Engine {
         {
             let mut shard = self.shard(id).lock();
             self.inner.counters.transition(None, payment.status);
+            self.raise(&payment, ChangeKind::Created, None, cause);
             shard.insert(id, Box::new(payment.clone()));
         }
         self.index_new(&payment);
@@ -258,7 +278,7 @@ impl Engine {
         merchant: MerchantId,
         id: &str,
         payment_method: Option<PaymentMethod>,
-        key: Option<&Arc<str>>,
+        cause: &Cause,
         decline: Option<&str>,
     ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
@@ -281,13 +301,13 @@ impl Engine {
             if let Some(code) = decline {
                 p.decline_code = Some(Arc::from(code));
                 p.status = PaymentStatus::Failed;
-                self.record(p, EntryKind::Decline, 0, key);
+                self.record(p, EntryKind::Decline, 0, cause);
             } else {
                 p.decline_code = None;
-                self.record(p, EntryKind::Authorization, p.amount, key);
+                self.record(p, EntryKind::Authorization, p.amount, cause);
                 match p.capture_method {
                     CaptureMethod::Automatic => {
-                        self.record(p, EntryKind::Capture, p.amount, key);
+                        self.record(p, EntryKind::Capture, p.amount, cause);
                         p.status = PaymentStatus::Succeeded;
                         p.amount_captured = p.amount;
                     }
@@ -298,6 +318,7 @@ impl Engine {
                 }
             }
             self.inner.counters.transition(Some(from), p.status);
+            self.raise(p, outcome_of_authorization(p), None, cause);
             Ok(p.clone())
         })
     }
@@ -405,7 +426,7 @@ impl Engine {
         merchant: MerchantId,
         id: &str,
         amount: Option<i64>,
-        key: Option<&Arc<str>>,
+        cause: &Cause,
     ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
             if p.status != PaymentStatus::RequiresCapture {
@@ -418,9 +439,9 @@ impl Engine {
             let amount = amount.unwrap_or(p.amount_capturable);
             check_amount(amount, p.amount_capturable)?;
             let rest = p.amount_capturable - amount;
-            self.record(p, EntryKind::Capture, amount, key);
+            self.record(p, EntryKind::Capture, amount, cause);
             if rest > 0 {
-                self.record(p, EntryKind::Release, rest, key);
+                self.record(p, EntryKind::Release, rest, cause);
             }
             self.inner
                 .counters
@@ -428,6 +449,7 @@ impl Engine {
             p.status = PaymentStatus::Succeeded;
             p.amount_captured = amount;
             p.amount_capturable = 0;
+            self.raise(p, ChangeKind::Captured, None, cause);
             Ok(p.clone())
         })
     }
@@ -439,9 +461,9 @@ impl Engine {
         &self,
         merchant: MerchantId,
         id: &str,
-        key: Option<&Arc<str>>,
+        cause: &Cause,
     ) -> Result<Payment, EngineError> {
-        self.cancel_where(merchant, id, key, false)
+        self.cancel_where(merchant, id, cause, false)
     }
 
     /// Like [`Engine::cancel`], and a declined payment may be canceled too, as a
@@ -450,16 +472,16 @@ impl Engine {
         &self,
         merchant: MerchantId,
         id: &str,
-        key: Option<&Arc<str>>,
+        cause: &Cause,
     ) -> Result<Payment, EngineError> {
-        self.cancel_where(merchant, id, key, true)
+        self.cancel_where(merchant, id, cause, true)
     }
 
     fn cancel_where(
         &self,
         merchant: MerchantId,
         id: &str,
-        key: Option<&Arc<str>>,
+        cause: &Cause,
         declined_too: bool,
     ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
@@ -478,7 +500,7 @@ impl Engine {
                 )));
             }
             if p.status == PaymentStatus::RequiresCapture {
-                self.record(p, EntryKind::Release, p.amount_capturable, key);
+                self.record(p, EntryKind::Release, p.amount_capturable, cause);
             }
             self.inner
                 .counters
@@ -486,6 +508,7 @@ impl Engine {
             p.status = PaymentStatus::Canceled;
             p.amount_capturable = 0;
             p.canceled_at = Some(self.inner.clock.now_ms() / 1000);
+            self.raise(p, ChangeKind::Canceled, None, cause);
             Ok(p.clone())
         })
     }
@@ -498,7 +521,7 @@ impl Engine {
         merchant: MerchantId,
         id: &str,
         amount: Option<i64>,
-        key: Option<&Arc<str>>,
+        cause: &Cause,
     ) -> Result<(Refund, Payment), EngineError> {
         self.with_payment(merchant, id, |p| {
             if p.status != PaymentStatus::Succeeded {
@@ -524,7 +547,7 @@ impl Engine {
                 currency: p.currency,
                 created: self.inner.clock.now_ms() / 1000,
             };
-            self.record(p, EntryKind::Refund, amount, key);
+            self.record(p, EntryKind::Refund, amount, cause);
             p.amount_refunded += amount;
             p.refunds.push(refund.clone());
             // Indexed under the payment's lock, so a refund is findable by id as
@@ -532,6 +555,7 @@ impl Engine {
             self.inner.refund_index[refund_shard(refund.id)]
                 .lock()
                 .insert(refund.id, p.id);
+            self.raise(p, ChangeKind::Refunded, Some(refund.clone()), cause);
             Ok((refund, p.clone()))
         })
     }
@@ -603,6 +627,98 @@ impl Engine {
         ids.into_iter()
             .filter_map(|id| self.shard(id).lock().get(&id).map(|p| (**p).clone()))
             .collect()
+    }
+
+    /// The salt every event id of this engine carries (it changes on reset).
+    pub fn event_salt(&self) -> u32 {
+        self.inner.events.salt()
+    }
+
+    /// The change an event id names, if it is this merchant's and of this engine.
+    pub fn change(&self, merchant: MerchantId, id: &EventId) -> Option<Arc<Change>> {
+        if id.salt != self.inner.events.salt() {
+            return None;
+        }
+        self.inner
+            .events
+            .get(id.seq)
+            .filter(|c| c.merchant == merchant)
+    }
+
+    /// The change with sequence number `seq` (1-based), whoever's it is.
+    pub fn change_by_seq(&self, seq: u64) -> Option<Arc<Change>> {
+        self.inner.events.get(seq)
+    }
+
+    /// How many changes were recorded since start or reset.
+    pub fn changes_len(&self) -> u64 {
+        self.inner.events.len()
+    }
+
+    /// Visits the merchant's changes older than `before` (a change's sequence
+    /// number), newest first, while `visit` returns true.
+    pub fn changes_newest_first(
+        &self,
+        merchant: MerchantId,
+        before: Option<u64>,
+        visit: impl FnMut(&Arc<Change>) -> bool,
+    ) {
+        self.inner.events.newest_first(merchant, before, visit);
+    }
+
+    /// Registers a webhook endpoint with a fresh id and secret; `None` when its
+    /// merchant has the most it may have.
+    pub fn create_webhook_endpoint(
+        &self,
+        merchant: MerchantId,
+        new: NewWebhookEndpoint,
+    ) -> Option<Arc<WebhookEndpoint>> {
+        self.inner.webhook_endpoints.add(WebhookEndpoint {
+            id: WebhookEndpointId::random(),
+            merchant,
+            url: new.url,
+            enabled_events: new.enabled_events,
+            dialect: new.dialect,
+            secret: new_secret(),
+            disabled: false,
+            description: new.description,
+            created: self.inner.clock.now_ms() / 1000,
+        })
+    }
+
+    pub fn webhook_endpoint(
+        &self,
+        merchant: MerchantId,
+        id: WebhookEndpointId,
+    ) -> Option<Arc<WebhookEndpoint>> {
+        self.inner.webhook_endpoints.get(merchant, id)
+    }
+
+    pub fn update_webhook_endpoint(
+        &self,
+        merchant: MerchantId,
+        id: WebhookEndpointId,
+        update: EndpointUpdate,
+    ) -> Option<Arc<WebhookEndpoint>> {
+        self.inner.webhook_endpoints.update(merchant, id, update)
+    }
+
+    pub fn delete_webhook_endpoint(
+        &self,
+        merchant: MerchantId,
+        id: WebhookEndpointId,
+    ) -> Option<Arc<WebhookEndpoint>> {
+        self.inner.webhook_endpoints.remove(merchant, id)
+    }
+
+    /// The merchant's endpoints, newest first.
+    pub fn webhook_endpoints_of(&self, merchant: MerchantId) -> Vec<Arc<WebhookEndpoint>> {
+        self.inner.webhook_endpoints.of(merchant)
+    }
+
+    /// Every registered endpoint, of every merchant, oldest first.
+    pub fn webhook_endpoints(&self) -> Vec<Arc<WebhookEndpoint>> {
+        self.inner.webhook_endpoints.all()
     }
 
     pub fn ledger_len(&self) -> u64 {
@@ -688,8 +804,19 @@ impl Engine {
         self.inner.by_merchant.lock().clear();
         self.inner.idempotency.clear();
         self.inner.ledger.clear();
+        self.inner.events.clear();
+        self.inner.webhook_endpoints.clear();
         self.inner.counters.clear();
         self.inner.clock.restart_epoch();
+    }
+}
+
+/// What an authorization attempt (a create, or a confirmation) came to.
+fn outcome_of_authorization(p: &Payment) -> ChangeKind {
+    match p.status {
+        PaymentStatus::Succeeded => ChangeKind::Succeeded,
+        PaymentStatus::RequiresCapture => ChangeKind::Authorized,
+        _ => ChangeKind::Failed,
     }
 }
 

@@ -34,7 +34,7 @@ fn a_charge_is_an_authorization_then_a_capture_in_the_ledger() {
     let e = engine();
     let m = e.merchant("sk_a");
     let p = e
-        .create_payment(m, new_payment(1000, true, "order-1"), None, None)
+        .create_payment(m, new_payment(1000, true, "order-1"), &Cause::none(), None)
         .unwrap();
     assert_eq!(p.status, PaymentStatus::Succeeded);
     assert_eq!((p.amount_captured, p.amount_capturable), (1000, 0));
@@ -55,24 +55,24 @@ fn partial_capture_releases_the_rest_and_only_once() {
     let e = engine();
     let m = e.merchant("sk_a");
     let p = e
-        .create_payment(m, new_payment(1000, false, "o"), None, None)
+        .create_payment(m, new_payment(1000, false, "o"), &Cause::none(), None)
         .unwrap();
     assert_eq!(p.status, PaymentStatus::RequiresCapture);
     let id = p.id.to_string();
     assert_eq!(
-        e.capture(m, &id, Some(1001), None),
+        e.capture(m, &id, Some(1001), &Cause::none()),
         Err(EngineError::AmountTooLarge {
             requested: 1001,
             available: 1000
         })
     );
-    let p = e.capture(m, &id, Some(600), None).unwrap();
+    let p = e.capture(m, &id, Some(600), &Cause::none()).unwrap();
     assert_eq!(
         (p.status, p.amount_captured, p.amount_capturable),
         (PaymentStatus::Succeeded, 600, 0)
     );
     assert!(matches!(
-        e.capture(m, &id, None, None),
+        e.capture(m, &id, None, &Cause::none()),
         Err(EngineError::InvalidState(_))
     ));
     assert_eq!(
@@ -90,22 +90,22 @@ fn cancel_releases_an_authorization_but_not_a_capture() {
     let e = engine();
     let m = e.merchant("sk_a");
     let auth = e
-        .create_payment(m, new_payment(500, false, "a"), None, None)
+        .create_payment(m, new_payment(500, false, "a"), &Cause::none(), None)
         .unwrap();
     let charge = e
-        .create_payment(m, new_payment(700, true, "b"), None, None)
+        .create_payment(m, new_payment(700, true, "b"), &Cause::none(), None)
         .unwrap();
-    let canceled = e.cancel(m, &auth.id.to_string(), None).unwrap();
+    let canceled = e.cancel(m, &auth.id.to_string(), &Cause::none()).unwrap();
     assert_eq!(
         (canceled.status, canceled.amount_capturable),
         (PaymentStatus::Canceled, 0)
     );
     assert!(matches!(
-        e.cancel(m, &charge.id.to_string(), None),
+        e.cancel(m, &charge.id.to_string(), &Cause::none()),
         Err(EngineError::InvalidState(_))
     ));
     assert!(matches!(
-        e.cancel(m, &auth.id.to_string(), None),
+        e.cancel(m, &auth.id.to_string(), &Cause::none()),
         Err(EngineError::InvalidState(_))
     ));
     assert_eq!(e.stats().released_amount, 500);
@@ -116,37 +116,37 @@ fn refunds_are_partial_several_and_never_more_than_captured() {
     let e = engine();
     let m = e.merchant("sk_a");
     let auth = e
-        .create_payment(m, new_payment(900, false, "a"), None, None)
+        .create_payment(m, new_payment(900, false, "a"), &Cause::none(), None)
         .unwrap();
     assert!(
         matches!(
-            e.refund(m, &auth.id.to_string(), None, None),
+            e.refund(m, &auth.id.to_string(), None, &Cause::none()),
             Err(EngineError::InvalidState(_))
         ),
         "an authorization cannot be refunded"
     );
     let p = e
-        .create_payment(m, new_payment(1000, true, "b"), None, None)
+        .create_payment(m, new_payment(1000, true, "b"), &Cause::none(), None)
         .unwrap();
     let id = p.id.to_string();
-    let (r1, _) = e.refund(m, &id, Some(300), None).unwrap();
+    let (r1, _) = e.refund(m, &id, Some(300), &Cause::none()).unwrap();
     assert_eq!(r1.amount, 300);
     assert_eq!(
-        e.refund(m, &id, Some(701), None).unwrap_err(),
+        e.refund(m, &id, Some(701), &Cause::none()).unwrap_err(),
         EngineError::AmountTooLarge {
             requested: 701,
             available: 700
         }
     );
-    let (r2, p) = e.refund(m, &id, None, None).unwrap();
+    let (r2, p) = e.refund(m, &id, None, &Cause::none()).unwrap();
     assert_eq!(r2.amount, 700, "no amount refunds what is left");
     assert_eq!((p.amount_refunded, p.refunds.len()), (1000, 2));
     assert!(matches!(
-        e.refund(m, &id, Some(1), None),
+        e.refund(m, &id, Some(1), &Cause::none()),
         Err(EngineError::InvalidState(_))
     ));
     assert_eq!(
-        e.refund(m, &id, Some(0), None).unwrap_err(),
+        e.refund(m, &id, Some(0), &Cause::none()).unwrap_err(),
         EngineError::InvalidState(format!("payment {id} is already fully refunded"))
     );
 }
@@ -156,7 +156,7 @@ fn concurrent_refunds_never_exceed_the_capture() {
     let e = engine();
     let m = e.merchant("sk_a");
     let p = e
-        .create_payment(m, new_payment(1000, true, "c"), None, None)
+        .create_payment(m, new_payment(1000, true, "c"), &Cause::none(), None)
         .unwrap();
     let id = p.id.to_string();
     let threads: Vec<_> = (0..8)
@@ -164,7 +164,7 @@ fn concurrent_refunds_never_exceed_the_capture() {
             let (e, id) = (e.clone(), id.clone());
             std::thread::spawn(move || {
                 (0..50)
-                    .filter(|_| e.refund(m, &id, Some(7), None).is_ok())
+                    .filter(|_| e.refund(m, &id, Some(7), &Cause::none()).is_ok())
                     .count()
             })
         })
@@ -197,7 +197,7 @@ fn a_decline_is_kept_as_failed_and_moves_no_money() {
         .create_payment(
             m,
             new_payment(1000, true, "d"),
-            None,
+            &Cause::none(),
             Some("insufficient_funds"),
         )
         .unwrap();
@@ -215,7 +215,7 @@ fn a_decline_is_kept_as_failed_and_moves_no_money() {
         Some("insufficient_funds")
     );
     assert!(matches!(
-        e.capture(m, &p.id.to_string(), None, None),
+        e.capture(m, &p.id.to_string(), None, &Cause::none()),
         Err(EngineError::InvalidState(_))
     ));
 }
@@ -225,7 +225,12 @@ fn merchants_cannot_see_or_touch_each_others_payments() {
     let e = engine();
     let (a, b) = (e.merchant("sk_a"), e.merchant("sk_b"));
     let p = e
-        .create_payment(a, new_payment(1000, false, "shared-ref"), None, None)
+        .create_payment(
+            a,
+            new_payment(1000, false, "shared-ref"),
+            &Cause::none(),
+            None,
+        )
         .unwrap();
     let id = p.id.to_string();
     assert!(matches!(
@@ -233,7 +238,7 @@ fn merchants_cannot_see_or_touch_each_others_payments() {
         Err(EngineError::NoSuchPayment(_))
     ));
     assert!(matches!(
-        e.capture(b, &id, None, None),
+        e.capture(b, &id, None, &Cause::none()),
         Err(EngineError::NoSuchPayment(_))
     ));
     assert!(e.payments_by_reference(b, "shared-ref").is_empty());
@@ -247,7 +252,7 @@ fn invalid_amounts_change_nothing() {
     let m = e.merchant("sk_a");
     for amount in [0, -5, MAX_AMOUNT + 1] {
         assert_eq!(
-            e.create_payment(m, new_payment(amount, true, "x"), None, None),
+            e.create_payment(m, new_payment(amount, true, "x"), &Cause::none(), None),
             Err(EngineError::InvalidAmount)
         );
     }
@@ -259,19 +264,20 @@ fn invalid_amounts_change_nothing() {
 fn stats_count_by_status_and_reset_forgets_everything() {
     let e = engine();
     let m = e.merchant("sk_a");
-    e.create_payment(m, new_payment(100, true, "a"), None, None)
+    e.create_payment(m, new_payment(100, true, "a"), &Cause::none(), None)
         .unwrap();
     let auth = e
-        .create_payment(m, new_payment(200, false, "b"), None, None)
+        .create_payment(m, new_payment(200, false, "b"), &Cause::none(), None)
         .unwrap();
     e.create_payment(
         m,
         new_payment(300, true, "c"),
-        None,
+        &Cause::none(),
         Some("generic_decline"),
     )
     .unwrap();
-    e.capture(m, &auth.id.to_string(), Some(150), None).unwrap();
+    e.capture(m, &auth.id.to_string(), Some(150), &Cause::none())
+        .unwrap();
     let s = e.stats();
     assert_eq!(
         (s.payments, s.succeeded, s.failed, s.requires_capture),
@@ -326,7 +332,11 @@ fn a_pending_payment_moves_no_money_until_confirmed() {
     let e = engine();
     let m = e.merchant("sk_a");
     let p = e
-        .create_pending_payment(m, pending(1000, None, CaptureMethod::Automatic))
+        .create_pending_payment(
+            m,
+            pending(1000, None, CaptureMethod::Automatic),
+            &Cause::none(),
+        )
         .unwrap();
     assert_eq!(p.status, PaymentStatus::RequiresPaymentMethod);
     assert!(p.payment_method.is_none());
@@ -335,13 +345,15 @@ fn a_pending_payment_moves_no_money_until_confirmed() {
     let id = p.id.to_string();
     assert!(
         matches!(
-            e.confirm(m, &id, None, None, None),
+            e.confirm(m, &id, None, &Cause::none(), None),
             Err(EngineError::InvalidState(_))
         ),
         "no payment method to confirm with"
     );
     let key: Arc<str> = Arc::from("k-confirm");
-    let p = e.confirm(m, &id, visa(), Some(&key), None).unwrap();
+    let p = e
+        .confirm(m, &id, visa(), &Cause::with_key(&key), None)
+        .unwrap();
     assert_eq!(p.status, PaymentStatus::Succeeded);
     assert_eq!(p.amount_captured, 1000);
     assert!(p.confirmed_at.is_some());
@@ -356,7 +368,7 @@ fn a_pending_payment_moves_no_money_until_confirmed() {
     );
     assert!(
         matches!(
-            e.confirm(m, &id, visa(), None, None),
+            e.confirm(m, &id, visa(), &Cause::none(), None),
             Err(EngineError::InvalidState(_))
         ),
         "a succeeded payment cannot be confirmed again"
@@ -372,6 +384,7 @@ fn manual_capture_confirms_to_an_authorization_with_the_attached_method() {
         .create_pending_payment(
             m,
             pending(800, Some("pm_card_mastercard"), CaptureMethod::Manual),
+            &Cause::none(),
         )
         .unwrap();
     assert_eq!(p.status, PaymentStatus::RequiresConfirmation);
@@ -380,7 +393,7 @@ fn manual_capture_confirms_to_an_authorization_with_the_attached_method() {
         e.confirmation_preview(m, &id, None),
         Some((800, PaymentMethod::Token(Arc::from("pm_card_mastercard"))))
     );
-    let p = e.confirm(m, &id, None, None, None).unwrap();
+    let p = e.confirm(m, &id, None, &Cause::none(), None).unwrap();
     assert_eq!(p.status, PaymentStatus::RequiresCapture);
     assert_eq!((p.amount_capturable, p.amount_captured), (800, 0));
     assert_eq!(
@@ -388,7 +401,7 @@ fn manual_capture_confirms_to_an_authorization_with_the_attached_method() {
         None,
         "already authorized"
     );
-    let p = e.capture(m, &id, Some(500), None).unwrap();
+    let p = e.capture(m, &id, Some(500), &Cause::none()).unwrap();
     assert_eq!(
         (p.status, p.amount_captured),
         (PaymentStatus::Succeeded, 500)
@@ -415,11 +428,12 @@ fn a_declined_confirmation_can_be_retried_only_with_a_new_method() {
                 Some("pm_card_chargeDeclined"),
                 CaptureMethod::Automatic,
             ),
+            &Cause::none(),
         )
         .unwrap();
     let id = p.id.to_string();
     let p = e
-        .confirm(m, &id, None, None, Some("generic_decline"))
+        .confirm(m, &id, None, &Cause::none(), Some("generic_decline"))
         .unwrap();
     assert_eq!(p.status, PaymentStatus::Failed);
     assert_eq!(p.decline_code.as_deref(), Some("generic_decline"));
@@ -429,10 +443,10 @@ fn a_declined_confirmation_can_be_retried_only_with_a_new_method() {
         "the declined method is not retried behind the caller's back"
     );
     assert!(matches!(
-        e.confirm(m, &id, None, None, None),
+        e.confirm(m, &id, None, &Cause::none(), None),
         Err(EngineError::InvalidState(_))
     ));
-    let p = e.confirm(m, &id, visa(), None, None).unwrap();
+    let p = e.confirm(m, &id, visa(), &Cause::none(), None).unwrap();
     assert_eq!(p.status, PaymentStatus::Succeeded);
     assert_eq!(p.decline_code, None, "an approved retry clears the decline");
     assert_eq!(
@@ -452,7 +466,11 @@ fn updates_change_terms_before_authorization_and_metadata_always() {
     let e = engine();
     let m = e.merchant("sk_a");
     let p = e
-        .create_pending_payment(m, pending(1000, None, CaptureMethod::Automatic))
+        .create_pending_payment(
+            m,
+            pending(1000, None, CaptureMethod::Automatic),
+            &Cause::none(),
+        )
         .unwrap();
     let id = p.id.to_string();
     let p = e
@@ -488,7 +506,7 @@ fn updates_change_terms_before_authorization_and_metadata_always() {
         ),
         Err(EngineError::InvalidAmount)
     );
-    e.confirm(m, &id, None, None, None).unwrap();
+    e.confirm(m, &id, None, &Cause::none(), None).unwrap();
     assert!(matches!(
         e.update_payment(
             m,
@@ -540,26 +558,38 @@ fn canceling_an_unconfirmed_payment_releases_nothing_and_a_declined_one_needs_ab
     let e = engine();
     let m = e.merchant("sk_a");
     let p = e
-        .create_pending_payment(m, pending(400, Some("pm_card_visa"), CaptureMethod::Manual))
+        .create_pending_payment(
+            m,
+            pending(400, Some("pm_card_visa"), CaptureMethod::Manual),
+            &Cause::none(),
+        )
         .unwrap();
-    let p = e.cancel(m, &p.id.to_string(), None).unwrap();
+    let p = e.cancel(m, &p.id.to_string(), &Cause::none()).unwrap();
     assert_eq!(p.status, PaymentStatus::Canceled);
     assert!(p.canceled_at.is_some());
     assert!(e.ledger_entries().is_empty(), "nothing was authorized");
 
     let declined = e
-        .create_payment(m, new_payment(300, true, "d"), None, Some("fraudulent"))
+        .create_payment(
+            m,
+            new_payment(300, true, "d"),
+            &Cause::none(),
+            Some("fraudulent"),
+        )
         .unwrap();
     let id = declined.id.to_string();
     assert!(
-        matches!(e.cancel(m, &id, None), Err(EngineError::InvalidState(_))),
+        matches!(
+            e.cancel(m, &id, &Cause::none()),
+            Err(EngineError::InvalidState(_))
+        ),
         "the native API keeps a declined payment final"
     );
-    let p = e.cancel_or_abandon(m, &id, None).unwrap();
+    let p = e.cancel_or_abandon(m, &id, &Cause::none()).unwrap();
     assert_eq!(p.status, PaymentStatus::Canceled);
     assert_eq!(kinds(&e), vec![(EntryKind::Decline, 0)]);
     assert!(matches!(
-        e.cancel_or_abandon(m, &id, None),
+        e.cancel_or_abandon(m, &id, &Cause::none()),
         Err(EngineError::InvalidState(_))
     ));
 }
@@ -569,9 +599,11 @@ fn refunds_are_found_by_id_by_their_merchant_only() {
     let e = engine();
     let (a, b) = (e.merchant("sk_a"), e.merchant("sk_b"));
     let p = e
-        .create_payment(a, new_payment(1000, true, "r"), None, None)
+        .create_payment(a, new_payment(1000, true, "r"), &Cause::none(), None)
         .unwrap();
-    let (refund, _) = e.refund(a, &p.id.to_string(), Some(250), None).unwrap();
+    let (refund, _) = e
+        .refund(a, &p.id.to_string(), Some(250), &Cause::none())
+        .unwrap();
     assert_eq!(refund.currency.as_str(), "usd");
     let (found, payment) = e.refund_by_id(a, &refund.id.to_string()).unwrap();
     assert_eq!((found, payment.amount_refunded), (refund.clone(), 250));
@@ -591,12 +623,16 @@ fn listing_pages_newest_first_in_both_directions() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let p = if i == 2 {
-            e.create_pending_payment(m, pending(100, None, CaptureMethod::Automatic))
+            e.create_pending_payment(
+                m,
+                pending(100, None, CaptureMethod::Automatic),
+                &Cause::none(),
+            )
         } else {
-            e.create_payment(m, new_payment(100 + i, true, "l"), None, None)
+            e.create_payment(m, new_payment(100 + i, true, "l"), &Cause::none(), None)
         };
         ids.push(p.unwrap().id.to_string());
-        e.create_payment(other, new_payment(1, true, "o"), None, None)
+        e.create_payment(other, new_payment(1, true, "o"), &Cause::none(), None)
             .unwrap();
     }
     let page = |limit, cursor, confirmed_only| {
@@ -664,12 +700,17 @@ fn listing_pages_newest_first_in_both_directions() {
 fn stats_count_payments_waiting_for_confirmation() {
     let e = engine();
     let m = e.merchant("sk_a");
-    e.create_pending_payment(m, pending(1, None, CaptureMethod::Automatic))
-        .unwrap();
+    e.create_pending_payment(
+        m,
+        pending(1, None, CaptureMethod::Automatic),
+        &Cause::none(),
+    )
+    .unwrap();
     let p = e
         .create_pending_payment(
             m,
             pending(1, Some("pm_card_visa"), CaptureMethod::Automatic),
+            &Cause::none(),
         )
         .unwrap();
     let s = e.stats();
@@ -681,7 +722,8 @@ fn stats_count_payments_waiting_for_confirmation() {
         ),
         (2, 1, 1)
     );
-    e.confirm(m, &p.id.to_string(), None, None, None).unwrap();
+    e.confirm(m, &p.id.to_string(), None, &Cause::none(), None)
+        .unwrap();
     let s = e.stats();
     assert_eq!((s.requires_confirmation, s.succeeded), (0, 1));
 }

@@ -18,6 +18,7 @@ use http::StatusCode;
 use super::pause::pause_until;
 use crate::api::{ApiError, Call, Dialect, Reply};
 use crate::behaviour::{Fate, Fault, RequestFacts};
+use crate::engine::Cause;
 use crate::engine::idempotency::{Claim, Reservation};
 use crate::state::{Live, SimState};
 
@@ -75,7 +76,17 @@ pub(super) async fn act_out(
             reply
         }
         KeyClaim::Run(reservation) => {
-            match process(state, call, dialect, reservation, &fate, arrived).await {
+            match process(
+                state,
+                call,
+                dialect,
+                reservation,
+                &fate,
+                arrived,
+                request_id,
+            )
+            .await
+            {
                 Some(reply) => reply,
                 None => {
                     let error = ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR);
@@ -226,14 +237,17 @@ async fn process(
     reservation: Option<Reservation>,
     fate: &Fate,
     arrived: Instant,
+    request_id: &str,
 ) -> Option<Reply> {
     let engine = state.engine().clone();
+    let request_id: Arc<str> = Arc::from(request_id);
     let decline = fate.decline;
     let latency = fate.latency;
     let work = async move {
         pause_until(arrived, latency).await;
         let key = reservation.as_ref().map(|r| r.key().clone());
-        let outcome = call.execute(&engine, key.as_ref(), decline.as_ref().map(|d| d.as_str()));
+        let cause = Cause::request(&request_id, key);
+        let outcome = call.execute(&engine, &cause, decline.as_ref().map(|d| d.as_str()));
         let reply = dialect.render_call(&engine, &call, &outcome);
         // A refused operation drops its reservation here instead, which frees the key.
         if let Some(reservation) = reservation

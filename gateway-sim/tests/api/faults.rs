@@ -280,7 +280,7 @@ async fn injected_latency_delays_only_its_own_request() {
                 reference: None,
                 metadata: None,
             },
-            None,
+            &gateway_sim::Cause::none(),
             None,
         )
         .unwrap();

@@ -7,6 +7,7 @@
 //! this API's JSON.
 
 mod body;
+mod events;
 mod render;
 
 use std::sync::Arc;

@@ -7,11 +7,11 @@ use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
 use super::Native;
-use crate::api::{ApiError, Dialect, Outcome, Reply};
+use crate::api::{ApiError, Dialect, EventView, Outcome, Reply};
 use crate::behaviour;
 use crate::engine::idempotency::KeyState;
 use crate::engine::ids::{PaymentId, RefundId};
-use crate::engine::{Engine, Payment, PaymentMethod, Refund};
+use crate::engine::{ChangeKind, Engine, Payment, PaymentMethod, Refund};
 
 impl Dialect for Native {
     fn render(&self, _engine: &Engine, outcome: &Outcome) -> Reply {
@@ -38,7 +38,23 @@ impl Dialect for Native {
             // Native routes never look payment methods up; shown as a payment shows them.
             Outcome::PaymentMethod(method) => Reply::ok(to_json(&PaymentMethodJson::from(method))),
             Outcome::Refused(e) => e.clone().into_reply(),
+            // Filled in by the events and webhook-endpoint routes.
+            Outcome::Events(_)
+            | Outcome::Event(_)
+            | Outcome::WebhookEndpoint { .. }
+            | Outcome::WebhookEndpoints(_)
+            | Outcome::DeletedWebhookEndpoint(_) => {
+                ApiError::unknown_route(&http::Method::GET, "/v1/events").into_reply()
+            }
         }
+    }
+
+    fn event_types(&self, kind: ChangeKind) -> &'static [&'static str] {
+        super::events::event_types(kind)
+    }
+
+    fn render_event(&self, engine: &Engine, event: &EventView) -> Bytes {
+        super::events::render_event(engine, event)
     }
 }
 

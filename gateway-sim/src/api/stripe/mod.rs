@@ -29,6 +29,7 @@
 mod auth;
 mod charges;
 mod errors;
+mod events;
 mod ids;
 mod objects;
 mod pages;
@@ -41,8 +42,10 @@ mod render;
 mod resource;
 mod routing;
 
-use super::{ApiError, Call, Dialect, FrontDoor, Incoming, Outcome, Reply};
-use crate::engine::Engine;
+use bytes::Bytes;
+
+use super::{ApiError, Call, Dialect, EventView, FrontDoor, Incoming, Outcome, Reply};
+use crate::engine::{ChangeKind, Engine};
 use presentation::Presentation;
 
 /// The Stripe dialect's front door and renderer.
@@ -69,5 +72,13 @@ impl Dialect for Stripe {
 
     fn render_error(&self, error: &ApiError) -> Reply {
         errors::error_reply(error)
+    }
+
+    fn event_types(&self, kind: ChangeKind) -> &'static [&'static str] {
+        events::event_types(kind)
+    }
+
+    fn render_event(&self, engine: &Engine, event: &EventView) -> Bytes {
+        events::render_event(engine, event)
     }
 }

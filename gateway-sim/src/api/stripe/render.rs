@@ -208,9 +208,13 @@ mod tests {
             reference: None,
             metadata: None,
         };
-        let payment = engine.create_payment(merchant, new, None, None).unwrap();
+        let payment = engine
+            .create_payment(merchant, new, &crate::engine::Cause::none(), None)
+            .unwrap();
         let id = payment.id.to_string();
-        let (refund, _) = engine.refund(merchant, &id, None, None).unwrap();
+        let (refund, _) = engine
+            .refund(merchant, &id, None, &crate::engine::Cause::none())
+            .unwrap();
         let outcomes = [
             Outcome::Payment(payment.clone()),
             Outcome::Payments(vec![payment]),

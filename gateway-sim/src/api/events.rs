@@ -1,0 +1,153 @@
+//! Events as the dialects show them: an [`EventView`] is one event a dialect
+//! makes of a recorded change, and [`list_events`] pages through a merchant's
+//! events newest first with the filters both dialects offer. Its own file
+//! because the events API, webhook delivery and both doors all read events the
+//! same way, and none owns them.
+
+use std::sync::Arc;
+
+use super::Dialect;
+use crate::engine::ids::MerchantId;
+use crate::engine::{Change, Engine, EventDialect, EventId};
+
+/// The most events one page holds (Stripe's ceiling).
+pub const MAX_EVENTS_PAGE: usize = 100;
+
+/// One event: the `index`th event `dialect` makes of `change`.
+#[derive(Debug, Clone)]
+pub struct EventView {
+    pub change: Arc<Change>,
+    pub dialect: EventDialect,
+    pub index: u8,
+    /// The event's type (`payment_intent.succeeded`, `payment.succeeded`...).
+    pub event_type: &'static str,
+}
+
+impl EventView {
+    pub fn id(&self, salt: u32) -> EventId {
+        EventId {
+            salt,
+            seq: self.change.seq,
+            dialect: self.dialect,
+            index: self.index,
+        }
+    }
+
+    /// Whether every delivery of this event has succeeded (true when it had none).
+    pub fn delivered(&self) -> bool {
+        self.change.delivered(self.dialect, self.index)
+    }
+
+    /// The events `dialect` makes of `change`, in the order they happened.
+    pub fn of(change: &Arc<Change>, dialect: EventDialect) -> Vec<EventView> {
+        super::dialect_of(dialect)
+            .event_types(change.kind)
+            .iter()
+            .enumerate()
+            .map(|(index, event_type)| EventView {
+                change: change.clone(),
+                dialect,
+                index: index as u8,
+                event_type,
+            })
+            .collect()
+    }
+}
+
+/// Which of a merchant's events to list, in one dialect.
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    pub dialect: EventDialect,
+    /// Types to keep (empty: all). A type ending in `.*` keeps a whole family.
+    pub types: Vec<String>,
+    /// Unix seconds, simulator time, inclusive.
+    pub created_gte: Option<u64>,
+    pub created_lte: Option<u64>,
+    pub limit: usize,
+    /// Only events older than this one (the last of the previous page).
+    pub starting_after: Option<EventId>,
+    /// Only events with a delivery still outstanding or failed (`delivery_success=false`).
+    pub undelivered_only: bool,
+}
+
+impl EventQuery {
+    pub fn newest(dialect: EventDialect, limit: usize) -> EventQuery {
+        EventQuery {
+            dialect,
+            types: Vec::new(),
+            created_gte: None,
+            created_lte: None,
+            limit,
+            starting_after: None,
+            undelivered_only: false,
+        }
+    }
+
+    fn keeps(&self, event: &EventView) -> bool {
+        let created = event.change.time_ms / 1000;
+        (self.types.is_empty() || self.types.iter().any(|t| type_matches(t, event.event_type)))
+            && self.created_gte.is_none_or(|gte| created >= gte)
+            && self.created_lte.is_none_or(|lte| created <= lte)
+            && (!self.undelivered_only || !event.delivered())
+    }
+}
+
+/// `pattern` is a type, or a family (`payment_intent.*`), or `*`.
+pub fn type_matches(pattern: &str, event_type: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some("") => true,
+        Some(prefix) => event_type.starts_with(prefix),
+        None => pattern == event_type,
+    }
+}
+
+/// A page of the merchant's events, newest first. An event of a change holds
+/// its place among the change's other events: the last one happened last.
+pub fn list_events(engine: &Engine, merchant: MerchantId, query: &EventQuery) -> Vec<EventView> {
+    let limit = query.limit.clamp(1, MAX_EVENTS_PAGE);
+    let mut page = Vec::new();
+    let (before, skip_from) = match query.starting_after {
+        // Events of the cursor's own change that are older than the cursor come first.
+        Some(cursor) => (Some(cursor.seq + 1), Some(cursor)),
+        None => (None, None),
+    };
+    engine.changes_newest_first(merchant, before, |change| {
+        for event in EventView::of(change, query.dialect).into_iter().rev() {
+            if let Some(cursor) = skip_from
+                && change.seq == cursor.seq
+                && event.index >= cursor.index
+            {
+                continue;
+            }
+            if query.keeps(&event) {
+                page.push(event);
+                if page.len() == limit {
+                    return false;
+                }
+            }
+        }
+        true
+    });
+    page
+}
+
+/// The event `id` names, if it is this merchant's, of this engine, and `dialect`'s.
+pub fn find_event(
+    engine: &Engine,
+    merchant: MerchantId,
+    dialect: EventDialect,
+    id: &str,
+) -> Option<EventView> {
+    let id = EventId::parse(id).filter(|id| id.dialect == dialect)?;
+    let change = engine.change(merchant, &id)?;
+    EventView::of(&change, dialect)
+        .into_iter()
+        .find(|e| e.index == id.index)
+}
+
+/// The dialect's renderer of an event body (used by webhook delivery, which
+/// holds only the engine's dialect tag).
+pub fn render_event(engine: &Engine, event: &EventView) -> bytes::Bytes {
+    let dialect: &dyn Dialect = super::dialect_of(event.dialect);
+    dialect.render_event(engine, event)
+}

@@ -1,0 +1,340 @@
+//! Events: the outbox beside the ledger. Every state change a merchant would be
+//! told about is recorded here as a [`Change`], in the same atomic step (under the
+//! same payment lock) as the change and its ledger entries, so an event exists
+//! exactly when its change happened.
+//!
+//! A change is dialect-neutral ("the payment was captured"); each dialect names
+//! the events it makes of it (Stripe: `charge.captured` and
+//! `payment_intent.succeeded`; native: `payment.succeeded`) in its own table, and
+//! an event's id says which change and which of those names it is ([`EventId`]).
+//! One record per change, however many events the dialects make of it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use super::ids::MerchantId;
+use super::payment::{Payment, Refund};
+use super::shard::Map;
+
+/// What happened to a payment, in the domain's words. The dialects' event tables
+/// are keyed by this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// A payment created without being authorized (a PaymentIntent not confirmed yet).
+    Created,
+    /// Authorized, waiting for a capture (manual capture).
+    Authorized,
+    /// Authorized and captured in one step (automatic capture).
+    Succeeded,
+    /// An authorization captured, in full or in part.
+    Captured,
+    /// An authorization attempt declined.
+    Failed,
+    /// Canceled: an authorization released, or a payment abandoned.
+    Canceled,
+    /// Captured money given back (the refund is [`Change::refund`]).
+    Refunded,
+}
+
+/// The API request that caused a change (`request` in an event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRef {
+    pub id: Arc<str>,
+    pub idempotency_key: Option<Arc<str>>,
+}
+
+/// Which dialect an event is named and rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventDialect {
+    Stripe,
+    Native,
+}
+
+impl EventDialect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventDialect::Stripe => "stripe",
+            EventDialect::Native => "native",
+        }
+    }
+
+    /// Bit offset of this dialect's events in [`Change`]'s delivery bits.
+    fn bit_base(self) -> u32 {
+        match self {
+            EventDialect::Stripe => 0,
+            EventDialect::Native => 32,
+        }
+    }
+}
+
+/// One recorded state change, with the payment as it was right after it.
+#[derive(Debug)]
+pub struct Change {
+    /// 1-based, gap-free, in the order the changes happened.
+    pub seq: u64,
+    pub kind: ChangeKind,
+    pub merchant: MerchantId,
+    /// Simulator time of the change, Unix milliseconds.
+    pub time_ms: u64,
+    /// The payment as it was at that moment (not as it is now).
+    pub payment: Payment,
+    /// The refund a [`ChangeKind::Refunded`] change made.
+    pub refund: Option<Refund>,
+    /// The request that caused it; `None` for changes the gateway made by itself.
+    pub request: Option<RequestRef>,
+    /// One bit per event made of this change (see [`EventDialect::bit_base`]): set
+    /// while some delivery of that event has not succeeded yet.
+    undelivered: AtomicU64,
+}
+
+impl Change {
+    /// Whether every delivery of the `index`th `dialect` event of this change has
+    /// succeeded (true when it had no deliveries at all).
+    pub fn delivered(&self, dialect: EventDialect, index: u8) -> bool {
+        self.undelivered.load(Ordering::Relaxed) & bit(dialect, index) == 0
+    }
+
+    /// Marks the event as having deliveries outstanding (`false`) or all done (`true`).
+    pub fn set_delivered(&self, dialect: EventDialect, index: u8, delivered: bool) {
+        if delivered {
+            self.undelivered
+                .fetch_and(!bit(dialect, index), Ordering::Relaxed);
+        } else {
+            self.undelivered
+                .fetch_or(bit(dialect, index), Ordering::Relaxed);
+        }
+    }
+}
+
+fn bit(dialect: EventDialect, index: u8) -> u64 {
+    1u64 << (dialect.bit_base() + u32::from(index.min(31)))
+}
+
+/// What caused the operations of one request, and the changes they raised.
+/// Passed to every engine operation that changes state; the server takes the
+/// raised changes afterwards and hands them to webhook delivery.
+#[derive(Debug, Default)]
+pub struct Cause {
+    request: Option<RequestRef>,
+    raised: Mutex<Vec<Arc<Change>>>,
+}
+
+impl Cause {
+    /// No request: a change the gateway made by itself, or a test's direct call.
+    pub fn none() -> Cause {
+        Cause::default()
+    }
+
+    /// The API request `id`, which carried `idempotency_key` if any.
+    pub fn request(id: &str, idempotency_key: Option<Arc<str>>) -> Cause {
+        Cause {
+            request: Some(RequestRef {
+                id: Arc::from(id),
+                idempotency_key,
+            }),
+            raised: Mutex::default(),
+        }
+    }
+
+    /// A request known only by its idempotency key (engine tests).
+    pub fn with_key(key: &Arc<str>) -> Cause {
+        Cause::request("req_test", Some(key.clone()))
+    }
+
+    pub fn idempotency_key(&self) -> Option<&Arc<str>> {
+        self.request.as_ref()?.idempotency_key.as_ref()
+    }
+
+    pub fn request_ref(&self) -> Option<&RequestRef> {
+        self.request.as_ref()
+    }
+
+    /// The changes raised so far, handed over once.
+    pub fn take_raised(&self) -> Vec<Arc<Change>> {
+        std::mem::take(&mut *self.raised.lock())
+    }
+
+    fn raise(&self, change: Arc<Change>) {
+        self.raised.lock().push(change);
+    }
+}
+
+/// An event's id: which change, and which of the events its dialect makes of it.
+/// Printed as `evt_` + the log's salt, the change's sequence number and the event
+/// slot, so ids differ across restarts and resets and decode without a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventId {
+    pub salt: u32,
+    pub seq: u64,
+    pub dialect: EventDialect,
+    pub index: u8,
+}
+
+impl EventId {
+    pub const PREFIX: &'static str = "evt_";
+
+    pub fn parse(s: &str) -> Option<EventId> {
+        let hex = s.strip_prefix(Self::PREFIX)?;
+        if hex.len() != 8 + 12 + 2 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let salt = u32::from_str_radix(&hex[..8], 16).ok()?;
+        let seq = u64::from_str_radix(&hex[8..20], 16).ok()?;
+        let slot = u8::from_str_radix(&hex[20..], 16).ok()?;
+        let dialect = if slot & 0x80 == 0 {
+            EventDialect::Stripe
+        } else {
+            EventDialect::Native
+        };
+        Some(EventId {
+            salt,
+            seq,
+            dialect,
+            index: slot & 0x7f,
+        })
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slot = match self.dialect {
+            EventDialect::Stripe => self.index,
+            EventDialect::Native => self.index | 0x80,
+        };
+        write!(
+            f,
+            "{}{:08x}{:012x}{:02x}",
+            Self::PREFIX,
+            self.salt,
+            self.seq,
+            slot
+        )
+    }
+}
+
+/// The change log: every change in order, and each merchant's changes.
+pub(super) struct EventLog {
+    inner: Mutex<LogInner>,
+}
+
+struct LogInner {
+    /// Random per start and per reset, so event ids never repeat across them.
+    salt: u32,
+    /// `changes[seq - 1]`.
+    changes: Vec<Arc<Change>>,
+    by_merchant: Map<MerchantId, Vec<u64>>,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        EventLog {
+            inner: Mutex::new(LogInner {
+                salt: rand::random(),
+                changes: Vec::new(),
+                by_merchant: Map::default(),
+            }),
+        }
+    }
+}
+
+impl EventLog {
+    /// Records a change and tells its cause about it. Called under the lock of the
+    /// payment it changes, so the log's order is the payments' order.
+    pub(super) fn record(
+        &self,
+        kind: ChangeKind,
+        time_ms: u64,
+        payment: &Payment,
+        refund: Option<Refund>,
+        cause: &Cause,
+    ) {
+        let mut inner = self.inner.lock();
+        let seq = inner.changes.len() as u64 + 1;
+        let change = Arc::new(Change {
+            seq,
+            kind,
+            merchant: payment.merchant,
+            time_ms,
+            payment: payment.clone(),
+            refund,
+            request: cause.request.clone(),
+            undelivered: AtomicU64::new(0),
+        });
+        inner.changes.push(change.clone());
+        inner
+            .by_merchant
+            .entry(payment.merchant)
+            .or_default()
+            .push(seq);
+        drop(inner);
+        cause.raise(change);
+    }
+
+    pub(super) fn salt(&self) -> u32 {
+        self.inner.lock().salt
+    }
+
+    pub(super) fn len(&self) -> u64 {
+        self.inner.lock().changes.len() as u64
+    }
+
+    pub(super) fn get(&self, seq: u64) -> Option<Arc<Change>> {
+        let inner = self.inner.lock();
+        inner.changes.get(seq.checked_sub(1)? as usize).cloned()
+    }
+
+    /// The merchant's changes older than `before` (a sequence number; all when
+    /// `None`), newest first, while `visit` asks for more.
+    pub(super) fn newest_first(
+        &self,
+        merchant: MerchantId,
+        before: Option<u64>,
+        mut visit: impl FnMut(&Arc<Change>) -> bool,
+    ) {
+        let inner = self.inner.lock();
+        let Some(seqs) = inner.by_merchant.get(&merchant) else {
+            return;
+        };
+        let end = match before {
+            Some(before) => seqs.partition_point(|s| *s < before),
+            None => seqs.len(),
+        };
+        for seq in seqs[..end].iter().rev() {
+            if !visit(&inner.changes[(*seq - 1) as usize]) {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn clear(&self) {
+        let mut inner = self.inner.lock();
+        inner.changes.clear();
+        inner.by_merchant.clear();
+        inner.salt = rand::random();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_print_and_parse_back() {
+        for dialect in [EventDialect::Stripe, EventDialect::Native] {
+            let id = EventId {
+                salt: 0xdead_beef,
+                seq: 42,
+                dialect,
+                index: 3,
+            };
+            let text = id.to_string();
+            assert!(text.starts_with("evt_"));
+            assert_eq!(EventId::parse(&text), Some(id));
+        }
+        assert_eq!(EventId::parse("evt_nothex"), None);
+        assert_eq!(EventId::parse("pay_000000000000000000000000"), None);
+    }
+}
