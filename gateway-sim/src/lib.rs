@@ -60,9 +60,11 @@ use tokio::task::JoinHandle;
 
 pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
 pub use behaviour::{
-    AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DistributionKind, Endpoint,
-    EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig, RateLimitConfig,
-    ScheduleWindow, SequenceRule, load_scenario_gateway, parse_scenario_gateway,
+    AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DeliveryFate, DistributionKind,
+    Duplicate, Endpoint, EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig,
+    OutageWindow, RateLimitConfig, RetryConfig, ScheduleWindow, SequenceRule, WebhookDialect,
+    WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig, default_webhook_secret,
+    load_scenario_gateway, parse_scenario_gateway,
 };
 pub use control::Stats;
 pub use engine::SimClock;

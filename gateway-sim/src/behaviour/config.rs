@@ -9,6 +9,7 @@
 
 use super::endpoint::Endpoint;
 use super::fault::FaultKind;
+use super::webhooks::WebhooksConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -69,6 +70,9 @@ pub struct BehaviourConfig {
     /// "The first N attempts of each request fail with F" rules. The first matching wins.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sequences: Vec<SequenceRule>,
+    /// Webhook endpoints, retries and delivery faults (`[gateway.webhooks]`).
+    #[serde(skip_serializing_if = "WebhooksConfig::is_empty")]
+    pub webhooks: WebhooksConfig,
 }
 
 /// The shape of a latency distribution.

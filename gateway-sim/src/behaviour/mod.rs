@@ -20,6 +20,9 @@
 //! - [`seen`] and [`rate_limit`]: the two pieces of state the server owns (retry counting and
 //!   per-merchant rate limiting).
 //! - [`duration`]: "80ms"-style durations, the one grammar of every scenario file.
+//! - `webhooks.rs`: the `[gateway.webhooks]` table ([`WebhooksConfig`]) and the pure decisions
+//!   the webhook dispatcher asks of it: a delivery's [`DeliveryFate`], the retry schedule,
+//!   outage windows, the default signing secret.
 
 pub mod config;
 pub mod declines;
@@ -33,6 +36,7 @@ mod rng;
 mod scenario_file;
 pub mod seen;
 mod validate;
+mod webhooks;
 
 pub use config::{
     AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DistributionKind, EndpointConfig,
@@ -46,6 +50,11 @@ pub use fault::{Fault, FaultKind};
 pub use rate_limit::MerchantRateLimiter;
 pub use scenario_file::{load_scenario_gateway, parse_scenario_gateway};
 pub use seen::SeenCounter;
+pub(crate) use validate::{check_webhook_secret, check_webhook_url};
+pub use webhooks::{
+    DeliveryFate, Duplicate, OutageWindow, RetryConfig, WebhookDialect, WebhookEndpointConfig,
+    WebhookFaultsConfig, WebhooksConfig, default_webhook_secret,
+};
 
 #[cfg(test)]
 mod tests;

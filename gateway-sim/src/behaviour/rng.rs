@@ -18,6 +18,9 @@ pub(crate) enum Stream {
     Latency = 0x6c61_7465_6e63_7901,
     Fault = 0x6661_756c_7473_0002,
     Decline = 0x6465_636c_696e_6503,
+    /// The faults of one webhook delivery (duplicate, reorder, early, drop, delay), drawn in a
+    /// fixed order from this one stream.
+    Webhook = 0x7765_6268_6f6f_6b04,
 }
 
 const C1: u64 = 0x87c3_7b91_1142_53d5;

@@ -1,6 +1,6 @@
 //! The semantic rules of a [`BehaviourConfig`] that serde cannot state: probabilities in [0, 1]
 //! that sum to at most 1, p99 >= p50, known decline codes, windows that end after they start,
-//! bounds on injected delays. Each error names the field's full path.
+//! bounds on injected delays, webhook URLs and secrets. Each error names the field's full path.
 
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use super::declines::{DeclineCode, KNOWN_DECLINE_CODES};
 use super::duration::{DURATION_SYNTAX, format_duration};
 use super::endpoint::Endpoint;
 use super::fault::FaultKind;
+use super::webhooks::{WebhookEndpointConfig, WebhooksConfig};
 
 /// Float slack for "probabilities sum to at most 1" (0.1 + 0.2 + 0.7 is 1.0000000000000002).
 const SUM_TOLERANCE: f64 = 1e-9;
@@ -51,6 +52,7 @@ impl BehaviourConfig {
             }
             validate_endpoint_list(rule.endpoints.as_deref(), &path)?;
         }
+        validate_webhooks(&self.webhooks, "gateway.webhooks")?;
         Ok(())
     }
 }
@@ -366,6 +368,251 @@ fn validate_window(window: &ScheduleWindow, path: &str) -> Result<(), ConfigErro
             path,
             "this window changes nothing; give it latency_factor, latency, faults or declines",
         ));
+    }
+    Ok(())
+}
+
+const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const MAX_WEBHOOK_ATTEMPTS: u32 = 100;
+const MAX_WEBHOOK_CONCURRENCY: usize = 10_000;
+const WEBHOOK_SECRET_LENGTH: std::ops::RangeInclusive<usize> = 16..=200;
+
+fn validate_webhooks(config: &WebhooksConfig, path: &str) -> Result<(), ConfigError> {
+    for (index, endpoint) in config.endpoints.iter().enumerate() {
+        validate_webhook_endpoint(endpoint, &format!("{path}.endpoints[{index}]"))?;
+    }
+
+    let retry = &config.retry;
+    if retry.first_delay.is_zero() {
+        return Err(ConfigError::new(
+            format!("{path}.retry.first_delay"),
+            format!(
+                "must be greater than 0; the wait before the second attempt, {DURATION_SYNTAX}"
+            ),
+        ));
+    }
+    validate_duration_bound(retry.first_delay, format!("{path}.retry.first_delay"))?;
+    if !(retry.factor.is_finite() && retry.factor >= 1.0) {
+        return Err(ConfigError::new(
+            format!("{path}.retry.factor"),
+            format!(
+                "{} is not a valid backoff factor; expected a number >= 1 (1 = the same wait \
+                 every time, 2 = doubling)",
+                retry.factor
+            ),
+        ));
+    }
+    if !(1..=MAX_WEBHOOK_ATTEMPTS).contains(&retry.max_attempts) {
+        return Err(ConfigError::new(
+            format!("{path}.retry.max_attempts"),
+            format!(
+                "{} is out of range; expected 1 to {MAX_WEBHOOK_ATTEMPTS} attempts in all, the \
+                 first included (1 = never retry)",
+                retry.max_attempts
+            ),
+        ));
+    }
+
+    if config.timeout < Duration::from_millis(1) || config.timeout > MAX_WEBHOOK_TIMEOUT {
+        return Err(ConfigError::new(
+            format!("{path}.timeout"),
+            format!(
+                "{} is out of range; expected from 1ms to {} per attempt",
+                format_duration(config.timeout),
+                format_duration(MAX_WEBHOOK_TIMEOUT)
+            ),
+        ));
+    }
+    if config.max_pending == 0 {
+        return Err(ConfigError::new(
+            format!("{path}.max_pending"),
+            "must be at least 1 (the deliveries held in memory at most)",
+        ));
+    }
+    if !(1..=MAX_WEBHOOK_CONCURRENCY).contains(&config.concurrency) {
+        return Err(ConfigError::new(
+            format!("{path}.concurrency"),
+            format!(
+                "{} is out of range; expected 1 to {MAX_WEBHOOK_CONCURRENCY} deliveries in flight",
+                config.concurrency
+            ),
+        ));
+    }
+
+    let faults = &config.faults;
+    let faults_path = format!("{path}.faults");
+    for (key, probability) in [
+        ("duplicate", faults.duplicate),
+        ("duplicate_concurrent", faults.duplicate_concurrent),
+        ("reorder", faults.reorder),
+        ("early", faults.early),
+        ("drop", faults.drop),
+    ] {
+        validate_probability(probability, format!("{faults_path}.{key}"))?;
+    }
+    validate_duration_bound(faults.duplicate_gap, format!("{faults_path}.duplicate_gap"))?;
+    validate_duration_bound(faults.reorder_hold, format!("{faults_path}.reorder_hold"))?;
+    if let Some(delay) = &faults.delay {
+        validate_latency(delay, &format!("{faults_path}.delay"), false)?;
+    }
+
+    for (index, window) in config.outages.iter().enumerate() {
+        if window.until <= window.from {
+            return Err(ConfigError::new(
+                format!("{path}.outages[{index}].until"),
+                format!(
+                    "until ({}) must be after from ({})",
+                    format_duration(window.until),
+                    format_duration(window.from)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_webhook_endpoint(
+    endpoint: &WebhookEndpointConfig,
+    path: &str,
+) -> Result<(), ConfigError> {
+    check_webhook_url(&endpoint.url)
+        .map_err(|message| ConfigError::new(format!("{path}.url"), message))?;
+    if endpoint.events.is_empty() {
+        return Err(ConfigError::new(
+            format!("{path}.events"),
+            "an empty list receives nothing; list event types such as \
+             \"payment_intent.succeeded\", or leave `events` out (or write [\"*\"]) for all",
+        ));
+    }
+    for (index, event) in endpoint.events.iter().enumerate() {
+        if event.trim().is_empty() {
+            return Err(ConfigError::new(
+                format!("{path}.events[{index}]"),
+                "an event type cannot be empty; write one such as \"payment_intent.succeeded\", \
+                 or \"*\" for all",
+            ));
+        }
+    }
+    if let Some(secret) = &endpoint.secret {
+        check_webhook_secret(secret)
+            .map_err(|message| ConfigError::new(format!("{path}.secret"), message))?;
+    }
+    if endpoint
+        .merchant
+        .as_deref()
+        .is_some_and(|m| m.trim().is_empty())
+    {
+        return Err(ConfigError::new(
+            format!("{path}.merchant"),
+            "cannot be empty; give a merchant's API key, or leave `merchant` out for every \
+             merchant's events",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a webhook signing secret (`whsec_...`, 16 to 200 characters); the message says what
+/// is accepted. Shared with `--webhook-secret`.
+pub(crate) fn check_webhook_secret(secret: &str) -> Result<(), String> {
+    let length = secret.chars().count();
+    if !secret.starts_with("whsec_") {
+        return Err(
+            "a webhook secret starts with `whsec_`, as Stripe's do, e.g. \
+             \"whsec_0123456789abcdef\""
+                .to_string(),
+        );
+    }
+    if !WEBHOOK_SECRET_LENGTH.contains(&length) {
+        return Err(format!(
+            "is {length} characters long; expected {} to {}, `whsec_` included",
+            WEBHOOK_SECRET_LENGTH.start(),
+            WEBHOOK_SECRET_LENGTH.end()
+        ));
+    }
+    if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(
+            "contains a space or a control character; a secret is sent in no header, \
+                    but it is printed and copied around: keep it to visible characters"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `url` is an absolute http:// or https:// URL with a host (and, if it has one, a
+/// port from 1 to 65535); the message says what is accepted. Shared with `--webhook`.
+///
+/// Written out here rather than with the `http` crate's `Uri`: the fault model stays free of
+/// the I/O crates (tests/architecture.rs), and this is the whole grammar a webhook URL needs.
+pub(crate) fn check_webhook_url(url: &str) -> Result<(), String> {
+    let example = "e.g. \"http://127.0.0.1:9000/webhooks\"";
+    let invalid = |why: &str| format!("`{url}` is not a usable webhook URL: {why}; {example}");
+    if url.chars().any(|c| !c.is_ascii_graphic()) {
+        return Err(invalid(
+            "it contains a space, a control or a non-ASCII character (percent-encode them)",
+        ));
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = if lower.starts_with("http://") {
+        &url["http://".len()..]
+    } else if lower.starts_with("https://") {
+        &url["https://".len()..]
+    } else {
+        return Err(invalid("it must start with http:// or https://"));
+    };
+    if url.contains('#') {
+        return Err(invalid("a fragment (#...) is never sent to a server"));
+    }
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    // Credentials in the URL would be sent as-is; nothing here needs them.
+    let host_port = match authority.rsplit_once('@') {
+        Some(_) => return Err(invalid("user:password@ is not supported")),
+        None => authority,
+    };
+    let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
+        let Some((address, after)) = bracketed.split_once(']') else {
+            return Err(invalid("an IPv6 address opened with [ is never closed"));
+        };
+        if address.is_empty()
+            || !address
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
+            return Err(invalid("the IPv6 address between [ ] is not one"));
+        }
+        let port = match after {
+            "" => None,
+            _ => match after.strip_prefix(':') {
+                Some(port) => Some(port),
+                None => return Err(invalid("only :port may follow an IPv6 address")),
+            },
+        };
+        (address, port)
+    } else {
+        match host_port.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(invalid("it has no host"));
+    }
+    if !host_port.starts_with('[')
+        && !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '%'))
+    {
+        return Err(invalid("the host has a character no host name has"));
+    }
+    if let Some(port) = port {
+        let valid = !port.is_empty()
+            && port.len() <= 5
+            && port.chars().all(|c| c.is_ascii_digit())
+            && port.parse::<u32>().is_ok_and(|p| (1..=65_535).contains(&p));
+        if !valid {
+            return Err(invalid("the port must be a number from 1 to 65535"));
+        }
     }
     Ok(())
 }
