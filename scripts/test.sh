@@ -27,3 +27,16 @@ if ! "$sdk_env/bin/python" -m pip --version >/dev/null 2>&1; then
 fi
 "$sdk_env/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/stripe_sdk/requirements.txt
 PYTHONDONTWRITEBYTECODE=1 "$sdk_env/bin/python" -m pytest tests/stripe_sdk -q
+
+# The Node SDK suite: stripe-node from npm (pinned in tests/stripe_node/package.json,
+# locked in its package-lock.json), unpatched, verifies gateway-sim's webhook
+# signatures with stripe.webhooks.constructEvent. Node and npm come from Debian.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        apt-get install -y -qq nodejs npm >/dev/null
+    else
+        echo "scripts/test.sh: tests/stripe_node needs node and npm (Debian: apt-get install nodejs npm)" >&2
+        exit 1
+    fi
+fi
+(cd tests/stripe_node && npm ci --no-audit --no-fund --silent && node --test)

@@ -50,6 +50,7 @@ mod engine;
 mod response;
 mod server;
 mod state;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -12,8 +12,11 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::behaviour::{Behaviour, BehaviourConfig, ConfigError, MerchantRateLimiter, SeenCounter};
-use crate::engine::Engine;
+use crate::behaviour::{
+    Behaviour, BehaviourConfig, ConfigError, MerchantRateLimiter, SeenCounter, WebhookDialect,
+};
+use crate::engine::{Engine, EventDialect};
+use crate::webhooks::Webhooks;
 
 /// The behaviour in force, with the rate limiter built from it.
 pub struct Live {
@@ -23,6 +26,7 @@ pub struct Live {
 
 impl Live {
     fn build(config: BehaviourConfig, seed: u64) -> Result<Live, ConfigError> {
+        check_webhook_event_types(&config)?;
         let behaviour = Behaviour::new(config, seed)?;
         let limiter = behaviour
             .rate_limit()
@@ -30,6 +34,29 @@ impl Live {
             .transpose()?;
         Ok(Live { behaviour, limiter })
     }
+}
+
+/// The event types configured endpoints ask for must exist in their dialect: the
+/// fault model cannot check this, it does not know the dialects' tables.
+fn check_webhook_event_types(config: &BehaviourConfig) -> Result<(), ConfigError> {
+    for (n, endpoint) in config.webhooks.endpoints.iter().enumerate() {
+        let dialect = match endpoint.dialect {
+            WebhookDialect::Stripe => EventDialect::Stripe,
+            WebhookDialect::Native => EventDialect::Native,
+        };
+        for (k, event_type) in endpoint.events.iter().enumerate() {
+            if !crate::api::is_known_event_type(dialect, event_type) {
+                return Err(ConfigError::new(
+                    format!("gateway.webhooks.endpoints[{n}].events[{k}]"),
+                    format!(
+                        "{event_type:?} is not an event type the {} dialect sends; use \"*\" for all, a family such as \"payment_intent.*\", or a type listed in docs/stripe.md",
+                        dialect.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Request and fault counters kept by the server (money is counted by the engine).
@@ -70,6 +97,7 @@ struct Shared {
     counters: ServerCounters,
     started: Instant,
     request_ids: AtomicU64,
+    webhooks: Webhooks,
 }
 
 impl SimState {
@@ -80,8 +108,14 @@ impl SimState {
         admin_token: Option<String>,
     ) -> Result<SimState, ConfigError> {
         let live = Live::build(behaviour, seed)?;
+        let webhooks = Webhooks::new(
+            engine.clone(),
+            &live.behaviour.config().webhooks,
+            live.behaviour.seed(),
+        );
         Ok(SimState {
             inner: Arc::new(Shared {
+                webhooks,
                 engine,
                 live: RwLock::new(Arc::new(live)),
                 seen: SeenCounter::default(),
@@ -106,8 +140,16 @@ impl SimState {
     /// Replaces the behaviour atomically, or changes nothing if `config` is invalid.
     pub fn set_behaviour(&self, config: BehaviourConfig) -> Result<(), ConfigError> {
         let live = Live::build(config, self.inner.seed)?;
+        self.inner
+            .webhooks
+            .configure(&live.behaviour.config().webhooks, live.behaviour.seed());
         *self.inner.live.write() = Arc::new(live);
         Ok(())
+    }
+
+    /// Webhook delivery.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
     }
 
     pub fn seen(&self) -> &SeenCounter {
@@ -142,6 +184,7 @@ impl SimState {
     /// Forgets all payments, keys, ledger entries, attempt counts and counters.
     pub fn reset(&self) {
         self.inner.engine.reset();
+        self.inner.webhooks.clear();
         self.inner.seen.clear();
         self.inner.counters.clear();
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Dialect;
 use crate::engine::ids::MerchantId;
-use crate::engine::{Change, Engine, EventDialect, EventId};
+use crate::engine::{Change, ChangeKind, Engine, EventDialect, EventId};
 
 /// The most events one page holds (Stripe's ceiling).
 pub const MAX_EVENTS_PAGE: usize = 100;
@@ -99,6 +99,16 @@ pub fn type_matches(pattern: &str, event_type: &str) -> bool {
         Some(prefix) => event_type.starts_with(prefix),
         None => pattern == event_type,
     }
+}
+
+/// Whether `pattern` (a type, a family such as `payment_intent.*`, or `*`) names
+/// at least one event `dialect` sends: what endpoint subscriptions are checked against.
+pub fn is_known_event_type(dialect: EventDialect, pattern: &str) -> bool {
+    let door = super::dialect_of(dialect);
+    ChangeKind::ALL
+        .iter()
+        .flat_map(|kind| door.event_types(*kind))
+        .any(|event_type| type_matches(pattern, event_type))
 }
 
 /// A page of the merchant's events, newest first. An event of a change holds

@@ -41,7 +41,8 @@ pub use door::Dialect;
 pub(crate) use door::FrontDoor;
 pub use error::ApiError;
 pub use events::{
-    EventQuery, EventView, MAX_EVENTS_PAGE, find_event, list_events, render_event, type_matches,
+    EventQuery, EventView, MAX_EVENTS_PAGE, find_event, is_known_event_type, list_events,
+    render_event, type_matches,
 };
 pub use operation::{Operation, Outcome};
 pub use reply::Reply;

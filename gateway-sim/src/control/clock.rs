@@ -20,6 +20,8 @@ pub(super) fn advance(state: &SimState, body: &Bytes) -> Response<Body> {
     match serde_json::from_slice::<Advance>(body) {
         Ok(a) => {
             state.engine().advance_clock(Duration::from_secs(a.seconds));
+            // Retries and held deliveries follow simulator time.
+            state.webhooks().clock_moved();
             json(StatusCode::OK, &super::stats(state))
         }
         Err(e) => answer(

@@ -101,5 +101,48 @@ fn render(state: &SimState) -> String {
         "Faults injected on purpose, by kind.",
         &faults,
     );
+    let w = &s.webhooks;
+    metric(
+        "webhook_deliveries_pending",
+        "gauge",
+        "Webhook deliveries waiting (not due yet, retries, an outage's backlog) and under way.",
+        &[
+            ("{state=\"queued\"}", w.pending as i64),
+            ("{state=\"in_flight\"}", w.in_flight as i64),
+        ],
+    );
+    metric(
+        "webhook_attempts_total",
+        "counter",
+        "Webhook delivery attempts, by outcome.",
+        &[
+            ("{outcome=\"delivered\"}", w.delivered as i64),
+            ("{outcome=\"failed\"}", w.failed_attempts as i64),
+        ],
+    );
+    metric(
+        "webhook_deliveries_lost_total",
+        "counter",
+        "Webhook deliveries given up: every attempt failed, or the queue was full.",
+        &[
+            ("{reason=\"exhausted\"}", w.exhausted as i64),
+            ("{reason=\"overflow\"}", w.overflow as i64),
+        ],
+    );
+    let webhook_faults: Vec<(String, i64)> = w
+        .faults
+        .iter()
+        .map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), *n as i64))
+        .collect();
+    let webhook_faults: Vec<(&str, i64)> = webhook_faults
+        .iter()
+        .map(|(l, n)| (l.as_str(), *n))
+        .collect();
+    metric(
+        "webhook_faults_total",
+        "counter",
+        "Webhook delivery faults applied on purpose, by kind.",
+        &webhook_faults,
+    );
     out
 }

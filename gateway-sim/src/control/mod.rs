@@ -6,13 +6,14 @@
 //!
 //! `mod.rs` routes a control request to its handler; each resource of the control plane has
 //! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
-//! NDJSON stream) and `metrics.rs` (Prometheus text).
+//! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text).
 
 mod clock;
 mod config;
 mod ledger;
 mod metrics;
 mod stats;
+mod webhooks;
 
 use bytes::Bytes;
 use http::{Method, Response, StatusCode};
@@ -70,6 +71,14 @@ pub async fn handle(
         },
         "/_sim/clock/advance" => match *method {
             Method::POST => clock::advance(state, body),
+            _ => allowed("POST"),
+        },
+        "/_sim/webhooks/deliveries" => match *method {
+            Method::GET => webhooks::deliveries(state, parts.uri.query()),
+            _ => allowed("GET"),
+        },
+        _ if path.starts_with("/_sim/webhooks/resend/") => match *method {
+            Method::POST => webhooks::resend(state, &path["/_sim/webhooks/resend/".len()..]),
             _ => allowed("POST"),
         },
         "/metrics" => match *method {

@@ -14,6 +14,10 @@ pub struct Stats {
     pub faults: std::collections::BTreeMap<&'static str, u64>,
     pub uptime_ms: u64,
     pub sim_time_ms: u64,
+    /// Events recorded since start or reset (one per state change; each dialect
+    /// names one or more events after each).
+    pub changes: u64,
+    pub webhooks: crate::webhooks::WebhookStats,
 }
 
 pub fn stats(state: &SimState) -> Stats {
@@ -27,5 +31,7 @@ pub fn stats(state: &SimState) -> Stats {
         faults: counters.faults(),
         uptime_ms: state.uptime().as_millis() as u64,
         sim_time_ms: state.engine().clock().now_ms(),
+        changes: state.engine().changes_len(),
+        webhooks: state.webhooks().stats(state.engine()),
     }
 }

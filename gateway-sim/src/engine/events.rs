@@ -39,6 +39,19 @@ pub enum ChangeKind {
     Refunded,
 }
 
+impl ChangeKind {
+    /// Every kind, for tables that list what each dialect says of them.
+    pub const ALL: [ChangeKind; 7] = [
+        ChangeKind::Created,
+        ChangeKind::Authorized,
+        ChangeKind::Succeeded,
+        ChangeKind::Captured,
+        ChangeKind::Failed,
+        ChangeKind::Canceled,
+        ChangeKind::Refunded,
+    ];
+}
+
 /// The API request that caused a change (`request` in an event).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRef {

@@ -716,6 +716,11 @@ impl Engine {
         self.inner.webhook_endpoints.of(merchant)
     }
 
+    /// Whether any merchant registered an endpoint (the dispatcher's fast path).
+    pub fn has_webhook_endpoints(&self) -> bool {
+        self.inner.webhook_endpoints.count() > 0
+    }
+
     /// Every registered endpoint, of every merchant, oldest first.
     pub fn webhook_endpoints(&self) -> Vec<Arc<WebhookEndpoint>> {
         self.inner.webhook_endpoints.all()

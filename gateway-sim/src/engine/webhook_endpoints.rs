@@ -76,9 +76,20 @@ pub const MAX_ENDPOINTS_PER_MERCHANT: usize = 16;
 #[derive(Default)]
 pub(super) struct EndpointRegistry {
     endpoints: RwLock<Vec<Arc<WebhookEndpoint>>>,
+    /// How many there are, read without the lock on every raised change.
+    count: std::sync::atomic::AtomicUsize,
 }
 
 impl EndpointRegistry {
+    pub(super) fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn recount(&self, all: &[Arc<WebhookEndpoint>]) {
+        self.count
+            .store(all.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Registers `endpoint`, or `None` when its merchant already has the maximum.
     pub(super) fn add(&self, endpoint: WebhookEndpoint) -> Option<Arc<WebhookEndpoint>> {
         let mut all = self.endpoints.write();
@@ -91,6 +102,7 @@ impl EndpointRegistry {
         }
         let endpoint = Arc::new(endpoint);
         all.push(endpoint.clone());
+        self.recount(&all);
         Some(endpoint)
     }
 
@@ -142,7 +154,9 @@ impl EndpointRegistry {
         let at = all
             .iter()
             .position(|e| e.id == id && e.merchant == merchant)?;
-        Some(all.remove(at))
+        let removed = all.remove(at);
+        self.recount(&all);
+        Some(removed)
     }
 
     /// The merchant's endpoints, newest first (as Stripe lists them).
@@ -162,6 +176,8 @@ impl EndpointRegistry {
     }
 
     pub(super) fn clear(&self) {
-        self.endpoints.write().clear();
+        let mut all = self.endpoints.write();
+        all.clear();
+        self.recount(&all);
     }
 }

@@ -8,6 +8,10 @@
 //! 5. [`process`]: wait the injected latency outside every lock, run the operation, store the
 //!    answer under the key;
 //! 6. [`lose_answer`]: the ambiguous faults, where the charge went through and the answer is lost.
+//!
+//! The changes a processed call raised travel with its answer as a [`Raised`] guard: their
+//! webhooks are queued when the answer has left (or at once when the answer is lost), and
+//! sent before it only under the `early` fault.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -21,13 +25,15 @@ use crate::behaviour::{Fate, Fault, RequestFacts};
 use crate::engine::Cause;
 use crate::engine::idempotency::{Claim, Reservation};
 use crate::state::{Live, SimState};
+use crate::webhooks::Raised;
 
 /// A hung request gives up after this long, so a forgotten client cannot pin a task forever.
 const HANG_LIMIT: Duration = Duration::from_secs(300);
 
 /// How a request ends: with an answer, or with its connection dropped unanswered.
 pub(super) enum Ending {
-    Reply(Reply),
+    /// Answer; the webhooks the call raised are queued once the answer is sent.
+    Reply(Reply, Raised),
     /// Close the connection without answering (FIN).
     Close,
     /// Reset the connection (RST).
@@ -36,7 +42,7 @@ pub(super) enum Ending {
 
 impl From<Reply> for Ending {
     fn from(reply: Reply) -> Self {
-        Ending::Reply(reply)
+        Ending::Reply(reply, Raised::none())
     }
 }
 
@@ -69,14 +75,14 @@ pub(super) async fn act_out(
         Ok(claim) => claim,
         Err(refusal) => return refusal,
     };
-    let reply = match claim {
+    let (reply, mut raised) = match claim {
         KeyClaim::Replay(reply) => {
             // A replay waits its latency too, and the faults below can lose it like any answer.
             pause_until(arrived, fate.latency).await;
-            reply
+            (reply, Raised::none())
         }
         KeyClaim::Run(reservation) => {
-            match process(
+            let processed = process(
                 state,
                 call,
                 dialect,
@@ -85,9 +91,9 @@ pub(super) async fn act_out(
                 arrived,
                 request_id,
             )
-            .await
-            {
-                Some(reply) => reply,
+            .await;
+            match processed {
+                Some(processed) => processed,
                 None => {
                     let error = ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR);
                     return dialect.render_error(&error).into();
@@ -95,7 +101,9 @@ pub(super) async fn act_out(
             }
         }
     };
-    lose_answer(&fate, reply, dialect, &faults).await
+    // The `early` webhook fault: the receiver hears before the client does.
+    raised.wait_for_early().await;
+    lose_answer(&fate, reply, raised, dialect, &faults).await
 }
 
 /// Step 1: over the merchant's rate limit, the request is refused before anything else.
@@ -229,7 +237,8 @@ fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<Key
 /// Step 5: wait the injected latency, run the operation on the engine, render it, and store the
 /// answer under the key. When it has to wait, it runs in its own task, so a client that hangs
 /// up mid-way does not cancel it: like a real gateway, the charge goes through even if nobody
-/// hears the answer. `None` if that task died (the server answers 500).
+/// hears the answer; its webhooks are raised there too, so they are never lost with the client.
+/// `None` if that task died (the server answers 500).
 async fn process(
     state: &SimState,
     call: Call,
@@ -238,8 +247,9 @@ async fn process(
     fate: &Fate,
     arrived: Instant,
     request_id: &str,
-) -> Option<Reply> {
+) -> Option<(Reply, Raised)> {
     let engine = state.engine().clone();
+    let webhooks = state.webhooks().clone();
     let request_id: Arc<str> = Arc::from(request_id);
     let decline = fate.decline;
     let latency = fate.latency;
@@ -255,7 +265,7 @@ async fn process(
         {
             reservation.complete((&reply).into());
         }
-        reply
+        (reply, webhooks.raise(cause.take_raised()))
     };
     if latency.is_zero() {
         Some(work.await)
@@ -268,12 +278,15 @@ async fn process(
 async fn lose_answer(
     fate: &Fate,
     reply: Reply,
+    raised: Raised,
     dialect: &dyn Dialect,
     faults: &FaultLog<'_>,
 ) -> Ending {
     match &fate.fault {
         Some(f @ Fault::LostAfterDelay { delay }) => {
             faults.note(f);
+            // The change happened: its webhooks go, whatever becomes of the answer.
+            drop(raised);
             tokio::time::sleep(*delay).await;
             Ending::Close
         }
@@ -287,6 +300,6 @@ async fn lose_answer(
                 .render_error(&ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR))
                 .into()
         }
-        _ => reply.into(),
+        _ => Ending::Reply(reply, raised),
     }
 }

@@ -15,7 +15,7 @@ use super::ConnectionFate;
 use super::act_out::{Ending, act_out};
 use crate::api::{self, ApiError, Incoming, Reply};
 use crate::control;
-use crate::response::{Body, into_response};
+use crate::response::{Body, into_response, into_response_then};
 use crate::state::SimState;
 
 /// Bodies larger than this are refused with 413.
@@ -79,7 +79,11 @@ pub(crate) async fn answer(
         Err(reply) => return Ok(respond(reply, request_id)),
     };
     match act_out(state, call, dialect, request_id, arrived).await {
-        Ending::Reply(reply) => Ok(respond(reply, request_id)),
+        Ending::Reply(reply, raised) => {
+            let mut response = into_response_then(reply, raised);
+            set_request_id(&mut response, request_id);
+            Ok(response)
+        }
         Ending::Close => Err(Unanswered { reset: false }),
         Ending::Reset => Err(Unanswered { reset: true }),
     }

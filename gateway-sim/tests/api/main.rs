@@ -7,4 +7,6 @@ mod faults;
 mod helpers;
 mod idempotency;
 mod payments;
+mod receiver;
 mod stripe;
+mod webhooks;

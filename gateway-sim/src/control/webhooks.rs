@@ -1,0 +1,54 @@
+//! `GET /_sim/webhooks/deliveries` (the delivery records as NDJSON, `?event=evt_...` for one
+//! event's) and `POST /_sim/webhooks/resend/{event_id}` (send an event again to every endpoint
+//! that wants it, without faults: how a test recovers what a `drop` fault or an outage lost).
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use serde::Serialize;
+
+use super::{answer, json};
+use crate::api::ApiError;
+use crate::response::{Body, full};
+use crate::state::SimState;
+
+pub(super) fn deliveries(state: &SimState, query: Option<&str>) -> Response<Body> {
+    let event = crate::api::query_param(query, "event");
+    let mut out = Vec::new();
+    for record in state.webhooks().deliveries(event.as_deref()) {
+        // A record always serializes; a failure would only lose one line.
+        if serde_json::to_writer(&mut out, &record).is_ok() {
+            out.push(b'\n');
+        }
+    }
+    let mut r = Response::new(full(Bytes::from(out)));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    r
+}
+
+pub(super) fn resend(state: &SimState, event_id: &str) -> Response<Body> {
+    #[derive(Serialize)]
+    struct Resent<'a> {
+        event: &'a str,
+        deliveries: usize,
+    }
+    match state.webhooks().resend(event_id) {
+        Some(deliveries) => json(
+            StatusCode::ACCEPTED,
+            &Resent {
+                event: event_id,
+                deliveries,
+            },
+        ),
+        None => answer(
+            ApiError::not_found(
+                "resource_missing",
+                format!("No such event: '{event_id}' (event ids come from GET /v1/events or a delivery)."),
+            )
+            .with_param("event_id")
+            .into_reply(),
+        ),
+    }
+}
