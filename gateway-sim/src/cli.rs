@@ -26,6 +26,7 @@ Examples:
   gateway-sim                                   # happy path on 127.0.0.1:4242
   gateway-sim --scenario scenarios/flaky-network.toml --seed 7
   gateway-sim --listen 127.0.0.1:0 --admin-token s3cret --log-format json
+  gateway-sim --scenario scenarios/webhook-storm.toml --webhook http://127.0.0.1:9000/hooks
 
   curl -s localhost:4242/v1/payments -H 'Authorization: Bearer sk_test_1' \\
        -H 'Content-Type: application/json' -H 'Idempotency-Key: order-1-try' \\
@@ -103,10 +104,47 @@ pub struct Args {
     )]
     pub rate_limit: Option<f64>,
 
+    /// Send signed webhooks to URL: every event of every merchant (repeatable).
+    ///
+    /// Events are Stripe `Event` objects signed with a `Stripe-Signature` header, unless the
+    /// value starts with `native:`, which sends the native API's events instead. Deliveries are
+    /// at least once: failed attempts are retried, and a scenario's [gateway.webhooks.faults]
+    /// adds duplicates, delays, reordering and drops on purpose. Added to the endpoints the
+    /// scenario lists. The endpoints and their signing secret are printed at start.
+    ///
+    /// Example: --webhook http://127.0.0.1:9000/hooks --webhook native:http://127.0.0.1:9001/hooks
+    #[arg(
+        long = "webhook",
+        value_name = "[native:]URL",
+        value_parser = parse_webhook,
+        help_heading = "Webhooks"
+    )]
+    pub webhooks: Vec<behaviour::WebhookEndpointConfig>,
+
+    /// The signing secret of the --webhook endpoints (default: derived from the seed; printed at start).
+    ///
+    /// `whsec_` followed by at least 10 characters, as Stripe's. By default it is `whsec_` and 32
+    /// hex characters derived from the seed, so a test that knows the seed knows the secret and
+    /// the same seed always signs the same way; it is printed at start either way.
+    ///
+    /// Example: --webhook-secret whsec_test_0123456789abcdef
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_WEBHOOK_SECRET",
+        value_name = "whsec_...",
+        value_parser = parse_webhook_secret,
+        hide_env_values = true,
+        help_heading = "Webhooks"
+    )]
+    pub webhook_secret: Option<String>,
+
     /// Log format on stderr.
     #[arg(long, env = "GATEWAY_SIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 }
+
+/// The seed when neither `--seed` nor the scenario gives one.
+const DEFAULT_SEED: u64 = 0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -128,6 +166,22 @@ fn parse_latency(text: &str) -> Result<behaviour::LatencyConfig, String> {
             behaviour::parse_duration(text.trim())?,
         )),
     }
+}
+
+/// `URL` or `native:URL`: an endpoint for every event of every merchant, its secret set later
+/// (it depends on the seed, which other flags may change).
+fn parse_webhook(text: &str) -> Result<behaviour::WebhookEndpointConfig, String> {
+    let (dialect, url) = match text.strip_prefix("native:") {
+        Some(url) => (behaviour::WebhookDialect::Native, url),
+        None => (behaviour::WebhookDialect::Stripe, text),
+    };
+    behaviour::check_webhook_url(url)?;
+    Ok(behaviour::WebhookEndpointConfig::every_event(url, dialect))
+}
+
+fn parse_webhook_secret(text: &str) -> Result<String, String> {
+    behaviour::check_webhook_secret(text)?;
+    Ok(text.to_string())
 }
 
 impl Args {
@@ -159,13 +213,29 @@ impl Args {
                 burst: None,
             });
         }
+        if !self.webhooks.is_empty() {
+            let secret = self.webhook_secret.clone().unwrap_or_else(|| {
+                behaviour::default_webhook_secret(behaviour.seed.unwrap_or(DEFAULT_SEED))
+            });
+            behaviour
+                .webhooks
+                .endpoints
+                .extend(
+                    self.webhooks
+                        .iter()
+                        .map(|endpoint| behaviour::WebhookEndpointConfig {
+                            secret: Some(secret.clone()),
+                            ..endpoint.clone()
+                        }),
+                );
+        }
         // Flags are checked like the scenario file, naming the flag's field when wrong.
         behaviour
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid behaviour: {}: {}", e.field, e.message))?;
         Ok(SimConfig {
             listen: self.listen,
-            seed: behaviour.seed.unwrap_or(0),
+            seed: behaviour.seed.unwrap_or(DEFAULT_SEED),
             admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
             behaviour,
             idempotency_ttl: self.idempotency_ttl,
@@ -191,12 +261,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let config = args.sim_config()?;
     let seed = config.seed;
     let scenario = args.scenario.clone();
+    let webhooks = webhook_lines(&config.behaviour.webhooks.endpoints, seed);
     crate::serve_until(
         config,
         |addr| {
-            // The one line scripts wait for: they read the URL from it.
+            // The one line scripts wait for: they read the URL from it. It comes first.
             println!("gateway-sim listening on http://{addr}");
-            tracing::info!(%addr, seed, scenario = ?scenario, "gateway-sim started");
+            // Then where events go and how they are signed: what a test needs to verify them.
+            for line in &webhooks {
+                println!("{line}");
+            }
+            tracing::info!(%addr, seed, scenario = ?scenario, webhook_endpoints = webhooks.len(), "gateway-sim started");
         },
         shutdown_signal(),
     )
@@ -209,6 +284,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     })?;
     tracing::info!("gateway-sim stopped");
     Ok(())
+}
+
+/// One line per configured webhook endpoint: URL, dialect, what it receives, its secret.
+fn webhook_lines(endpoints: &[behaviour::WebhookEndpointConfig], seed: u64) -> Vec<String> {
+    endpoints
+        .iter()
+        .map(|endpoint| {
+            format!(
+                "webhooks to {} ({}; events: {}; merchant: {}; secret: {})",
+                endpoint.url,
+                endpoint.dialect.as_str(),
+                endpoint.events.join(","),
+                endpoint.merchant.as_deref().unwrap_or("every one"),
+                endpoint.secret_or_default(seed)
+            )
+        })
+        .collect()
 }
 
 async fn shutdown_signal() {
@@ -229,5 +321,123 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::behaviour::{WebhookDialect, WebhookEndpointConfig, default_webhook_secret};
+
+    fn args(flags: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("gateway-sim").chain(flags.iter().copied()))
+    }
+
+    fn endpoints(flags: &[&str]) -> Vec<WebhookEndpointConfig> {
+        args(flags)
+            .expect("flags parse")
+            .sim_config()
+            .expect("valid config")
+            .behaviour
+            .webhooks
+            .endpoints
+    }
+
+    #[test]
+    fn webhook_flags_add_endpoints_for_every_event_of_every_merchant() {
+        let list = endpoints(&[
+            "--seed",
+            "42",
+            "--webhook",
+            "http://127.0.0.1:9000/hooks",
+            "--webhook",
+            "native:http://127.0.0.1:9001/hooks",
+        ]);
+        let secret = Some(default_webhook_secret(42));
+        assert_eq!(
+            list,
+            [
+                WebhookEndpointConfig {
+                    secret: secret.clone(),
+                    ..WebhookEndpointConfig::every_event(
+                        "http://127.0.0.1:9000/hooks",
+                        WebhookDialect::Stripe
+                    )
+                },
+                WebhookEndpointConfig {
+                    secret,
+                    ..WebhookEndpointConfig::every_event(
+                        "http://127.0.0.1:9001/hooks",
+                        WebhookDialect::Native
+                    )
+                },
+            ]
+        );
+        assert!(endpoints(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_webhook_secret_is_the_flag_or_derived_from_the_seed() {
+        let given = endpoints(&[
+            "--webhook",
+            "http://localhost:9000/",
+            "--webhook-secret",
+            "whsec_test_0123456789abcdef",
+        ]);
+        assert_eq!(
+            given[0].secret.as_deref(),
+            Some("whsec_test_0123456789abcdef")
+        );
+        let unseeded = endpoints(&["--webhook", "http://localhost:9000/"]);
+        assert_eq!(
+            unseeded[0].secret,
+            Some(default_webhook_secret(DEFAULT_SEED))
+        );
+        let line = &webhook_lines(&given, 0)[0];
+        assert!(line.contains("whsec_test_0123456789abcdef"), "{line}");
+        assert!(line.contains("http://localhost:9000/"), "{line}");
+    }
+
+    #[test]
+    fn bad_webhook_flags_are_refused_with_the_reason() {
+        for bad in [
+            &["--webhook", "localhost:9000/hooks"][..],
+            &["--webhook", "native:ftp://host/"],
+            &[
+                "--webhook",
+                "http://a/",
+                "--webhook-secret",
+                "sk_test_1234567890",
+            ],
+            &["--webhook", "http://a/", "--webhook-secret", "whsec_x"],
+        ] {
+            let error = args(bad).expect_err("refused").to_string();
+            assert!(error.contains("--webhook"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn scenario_endpoints_come_first() {
+        let dir = std::env::temp_dir().join(format!("gateway-sim-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("hooks.toml");
+        std::fs::write(
+            &path,
+            "[gateway]\nseed = 5\n[[gateway.webhooks.endpoints]]\nurl = \"http://scenario/\"\n",
+        )
+        .expect("write scenario");
+        let list = endpoints(&[
+            "--scenario",
+            path.to_str().expect("UTF-8 path"),
+            "--webhook",
+            "http://flag/",
+        ]);
+        std::fs::remove_dir_all(&dir).ok();
+        let urls: Vec<&str> = list.iter().map(|e| e.url.as_str()).collect();
+        assert_eq!(urls, ["http://scenario/", "http://flag/"]);
+        // The scenario's endpoint keeps "no secret given" (the seed's default applies); the
+        // flag's gets the secret of the scenario's seed.
+        assert_eq!(list[0].secret, None);
+        assert_eq!(list[1].secret, Some(default_webhook_secret(5)));
     }
 }

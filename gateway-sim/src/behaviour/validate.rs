@@ -531,8 +531,8 @@ pub(crate) fn check_webhook_secret(secret: &str) -> Result<(), String> {
     }
     if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(
-            "contains a space or a control character; a secret is sent in no header, \
-                    but it is printed and copied around: keep it to visible characters"
+            "contains a space or a control character; keep a secret to visible characters (it \
+             is printed at start and copied into tests)"
                 .to_string(),
         );
     }
