@@ -113,8 +113,12 @@ pub fn is_known_event_type(dialect: EventDialect, pattern: &str) -> bool {
 
 /// A page of the merchant's events, newest first. An event of a change holds
 /// its place among the change's other events: the last one happened last.
+///
+/// At most `query.limit` events, and never more than one past the largest page:
+/// the doors ask for one more than they show, to know whether more follow
+/// (`has_more`) without a second walk.
 pub fn list_events(engine: &Engine, merchant: MerchantId, query: &EventQuery) -> Vec<EventView> {
-    let limit = query.limit.clamp(1, MAX_EVENTS_PAGE);
+    let limit = query.limit.clamp(1, MAX_EVENTS_PAGE + 1);
     let mut page = Vec::new();
     let (before, skip_from) = match query.starting_after {
         // Events of the cursor's own change that are older than the cursor come first.

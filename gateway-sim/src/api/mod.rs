@@ -22,6 +22,8 @@
 //! - `compact.rs`: stored answers, compacted and replayed byte for byte.
 //! - `events.rs`: events as dialects show them ([`EventView`]), listed and found
 //!   the same way by both doors and by webhook delivery.
+//! - `webhook_endpoints.rs`: what both doors accept as a webhook endpoint (URL,
+//!   event types, description), so the rules cannot drift between them.
 //! - `native/`, `stripe/`: the two doors. Neither knows the other.
 
 mod call;
@@ -34,6 +36,7 @@ mod operation;
 mod reply;
 mod request;
 mod stripe;
+mod webhook_endpoints;
 
 use crate::engine::{Engine, EventDialect};
 pub use call::Call;

@@ -1,14 +1,25 @@
-//! The native JSON API: `/v1/payments...` and `/v1/idempotency-keys/{key}`.
+//! The native JSON API: `/v1/payments...`, `/v1/idempotency-keys/{key}`,
+//! `/v1/events...` and `/v1/webhook-endpoints...`.
 //!
 //! Routing (this file) turns a request into a [`Call`]; `body.rs` validates the
 //! JSON bodies field by field, apart because strictness is this API's promise:
 //! unknown fields are refused, like strict real gateways do, so a typo never
 //! silently changes what is charged; `render.rs` shows the engine's outcomes as
-//! this API's JSON.
+//! this API's JSON. `events.rs` is the native event table, an event's JSON and
+//! the events list's query; `webhook_endpoints.rs` the endpoint bodies and JSON.
+//!
+//! `/v1/events` is a path both doors claim, and this door is asked first. It
+//! keeps a request there unless the request is a Stripe client's: HTTP Basic
+//! auth, a `Stripe-Version` header, or a Bearer key starting `sk_` or `rk_`
+//! (Stripe's secret and restricted keys). Those it declines, and the Stripe
+//! door answers them with Stripe's events. Native clients use other keys.
+//! Each door sees only its own dialect's events: an event id from one is
+//! unknown to the other.
 
 mod body;
 mod events;
 mod render;
+mod webhook_endpoints;
 
 use std::sync::Arc;
 
@@ -16,7 +27,7 @@ use http::Method;
 
 use super::request::{bearer_api_key, idempotency_key, is_json, path_segment, query_param};
 use super::{ApiError, Call, FrontDoor, Incoming, Operation};
-use crate::engine::Engine;
+use crate::engine::{Engine, EventDialect};
 
 /// The native API's front door and dialect.
 pub struct Native;
@@ -41,6 +52,13 @@ enum Op<'a> {
     Cancel(&'a str),
     Refund(&'a str),
     LookupKey(&'a str),
+    ListEvents,
+    RetrieveEvent(&'a str),
+    CreateEndpoint,
+    ListEndpoints,
+    RetrieveEndpoint(&'a str),
+    UpdateEndpoint(&'a str),
+    DeleteEndpoint(&'a str),
 }
 
 /// The route a path names: `None` when it is not this API's, 405 (with the
@@ -61,6 +79,25 @@ fn find_route<'a>(req: &Incoming<'a>) -> Result<Option<Op<'a>>, ApiError> {
         ["v1", "payments", id, "cancel"] => ("POST", Some(Op::Cancel(id))),
         ["v1", "payments", id, "refunds"] => ("POST", Some(Op::Refund(id))),
         ["v1", "idempotency-keys", key] => ("GET", Some(Op::LookupKey(key))),
+        ["v1", "events", ..] if speaks_stripe(req.headers) => ("", None),
+        ["v1", "events"] => ("GET", Some(Op::ListEvents)),
+        ["v1", "events", id] => ("GET", Some(Op::RetrieveEvent(id))),
+        ["v1", "webhook-endpoints"] => (
+            "GET, POST",
+            Some(if req.method == Method::POST {
+                Op::CreateEndpoint
+            } else {
+                Op::ListEndpoints
+            }),
+        ),
+        ["v1", "webhook-endpoints", id] => (
+            "GET, POST, DELETE",
+            Some(match *req.method {
+                Method::POST => Op::UpdateEndpoint(id),
+                Method::DELETE => Op::DeleteEndpoint(id),
+                _ => Op::RetrieveEndpoint(id),
+            }),
+        ),
         _ => ("", None),
     };
     let Some(op) = wanted else {
@@ -70,6 +107,21 @@ fn find_route<'a>(req: &Incoming<'a>) -> Result<Option<Op<'a>>, ApiError> {
         return Err(ApiError::method_not_allowed(req.method, req.path, allowed));
     }
     Ok(Some(op))
+}
+
+/// Whether a request is a Stripe client's: HTTP Basic auth (Stripe's curl
+/// examples), a `Stripe-Version` header (every Stripe SDK sends one), or a
+/// Stripe secret or restricted key (`sk_`, `rk_`). Decides who answers on the
+/// paths both doors claim (`/v1/events`).
+fn speaks_stripe(headers: &http::HeaderMap) -> bool {
+    let basic = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+    let stripe_key =
+        bearer_api_key(headers).is_some_and(|k| k.starts_with("sk_") || k.starts_with("rk_"));
+    basic || stripe_key || headers.contains_key("stripe-version")
 }
 
 fn build_call(engine: &Engine, req: &Incoming<'_>, op: Op<'_>) -> Result<Call, ApiError> {
@@ -121,6 +173,31 @@ fn build_call(engine: &Engine, req: &Incoming<'_>, op: Op<'_>) -> Result<Call, A
         Op::LookupKey(key) => Operation::LookupKey {
             key: path_segment(key)?,
         },
+        Op::ListEvents => Operation::ListEvents(events::list_query(engine, merchant, req.query)?),
+        Op::RetrieveEvent(id) => Operation::RetrieveEvent {
+            id: path_segment(id)?,
+            dialect: EventDialect::Native,
+        },
+        Op::CreateEndpoint => {
+            Operation::CreateWebhookEndpoint(webhook_endpoints::parse_create(req.body)?)
+        }
+        Op::ListEndpoints => Operation::ListWebhookEndpoints,
+        Op::RetrieveEndpoint(id) => Operation::RetrieveWebhookEndpoint {
+            id: webhook_endpoints::ours(engine, merchant, id)?,
+        },
+        Op::UpdateEndpoint(id) => {
+            let update = webhook_endpoints::parse_update(req.body)?;
+            Operation::UpdateWebhookEndpoint {
+                id: webhook_endpoints::ours(engine, merchant, id)?,
+                update,
+            }
+        }
+        Op::DeleteEndpoint(id) => {
+            body::parse_empty(req.body)?;
+            Operation::DeleteWebhookEndpoint {
+                id: webhook_endpoints::ours(engine, merchant, id)?,
+            }
+        }
     };
     let mut call = Call::new(
         merchant,

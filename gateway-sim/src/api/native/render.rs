@@ -1,20 +1,21 @@
 //! The native dialect: engine outcomes as this API's JSON (payments, refunds,
-//! lists, idempotency keys) and errors in the shared envelope. Apart from
+//! lists, idempotency keys, pages of events, webhook endpoints through
+//! `webhook_endpoints.rs`) and errors in the shared envelope. Apart from
 //! routing because what a payment looks like on the wire changes for other
 //! reasons than which paths exist.
 
 use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
-use super::Native;
-use crate::api::{ApiError, Dialect, EventView, Outcome, Reply};
+use super::{Native, webhook_endpoints};
+use crate::api::{ApiError, Call, Dialect, EventView, MAX_EVENTS_PAGE, Operation, Outcome, Reply};
 use crate::behaviour;
 use crate::engine::idempotency::KeyState;
 use crate::engine::ids::{PaymentId, RefundId};
 use crate::engine::{ChangeKind, Engine, Payment, PaymentMethod, Refund};
 
 impl Dialect for Native {
-    fn render(&self, _engine: &Engine, outcome: &Outcome) -> Reply {
+    fn render(&self, engine: &Engine, outcome: &Outcome) -> Reply {
         match outcome {
             Outcome::Payment(p) => Reply::ok(to_json(&PaymentJson::from(p))),
             Outcome::Declined(p) => ApiError::declined(
@@ -38,14 +39,33 @@ impl Dialect for Native {
             // Native routes never look payment methods up; shown as a payment shows them.
             Outcome::PaymentMethod(method) => Reply::ok(to_json(&PaymentMethodJson::from(method))),
             Outcome::Refused(e) => e.clone().into_reply(),
-            // Filled in by the events and webhook-endpoint routes.
-            Outcome::Events(_)
-            | Outcome::Event(_)
-            | Outcome::WebhookEndpoint { .. }
-            | Outcome::WebhookEndpoints(_)
-            | Outcome::DeletedWebhookEndpoint(_) => {
-                ApiError::unknown_route(&http::Method::GET, "/v1/events").into_reply()
+            // Without the call, the largest page: every event the engine gave.
+            Outcome::Events(events) => Reply::ok(events_page(engine, events, MAX_EVENTS_PAGE)),
+            Outcome::Event(event) => Reply::ok(super::events::render_event(engine, event)),
+            Outcome::WebhookEndpoint { endpoint, new } => {
+                Reply::ok(to_json(&webhook_endpoints::endpoint_json(endpoint, *new)))
             }
+            Outcome::WebhookEndpoints(all) => Reply::ok(to_json(&PageJson {
+                object: "list",
+                data: webhook_endpoints::native_only(all)
+                    .map(|e| webhook_endpoints::endpoint_json(e, false))
+                    .collect(),
+                has_more: false,
+            })),
+            Outcome::DeletedWebhookEndpoint(e) => {
+                Reply::ok(to_json(&webhook_endpoints::deleted_json(e)))
+            }
+        }
+    }
+
+    /// An events page shows as many as the request asked for; the engine gave
+    /// one more when more follow (`has_more`).
+    fn render_call(&self, engine: &Engine, call: &Call, outcome: &Outcome) -> Reply {
+        match (&call.operation, outcome) {
+            (Operation::ListEvents(query), Outcome::Events(events)) => {
+                Reply::ok(events_page(engine, events, super::events::page_size(query)))
+            }
+            _ => self.render(engine, outcome),
         }
     }
 
@@ -58,8 +78,29 @@ impl Dialect for Native {
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> Bytes {
+pub(super) fn to_json<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// A page of a list that may go on (`has_more`).
+#[derive(Serialize)]
+struct PageJson<T> {
+    object: &'static str,
+    data: Vec<T>,
+    has_more: bool,
+}
+
+/// At most `size` of `events` (newest first), and whether more follow.
+fn events_page(engine: &Engine, events: &[EventView], size: usize) -> Bytes {
+    let shown = &events[..events.len().min(size)];
+    to_json(&PageJson {
+        object: "list",
+        data: shown
+            .iter()
+            .map(|e| super::events::event_json(engine, e))
+            .collect(),
+        has_more: events.len() > shown.len(),
+    })
 }
 
 fn display<T: std::fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -67,7 +108,7 @@ fn display<T: std::fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok
 }
 
 #[derive(Serialize)]
-struct PaymentJson<'a> {
+pub(super) struct PaymentJson<'a> {
     #[serde(serialize_with = "display")]
     id: PaymentId,
     object: &'static str,
@@ -155,7 +196,7 @@ impl<'a> From<&'a Payment> for PaymentJson<'a> {
 }
 
 #[derive(Serialize)]
-struct RefundJson {
+pub(super) struct RefundJson {
     #[serde(serialize_with = "display")]
     id: RefundId,
     object: &'static str,

@@ -41,6 +41,7 @@ mod refunds;
 mod render;
 mod resource;
 mod routing;
+mod webhook_endpoints;
 
 use bytes::Bytes;
 

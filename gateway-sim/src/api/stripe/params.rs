@@ -117,6 +117,76 @@ impl Params {
         Ok(found.filter(|v| !v.is_empty()))
     }
 
+    /// Whether the request sent `name` at all, even empty (`description=` unsets
+    /// a field on update, where absence leaves it as is).
+    pub(super) fn sent(&self, name: &str) -> bool {
+        self.named(name).next().is_some()
+    }
+
+    /// An array (`name[]=a&name[]=b`, `name[0]=a`, or a JSON array), in the order
+    /// sent; `None` when not sent, empty for a bare `name=` (Stripe's way of
+    /// sending an empty array).
+    pub(super) fn list<'a>(&'a self, name: &'a str) -> Result<Option<Vec<&'a str>>, ApiError> {
+        let mut found: Option<Vec<&str>> = None;
+        for (path, value) in self.named(name) {
+            let items = found.get_or_insert_with(Vec::new);
+            match path.len() {
+                1 if value.is_empty() => {}
+                2 => items.push(value.as_str()),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "parameter_invalid_array",
+                        format!("Invalid {name}: expected an array, sent as {name}[]=value."),
+                    )
+                    .with_param(name));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// A `created`-style filter as an inclusive range of Unix seconds:
+    /// `name=<t>` (exactly), or any of `name[gt]`, `name[gte]`, `name[lt]`,
+    /// `name[lte]`. A range that holds nothing (`name[lt]=0`) comes back empty
+    /// (`gte > lte`), not as an error: it is a valid question with no answer.
+    pub(super) fn time_range(&self, name: &str) -> Result<(Option<u64>, Option<u64>), ApiError> {
+        let (mut gte, mut lte): (Option<u64>, Option<u64>) = (None, None);
+        for (path, value) in self.named(name) {
+            let op = match path.as_slice() {
+                [_] => "eq",
+                [_, op] => op.as_str(),
+                _ => "",
+            };
+            let param = display_path(path);
+            let bad = || {
+                ApiError::invalid(
+                    "parameter_invalid_integer",
+                    format!("Invalid {param}: expected a Unix timestamp in seconds (a non-negative integer), or {name}[gt|gte|lt|lte]=timestamp."),
+                )
+                .with_param(param.clone())
+            };
+            let t: u64 = value.parse().map_err(|_| bad())?;
+            let (low, high) = match op {
+                "eq" => (Some(t), Some(t)),
+                "gte" => (Some(t), None),
+                "gt" => (Some(t.saturating_add(1)), None),
+                "lte" => (None, Some(t)),
+                // Nothing is older than 0: an empty range (gte 1 > lte 0).
+                "lt" => match t.checked_sub(1) {
+                    Some(high) => (None, Some(high)),
+                    None => (Some(1), Some(0)),
+                },
+                _ => return Err(bad()),
+            };
+            gte = gte.max(low);
+            lte = match (lte, high) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok((gte, lte))
+    }
+
     pub(super) fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
         match self.string(name)? {
             None => Ok(None),
@@ -498,6 +568,28 @@ mod tests {
         assert!(params("amount=0").amount("amount").is_err());
         assert!(params("limit=101").page().is_err());
         assert!(params("starting_after=a&ending_before=b").page().is_err());
+    }
+
+    #[test]
+    fn arrays_and_time_ranges_read_as_stripe_sends_them() {
+        let p = params("types[]=a&types[]=b&created[gte]=10&created[lt]=20&created[gt]=12");
+        assert_eq!(p.list("types").unwrap(), Some(vec!["a", "b"]));
+        assert_eq!(p.list("other").unwrap(), None);
+        assert_eq!(params("types=").list("types").unwrap(), Some(vec![]));
+        assert!(params("types=a").list("types").is_err());
+        assert_eq!(p.time_range("created").unwrap(), (Some(13), Some(19)));
+        assert_eq!(
+            params("created=5").time_range("created").unwrap(),
+            (Some(5), Some(5))
+        );
+        assert_eq!(
+            params("created[lt]=0").time_range("created").unwrap(),
+            (Some(1), Some(0))
+        );
+        let e = params("created[gte]=-1").time_range("created").unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("created[gte]"));
+        assert!(params("created[after]=1").time_range("created").is_err());
+        assert!(params("description=").sent("description"));
     }
 
     #[test]

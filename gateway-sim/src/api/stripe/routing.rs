@@ -10,11 +10,13 @@ use http::Method;
 use super::auth::{api_key, missing_api_key};
 use super::charges::Charges;
 use super::errors::unrecognized_url;
+use super::events::Events;
 use super::params::Params;
 use super::payment_intents::PaymentIntents;
 use super::payment_methods::PaymentMethods;
 use super::refunds::Refunds;
 use super::resource::{Request, Resource};
+use super::webhook_endpoints::WebhookEndpoints;
 use crate::api::request::idempotency_key;
 use crate::api::{ApiError, Call, Incoming};
 use crate::engine::Engine;
@@ -29,6 +31,8 @@ const RESOURCES: &[(&str, Serve)] = &[
     ("charges", serve::<Charges>),
     ("refunds", serve::<Refunds>),
     ("payment_methods", serve::<PaymentMethods>),
+    ("events", serve::<Events>),
+    ("webhook_endpoints", serve::<WebhookEndpoints>),
 ];
 
 /// Routes a Stripe API request: `None` when the path is not one of this dialect's.
