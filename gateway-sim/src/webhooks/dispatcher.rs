@@ -36,6 +36,9 @@ pub(super) struct Target {
     pub(super) url: Arc<str>,
     pub(super) secret: Arc<str>,
     pub(super) dialect: EventDialect,
+    /// What names the endpoint in fault draws: its place in the configuration
+    /// (stable across runs, whatever port a test's receiver got), or its URL.
+    fault_key: Arc<str>,
     /// Event types it wants (`*`: all, `family.*`: a family).
     events: Vec<Arc<str>>,
 }
@@ -200,6 +203,7 @@ impl Dispatcher {
             .map(|(n, e)| {
                 let target = Target {
                     id: format!("config[{n}]"),
+                    fault_key: Arc::from(format!("config[{n}]")),
                     url: Arc::from(e.url.as_str()),
                     secret: Arc::from(
                         e.secret
@@ -274,6 +278,7 @@ impl Dispatcher {
                 .map(|e| {
                     Arc::new(Target {
                         id: e.id.to_string(),
+                        fault_key: e.url.clone(),
                         url: e.url.clone(),
                         secret: e.secret.clone(),
                         dialect: e.dialect,
@@ -598,7 +603,7 @@ async fn run(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
 
 /// What identifies one event to one endpoint for the fault draws, so the same
 /// seed and the same requests give the same faults whatever the arrival order:
-/// the endpoint, the event type, and the order reference (or, without one, the
+/// the endpoint (its place in the configuration, or its URL), the event type, and the order reference (or, without one, the
 /// idempotency key, or the payment id), and which refund it is.
 fn fault_identity(target: &Target, event: &EventView) -> Vec<u8> {
     let change = &event.change;
@@ -616,7 +621,7 @@ fn fault_identity(target: &Target, event: &EventView) -> Vec<u8> {
         .unwrap_or_else(|| payment.id.to_string());
     format!(
         "{}\n{}\n{}\n{}",
-        target.url,
+        target.fault_key,
         event.event_type,
         who,
         payment.refunds.len()

@@ -9,12 +9,11 @@
 //! the events list's query; `webhook_endpoints.rs` the endpoint bodies and JSON.
 //!
 //! `/v1/events` is a path both doors claim, and this door is asked first. It
-//! keeps a request there unless the request is a Stripe client's: HTTP Basic
-//! auth, a `Stripe-Version` header, or a Bearer key starting `sk_` or `rk_`
-//! (Stripe's secret and restricted keys). Those it declines, and the Stripe
-//! door answers them with Stripe's events. Native clients use other keys.
-//! Each door sees only its own dialect's events: an event id from one is
-//! unknown to the other.
+//! keeps a list request there unless it is a Stripe client's: HTTP Basic auth,
+//! a `Stripe-Version` header or a `Stripe/` user agent (the SDKs send both).
+//! Those it declines, and the Stripe door answers them with Stripe's events.
+//! `GET /v1/events/{id}` goes to the dialect the id names. Each door lists
+//! only its own dialect's events.
 
 mod body;
 mod events;
@@ -79,7 +78,8 @@ fn find_route<'a>(req: &Incoming<'a>) -> Result<Option<Op<'a>>, ApiError> {
         ["v1", "payments", id, "cancel"] => ("POST", Some(Op::Cancel(id))),
         ["v1", "payments", id, "refunds"] => ("POST", Some(Op::Refund(id))),
         ["v1", "idempotency-keys", key] => ("GET", Some(Op::LookupKey(key))),
-        ["v1", "events", ..] if speaks_stripe(req.headers) => ("", None),
+        ["v1", "events", id] if names_stripe_event(id) => ("", None),
+        ["v1", "events"] if speaks_stripe(req.headers) => ("", None),
         ["v1", "events"] => ("GET", Some(Op::ListEvents)),
         ["v1", "events", id] => ("GET", Some(Op::RetrieveEvent(id))),
         ["v1", "webhook-endpoints"] => (
@@ -110,18 +110,28 @@ fn find_route<'a>(req: &Incoming<'a>) -> Result<Option<Op<'a>>, ApiError> {
 }
 
 /// Whether a request is a Stripe client's: HTTP Basic auth (Stripe's curl
-/// examples), a `Stripe-Version` header (every Stripe SDK sends one), or a
-/// Stripe secret or restricted key (`sk_`, `rk_`). Decides who answers on the
-/// paths both doors claim (`/v1/events`).
+/// examples), a `Stripe-Version` header, or a `Stripe/` user agent (every
+/// Stripe SDK sends both). Decides who lists events on `/v1/events`, the path
+/// both doors claim. The key's shape decides nothing: native clients use
+/// `sk_test_...` keys too.
 fn speaks_stripe(headers: &http::HeaderMap) -> bool {
     let basic = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().split_once(' '))
         .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
-    let stripe_key =
-        bearer_api_key(headers).is_some_and(|k| k.starts_with("sk_") || k.starts_with("rk_"));
-    basic || stripe_key || headers.contains_key("stripe-version")
+    let stripe_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Stripe/"));
+    basic || stripe_agent || headers.contains_key("stripe-version")
+}
+
+/// Whether an event id is one of the Stripe dialect's: the id itself says which
+/// door answers `GET /v1/events/{id}`, whoever asks.
+fn names_stripe_event(id: &str) -> bool {
+    crate::engine::EventId::parse(id)
+        .is_some_and(|id| id.dialect == crate::engine::EventDialect::Stripe)
 }
 
 fn build_call(engine: &Engine, req: &Incoming<'_>, op: Op<'_>) -> Result<Call, ApiError> {

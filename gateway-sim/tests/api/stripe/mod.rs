@@ -26,6 +26,7 @@ impl TestApp {
             .client
             .post(self.url(path))
             .bearer_auth(&self.api_key)
+            .header("Stripe-Version", "2024-06-20")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(encode(form));
         if let Some(key) = key {
@@ -40,7 +41,13 @@ impl TestApp {
         } else {
             format!("{}?{}", self.url(path), encode(query))
         };
-        let req = self.client.get(url).bearer_auth(&self.api_key);
+        // As the SDKs do: a `Stripe-Version` header is how `/v1/events`, a path
+        // both dialects claim, knows a Stripe client is asking.
+        let req = self
+            .client
+            .get(url)
+            .bearer_auth(&self.api_key)
+            .header("Stripe-Version", "2024-06-20");
         answer(req.send().await.expect("request sent")).await
     }
 
