@@ -3,6 +3,7 @@
 
 mod control;
 mod errors;
+mod events;
 mod faults;
 mod helpers;
 mod idempotency;

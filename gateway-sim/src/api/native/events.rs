@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::render::{PaymentJson, RefundJson, to_json};
+use super::objects::{PaymentJson, RefundJson, to_json};
 use crate::api::request::percent_decode;
 use crate::api::webhook_endpoints::check_type_filter;
 use crate::api::{ApiError, EventQuery, EventView, MAX_EVENTS_PAGE, find_event};

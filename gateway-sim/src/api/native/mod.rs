@@ -5,7 +5,8 @@
 //! JSON bodies field by field, apart because strictness is this API's promise:
 //! unknown fields are refused, like strict real gateways do, so a typo never
 //! silently changes what is charged; `render.rs` shows the engine's outcomes as
-//! this API's JSON. `events.rs` is the native event table, an event's JSON and
+//! this API's JSON, payments and refunds as `objects.rs` writes them (events
+//! carry them too). `events.rs` is the native event table, an event's JSON and
 //! the events list's query; `webhook_endpoints.rs` the endpoint bodies and JSON.
 //!
 //! `/v1/events` is a path both doors claim, and this door is asked first. It
@@ -17,6 +18,7 @@
 
 mod body;
 mod events;
+mod objects;
 mod render;
 mod webhook_endpoints;
 

@@ -1,18 +1,18 @@
-//! The native dialect: engine outcomes as this API's JSON (payments, refunds,
-//! lists, idempotency keys, pages of events, webhook endpoints through
-//! `webhook_endpoints.rs`) and errors in the shared envelope. Apart from
+//! The native dialect: engine outcomes as this API's JSON (payments and refunds
+//! through `objects.rs`, lists, idempotency keys, pages of events, webhook
+//! endpoints through `webhook_endpoints.rs`) and errors in the shared envelope. Apart from
 //! routing because what a payment looks like on the wire changes for other
 //! reasons than which paths exist.
 
 use bytes::Bytes;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
+use super::objects::{PaymentJson, PaymentMethodJson, RefundJson, to_json};
 use super::{Native, webhook_endpoints};
 use crate::api::{ApiError, Call, Dialect, EventView, MAX_EVENTS_PAGE, Operation, Outcome, Reply};
 use crate::behaviour;
 use crate::engine::idempotency::KeyState;
-use crate::engine::ids::{PaymentId, RefundId};
-use crate::engine::{ChangeKind, Engine, Payment, PaymentMethod, Refund};
+use crate::engine::{ChangeKind, Engine};
 
 impl Dialect for Native {
     fn render(&self, engine: &Engine, outcome: &Outcome) -> Reply {
@@ -78,10 +78,6 @@ impl Dialect for Native {
     }
 }
 
-pub(super) fn to_json<T: Serialize>(value: &T) -> Bytes {
-    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
-}
-
 /// A page of a list that may go on (`has_more`).
 #[derive(Serialize)]
 struct PageJson<T> {
@@ -101,123 +97,6 @@ fn events_page(engine: &Engine, events: &[EventView], size: usize) -> Bytes {
             .collect(),
         has_more: events.len() > shown.len(),
     })
-}
-
-fn display<T: std::fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(value)
-}
-
-#[derive(Serialize)]
-pub(super) struct PaymentJson<'a> {
-    #[serde(serialize_with = "display")]
-    id: PaymentId,
-    object: &'static str,
-    status: &'static str,
-    amount: i64,
-    amount_capturable: i64,
-    amount_captured: i64,
-    amount_refunded: i64,
-    currency: &'a str,
-    reference: Option<&'a str>,
-    created: u64,
-    payment_method: PaymentMethodJson<'a>,
-    decline_code: Option<&'a str>,
-    metadata: Metadata<'a>,
-    refunds: Vec<RefundJson>,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum PaymentMethodJson<'a> {
-    Token(&'a str),
-    Card { card: CardJson },
-}
-
-#[derive(Serialize)]
-struct CardJson {
-    last4: String,
-    exp_month: u8,
-    exp_year: u16,
-}
-
-impl<'a> From<&'a PaymentMethod> for PaymentMethodJson<'a> {
-    fn from(method: &'a PaymentMethod) -> Self {
-        match method {
-            PaymentMethod::Token(t) => PaymentMethodJson::Token(t),
-            PaymentMethod::Card {
-                last4,
-                exp_month,
-                exp_year,
-            } => PaymentMethodJson::Card {
-                card: CardJson {
-                    last4: String::from_utf8_lossy(last4).into_owned(),
-                    exp_month: *exp_month,
-                    exp_year: *exp_year,
-                },
-            },
-        }
-    }
-}
-
-/// Metadata is kept as the JSON text it arrived as and written back verbatim.
-struct Metadata<'a>(Option<&'a str>);
-
-impl Serialize for Metadata<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self
-            .0
-            .and_then(|text| serde_json::from_str::<&serde_json::value::RawValue>(text).ok())
-        {
-            Some(raw) => raw.serialize(s),
-            None => serde_json::Map::new().serialize(s),
-        }
-    }
-}
-
-impl<'a> From<&'a Payment> for PaymentJson<'a> {
-    fn from(p: &'a Payment) -> Self {
-        PaymentJson {
-            id: p.id,
-            object: "payment",
-            status: p.status.as_str(),
-            amount: p.amount,
-            amount_capturable: p.amount_capturable,
-            amount_captured: p.amount_captured,
-            amount_refunded: p.amount_refunded,
-            currency: p.currency.as_str(),
-            reference: p.reference.as_deref(),
-            created: p.created,
-            payment_method: PaymentMethodJson::from(&p.payment_method),
-            decline_code: p.decline_code.as_deref(),
-            metadata: Metadata(p.metadata.as_deref()),
-            refunds: p.refunds.iter().map(RefundJson::from).collect(),
-        }
-    }
-}
-
-#[derive(Serialize)]
-pub(super) struct RefundJson {
-    #[serde(serialize_with = "display")]
-    id: RefundId,
-    object: &'static str,
-    amount: i64,
-    #[serde(serialize_with = "display")]
-    payment_id: PaymentId,
-    status: &'static str,
-    created: u64,
-}
-
-impl From<&Refund> for RefundJson {
-    fn from(r: &Refund) -> Self {
-        RefundJson {
-            id: r.id,
-            object: "refund",
-            amount: r.amount,
-            payment_id: r.payment,
-            status: "succeeded",
-            created: r.created,
-        }
-    }
 }
 
 #[derive(Serialize)]

@@ -1,6 +1,9 @@
 //! The Stripe-compatible front door: `/v1/payment_intents`, `/v1/charges`,
-//! `/v1/refunds` and `/v1/payment_methods`, spoken the way Stripe's official SDKs
-//! speak them, so a service built on an SDK runs against the simulator unchanged.
+//! `/v1/refunds`, `/v1/payment_methods`, `/v1/events` and
+//! `/v1/webhook_endpoints`, spoken the way Stripe's official SDKs speak them, so
+//! a service built on an SDK runs against the simulator unchanged. (`/v1/events`
+//! is also a native path: the native door, asked first, leaves it to this one
+//! for Stripe clients: Basic auth, `Stripe-Version`, `sk_`/`rk_` keys.)
 //!
 //! An adapter over the same engine as the native API, with no state of its own: a
 //! PaymentIntent `pi_X` is the engine's payment `pay_X` (same digits), its charge is
@@ -17,8 +20,13 @@
 //! - `payment_intents.rs`, `charges.rs`, `refunds.rs`, `payment_methods.rs`:
 //!   one file per resource: its routes, the operation each asks, how its
 //!   outcomes are shown. A new resource is a new file and a line in `routing.rs`.
+//! - `events.rs`: `/v1/events`, the Stripe event table (which events each
+//!   change makes) and an event's JSON, the same for the API and webhooks.
+//! - `webhook_endpoints.rs`: `/v1/webhook_endpoints`, registered endpoints as
+//!   Stripe objects (the secret only in the create answer).
 //! - `presentation.rs`: what the request asked to see (object, expansions,
-//!   page), carried in the call; `pages.rs`: cursors and list objects.
+//!   page), carried in the call; `pages.rs`: cursors and list objects;
+//!   `params.rs` also reads arrays (`types[]`) and time ranges (`created[gte]`).
 //! - `render.rs`: an outcome to an answer: successes through the resource's
 //!   show function, declines and refusals in Stripe's words.
 //! - `objects.rs`: PaymentIntents, charges and refunds as JSON (together

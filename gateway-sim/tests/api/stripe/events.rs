@@ -109,6 +109,11 @@ async fn a_confirmed_payment_intent_makes_three_events_newest_first() {
         .await;
     assert_eq!(one.status, StatusCode::OK, "{}", one.json);
     assert_eq!(&one.json, succeeded);
+    // The same event is the same bytes every time (a webhook retry resends them).
+    let again = app
+        .stripe_get(&format!("/v1/events/{}", id(succeeded)), &[])
+        .await;
+    assert_eq!(again.raw, one.raw);
 }
 
 #[tokio::test]

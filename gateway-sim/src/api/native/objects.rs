@@ -1,0 +1,131 @@
+//! Payments and refunds as this API's JSON: what the payments API answers
+//! and what a native event carries as its `data.object`. Apart from
+//! `render.rs` (which dispatches every outcome) so the event renderer can use
+//! these shapes without the two files importing each other.
+
+use bytes::Bytes;
+use serde::{Serialize, Serializer};
+
+use crate::engine::ids::{PaymentId, RefundId};
+use crate::engine::{Payment, PaymentMethod, Refund};
+
+pub(super) fn to_json<T: Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn display<T: std::fmt::Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
+#[derive(Serialize)]
+pub(super) struct PaymentJson<'a> {
+    #[serde(serialize_with = "display")]
+    id: PaymentId,
+    object: &'static str,
+    status: &'static str,
+    amount: i64,
+    amount_capturable: i64,
+    amount_captured: i64,
+    amount_refunded: i64,
+    currency: &'a str,
+    reference: Option<&'a str>,
+    created: u64,
+    payment_method: PaymentMethodJson<'a>,
+    decline_code: Option<&'a str>,
+    metadata: Metadata<'a>,
+    refunds: Vec<RefundJson>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum PaymentMethodJson<'a> {
+    Token(&'a str),
+    Card { card: CardJson },
+}
+
+#[derive(Serialize)]
+pub(super) struct CardJson {
+    last4: String,
+    exp_month: u8,
+    exp_year: u16,
+}
+
+impl<'a> From<&'a PaymentMethod> for PaymentMethodJson<'a> {
+    fn from(method: &'a PaymentMethod) -> Self {
+        match method {
+            PaymentMethod::Token(t) => PaymentMethodJson::Token(t),
+            PaymentMethod::Card {
+                last4,
+                exp_month,
+                exp_year,
+            } => PaymentMethodJson::Card {
+                card: CardJson {
+                    last4: String::from_utf8_lossy(last4).into_owned(),
+                    exp_month: *exp_month,
+                    exp_year: *exp_year,
+                },
+            },
+        }
+    }
+}
+
+/// Metadata is kept as the JSON text it arrived as and written back verbatim.
+struct Metadata<'a>(Option<&'a str>);
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self
+            .0
+            .and_then(|text| serde_json::from_str::<&serde_json::value::RawValue>(text).ok())
+        {
+            Some(raw) => raw.serialize(s),
+            None => serde_json::Map::new().serialize(s),
+        }
+    }
+}
+
+impl<'a> From<&'a Payment> for PaymentJson<'a> {
+    fn from(p: &'a Payment) -> Self {
+        PaymentJson {
+            id: p.id,
+            object: "payment",
+            status: p.status.as_str(),
+            amount: p.amount,
+            amount_capturable: p.amount_capturable,
+            amount_captured: p.amount_captured,
+            amount_refunded: p.amount_refunded,
+            currency: p.currency.as_str(),
+            reference: p.reference.as_deref(),
+            created: p.created,
+            payment_method: PaymentMethodJson::from(&p.payment_method),
+            decline_code: p.decline_code.as_deref(),
+            metadata: Metadata(p.metadata.as_deref()),
+            refunds: p.refunds.iter().map(RefundJson::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct RefundJson {
+    #[serde(serialize_with = "display")]
+    id: RefundId,
+    object: &'static str,
+    amount: i64,
+    #[serde(serialize_with = "display")]
+    payment_id: PaymentId,
+    status: &'static str,
+    created: u64,
+}
+
+impl From<&Refund> for RefundJson {
+    fn from(r: &Refund) -> Self {
+        RefundJson {
+            id: r.id,
+            object: "refund",
+            amount: r.amount,
+            payment_id: r.payment,
+            status: "succeeded",
+            created: r.created,
+        }
+    }
+}
