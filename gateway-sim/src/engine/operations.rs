@@ -193,7 +193,16 @@ impl Engine {
                 }
             }
             self.inner.counters.transition(None, payment.status);
-            self.raise(&payment, ChangeKind::Created, None, cause);
+            // Created, then authorized in the same step: the creation's snapshot
+            // shows the payment before its authorization, as Stripe's
+            // `payment_intent.created` does.
+            let mut as_created = payment.clone();
+            as_created.status = PaymentStatus::RequiresConfirmation;
+            as_created.amount_capturable = 0;
+            as_created.amount_captured = 0;
+            as_created.decline_code = None;
+            as_created.confirmed_at = None;
+            self.raise(&as_created, ChangeKind::Created, None, cause);
             self.raise(&payment, outcome_of_authorization(&payment), None, cause);
             shard.insert(id, Box::new(payment.clone()));
         }

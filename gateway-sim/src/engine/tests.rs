@@ -727,3 +727,74 @@ fn stats_count_payments_waiting_for_confirmation() {
     let s = e.stats();
     assert_eq!((s.requires_confirmation, s.succeeded), (0, 1));
 }
+
+#[test]
+fn every_change_is_recorded_with_its_cause_and_its_snapshot() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let key: Arc<str> = Arc::from("k-auth");
+    let cause = Cause::with_key(&key);
+    let p = e
+        .create_payment(m, new_payment(1000, false, "o-events"), &cause, None)
+        .unwrap();
+    let raised = cause.take_raised();
+    let kinds: Vec<ChangeKind> = raised.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [ChangeKind::Created, ChangeKind::Authorized]);
+    assert_eq!(
+        raised[0].payment.status,
+        PaymentStatus::RequiresConfirmation
+    );
+    assert_eq!(raised[1].payment.status, PaymentStatus::RequiresCapture);
+    assert_eq!(
+        raised[1]
+            .request
+            .as_ref()
+            .unwrap()
+            .idempotency_key
+            .as_deref(),
+        Some("k-auth")
+    );
+    assert!(cause.take_raised().is_empty(), "handed over once");
+
+    let id = p.id.to_string();
+    let capture = Cause::none();
+    e.capture(m, &id, Some(600), &capture).unwrap();
+    let refund = Cause::none();
+    e.refund(m, &id, Some(100), &refund).unwrap();
+    let captured = capture.take_raised();
+    assert_eq!(captured[0].kind, ChangeKind::Captured);
+    assert_eq!(
+        captured[0].payment.amount_refunded, 0,
+        "a snapshot, not the payment now"
+    );
+    assert!(captured[0].request.is_none());
+    let refunded = refund.take_raised();
+    assert_eq!(refunded[0].refund.as_ref().map(|r| r.amount), Some(100));
+
+    // Newest first, per merchant; another merchant's log is its own.
+    let mut seen = Vec::new();
+    e.changes_newest_first(m, None, |c| {
+        seen.push(c.kind);
+        true
+    });
+    assert_eq!(
+        seen,
+        [
+            ChangeKind::Refunded,
+            ChangeKind::Captured,
+            ChangeKind::Authorized,
+            ChangeKind::Created
+        ]
+    );
+    let other = e.merchant("sk_b");
+    let mut none = 0;
+    e.changes_newest_first(other, None, |_| {
+        none += 1;
+        true
+    });
+    assert_eq!(none, 0);
+    // A refused operation records nothing.
+    let refused = Cause::none();
+    assert!(e.capture(m, &id, None, &refused).is_err());
+    assert!(refused.take_raised().is_empty());
+}
