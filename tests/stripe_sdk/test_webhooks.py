@@ -128,7 +128,7 @@ def test_an_endpoint_registered_through_the_sdk_gets_its_secret_once(sim, receiv
         params={"url": receiver.url, "enabled_events": ["payment_intent.succeeded"]}
     )
     assert endpoint.secret.startswith("whsec_")
-    assert client.v1.webhook_endpoints.retrieve(endpoint.id).get("secret") is None
+    assert "secret" not in client.v1.webhook_endpoints.retrieve(endpoint.id).to_dict()
 
     intent = client.v1.payment_intents.create(
         params={"amount": 900, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
