@@ -933,6 +933,7 @@ fn every_scenario_file_has_a_valid_gateway_table() {
         "declines",
         "rate-limited",
         "black-friday",
+        "webhook-storm",
     ] {
         assert!(
             checked.iter().any(|name| name == required),
@@ -951,4 +952,90 @@ fn a_missing_scenario_file_names_its_path() {
         "{}",
         error.message
     );
+}
+
+/// Every key a `[gateway]` table can hold, each set, so that serializing it back lists them all
+/// (keys left at their default are left out of the output by most tables, not by webhooks').
+const EVERY_KEY: &str = r#"
+    [gateway]
+    seed = 42
+    latency = { distribution = "mixture", components = [
+        { weight = 1, distribution = "lognormal", p50 = "80ms", p99 = "400ms" },
+        { weight = 1, distribution = "uniform", min = "1ms", max = "2ms" },
+        { weight = 1, distribution = "normal", mean = "30ms", stddev = "5ms" },
+        { weight = 1, distribution = "constant", value = "3s" },
+    ] }
+    declines = { rate = 0.05, codes = { insufficient_funds = 3 }, amount_rules = [ { min = 100, max = 199, code = "expired_card" } ] }
+    faults = { http_500 = 0.01, http_503 = 0.01, reset = 0.01, hang = 0.01, lost_after_delay = 0.01, reset_after_commit = 0.01, http_500_after_commit = 0.01, lost_delay = "1500ms" }
+    rate_limit = { requests_per_second = 100, burst = 20 }
+    endpoints.create = { faults = { reset = 0.5 } }
+    endpoints.capture = { latency = { distribution = "constant", value = "1ms" } }
+    endpoints.cancel = { faults = { reset = 0.5 } }
+    endpoints.refund = { faults = { reset = 0.5 } }
+    endpoints.retrieve = { faults = { reset = 0.5 } }
+    schedule = [ { from = "10s", until = "25s", latency_factor = 10, latency = { distribution = "constant", value = "1ms" }, faults = { http_503 = 0.5 }, declines = { rate = 0.5 }, endpoints = ["create"] } ]
+    sequences = [ { endpoints = ["refund"], fail_first = 2, fault = "reset" } ]
+    [gateway.webhooks]
+    endpoints = [ { url = "http://a/", events = ["*"], secret = "whsec_0123456789abcdef", dialect = "native", merchant = "sk_test_1" } ]
+    faults = { duplicate = 0.1, reorder = 0.1, early = 0.1, drop = 0.1, delay = { distribution = "constant", value = "1s" } }
+    outages = [ { from = "1s", until = "2s" } ]
+"#;
+
+fn collect_keys(value: &toml::Value, parent: &str, keys: &mut std::collections::BTreeSet<String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, child) in table {
+                // The keys of `codes` are decline codes: data, documented in their own list.
+                if parent != "codes" {
+                    keys.insert(key.clone());
+                }
+                collect_keys(child, key, keys);
+            }
+        }
+        toml::Value::Array(items) => {
+            for item in items {
+                collect_keys(item, parent, keys);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_scenarios_readme_documents_every_gateway_key() {
+    let config = parse_scenario_gateway(EVERY_KEY).expect("valid");
+    let value = toml::Value::try_from(&config).expect("serializes");
+    let mut keys = std::collections::BTreeSet::new();
+    collect_keys(&value, "gateway", &mut keys);
+    assert!(keys.contains("duplicate_gap") && keys.contains("max_attempts"));
+    let readme = std::fs::read_to_string(scenarios_dir().join("README.md")).expect("README");
+    let undocumented: Vec<&String> = keys
+        .iter()
+        .filter(|key| {
+            !(readme.contains(&format!("`{key}`"))
+                || readme.contains(&format!("`retry.{key}`"))
+                || readme.contains(&format!("{key} = ")))
+        })
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "scenarios/README.md does not document {undocumented:?}"
+    );
+}
+
+#[test]
+fn the_webhook_storm_scenario_plays_what_its_header_says() {
+    let config = load_scenario_gateway(&scenarios_dir().join("webhook-storm.toml")).expect("valid");
+    let webhooks = &config.webhooks;
+    assert!(
+        webhooks.endpoints.is_empty(),
+        "endpoints come from --webhook"
+    );
+    assert_eq!(webhooks.faults.duplicate, 0.2);
+    assert_eq!(webhooks.faults.reorder, 0.2);
+    assert!(webhooks.faults.delay.is_some());
+    let s = Duration::from_secs;
+    assert_eq!(webhooks.outage_until(s(19)), None);
+    assert_eq!(webhooks.outage_until(s(20)), Some(s(40)));
+    assert_eq!(webhooks.outage_until(s(40)), None);
 }
