@@ -6,7 +6,7 @@
 //! that samples also states the distribution's true p50/p95/p99, which is what the fidelity test
 //! and the printed fidelity figures compare against.
 
-use super::config::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY};
+use super::distribution::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY};
 use super::rng::SplitMix64;
 use std::time::Duration;
 

@@ -11,7 +11,9 @@
 //! the wall clock (a real rate limit is about real seconds, not simulator time).
 //!
 //! - [`config`]: the `[gateway]` table ([`BehaviourConfig`]) as serde types; `validate.rs` its
-//!   semantic rules; `scenario_file.rs` reads it from a scenario file.
+//!   semantic rules; `scenario_file.rs` reads it from a scenario file. `distribution.rs`: the
+//!   latency distribution as written ([`LatencyConfig`]), a leaf both the table and the webhooks
+//!   hold.
 //! - [`fate`]: [`Behaviour`] (compiled config) and the [`Fate`] of one request.
 //! - `endpoint.rs` and `fault.rs`: the vocabulary the config names and the fate draws
 //!   ([`Endpoint`], [`FaultKind`], [`Fault`]); leaves, so config and fate import neither each other.
@@ -26,6 +28,7 @@
 
 pub mod config;
 pub mod declines;
+mod distribution;
 pub mod duration;
 mod endpoint;
 pub mod fate;
@@ -39,10 +42,11 @@ mod validate;
 mod webhooks;
 
 pub use config::{
-    AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DistributionKind, EndpointConfig,
-    EndpointsConfig, FaultsConfig, LatencyConfig, RateLimitConfig, ScheduleWindow, SequenceRule,
+    AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, EndpointConfig, EndpointsConfig,
+    FaultsConfig, RateLimitConfig, ScheduleWindow, SequenceRule,
 };
 pub use declines::{DeclineCode, is_known_payment_method};
+pub use distribution::{DistributionKind, LatencyConfig};
 pub use duration::parse_duration;
 pub use endpoint::Endpoint;
 pub use fate::{Behaviour, ChargeFacts, Fate, RequestFacts};

@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use super::config::{
-    BehaviourConfig, ConfigError, DeclinesConfig, DistributionKind, FaultsConfig, LatencyConfig,
-    MAX_INJECTED_LATENCY, RateLimitConfig, ScheduleWindow,
+    BehaviourConfig, ConfigError, DeclinesConfig, FaultsConfig, RateLimitConfig, ScheduleWindow,
 };
 use super::declines::{DeclineCode, KNOWN_DECLINE_CODES};
+use super::distribution::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY};
 use super::duration::{DURATION_SYNTAX, format_duration};
 use super::endpoint::Endpoint;
 use super::fault::FaultKind;

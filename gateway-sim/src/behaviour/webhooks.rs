@@ -7,7 +7,7 @@
 //! and the same events give the same duplicates, delays and drops whatever order the events
 //! were raised in. The semantic rules of the table are in `validate.rs`, with the others.
 
-use super::config::LatencyConfig;
+use super::distribution::LatencyConfig;
 use super::latency::{Dist, seconds_to_duration};
 use super::rng::{SplitMix64, Stream, hash_bytes, hash_u64};
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,7 @@ pub struct RetryConfig {
 }
 
 /// The longest wait between two attempts: backoff grows no further (as injected delays).
-pub const MAX_RETRY_DELAY: Duration = super::config::MAX_INJECTED_LATENCY;
+pub const MAX_RETRY_DELAY: Duration = super::distribution::MAX_INJECTED_LATENCY;
 
 impl Default for RetryConfig {
     fn default() -> Self {
