@@ -73,7 +73,7 @@ pub(super) async fn act_out(
     }
     let claim = match claim_key(state, &call, dialect) {
         Ok(claim) => claim,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into(),
     };
     let (reply, mut raised) = match claim {
         KeyClaim::Replay(reply) => {
@@ -209,7 +209,7 @@ enum KeyClaim {
 }
 
 /// Step 4: reserve the key of a state-changing call. Reads, and calls without a key, just run.
-fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<KeyClaim, Ending> {
+fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<KeyClaim, Reply> {
     let Some(key) = call
         .idempotency_key
         .as_deref()
@@ -225,11 +225,11 @@ fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<Key
         Claim::Replay(stored) => Ok(KeyClaim::Replay(Reply::replay(&stored))),
         Claim::Mismatch => {
             let error = ApiError::idempotency_key_mismatch(key);
-            Err(dialect.render_error(&error).into())
+            Err(dialect.render_error(&error))
         }
         Claim::InUse => {
             let error = ApiError::idempotency_key_in_use(key);
-            Err(dialect.render_error(&error).into())
+            Err(dialect.render_error(&error))
         }
     }
 }

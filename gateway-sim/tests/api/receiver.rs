@@ -155,5 +155,5 @@ pub fn signature_is_valid(header: &str, body: &[u8], secret: &str) -> bool {
             Some(now.abs_diff(t) <= 300)
         })
         .unwrap_or(false);
-    fresh && v1.iter().any(|v| *v == expected)
+    fresh && v1.contains(&expected)
 }
