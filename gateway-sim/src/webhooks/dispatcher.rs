@@ -18,7 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::{Notify, oneshot};
 
 use super::record::{Counters, DeliveryLog, DeliveryRecord};
-use super::send::{Attempt, post};
+use super::send::{Attempt, Sender};
 use super::signature::{NATIVE_HEADER, STRIPE_HEADER, sign};
 use crate::api::{self, EventView, type_matches};
 use crate::behaviour::{DeliveryFate, Duplicate, WebhookDialect, WebhooksConfig};
@@ -127,6 +127,7 @@ pub(super) struct Dispatcher {
     queue: Mutex<Queue>,
     wake: Arc<Notify>,
     started: AtomicBool,
+    sender: Sender,
     pub(super) log: DeliveryLog,
 }
 
@@ -190,6 +191,7 @@ impl Dispatcher {
             queue: Mutex::default(),
             wake: Arc::new(Notify::new()),
             started: AtomicBool::new(false),
+            sender: Sender::new(),
             log: DeliveryLog::default(),
         })
     }
@@ -472,7 +474,10 @@ impl Dispatcher {
             .unwrap_or_default();
         let signature = sign(&delivery.target.secret, sent_at.as_secs(), &delivery.body);
         let url = delivery.target.url.clone();
-        let attempt = post(&url, header, signature, delivery.body.clone(), timeout).await;
+        let attempt = self
+            .sender
+            .post(&url, header, signature, delivery.body.clone(), timeout)
+            .await;
         let counters = &self.log.counters;
         Counters::bump(&counters.attempts);
         let retry = self.settings.read().config.retry_delay(delivery.attempt);

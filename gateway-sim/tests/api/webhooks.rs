@@ -491,3 +491,70 @@ async fn a_configured_endpoint_must_ask_for_events_its_dialect_sends() {
         "{body}"
     );
 }
+
+/// A receiver that answers every connection with `reply`'s raw bytes, then closes.
+async fn raw_receiver(reply: &'static [u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(reply).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn garbage_redirects_and_refusals_are_failed_attempts_never_crashes() {
+    let garbage = raw_receiver(b"THIS IS NOT HTTP\r\n\r\n").await;
+    let redirect = raw_receiver(
+        b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    // A port nobody listens on: bound, then let go.
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hooks", l.local_addr().unwrap())
+    };
+    let endpoints: String = [&garbage, &redirect, &refused]
+        .iter()
+        .map(|url| {
+            format!(
+                "[[gateway.webhooks.endpoints]]\nurl = \"{url}\"\nevents = [\"payment_intent.succeeded\"]\n"
+            )
+        })
+        .collect();
+    let app = spawn_app_with_behaviour(&format!(
+        "[gateway.webhooks]\nretry = {{ first_delay = \"50ms\", factor = 1.0, max_attempts = 2 }}\n{endpoints}"
+    ))
+    .await;
+    app.create_payment(100, true, "order-bad-receivers").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut s = stats(&app).await;
+    while s["webhooks"]["exhausted"] != 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        s = stats(&app).await;
+    }
+    assert_eq!(s["webhooks"]["exhausted"], 3, "{s}");
+    assert_eq!(s["webhooks"]["failed_attempts"], 6, "{s}");
+    assert_eq!(s["webhooks"]["delivered"], 0);
+    let deliveries = app.get("/_sim/webhooks/deliveries").await;
+    let text = std::str::from_utf8(&deliveries.raw).unwrap();
+    assert!(
+        text.contains("\"status\":302"),
+        "a redirect is not followed: {text}"
+    );
+    assert!(
+        text.contains("connect"),
+        "a refused connection says so: {text}"
+    );
+    // The API is unharmed.
+    app.create_payment(100, true, "order-after-bad-receivers")
+        .await;
+}
