@@ -20,6 +20,9 @@ pub struct EventView {
     pub index: u8,
     /// The event's type (`payment_intent.succeeded`, `payment.succeeded`...).
     pub event_type: &'static str,
+    /// The event tells of the payment's creation, in a change that also authorized
+    /// it: its object is the payment before the authorization.
+    pub creation: bool,
 }
 
 impl EventView {
@@ -37,19 +40,40 @@ impl EventView {
         self.change.delivered(self.dialect, self.index)
     }
 
-    /// The events `dialect` makes of `change`, in the order they happened.
+    /// The events `dialect` makes of `change`, in the order they happened: those
+    /// of the creation first, when the change also created the payment.
     pub fn of(change: &Arc<Change>, dialect: EventDialect) -> Vec<EventView> {
-        super::dialect_of(dialect)
-            .event_types(change.kind)
+        let door = super::dialect_of(dialect);
+        let creation: &[&'static str] = if change.created && change.kind != ChangeKind::Created {
+            door.event_types(ChangeKind::Created)
+        } else {
+            &[]
+        };
+        let own = door.event_types(change.kind);
+        creation
             .iter()
+            .map(|t| (t, true))
+            .chain(own.iter().map(|t| (t, false)))
             .enumerate()
-            .map(|(index, event_type)| EventView {
+            .map(|(index, (event_type, creation))| EventView {
                 change: change.clone(),
                 dialect,
                 index: index as u8,
                 event_type,
+                creation,
             })
             .collect()
+    }
+
+    /// The payment as this event shows it: as it was at the change. `None` once
+    /// it is gone (a reset between the change and the rendering).
+    pub fn payment(&self, engine: &Engine) -> Option<crate::engine::Payment> {
+        engine.payment_at(&self.change, self.creation)
+    }
+
+    /// The refund a refund event is about.
+    pub fn refund(&self, engine: &Engine) -> Option<crate::engine::Refund> {
+        engine.refund_at(&self.change)
     }
 }
 

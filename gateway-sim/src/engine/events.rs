@@ -8,6 +8,12 @@
 //! `payment_intent.succeeded`; native: `payment.succeeded`) in its own table, and
 //! an event's id says which change and which of those names it is ([`EventId`]).
 //! One record per change, however many events the dialects make of it.
+//!
+//! A record is small on purpose (a stored payment makes one or two): it keeps
+//! what a change changes (status, amounts, the decline, how many refunds), not a
+//! copy of the payment. What an event shows is that, laid over the payment as it
+//! is now ([`Change::payment_then`]), whose other fields only change before the
+//! first authorization.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,8 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::ids::MerchantId;
-use super::payment::{Payment, Refund};
+use super::ids::{MerchantId, PaymentId};
+use super::payment::{Payment, PaymentStatus, Refund};
 use super::shard::Map;
 
 /// What happened to a payment, in the domain's words. The dialects' event tables
@@ -83,19 +89,61 @@ impl EventDialect {
     }
 }
 
-/// One recorded state change, with the payment as it was right after it.
+/// What a change changed: the payment's state right after it.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub status: PaymentStatus,
+    /// How many refunds the payment had (the last one is a refund change's own).
+    pub refunds: u16,
+    pub amount: i64,
+    pub amount_capturable: i64,
+    pub amount_captured: i64,
+    pub amount_refunded: i64,
+    pub decline_code: Option<Arc<str>>,
+}
+
+impl Snapshot {
+    fn of(p: &Payment) -> Snapshot {
+        Snapshot {
+            status: p.status,
+            refunds: p.refunds.len().min(u16::MAX as usize) as u16,
+            amount: p.amount,
+            amount_capturable: p.amount_capturable,
+            amount_captured: p.amount_captured,
+            amount_refunded: p.amount_refunded,
+            decline_code: p.decline_code.clone(),
+        }
+    }
+
+    /// A payment created and authorized in one step, as it was when created.
+    fn before_authorization(&self) -> Snapshot {
+        Snapshot {
+            status: PaymentStatus::RequiresConfirmation,
+            amount_capturable: 0,
+            amount_captured: 0,
+            decline_code: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// One recorded state change.
 #[derive(Debug)]
 pub struct Change {
     /// 1-based, gap-free, in the order the changes happened.
     pub seq: u64,
     pub kind: ChangeKind,
+    /// The change also created the payment: a create that authorized at once.
+    /// Dialects tell of the creation first (Stripe's `payment_intent.created`).
+    pub created: bool,
     pub merchant: MerchantId,
+    pub payment: PaymentId,
+    /// The payment's order reference (shared with the payment, not copied).
+    pub reference: Option<Arc<str>>,
     /// Simulator time of the change, Unix milliseconds.
     pub time_ms: u64,
-    /// The payment as it was at that moment (not as it is now).
-    pub payment: Payment,
-    /// The refund a [`ChangeKind::Refunded`] change made.
-    pub refund: Option<Refund>,
+    /// The payment's state right after the change.
+    pub state: Snapshot,
     /// The request that caused it; `None` for changes the gateway made by itself.
     pub request: Option<RequestRef>,
     /// One bit per event made of this change (see [`EventDialect::bit_base`]): set
@@ -104,6 +152,41 @@ pub struct Change {
 }
 
 impl Change {
+    /// The payment as it was at this change (at its creation, with `creation`, for
+    /// a change that also created it): `now` (the payment as it is) with this
+    /// change's state laid over it.
+    pub fn payment_then(&self, now: &Payment, creation: bool) -> Payment {
+        let state = if creation {
+            self.state.before_authorization()
+        } else {
+            self.state.clone()
+        };
+        let refunds = now.refunds[..usize::from(state.refunds).min(now.refunds.len())].to_vec();
+        Payment {
+            status: state.status,
+            amount: state.amount,
+            amount_capturable: state.amount_capturable,
+            amount_captured: state.amount_captured,
+            amount_refunded: state.amount_refunded,
+            decline_code: state.decline_code,
+            refunds,
+            canceled_at: now
+                .canceled_at
+                .filter(|_| state.status == PaymentStatus::Canceled),
+            confirmed_at: now.confirmed_at.filter(|_| !creation),
+            ..now.clone()
+        }
+    }
+
+    /// The refund a [`ChangeKind::Refunded`] change made, from the payment as it is now.
+    pub fn refund_then(&self, now: &Payment) -> Option<Refund> {
+        if self.kind != ChangeKind::Refunded {
+            return None;
+        }
+        let index = usize::from(self.state.refunds).checked_sub(1)?;
+        now.refunds.get(index).cloned()
+    }
+
     /// Whether every delivery of the `index`th `dialect` event of this change has
     /// succeeded (true when it had no deliveries at all).
     pub fn delivered(&self, dialect: EventDialect, index: u8) -> bool {
@@ -142,10 +225,11 @@ impl Cause {
     }
 
     /// The API request `id`, which carried `idempotency_key` if any.
-    pub fn request(id: &str, idempotency_key: Option<Arc<str>>) -> Cause {
+    /// The id is shared with every change it raises, never copied.
+    pub fn request(id: Arc<str>, idempotency_key: Option<Arc<str>>) -> Cause {
         Cause {
             request: Some(RequestRef {
-                id: Arc::from(id),
+                id,
                 idempotency_key,
             }),
             raised: Mutex::default(),
@@ -154,7 +238,7 @@ impl Cause {
 
     /// A request known only by its idempotency key (engine tests).
     pub fn with_key(key: &Arc<str>) -> Cause {
-        Cause::request("req_test", Some(key.clone()))
+        Cause::request(Arc::from("req_test"), Some(key.clone()))
     }
 
     pub fn idempotency_key(&self) -> Option<&Arc<str>> {
@@ -259,9 +343,9 @@ impl EventLog {
     pub(super) fn record(
         &self,
         kind: ChangeKind,
+        created: bool,
         time_ms: u64,
         payment: &Payment,
-        refund: Option<Refund>,
         cause: &Cause,
     ) {
         let mut inner = self.inner.lock();
@@ -269,10 +353,12 @@ impl EventLog {
         let change = Arc::new(Change {
             seq,
             kind,
+            created,
             merchant: payment.merchant,
+            payment: payment.id,
+            reference: payment.reference.clone(),
             time_ms,
-            payment: payment.clone(),
-            refund,
+            state: Snapshot::of(payment),
             request: cause.request.clone(),
             undelivered: AtomicU64::new(0),
         });

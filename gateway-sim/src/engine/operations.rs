@@ -135,10 +135,24 @@ impl Engine {
     }
 
     /// Records that `p` changed (`kind`), for the events and webhooks; under `p`'s lock.
-    fn raise(&self, p: &Payment, kind: ChangeKind, refund: Option<Refund>, cause: &Cause) {
+    fn raise(&self, p: &Payment, kind: ChangeKind, cause: &Cause) {
         self.inner
             .events
-            .record(kind, self.inner.clock.now_ms(), p, refund, cause);
+            .record(kind, false, self.inner.clock.now_ms(), p, cause);
+    }
+
+    /// The payment as it was at `change` (see [`Change::payment_then`]); `None`
+    /// once it is gone (a reset).
+    pub fn payment_at(&self, change: &Change, creation: bool) -> Option<Payment> {
+        let shard = self.shard(change.payment).lock();
+        let now = shard.get(&change.payment)?;
+        Some(change.payment_then(now, creation))
+    }
+
+    /// The refund a refund change made.
+    pub fn refund_at(&self, change: &Change) -> Option<Refund> {
+        let shard = self.shard(change.payment).lock();
+        change.refund_then(shard.get(&change.payment)?)
     }
 
     /// Authorizes (and with `capture`, captures) a new payment, or records it as
@@ -193,17 +207,14 @@ impl Engine {
                 }
             }
             self.inner.counters.transition(None, payment.status);
-            // Created, then authorized in the same step: the creation's snapshot
-            // shows the payment before its authorization, as Stripe's
-            // `payment_intent.created` does.
-            let mut as_created = payment.clone();
-            as_created.status = PaymentStatus::RequiresConfirmation;
-            as_created.amount_capturable = 0;
-            as_created.amount_captured = 0;
-            as_created.decline_code = None;
-            as_created.confirmed_at = None;
-            self.raise(&as_created, ChangeKind::Created, None, cause);
-            self.raise(&payment, outcome_of_authorization(&payment), None, cause);
+            // Created and authorized in one step: one change that says both.
+            self.inner.events.record(
+                outcome_of_authorization(&payment),
+                true,
+                self.inner.clock.now_ms(),
+                &payment,
+                cause,
+            );
             shard.insert(id, Box::new(payment.clone()));
         }
         self.index_new(&payment);
@@ -249,7 +260,7 @@ impl Engine {
         {
             let mut shard = self.shard(id).lock();
             self.inner.counters.transition(None, payment.status);
-            self.raise(&payment, ChangeKind::Created, None, cause);
+            self.raise(&payment, ChangeKind::Created, cause);
             shard.insert(id, Box::new(payment.clone()));
         }
         self.index_new(&payment);
@@ -327,7 +338,7 @@ impl Engine {
                 }
             }
             self.inner.counters.transition(Some(from), p.status);
-            self.raise(p, outcome_of_authorization(p), None, cause);
+            self.raise(p, outcome_of_authorization(p), cause);
             Ok(p.clone())
         })
     }
@@ -458,7 +469,7 @@ impl Engine {
             p.status = PaymentStatus::Succeeded;
             p.amount_captured = amount;
             p.amount_capturable = 0;
-            self.raise(p, ChangeKind::Captured, None, cause);
+            self.raise(p, ChangeKind::Captured, cause);
             Ok(p.clone())
         })
     }
@@ -517,7 +528,7 @@ impl Engine {
             p.status = PaymentStatus::Canceled;
             p.amount_capturable = 0;
             p.canceled_at = Some(self.inner.clock.now_ms() / 1000);
-            self.raise(p, ChangeKind::Canceled, None, cause);
+            self.raise(p, ChangeKind::Canceled, cause);
             Ok(p.clone())
         })
     }
@@ -564,7 +575,7 @@ impl Engine {
             self.inner.refund_index[refund_shard(refund.id)]
                 .lock()
                 .insert(refund.id, p.id);
-            self.raise(p, ChangeKind::Refunded, Some(refund.clone()), cause);
+            self.raise(p, ChangeKind::Refunded, cause);
             Ok((refund, p.clone()))
         })
     }

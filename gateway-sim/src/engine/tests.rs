@@ -738,15 +738,24 @@ fn every_change_is_recorded_with_its_cause_and_its_snapshot() {
         .create_payment(m, new_payment(1000, false, "o-events"), &cause, None)
         .unwrap();
     let raised = cause.take_raised();
-    let kinds: Vec<ChangeKind> = raised.iter().map(|c| c.kind).collect();
-    assert_eq!(kinds, [ChangeKind::Created, ChangeKind::Authorized]);
+    // One change says both: created, and authorized in the same step.
+    assert_eq!(raised.len(), 1);
     assert_eq!(
-        raised[0].payment.status,
-        PaymentStatus::RequiresConfirmation
+        (raised[0].kind, raised[0].created),
+        (ChangeKind::Authorized, true)
     );
-    assert_eq!(raised[1].payment.status, PaymentStatus::RequiresCapture);
+    let at_creation = e.payment_at(&raised[0], true).unwrap();
     assert_eq!(
-        raised[1]
+        (at_creation.status, at_creation.amount_capturable),
+        (PaymentStatus::RequiresConfirmation, 0)
+    );
+    let authorized = e.payment_at(&raised[0], false).unwrap();
+    assert_eq!(
+        (authorized.status, authorized.amount_capturable),
+        (PaymentStatus::RequiresCapture, 1000)
+    );
+    assert_eq!(
+        raised[0]
             .request
             .as_ref()
             .unwrap()
@@ -761,15 +770,26 @@ fn every_change_is_recorded_with_its_cause_and_its_snapshot() {
     e.capture(m, &id, Some(600), &capture).unwrap();
     let refund = Cause::none();
     e.refund(m, &id, Some(100), &refund).unwrap();
+    e.refund(m, &id, Some(50), &Cause::none()).unwrap();
     let captured = capture.take_raised();
     assert_eq!(captured[0].kind, ChangeKind::Captured);
+    let then = e.payment_at(&captured[0], false).unwrap();
     assert_eq!(
-        captured[0].payment.amount_refunded, 0,
-        "a snapshot, not the payment now"
+        (
+            then.amount_captured,
+            then.amount_refunded,
+            then.refunds.len()
+        ),
+        (600, 0, 0),
+        "the payment as it was, not as it is now"
     );
     assert!(captured[0].request.is_none());
     let refunded = refund.take_raised();
-    assert_eq!(refunded[0].refund.as_ref().map(|r| r.amount), Some(100));
+    assert_eq!(e.refund_at(&refunded[0]).map(|r| r.amount), Some(100));
+    assert_eq!(
+        e.payment_at(&refunded[0], false).unwrap().amount_refunded,
+        100
+    );
 
     // Newest first, per merchant; another merchant's log is its own.
     let mut seen = Vec::new();
@@ -781,9 +801,9 @@ fn every_change_is_recorded_with_its_cause_and_its_snapshot() {
         seen,
         [
             ChangeKind::Refunded,
+            ChangeKind::Refunded,
             ChangeKind::Captured,
-            ChangeKind::Authorized,
-            ChangeKind::Created
+            ChangeKind::Authorized
         ]
     );
     let other = e.merchant("sk_b");

@@ -256,7 +256,7 @@ async fn process(
     let work = async move {
         pause_until(arrived, latency).await;
         let key = reservation.as_ref().map(|r| r.key().clone());
-        let cause = Cause::request(&request_id, key);
+        let cause = Cause::request(request_id, key);
         let outcome = call.execute(&engine, &cause, decline.as_ref().map(|d| d.as_str()));
         let reply = dialect.render_call(&engine, &call, &outcome);
         // A refused operation drops its reservation here instead, which frees the key.

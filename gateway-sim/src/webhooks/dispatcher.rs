@@ -310,10 +310,17 @@ impl Dispatcher {
             pending: AtomicUsize::new(targets.len()),
             event: event.clone(),
         });
+        // Nothing leaves during an outage, so an `early` webhook cannot beat its answer
+        // then: the answer does not wait for it.
+        let in_outage = settings
+            .config
+            .outage_until(self.engine.clock().since_start())
+            .is_some();
         for target in targets {
-            let fate = settings
+            let mut fate = settings
                 .config
                 .fate(settings.seed, &fault_identity(target, &event));
+            fate.early &= !in_outage;
             let kinds = fate.kinds();
             for kind in &kinds {
                 self.log.counters.fault(kind);
@@ -413,12 +420,17 @@ impl Dispatcher {
     /// Starts the sending loop on first use, in the runtime of the request that
     /// queued the first delivery.
     fn start(self: &Arc<Self>) {
+        // Outside a runtime (a guard dropped after it shut down) there is nothing to run
+        // on: the deliveries wait in the queue for the next call from inside one.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         if self.started.swap(true, Ordering::AcqRel) {
             return;
         }
         let weak = Arc::downgrade(self);
         let wake = self.wake.clone();
-        tokio::spawn(run(weak, wake));
+        runtime.spawn(run(weak, wake));
     }
 
     /// Sends what is due now; the time until the next delivery falls due.
@@ -612,8 +624,7 @@ async fn run(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
 /// idempotency key, or the payment id), and which refund it is.
 fn fault_identity(target: &Target, event: &EventView) -> Vec<u8> {
     let change = &event.change;
-    let payment = &change.payment;
-    let who = payment
+    let who = change
         .reference
         .as_deref()
         .map(str::to_string)
@@ -623,13 +634,10 @@ fn fault_identity(target: &Target, event: &EventView) -> Vec<u8> {
                 .as_ref()
                 .and_then(|r| r.idempotency_key.as_deref().map(str::to_string))
         })
-        .unwrap_or_else(|| payment.id.to_string());
+        .unwrap_or_else(|| change.payment.to_string());
     format!(
         "{}\n{}\n{}\n{}",
-        target.fault_key,
-        event.event_type,
-        who,
-        payment.refunds.len()
+        target.fault_key, event.event_type, who, change.state.refunds
     )
     .into_bytes()
 }

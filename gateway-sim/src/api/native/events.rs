@@ -48,20 +48,15 @@ pub(super) struct EventJson<'a> {
     #[serde(rename = "type")]
     event_type: &'static str,
     created: u64,
-    data: DataJson<'a>,
+    data: DataJson,
     request: Option<RequestJson<'a>>,
 }
 
 #[derive(Serialize)]
-struct DataJson<'a> {
-    object: ObjectJson<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ObjectJson<'a> {
-    Payment(PaymentJson<'a>),
-    Refund(RefundJson),
+struct DataJson {
+    /// The payment or refund, as the payments API shows them (`null` once a
+    /// reset has forgotten the payment).
+    object: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -74,10 +69,16 @@ struct RequestJson<'a> {
 /// events and the payment otherwise, as the payments API shows them.
 pub(super) fn event_json<'a>(engine: &Engine, event: &'a EventView) -> EventJson<'a> {
     let change = &*event.change;
-    let object = match (&change.refund, event.event_type.starts_with("refund.")) {
-        (Some(refund), true) => ObjectJson::Refund(RefundJson::from(refund)),
-        _ => ObjectJson::Payment(PaymentJson::from(&change.payment)),
-    };
+    let object = if event.event_type.starts_with("refund.") {
+        event
+            .refund(engine)
+            .and_then(|r| serde_json::to_value(RefundJson::from(&r)).ok())
+    } else {
+        event
+            .payment(engine)
+            .and_then(|p| serde_json::to_value(PaymentJson::from(&p)).ok())
+    }
+    .unwrap_or_default();
     EventJson {
         id: event.id(engine.event_salt()).to_string(),
         object: "event",

@@ -79,7 +79,7 @@ fn event_json(engine: &Engine, event: &EventView) -> Value {
         "object": "event",
         "api_version": API_VERSION,
         "created": change.time_ms / 1000,
-        "data": {"object": event_object(event)},
+        "data": {"object": event_object(engine, event)},
         "livemode": false,
         "pending_webhooks": if event.delivered() { 0 } else { 1 },
         "request": request,
@@ -90,13 +90,19 @@ fn event_json(engine: &Engine, event: &EventView) -> Value {
 /// The object an event is about, by the family its type names, as it was at
 /// the change: `charge.*` the charge (`charge.refunded` lists the refunds so
 /// far), `refund.*` the refund the change made, others the PaymentIntent.
-fn event_object(event: &EventView) -> Value {
-    let change = &event.change;
+fn event_object(engine: &Engine, event: &EventView) -> Value {
     let family = event.event_type.split('.').next().unwrap_or_default();
-    match (family, &change.refund) {
-        ("charge", _) => objects::charge(&change.payment, Expand::NONE),
-        ("refund", Some(refund)) => objects::refund(refund, None, Expand::NONE),
-        _ => objects::payment_intent(&change.payment, Expand::NONE),
+    if family == "refund" {
+        return event.refund(engine).map_or(Value::Null, |refund| {
+            objects::refund(&refund, None, Expand::NONE)
+        });
+    }
+    let Some(payment) = event.payment(engine) else {
+        return Value::Null;
+    };
+    match family {
+        "charge" => objects::charge(&payment, Expand::NONE),
+        _ => objects::payment_intent(&payment, Expand::NONE),
     }
 }
 
