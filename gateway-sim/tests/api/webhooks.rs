@@ -23,6 +23,18 @@ async fn app_delivering_to(receiver: &Receiver, webhooks: &str, extra: &str) -> 
     .await
 }
 
+/// A receiver that answers 200, and a simulator sending it `payment_intent.succeeded` only.
+async fn hearing_succeeded(webhooks: &str) -> (Receiver, TestApp) {
+    let receiver = Receiver::ok().await;
+    let app = app_delivering_to(
+        &receiver,
+        webhooks,
+        "events = [\"payment_intent.succeeded\"]",
+    )
+    .await;
+    (receiver, app)
+}
+
 async fn stats(app: &TestApp) -> Value {
     app.get("/_sim/stats").await.json
 }
@@ -263,13 +275,7 @@ async fn dropped_events_are_found_by_listing_and_recovered_by_a_resend() {
 #[tokio::test]
 async fn an_early_webhook_arrives_before_the_answer_that_caused_it() {
     // The answer waits until the early webhook was delivered, so the receiver has it first.
-    let receiver = Receiver::ok().await;
-    let app = app_delivering_to(
-        &receiver,
-        "faults = { early = 1.0 }",
-        "events = [\"payment_intent.succeeded\"]",
-    )
-    .await;
+    let (receiver, app) = hearing_succeeded("faults = { early = 1.0 }").await;
     let started = Instant::now();
     app.create_payment(300, true, "order-early").await;
     let answered = Instant::now();
@@ -285,8 +291,7 @@ async fn an_early_webhook_arrives_before_the_answer_that_caused_it() {
 
 #[tokio::test]
 async fn without_early_the_answer_leaves_first() {
-    let receiver = Receiver::ok().await;
-    let app = app_delivering_to(&receiver, "", "events = [\"payment_intent.succeeded\"]").await;
+    let (receiver, app) = hearing_succeeded("").await;
     for n in 0..20 {
         app.create_payment(300, true, &format!("order-late-{n}"))
             .await;
@@ -299,13 +304,8 @@ async fn without_early_the_answer_leaves_first() {
 
 #[tokio::test]
 async fn delay_and_reorder_hold_events_back() {
-    let receiver = Receiver::ok().await;
-    let app = app_delivering_to(
-        &receiver,
-        "faults = { reorder = 1.0, reorder_hold = \"400ms\" }",
-        "events = [\"payment_intent.succeeded\"]",
-    )
-    .await;
+    let (receiver, app) =
+        hearing_succeeded("faults = { reorder = 1.0, reorder_hold = \"400ms\" }").await;
     let started = Instant::now();
     app.create_payment(300, true, "order-held").await;
     let got = receiver
@@ -321,13 +321,8 @@ async fn delay_and_reorder_hold_events_back() {
 
 #[tokio::test]
 async fn an_outage_window_holds_deliveries_then_flushes_the_backlog() {
-    let receiver = Receiver::ok().await;
-    let app = app_delivering_to(
-        &receiver,
-        "outages = [{ from = \"0s\", until = \"1500ms\" }]",
-        "events = [\"payment_intent.succeeded\"]",
-    )
-    .await;
+    let (receiver, app) =
+        hearing_succeeded("outages = [{ from = \"0s\", until = \"1500ms\" }]").await;
     let started = Instant::now();
     for n in 0..5 {
         app.create_payment(300, true, &format!("order-outage-{n}"))

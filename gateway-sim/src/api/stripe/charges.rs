@@ -9,7 +9,7 @@ use super::objects;
 use super::pages::{Page, PageCursor, list_json};
 use super::params::Params;
 use super::presentation::{Expand, Presentation, payments_page, shown};
-use super::resource::{Request, Resource};
+use super::resource::{ReadRoute, Request, Resource};
 use crate::api::request::path_segment;
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
 use crate::engine::{Engine, Payment};
@@ -17,30 +17,20 @@ use crate::engine::{Engine, Payment};
 /// `/v1/charges`.
 pub(super) struct Charges;
 
-/// A charges route, with the charge id it names.
-pub(super) enum Route<'a> {
-    List,
-    Retrieve(&'a str),
-}
-
 impl Resource for Charges {
-    type Route<'a> = Route<'a>;
+    type Route<'a> = ReadRoute<'a>;
 
-    fn route<'a>(method: &Method, path: &[&'a str]) -> Option<Route<'a>> {
-        match path {
-            [] if method == Method::GET => Some(Route::List),
-            [id] if method == Method::GET => Some(Route::Retrieve(id)),
-            _ => None,
-        }
+    fn route<'a>(method: &Method, path: &[&'a str]) -> Option<ReadRoute<'a>> {
+        ReadRoute::of(method, path)
     }
 
     fn operation(
-        route: Route<'_>,
+        route: ReadRoute<'_>,
         request: &Request<'_>,
     ) -> Result<(Operation, Presentation), ApiError> {
         match route {
-            Route::List => list(&request.params),
-            Route::Retrieve(id) => retrieve(id, &request.params),
+            ReadRoute::List => list(&request.params),
+            ReadRoute::Retrieve(id) => retrieve(id, &request.params),
         }
     }
 }

@@ -16,7 +16,7 @@ use super::objects;
 use super::pages::{PageCursor, list_json};
 use super::params::Params;
 use super::presentation::{Expand, Presentation, shown};
-use super::resource::{Request, Resource};
+use super::resource::{ReadRoute, Request, Resource};
 use crate::api::request::path_segment;
 use crate::api::webhook_endpoints::check_type_filter;
 use crate::api::{ApiError, Call, EventQuery, EventView, Operation, Outcome, Reply, find_event};
@@ -110,30 +110,20 @@ fn event_object(engine: &Engine, event: &EventView) -> Value {
 /// Stripe's clients (see `native/mod.rs`), so it reaches this door.
 pub(super) struct Events;
 
-/// An events route, with the event id it names.
-pub(super) enum Route<'a> {
-    List,
-    Retrieve(&'a str),
-}
-
 impl Resource for Events {
-    type Route<'a> = Route<'a>;
+    type Route<'a> = ReadRoute<'a>;
 
-    fn route<'a>(method: &Method, path: &[&'a str]) -> Option<Route<'a>> {
-        match path {
-            [] if method == Method::GET => Some(Route::List),
-            [id] if method == Method::GET => Some(Route::Retrieve(id)),
-            _ => None,
-        }
+    fn route<'a>(method: &Method, path: &[&'a str]) -> Option<ReadRoute<'a>> {
+        ReadRoute::of(method, path)
     }
 
     fn operation(
-        route: Route<'_>,
+        route: ReadRoute<'_>,
         request: &Request<'_>,
     ) -> Result<(Operation, Presentation), ApiError> {
         match route {
-            Route::List => list(request),
-            Route::Retrieve(id) => retrieve(id, &request.params),
+            ReadRoute::List => list(request),
+            ReadRoute::Retrieve(id) => retrieve(id, &request.params),
         }
     }
 }

@@ -36,3 +36,20 @@ pub(super) struct Request<'a> {
     pub(super) merchant: MerchantId,
     pub(super) params: Params,
 }
+
+/// The routes of a read-only resource (charges, events): its list, and one by id.
+pub(super) enum ReadRoute<'a> {
+    List,
+    Retrieve(&'a str),
+}
+
+impl<'a> ReadRoute<'a> {
+    /// `GET /v1/<collection>` and `GET /v1/<collection>/{id}`; nothing else exists.
+    pub(super) fn of(method: &Method, path: &[&'a str]) -> Option<ReadRoute<'a>> {
+        match path {
+            [] if method == Method::GET => Some(ReadRoute::List),
+            [id] if method == Method::GET => Some(ReadRoute::Retrieve(id)),
+            _ => None,
+        }
+    }
+}
