@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::behaviour::{
     Behaviour, BehaviourConfig, ConfigError, MerchantRateLimiter, SeenCounter, WebhookDialect,
 };
-use crate::engine::{Engine, EventDialect};
+use crate::engine::{Engine, EventDialect, RequestRef};
 use crate::webhooks::Webhooks;
 
 /// The behaviour in force, with the rate limiter built from it.
@@ -171,10 +171,7 @@ impl SimState {
     /// A fresh id for the `Request-Id` header and the logs, so an injected
     /// failure a client saw can be found in the simulator's log.
     pub fn next_request_id(&self) -> String {
-        format!(
-            "req_{:012}",
-            self.inner.request_ids.fetch_add(1, Ordering::Relaxed) + 1
-        )
+        RequestRef::id_of(self.inner.request_ids.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
     pub fn uptime(&self) -> std::time::Duration {

@@ -61,8 +61,27 @@ impl ChangeKind {
 /// The API request that caused a change (`request` in an event).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRef {
-    pub id: Arc<str>,
+    /// The request's number: its id is [`RequestRef::id`] (kept as a number, so a
+    /// change costs no string of its own).
+    pub number: u64,
     pub idempotency_key: Option<Arc<str>>,
+}
+
+impl RequestRef {
+    /// The printed form of request number `n`: `req_` and twelve digits, the id
+    /// the `Request-Id` header and the logs carry.
+    pub fn id_of(n: u64) -> String {
+        format!("req_{n:012}")
+    }
+
+    /// The number of a printed request id; `None` for anything else.
+    pub fn number_of(id: &str) -> Option<u64> {
+        id.strip_prefix("req_")?.parse().ok()
+    }
+
+    pub fn id(&self) -> String {
+        RequestRef::id_of(self.number)
+    }
 }
 
 /// Which dialect an event is named and rendered in.
@@ -225,11 +244,11 @@ impl Cause {
     }
 
     /// The API request `id`, which carried `idempotency_key` if any.
-    /// The id is shared with every change it raises, never copied.
-    pub fn request(id: Arc<str>, idempotency_key: Option<Arc<str>>) -> Cause {
+    /// The API request number `number` (see [`RequestRef::id_of`]).
+    pub fn request(number: u64, idempotency_key: Option<Arc<str>>) -> Cause {
         Cause {
             request: Some(RequestRef {
-                id,
+                number,
                 idempotency_key,
             }),
             raised: Mutex::default(),
@@ -238,7 +257,7 @@ impl Cause {
 
     /// A request known only by its idempotency key (engine tests).
     pub fn with_key(key: &Arc<str>) -> Cause {
-        Cause::request(Arc::from("req_test"), Some(key.clone()))
+        Cause::request(0, Some(key.clone()))
     }
 
     pub fn idempotency_key(&self) -> Option<&Arc<str>> {

@@ -22,8 +22,8 @@ use http::StatusCode;
 use super::pause::pause_until;
 use crate::api::{ApiError, Call, Dialect, Reply};
 use crate::behaviour::{Fate, Fault, RequestFacts};
-use crate::engine::Cause;
 use crate::engine::idempotency::{Claim, Reservation};
+use crate::engine::{Cause, RequestRef};
 use crate::state::{Live, SimState};
 use crate::webhooks::Raised;
 
@@ -250,13 +250,13 @@ async fn process(
 ) -> Option<(Reply, Raised)> {
     let engine = state.engine().clone();
     let webhooks = state.webhooks().clone();
-    let request_id: Arc<str> = Arc::from(request_id);
+    let request_number = RequestRef::number_of(request_id).unwrap_or_default();
     let decline = fate.decline;
     let latency = fate.latency;
     let work = async move {
         pause_until(arrived, latency).await;
         let key = reservation.as_ref().map(|r| r.key().clone());
-        let cause = Cause::request(request_id, key);
+        let cause = Cause::request(request_number, key);
         let outcome = call.execute(&engine, &cause, decline.as_ref().map(|d| d.as_str()));
         let reply = dialect.render_call(&engine, &call, &outcome);
         // A refused operation drops its reservation here instead, which frees the key.

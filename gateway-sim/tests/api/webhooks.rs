@@ -106,6 +106,11 @@ async fn an_endpoint_hears_a_payments_whole_life_signed() {
         capture_event.json["request"]["idempotency_key"],
         "key-capture"
     );
+    assert_eq!(
+        capture_event.json["request"]["id"],
+        captured.headers["request-id"].to_str().unwrap(),
+        "the event names the request that caused it, as its Request-Id header did"
+    );
 
     let s = stats(&app).await;
     assert_eq!(s["webhooks"]["delivered"], 7);

@@ -61,7 +61,7 @@ struct DataJson {
 
 #[derive(Serialize)]
 struct RequestJson<'a> {
-    id: &'a str,
+    id: String,
     idempotency_key: Option<&'a str>,
 }
 
@@ -86,7 +86,7 @@ pub(super) fn event_json<'a>(engine: &Engine, event: &'a EventView) -> EventJson
         created: change.time_ms / 1000,
         data: DataJson { object },
         request: change.request.as_ref().map(|r| RequestJson {
-            id: &r.id,
+            id: r.id(),
             idempotency_key: r.idempotency_key.as_deref(),
         }),
     }

@@ -71,7 +71,7 @@ pub(super) fn render_event(engine: &Engine, event: &EventView) -> Bytes {
 fn event_json(engine: &Engine, event: &EventView) -> Value {
     let change = &event.change;
     let request = match &change.request {
-        Some(r) => json!({"id": &*r.id, "idempotency_key": r.idempotency_key.as_deref()}),
+        Some(r) => json!({"id": r.id(), "idempotency_key": r.idempotency_key.as_deref()}),
         None => json!({"id": null, "idempotency_key": null}),
     };
     json!({
