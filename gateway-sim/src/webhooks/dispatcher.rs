@@ -78,7 +78,10 @@ impl Group {
 pub(super) struct Delivery {
     event_id: Arc<str>,
     event_type: &'static str,
-    body: Bytes,
+    /// The event, rendered at the first attempt and kept for the retries (a
+    /// queued delivery holds no body: a backlog costs little memory).
+    event: EventView,
+    body: Option<Bytes>,
     target: Arc<Target>,
     /// The attempt this delivery makes next (1-based).
     attempt: u32,
@@ -304,7 +307,6 @@ impl Dispatcher {
             .change
             .set_delivered(event.dialect, event.index, false);
         let event_id: Arc<str> = Arc::from(event.id(salt).to_string());
-        let body = api::render_event(&self.engine, &event);
         let event_type = event.event_type;
         let group = Arc::new(Group {
             pending: AtomicUsize::new(targets.len()),
@@ -328,7 +330,8 @@ impl Dispatcher {
             let delivery = Delivery {
                 event_id: event_id.clone(),
                 event_type,
-                body: body.clone(),
+                event: event.clone(),
+                body: None,
                 target: (*target).clone(),
                 attempt: 1,
                 faults: kinds,
@@ -356,7 +359,8 @@ impl Dispatcher {
             let copy = Delivery {
                 event_id: delivery.event_id.clone(),
                 event_type: delivery.event_type,
-                body: delivery.body.clone(),
+                event: delivery.event.clone(),
+                body: None,
                 target: delivery.target.clone(),
                 attempt: 1,
                 faults: delivery.faults.clone(),
@@ -484,11 +488,15 @@ impl Dispatcher {
         let sent_at = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let signature = sign(&delivery.target.secret, sent_at.as_secs(), &delivery.body);
+        let body = delivery
+            .body
+            .get_or_insert_with(|| api::render_event(&self.engine, &delivery.event))
+            .clone();
+        let signature = sign(&delivery.target.secret, sent_at.as_secs(), &body);
         let url = delivery.target.url.clone();
         let attempt = self
             .sender
-            .post(&url, header, signature, delivery.body.clone(), timeout)
+            .post(&url, header, signature, body, timeout)
             .await;
         let counters = &self.log.counters;
         Counters::bump(&counters.attempts);
@@ -555,7 +563,6 @@ impl Dispatcher {
         event
             .change
             .set_delivered(event.dialect, event.index, false);
-        let body = api::render_event(&self.engine, &event);
         let group = Arc::new(Group {
             pending: AtomicUsize::new(targets.len()),
             event: event.clone(),
@@ -567,7 +574,8 @@ impl Dispatcher {
                 Delivery {
                     event_id: Arc::from(event_id),
                     event_type: event.event_type,
-                    body: body.clone(),
+                    event: event.clone(),
+                    body: None,
                     target: target.clone(),
                     attempt: 1,
                     faults: vec!["resend"],
