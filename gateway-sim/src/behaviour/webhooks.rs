@@ -289,7 +289,8 @@ impl WebhooksConfig {
     }
 
     /// The faults for one event to one endpoint. `identity` identifies the delivery (the
-    /// dispatcher passes endpoint url + event type + the order reference or idempotency key):
+    /// dispatcher passes the endpoint's place in the configuration or its URL, the event
+    /// type, and the order reference or idempotency key):
     /// the same seed and identity always give the same fate.
     ///
     /// Every draw is taken on every call, in a fixed order, from one stream of the identity:

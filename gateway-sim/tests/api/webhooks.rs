@@ -558,3 +558,60 @@ async fn garbage_redirects_and_refusals_are_failed_attempts_never_crashes() {
     app.create_payment(100, true, "order-after-bad-receivers")
         .await;
 }
+
+#[tokio::test]
+async fn reordered_events_are_overtaken_by_later_events_of_the_same_payment() {
+    let receiver = Receiver::ok().await;
+    let app = app_delivering_to(
+        &receiver,
+        "faults = { reorder = 0.5, reorder_hold = \"300ms\" }",
+        "events = [\"payment_intent.amount_capturable_updated\", \"charge.captured\", \"charge.refunded\"]",
+    )
+    .await;
+    for n in 0..12 {
+        let p = app
+            .create_payment(1000 + n, false, &format!("order-reorder-{n}"))
+            .await;
+        let id = p["id"].as_str().unwrap();
+        let captured = app
+            .post(&format!("/v1/payments/{id}/capture"), json!({}), None)
+            .await;
+        assert_eq!(captured.status, StatusCode::OK);
+        let refunded = app
+            .post(&format!("/v1/payments/{id}/refunds"), json!({}), None)
+            .await;
+        assert_eq!(refunded.status, StatusCode::OK);
+    }
+    let got = receiver
+        .wait_until(Duration::from_secs(10), |got| got.len() >= 36)
+        .await;
+    assert_eq!(got.len(), 36);
+    // Per payment (its amount), the order the events arrived in against the order they happened.
+    let happened = [
+        "payment_intent.amount_capturable_updated",
+        "charge.captured",
+        "charge.refunded",
+    ];
+    let mut overtaken = 0;
+    for n in 0..12 {
+        let arrived: Vec<usize> = got
+            .iter()
+            .filter(|r| r.json["data"]["object"]["amount"] == 1000 + n)
+            .map(|r| happened.iter().position(|t| *t == r.event_type()).unwrap())
+            .collect();
+        assert_eq!(arrived.len(), 3);
+        if arrived.windows(2).any(|w| w[0] > w[1]) {
+            overtaken += 1;
+        }
+    }
+    assert!(
+        overtaken > 0 && overtaken < 12,
+        "some payments' events arrive out of order, not all: {overtaken} of 12"
+    );
+    assert!(
+        stats(&app).await["webhooks"]["faults"]["reorder"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
