@@ -412,18 +412,36 @@ impl EventLog {
         before: Option<u64>,
         mut visit: impl FnMut(&Arc<Change>) -> bool,
     ) {
-        let inner = self.inner.lock();
-        let Some(seqs) = inner.by_merchant.get(&merchant) else {
-            return;
-        };
-        let end = match before {
-            Some(before) => seqs.partition_point(|s| *s < before),
-            None => seqs.len(),
-        };
-        for seq in seqs[..end].iter().rev() {
-            if !visit(&inner.changes[(*seq - 1) as usize]) {
-                break;
+        // The log's lock is the one every state change takes: a listing holds it
+        // only to copy a chunk out, so a filter that scans a long history never
+        // stalls the payments being made meanwhile.
+        const CHUNK: usize = 256;
+        let mut before = before;
+        loop {
+            let chunk: Vec<Arc<Change>> = {
+                let inner = self.inner.lock();
+                let Some(seqs) = inner.by_merchant.get(&merchant) else {
+                    return;
+                };
+                let end = match before {
+                    Some(before) => seqs.partition_point(|s| *s < before),
+                    None => seqs.len(),
+                };
+                seqs[end.saturating_sub(CHUNK)..end]
+                    .iter()
+                    .rev()
+                    .map(|seq| inner.changes[(*seq - 1) as usize].clone())
+                    .collect()
+            };
+            let Some(oldest) = chunk.last().map(|c| c.seq) else {
+                return;
+            };
+            for change in &chunk {
+                if !visit(change) {
+                    return;
+                }
             }
+            before = Some(oldest);
         }
     }
 

@@ -818,3 +818,38 @@ fn every_change_is_recorded_with_its_cause_and_its_snapshot() {
     assert!(e.capture(m, &id, None, &refused).is_err());
     assert!(refused.take_raised().is_empty());
 }
+
+#[test]
+fn a_long_history_is_visited_newest_first_across_chunks() {
+    let e = engine();
+    let m = e.merchant("sk_long");
+    let other = e.merchant("sk_other");
+    for n in 0..700 {
+        let merchant = if n % 7 == 0 { other } else { m };
+        e.create_payment(
+            merchant,
+            new_payment(100 + n, true, "o"),
+            &Cause::none(),
+            None,
+        )
+        .unwrap();
+    }
+    let mut seqs = Vec::new();
+    e.changes_newest_first(m, None, |c| {
+        assert_eq!(c.merchant, m);
+        seqs.push(c.seq);
+        true
+    });
+    assert_eq!(seqs.len(), 600);
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "strictly newest first"
+    );
+    // From a cursor, only older ones; and a visit that stops, stops.
+    let mut older = Vec::new();
+    e.changes_newest_first(m, Some(seqs[300]), |c| {
+        older.push(c.seq);
+        older.len() < 10
+    });
+    assert_eq!(older, seqs[301..311]);
+}
