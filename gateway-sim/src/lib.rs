@@ -180,6 +180,8 @@ impl GatewaySim {
     /// plane or front door, fault model, idempotency, engine), minus the socket: for tests and
     /// measurements that want no network in the way. `Err` when the request's fate drops the
     /// connection unanswered (a reset or a lost answer); a `hang` fault waits its full limit.
+    /// The webhooks the request raised are queued when the response's body is dropped (read
+    /// or not), as over a socket they are once the answer has left.
     pub async fn answer(
         &self,
         request: http::Request<bytes::Bytes>,
