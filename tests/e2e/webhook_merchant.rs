@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use gateway_sim::GatewaySim;
 use payments_e2e::webhook_merchant::{
-    Dedupe, Reconcile, WebhookMerchant, WebhookMerchantConfig, signature,
+    Dedupe, EventOrder, Reconcile, WebhookMerchant, WebhookMerchantConfig, signature,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -216,4 +216,55 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     let after = order(&merchant, "order-forged").await;
     assert_eq!(after, placed["order"], "nothing changed");
     assert_eq!(after["fulfillments"], 0);
+}
+
+/// Pays `order_id` (waiting for its webhooks), then refunds 1000 of its 2500 at the gateway
+/// and waits until the gateway has delivered `deliveries` webhooks in all.
+async fn pay_then_refund(
+    gateway: &GatewaySim,
+    merchant: &WebhookMerchant,
+    order_id: &str,
+    deliveries: u64,
+) -> Value {
+    place_order(merchant, order_id).await;
+    let paid = order_when(merchant, order_id, |o| o["status"] == "paid").await;
+    assert_eq!(paid["status"], "paid", "{paid}");
+    let payment_id = merchant
+        .order(order_id)
+        .and_then(|o| o.payment_id)
+        .expect("the create call named the payment");
+    let refunded = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/payments/{payment_id}/refunds",
+            gateway.url()
+        ))
+        .bearer_auth(WebhookMerchantConfig::default().api_key)
+        .json(&json!({"amount": 1000}))
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(refunded.status(), 200);
+    delivered(gateway, deliveries).await;
+    order(merchant, order_id).await
+}
+
+#[tokio::test]
+async fn trusting_each_event_counts_a_duplicated_refund_twice() {
+    let trusting = WebhookMerchantConfig {
+        event_order: EventOrder::Trust,
+        ..config(Dedupe::Off, Reconcile::On)
+    };
+    let (gateway, merchant) = shop("{ duplicate = 1.0 }", trusting).await;
+    // payment.succeeded and refund.succeeded, each twice.
+    let after = pay_then_refund(&gateway, &merchant, "order-refund", 4).await;
+    assert_eq!(after["amount_refunded"], 2000, "{after}");
+}
+
+#[tokio::test]
+async fn reading_the_current_payment_counts_a_duplicated_refund_once() {
+    let (gateway, merchant) = shop("{ duplicate = 1.0 }", config(Dedupe::Off, Reconcile::On)).await;
+    let after = pay_then_refund(&gateway, &merchant, "order-refund", 4).await;
+    assert_eq!(after["amount_refunded"], 1000, "{after}");
+    assert_eq!(after["amount_paid"], 2500);
+    assert_eq!(after["status"], "paid", "partly refunded is still paid");
 }
