@@ -40,8 +40,8 @@ Example (sync):
   curl -s localhost:8080/payments/o-1     # the order's row with every attempt
 
 Example (webhooks):
-  gateway-sim --webhook native:http://127.0.0.1:8080/webhooks --webhook-secret whsec_demo &
-  merchant-service --mode webhooks --webhook-secret whsec_demo --webhook-dedupe off
+  gateway-sim --webhook native:http://127.0.0.1:8080/webhooks --webhook-secret whsec_0123456789abcdef &
+  merchant-service --mode webhooks --webhook-secret whsec_0123456789abcdef --webhook-dedupe off
   curl -s localhost:8080/orders -d '{\"order_id\": \"o-1\", \"amount\": 1000, \"currency\": \"usd\"}'
   curl -s localhost:8080/orders/o-1       # {\"order_id\",\"status\",\"fulfillments\",\"amount_paid\",\"amount_refunded\"}
   curl -s -X POST localhost:8080/reconcile   # apply events whose webhook never came"
