@@ -3,3 +3,4 @@
 mod gate;
 mod helpers;
 mod merchant;
+mod webhook_merchant;

@@ -3,5 +3,8 @@
 //! - [`merchant`]: a reference merchant payment service with a switchable
 //!   double-charge bug (`Idempotency::Off`) and its fix (`Idempotency::On`),
 //!   also runnable as the `merchant-service` binary.
+//! - [`webhook_merchant`]: the same service's webhook mode (`merchant-service --mode
+//!   webhooks`): orders are paid by signed webhooks, with three switchable bugs.
 
 pub mod merchant;
+pub mod webhook_merchant;
