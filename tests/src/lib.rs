@@ -5,6 +5,8 @@
 //!   also runnable as the `merchant-service` binary.
 //! - [`webhook_merchant`]: the same service's webhook mode (`merchant-service --mode
 //!   webhooks`): orders are paid by signed webhooks, with three switchable bugs.
+//! - `http_service.rs`: the accept loop and JSON answers both modes serve with.
 
+mod http_service;
 pub mod merchant;
 pub mod webhook_merchant;

@@ -10,8 +10,8 @@
 //!   the attempts run out the service asks the gateway what became of the key
 //!   before it answers.
 
+use crate::http_service::{reply, serve};
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +20,6 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -132,7 +129,11 @@ impl MerchantService {
             http,
             orders: Mutex::new(HashMap::new()),
         });
-        let task = tokio::spawn(serve(listener, service.clone()));
+        let task = tokio::spawn(serve(
+            listener,
+            service.clone(),
+            |service, req| async move { handle(&service, req).await },
+        ));
         Ok(MerchantService {
             addr,
             service,
@@ -163,37 +164,6 @@ impl Drop for MerchantService {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-async fn serve(listener: TcpListener, service: Arc<Service>) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let service = service.clone();
-                connections.spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let service = service.clone();
-                        async move { Ok::<_, Infallible>(handle(&service, req).await) }
-                    });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
-fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    r
 }
 
 async fn handle(service: &Service, req: Request<Incoming>) -> Response<Full<Bytes>> {

@@ -27,7 +27,7 @@ mod orders;
 mod reconcile;
 pub mod signature;
 
-use std::convert::Infallible;
+use crate::http_service::{reply, serve};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,9 +36,6 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::json;
@@ -152,7 +149,11 @@ impl WebhookMerchant {
             }
             _ => None,
         };
-        let server = tokio::spawn(serve(listener, service.clone()));
+        let server = tokio::spawn(serve(
+            listener,
+            service.clone(),
+            |service, req| async move { route(&service, req).await },
+        ));
         Ok(WebhookMerchant {
             addr,
             service,
@@ -183,37 +184,6 @@ impl Drop for WebhookMerchant {
             task.abort();
         }
     }
-}
-
-async fn serve(listener: TcpListener, service: Arc<Service>) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let service = service.clone();
-                connections.spawn(async move {
-                    let svc = service_fn(move |req| {
-                        let service = service.clone();
-                        async move { Ok::<_, Infallible>(route(&service, req).await) }
-                    });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-}
-
-fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    r
 }
 
 fn order_json(order: &Order) -> serde_json::Value {
