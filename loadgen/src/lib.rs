@@ -26,6 +26,7 @@
 //! - `ledger_source`: reads the gateway's ledger (HTTP or file).
 //! - `reconcile`: the money check, a pure function of (outcomes, ledger[, merchant views]).
 //! - [`merchant_view`]: what the merchant service says about each order (`[target.order]`).
+//! - `merchant_views`: waits for the gateway's webhooks to drain, then reads every order's view.
 //! - `thresholds`: the `[checks]` thresholds and their verdicts.
 //! - `offline_check`: `loadgen check`, the money check re-run from saved files.
 //! - [`report`]: `report.json`, `report.html`, `junit.xml`, `latency.hlog`,
@@ -43,6 +44,7 @@ mod flows;
 mod latency;
 mod ledger_source;
 pub mod merchant_view;
+mod merchant_views;
 pub mod merge;
 mod offline_check;
 pub mod outcomes;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::field::{FieldError, field_error};
 use super::load::MAX_WAIT;
+use super::order::{OrderLookup, RawOrder};
 
 /// `[target]` as written; see [`TargetTemplate`] for the format.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +28,7 @@ pub(super) struct RawTarget {
     success: Option<RawRule>,
     decline: Option<RawRule>,
     timeout: Option<String>,
+    order: Option<RawOrder>,
 }
 
 fn default_method() -> String {
@@ -222,6 +224,9 @@ pub struct TargetTemplate {
     /// before it answers, so this is longer than `[load] timeout`, which is about
     /// one gateway call. Absent: `[load] timeout`.
     pub timeout: Option<Duration>,
+    /// `[target.order]`: how to read each order back after the run, to compare the
+    /// merchant's books with the ledger. Absent: the merchant's view is not checked.
+    pub order: Option<OrderLookup>,
 }
 
 impl TargetTemplate {
@@ -304,6 +309,7 @@ impl TargetTemplate {
         if timeout.is_some_and(|t| t.is_zero() || t > MAX_WAIT) {
             return Err(field_error("timeout", "must be above 0 and at most 10m"));
         }
+        let order = raw.order.map(OrderLookup::compile).transpose()?;
         Ok(Self {
             method,
             path,
@@ -312,6 +318,7 @@ impl TargetTemplate {
             success,
             decline,
             timeout,
+            order,
         })
     }
 }
