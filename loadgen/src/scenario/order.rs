@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::field::{FieldError, field_error};
 use super::load::MAX_WAIT;
-use super::target::{Placeholder, Template};
+use super::template::{Placeholder, Template};
 use crate::merchant_view::{MerchantStatus, MerchantView};
 
 /// `[target.order]` as written; see [`OrderLookup`] for the format.
