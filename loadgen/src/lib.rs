@@ -24,7 +24,9 @@
 //! - [`outcomes`]: what each client saw, per order.
 //! - `latency`: HdrHistogram latency per step, corrected and uncorrected.
 //! - `ledger_source`: reads the gateway's ledger (HTTP or file).
-//! - `reconcile`: the money check, a pure function of (outcomes, ledger).
+//! - `reconcile`: the money check, a pure function of (outcomes, ledger[, merchant views]).
+//! - [`merchant_view`]: what the merchant service says about each order (`[target.order]`).
+//! - `merchant_views`: waits for the gateway's webhooks to drain, then reads every order's view.
 //! - `thresholds`: the `[checks]` thresholds and their verdicts.
 //! - `offline_check`: `loadgen check`, the money check re-run from saved files.
 //! - [`report`]: `report.json`, `report.html`, `junit.xml`, `latency.hlog`,
@@ -41,6 +43,8 @@ pub mod cli;
 mod flows;
 mod latency;
 mod ledger_source;
+pub mod merchant_view;
+mod merchant_views;
 pub mod merge;
 mod offline_check;
 pub mod outcomes;
@@ -55,7 +59,10 @@ mod thresholds;
 pub use latency::{LatencySummary, Percentiles, StepLatency};
 pub use ledger_source::{LedgerError, fetch_ledger};
 pub use offline_check::{CheckOfflineError, check_offline, check_offline_with_token};
-pub use reconcile::{Reconciliation, Violation, ViolationCounts, ViolationKind, reconcile};
+pub use reconcile::{
+    MerchantViewCounts, Reconciliation, Violation, ViolationCounts, ViolationKind, reconcile,
+    reconcile_with_views,
+};
 pub use scenario::{
     CapacitySettings, FlowKind, LoadOverrides, LoadPlan, RateIncrease, Scenario, ScenarioError,
     TargetTemplate,

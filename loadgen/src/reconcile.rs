@@ -2,6 +2,10 @@
 //! violations. No I/O and no thresholds here: [`reconcile`] counts what went wrong, and
 //! `thresholds.rs` judges the counts against the scenario's `[checks]`.
 //!
+//! With the merchant's views of its orders ([`reconcile_with_views`], `--service` runs with
+//! `[target.order]`), it also compares the merchant's books with the ledger: the kinds from
+//! [`ViolationKind::DoubleFulfilment`] on. Without views, those are never computed.
+//!
 //! Its own file because it is the one piece every way of checking shares: `loadgen run`,
 //! `loadgen capacity`, `loadgen merge` and the offline `loadgen check` all feed it the
 //! same two inputs, and its tests need neither a gateway nor a file.
@@ -11,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use gateway_sim::{EntryKind, LedgerEntry};
 use serde::{Deserialize, Serialize};
 
+use crate::merchant_view::{MerchantStatus, MerchantView};
 use crate::outcomes::{ClientResult, OrderOutcome};
 
 /// What went wrong with an order's money.
@@ -25,6 +30,19 @@ pub enum ViolationKind {
     OrphanCharge,
     /// The client succeeded but the captured or refunded amount differs from what it expects.
     AmountMismatch,
+    /// The merchant fulfilled (shipped) the order more than once.
+    DoubleFulfilment,
+    /// The merchant says paid but the gateway never captured the order's money.
+    PaidNotCharged,
+    /// The gateway holds the order's money but the merchant shows no sign of being paid
+    /// (typically a lost webhook).
+    ChargedNotPaid,
+    /// The merchant was paid once but its final state contradicts the gateway's (pending or
+    /// failed while captured, paid while fully refunded, refunded while never refunded):
+    /// typically an old event applied after a newer one.
+    StateRegressed,
+    /// The merchant's refunded amount differs from the gateway's refunds.
+    RefundMismatch,
 }
 
 impl ViolationKind {
@@ -35,6 +53,11 @@ impl ViolationKind {
             ViolationKind::LostCharge => "lost_charge",
             ViolationKind::OrphanCharge => "orphan_charge",
             ViolationKind::AmountMismatch => "amount_mismatch",
+            ViolationKind::DoubleFulfilment => "double_fulfilment",
+            ViolationKind::PaidNotCharged => "paid_not_charged",
+            ViolationKind::ChargedNotPaid => "charged_not_paid",
+            ViolationKind::StateRegressed => "state_regressed",
+            ViolationKind::RefundMismatch => "refund_mismatch",
         }
     }
 }
@@ -65,6 +88,9 @@ pub struct Violation {
     pub ledger: Vec<LedgerEntry>,
     /// One sentence for a human.
     pub detail: String,
+    /// What the merchant said about the order, for the kinds that compare its view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_view: Option<MerchantView>,
 }
 
 /// Violation counts per kind, plus the informational counts.
@@ -78,6 +104,40 @@ pub struct ViolationCounts {
     pub unresolved: u64,
     /// Capture entries of loadgen's merchants whose reference matches no order of this run.
     pub unknown_charges: u64,
+    /// The comparison with the merchant's views; `None` when no views were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<MerchantViewCounts>,
+}
+
+/// Counts of the comparison between the merchant's views and the ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantViewCounts {
+    /// Orders compared with a readable view.
+    pub views: u64,
+    /// Orders whose view is absent or could not be read: not judged, reported so a service
+    /// that answers nothing does not pass silently.
+    pub unreadable: u64,
+    pub double_fulfilments: u64,
+    pub paid_not_charged: u64,
+    pub charged_not_paid: u64,
+    pub state_regressions: u64,
+    pub refund_mismatches: u64,
+}
+
+impl MerchantViewCounts {
+    fn count(&mut self, kind: ViolationKind) {
+        match kind {
+            ViolationKind::DoubleFulfilment => self.double_fulfilments += 1,
+            ViolationKind::PaidNotCharged => self.paid_not_charged += 1,
+            ViolationKind::ChargedNotPaid => self.charged_not_paid += 1,
+            ViolationKind::StateRegressed => self.state_regressions += 1,
+            ViolationKind::RefundMismatch => self.refund_mismatches += 1,
+            ViolationKind::DoubleCharge
+            | ViolationKind::LostCharge
+            | ViolationKind::OrphanCharge
+            | ViolationKind::AmountMismatch => {}
+        }
+    }
 }
 
 /// The result of [`reconcile`].
@@ -88,8 +148,11 @@ pub struct Reconciliation {
     /// Ledger entries read.
     pub ledger_entries: u64,
     pub counts: ViolationCounts,
-    /// Every violation, in outcome order; each order appears at most once, under its most severe
-    /// kind (double_charge > lost_charge > orphan_charge > amount_mismatch).
+    /// Every violation, in outcome order. Each order appears at most once for the ledger, under
+    /// its most severe kind (double_charge > lost_charge > orphan_charge > amount_mismatch), and
+    /// at most once more for its merchant view (double_fulfilment > paid_not_charged >
+    /// charged_not_paid > state_regressed > refund_mismatch): the two say different things
+    /// (the gateway moved money wrongly / the merchant's books disagree with it).
     pub violations: Vec<Violation>,
     /// Up to [`SAMPLE_LIMIT`] order ids of unresolved orders.
     pub unresolved_sample: Vec<String>,
@@ -107,7 +170,20 @@ pub const SAMPLE_LIMIT: usize = 100;
 /// mode where loadgen never sees the key). One pass indexes the ledger by reference; each order
 /// then walks only its own entries, so the cost is linear in outcomes + ledger.
 pub fn reconcile(outcomes: &[OrderOutcome], ledger: &[LedgerEntry]) -> Reconciliation {
+    reconcile_with_views(outcomes, ledger, None)
+}
+
+/// [`reconcile`], and with `views` (the merchant's view of its orders, in any order) the
+/// comparison of each order's view with its ledger entries too. `None` is exactly
+/// [`reconcile`]; `Some(&[])` counts every order's view as unreadable.
+pub fn reconcile_with_views(
+    outcomes: &[OrderOutcome],
+    ledger: &[LedgerEntry],
+    views: Option<&[MerchantView]>,
+) -> Reconciliation {
     let index = LedgerIndex::build(ledger);
+    let views: Option<HashMap<&str, &MerchantView>> =
+        views.map(|views| views.iter().map(|v| (v.order_id.as_str(), v)).collect());
     // Which entries some order of this run claimed: the rest of loadgen's captures are unknown.
     let mut claimed = vec![false; ledger.len()];
     let mut rec = Reconciliation {
@@ -115,6 +191,9 @@ pub fn reconcile(outcomes: &[OrderOutcome], ledger: &[LedgerEntry]) -> Reconcili
         ledger_entries: ledger.len() as u64,
         ..Reconciliation::default()
     };
+    if views.is_some() {
+        rec.counts.merchant = Some(MerchantViewCounts::default());
+    }
 
     for outcome in outcomes {
         let mut money = OrderMoney::default();
@@ -134,46 +213,42 @@ pub fn reconcile(outcomes: &[OrderOutcome], ledger: &[LedgerEntry]) -> Reconcili
             }
         }
 
-        let Some((kind, detail)) = judge(outcome, &money) else {
+        if let Some((kind, detail)) = judge(outcome, &money) {
+            match kind {
+                ViolationKind::DoubleCharge => rec.counts.double_charges += 1,
+                ViolationKind::LostCharge => rec.counts.lost_charges += 1,
+                ViolationKind::OrphanCharge => rec.counts.orphan_charges += 1,
+                ViolationKind::AmountMismatch => rec.counts.amount_mismatches += 1,
+                _ => {}
+            }
+            let violation = describe(kind, detail, outcome, &money, &index, ledger, None);
+            rec.violations.push(violation);
+        }
+
+        let (Some(views), Some(counts)) = (&views, rec.counts.merchant.as_mut()) else {
             continue;
         };
-        match kind {
-            ViolationKind::DoubleCharge => rec.counts.double_charges += 1,
-            ViolationKind::LostCharge => rec.counts.lost_charges += 1,
-            ViolationKind::OrphanCharge => rec.counts.orphan_charges += 1,
-            ViolationKind::AmountMismatch => rec.counts.amount_mismatches += 1,
+        let view = views
+            .get(outcome.order_id.as_str())
+            .filter(|v| v.status != MerchantStatus::Unknown);
+        let Some(view) = view else {
+            counts.unreadable += 1;
+            continue;
+        };
+        counts.views += 1;
+        if let Some((kind, detail)) = judge_view(view, &money, &outcome.currency) {
+            counts.count(kind);
+            let violation = describe(
+                kind,
+                detail,
+                outcome,
+                &money,
+                &index,
+                ledger,
+                Some((*view).clone()),
+            );
+            rec.violations.push(violation);
         }
-        // Violations are rare: only now pay for copying the order's entries.
-        let entries: Vec<LedgerEntry> = index
-            .entries(&outcome.order_id)
-            .map(|i| &ledger[i])
-            .filter(|e| belongs_to(e, outcome))
-            .cloned()
-            .collect();
-        let mut payment_ids = outcome.payment_ids();
-        for e in &entries {
-            if !payment_ids.contains(&e.payment_id) {
-                payment_ids.push(e.payment_id.clone());
-            }
-        }
-        rec.violations.push(Violation {
-            kind,
-            order_id: outcome.order_id.clone(),
-            flow: outcome.flow.clone(),
-            merchant: outcome.merchant.clone(),
-            result: outcome.result,
-            amount: outcome.amount,
-            currency: outcome.currency.clone(),
-            expected_capture: outcome.expected_capture,
-            expected_refund: outcome.expected_refund,
-            captured: money.captured,
-            captures: money.captures,
-            refunded: money.refunded,
-            idempotency_keys: outcome.idempotency_keys(),
-            payment_ids,
-            ledger: entries,
-            detail,
-        });
     }
 
     // In `--service` mode (empty merchant) loadgen cannot tell its merchant from others, so
@@ -193,6 +268,50 @@ pub fn reconcile(outcomes: &[OrderOutcome], ledger: &[LedgerEntry]) -> Reconcili
         }
     }
     rec
+}
+
+/// One violation with everything needed to debug it. Violations are rare: only here is the
+/// order's share of the ledger copied.
+fn describe(
+    kind: ViolationKind,
+    detail: String,
+    outcome: &OrderOutcome,
+    money: &OrderMoney,
+    index: &LedgerIndex<'_>,
+    ledger: &[LedgerEntry],
+    merchant_view: Option<MerchantView>,
+) -> Violation {
+    let entries: Vec<LedgerEntry> = index
+        .entries(&outcome.order_id)
+        .map(|i| &ledger[i])
+        .filter(|e| belongs_to(e, outcome))
+        .cloned()
+        .collect();
+    let mut payment_ids = outcome.payment_ids();
+    for e in &entries {
+        if !payment_ids.contains(&e.payment_id) {
+            payment_ids.push(e.payment_id.clone());
+        }
+    }
+    Violation {
+        kind,
+        order_id: outcome.order_id.clone(),
+        flow: outcome.flow.clone(),
+        merchant: outcome.merchant.clone(),
+        result: outcome.result,
+        amount: outcome.amount,
+        currency: outcome.currency.clone(),
+        expected_capture: outcome.expected_capture,
+        expected_refund: outcome.expected_refund,
+        captured: money.captured,
+        captures: money.captures,
+        refunded: money.refunded,
+        idempotency_keys: outcome.idempotency_keys(),
+        payment_ids,
+        ledger: entries,
+        detail,
+        merchant_view,
+    }
 }
 
 fn belongs_to(entry: &LedgerEntry, outcome: &OrderOutcome) -> bool {
@@ -275,6 +394,55 @@ fn judge(o: &OrderOutcome, m: &OrderMoney) -> Option<(ViolationKind, String)> {
             Some((ViolationKind::OrphanCharge, detail))
         }
         ClientResult::Declined | ClientResult::Failed | ClientResult::Unknown => None,
+    }
+}
+
+/// The most severe way the merchant's view of an order disagrees with the gateway's ledger,
+/// if any. "Was paid once" is read from the merchant's own traces (a fulfilment or an amount
+/// paid): a merchant that shipped the order and now says pending went backwards
+/// ([`ViolationKind::StateRegressed`]); one with no trace of payment never learned of it
+/// ([`ViolationKind::ChargedNotPaid`]).
+fn judge_view(v: &MerchantView, m: &OrderMoney, cur: &str) -> Option<(ViolationKind, String)> {
+    let status = format!("{:?}", v.status).to_ascii_lowercase();
+    if let Some(n) = v.fulfillments.filter(|&n| n > 1) {
+        let detail = format!("the merchant fulfilled the order {n} times");
+        return Some((ViolationKind::DoubleFulfilment, detail));
+    }
+    let gateway = format!(
+        "the gateway captured {} and refunded {} {cur}",
+        m.captured, m.refunded
+    );
+    let was_paid = v.fulfillments.is_some_and(|n| n > 0) || v.amount_paid.is_some_and(|a| a > 0);
+    match v.status {
+        MerchantStatus::Paid if m.captured == 0 => {
+            let detail = format!("the merchant says paid but {gateway}");
+            return Some((ViolationKind::PaidNotCharged, detail));
+        }
+        MerchantStatus::Pending | MerchantStatus::Failed if m.net() > 0 && !was_paid => {
+            let detail = format!("the merchant says {status} and shows no payment, but {gateway}");
+            return Some((ViolationKind::ChargedNotPaid, detail));
+        }
+        MerchantStatus::Pending | MerchantStatus::Failed if m.net() > 0 => {
+            let detail =
+                format!("the merchant was paid once but now says {status}, while {gateway}");
+            return Some((ViolationKind::StateRegressed, detail));
+        }
+        MerchantStatus::Paid if m.net() <= 0 => {
+            let detail = format!("the merchant says paid but {gateway}: fully refunded");
+            return Some((ViolationKind::StateRegressed, detail));
+        }
+        MerchantStatus::Refunded if m.refunded == 0 => {
+            let detail = format!("the merchant says refunded but {gateway}");
+            return Some((ViolationKind::StateRegressed, detail));
+        }
+        _ => {}
+    }
+    match v.amount_refunded {
+        Some(refunded) if refunded != m.refunded => {
+            let detail = format!("the merchant says it refunded {refunded} {cur} but {gateway}");
+            Some((ViolationKind::RefundMismatch, detail))
+        }
+        _ => None,
     }
 }
 
@@ -865,5 +1033,251 @@ mod tests {
         }];
         let rec = reconcile(&outcomes, &l.0);
         assert_eq!(only(&rec).kind, ViolationKind::DoubleCharge);
+    }
+
+    fn view(id: &str, status: MerchantStatus) -> MerchantView {
+        MerchantView {
+            order_id: id.to_owned(),
+            status,
+            fulfillments: None,
+            amount_paid: None,
+            amount_refunded: None,
+            error: None,
+        }
+    }
+
+    fn service_order(id: &str, result: ClientResult) -> OrderOutcome {
+        order(id, "service", 1000, (1000, 0), result, vec![])
+    }
+
+    /// The merchant-view violations of a reconciliation, by order id.
+    fn merchant_kinds(rec: &Reconciliation) -> Vec<(&str, ViolationKind)> {
+        rec.violations
+            .iter()
+            .filter(|v| v.merchant_view.is_some())
+            .map(|v| (v.order_id.as_str(), v.kind))
+            .collect()
+    }
+
+    #[test]
+    fn without_views_nothing_about_the_merchant_is_computed() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "k1", 1000);
+        let outcomes = vec![service_order("o-1", ClientResult::Succeeded)];
+        let rec = reconcile_with_views(&outcomes, &l.0, None);
+        assert_eq!(rec, reconcile(&outcomes, &l.0));
+        assert_eq!(rec.counts.merchant, None);
+        // And the report's JSON is as it was: no merchant keys at all.
+        let json = serde_json::to_string(&rec).unwrap_or_default();
+        assert!(
+            !json.contains("merchant_view") && !json.contains("\"merchant\":{"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn books_that_agree_with_the_ledger_raise_nothing() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-paid", "k1", 1000);
+        l.charge("pay_b", "o-refunded", "k2", 1000).push(
+            M,
+            "pay_b",
+            "o-refunded",
+            "k2r",
+            EntryKind::Refund,
+            1000,
+        );
+        l.charge("pay_c", "o-partial", "k3", 1000).push(
+            M,
+            "pay_c",
+            "o-partial",
+            "k3r",
+            EntryKind::Refund,
+            300,
+        );
+        l.push(M, "pay_d", "o-declined", "k4", EntryKind::Decline, 0);
+        let outcomes = vec![
+            service_order("o-paid", ClientResult::Succeeded),
+            order(
+                "o-refunded",
+                "service",
+                1000,
+                (1000, 1000),
+                ClientResult::Succeeded,
+                vec![],
+            ),
+            order(
+                "o-partial",
+                "service",
+                1000,
+                (1000, 300),
+                ClientResult::Succeeded,
+                vec![],
+            ),
+            service_order("o-declined", ClientResult::Declined),
+            service_order("o-never-sent", ClientResult::Failed),
+        ];
+        let views = vec![
+            MerchantView {
+                fulfillments: Some(1),
+                amount_paid: Some(1000),
+                amount_refunded: Some(0),
+                ..view("o-paid", MerchantStatus::Paid)
+            },
+            MerchantView {
+                fulfillments: Some(1),
+                amount_refunded: Some(1000),
+                ..view("o-refunded", MerchantStatus::Refunded)
+            },
+            // Partly refunded and still paid: the merchant keeps the order.
+            MerchantView {
+                amount_refunded: Some(300),
+                ..view("o-partial", MerchantStatus::Paid)
+            },
+            MerchantView {
+                fulfillments: Some(0),
+                ..view("o-declined", MerchantStatus::Failed)
+            },
+            view("o-never-sent", MerchantStatus::Pending),
+        ];
+        let rec = reconcile_with_views(&outcomes, &l.0, Some(&views));
+        assert!(rec.violations.is_empty(), "{:#?}", rec.violations);
+        let counts = rec.counts.merchant.unwrap_or_default();
+        assert_eq!(
+            counts,
+            MerchantViewCounts {
+                views: 5,
+                ..MerchantViewCounts::default()
+            }
+        );
+    }
+
+    #[test]
+    fn each_way_the_books_disagree_is_its_own_kind() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-shipped-twice", "k1", 1000);
+        l.push(
+            M,
+            "pay_b",
+            "o-paid-uncharged",
+            "k2",
+            EntryKind::Authorization,
+            1000,
+        );
+        l.charge("pay_c", "o-lost-webhook", "k3", 1000);
+        l.charge("pay_d", "o-went-back", "k4", 1000);
+        l.charge("pay_e", "o-paid-refunded", "k5", 1000).push(
+            M,
+            "pay_e",
+            "o-paid-refunded",
+            "k5r",
+            EntryKind::Refund,
+            1000,
+        );
+        l.charge("pay_f", "o-refund-twice", "k6", 1000).push(
+            M,
+            "pay_f",
+            "o-refund-twice",
+            "k6r",
+            EntryKind::Refund,
+            400,
+        );
+        let outcomes = [
+            "o-shipped-twice",
+            "o-paid-uncharged",
+            "o-lost-webhook",
+            "o-went-back",
+            "o-paid-refunded",
+            "o-refund-twice",
+        ]
+        .map(|id| service_order(id, ClientResult::Succeeded))
+        .to_vec();
+        let views = vec![
+            MerchantView {
+                fulfillments: Some(2),
+                ..view("o-shipped-twice", MerchantStatus::Paid)
+            },
+            view("o-paid-uncharged", MerchantStatus::Paid),
+            MerchantView {
+                fulfillments: Some(0),
+                ..view("o-lost-webhook", MerchantStatus::Pending)
+            },
+            // Shipped, so it was paid once; an old event then set it back to failed.
+            MerchantView {
+                fulfillments: Some(1),
+                ..view("o-went-back", MerchantStatus::Failed)
+            },
+            view("o-paid-refunded", MerchantStatus::Paid),
+            MerchantView {
+                amount_refunded: Some(800),
+                ..view("o-refund-twice", MerchantStatus::Paid)
+            },
+        ];
+        let rec = reconcile_with_views(&outcomes, &l.0, Some(&views));
+        assert_eq!(
+            merchant_kinds(&rec),
+            vec![
+                ("o-shipped-twice", ViolationKind::DoubleFulfilment),
+                ("o-paid-uncharged", ViolationKind::PaidNotCharged),
+                ("o-lost-webhook", ViolationKind::ChargedNotPaid),
+                ("o-went-back", ViolationKind::StateRegressed),
+                ("o-paid-refunded", ViolationKind::StateRegressed),
+                ("o-refund-twice", ViolationKind::RefundMismatch),
+            ]
+        );
+        let counts = rec.counts.merchant.clone().unwrap_or_default();
+        assert_eq!(
+            counts,
+            MerchantViewCounts {
+                views: 6,
+                unreadable: 0,
+                double_fulfilments: 1,
+                paid_not_charged: 1,
+                charged_not_paid: 1,
+                state_regressions: 2,
+                refund_mismatches: 1,
+            }
+        );
+        // The paid-but-uncharged order is also a lost charge for the ledger check: both kept.
+        assert_eq!(rec.counts.lost_charges, 1);
+        let v = rec
+            .violations
+            .iter()
+            .find(|v| v.kind == ViolationKind::RefundMismatch);
+        assert_eq!(v.map(|v| v.refunded), Some(400));
+        assert_eq!(
+            v.and_then(|v| v.merchant_view.as_ref())
+                .and_then(|m| m.amount_refunded),
+            Some(800)
+        );
+    }
+
+    #[test]
+    fn a_refunded_merchant_with_no_gateway_refund_has_regressed() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "k1", 1000);
+        let outcomes = vec![service_order("o-1", ClientResult::Succeeded)];
+        let views = vec![view("o-1", MerchantStatus::Refunded)];
+        let rec = reconcile_with_views(&outcomes, &l.0, Some(&views));
+        assert_eq!(
+            merchant_kinds(&rec),
+            vec![("o-1", ViolationKind::StateRegressed)]
+        );
+    }
+
+    #[test]
+    fn missing_or_unreadable_views_are_counted_not_judged() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-1", "k1", 1000);
+        l.charge("pay_b", "o-2", "k2", 1000);
+        let outcomes = vec![
+            service_order("o-1", ClientResult::Succeeded),
+            service_order("o-2", ClientResult::Succeeded),
+        ];
+        let views = vec![MerchantView::unreadable("o-1", "HTTP 503")];
+        let rec = reconcile_with_views(&outcomes, &l.0, Some(&views));
+        assert!(rec.violations.is_empty(), "{:#?}", rec.violations);
+        let counts = rec.counts.merchant.unwrap_or_default();
+        assert_eq!((counts.views, counts.unreadable), (0, 2));
     }
 }

@@ -19,9 +19,10 @@ use gateway_sim::LedgerEntry;
 
 use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::LatencyRecorder;
+use crate::merchant_view::MerchantView;
 use crate::outcomes::OutcomeLog;
 use crate::pacing::{PacingStats, Schedule, WorkerShare};
-use crate::reconcile::{Violation, reconcile};
+use crate::reconcile::{Violation, reconcile_with_views};
 use crate::report::{
     ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir,
 };
@@ -453,6 +454,8 @@ pub async fn execute_sharded(
         .as_millis();
 
     tokio::time::sleep(load.settle).await;
+    let mut warnings = Vec::new();
+    let views = read_merchant_views(&options, &driver, &report_dir, &mut warnings).await?;
     let ledger_read_from = ledger_access.describe();
     let (ledger, _saved) = ledger_access
         .read(options.admin_token.as_deref(), &report_dir)
@@ -472,7 +475,7 @@ pub async fn execute_sharded(
         Ok(entries) => {
             // The check is CPU-bound (a million orders take seconds): keep it off the runtime.
             let (outcomes, rec) = tokio::task::spawn_blocking(move || {
-                let rec = reconcile(&outcomes, &entries);
+                let rec = reconcile_with_views(&outcomes, &entries, views.as_deref());
                 (outcomes, rec)
             })
             .await
@@ -553,7 +556,6 @@ pub async fn execute_sharded(
         )?;
     }
 
-    let mut warnings = Vec::new();
     if let Some(ran) = pacing.interrupted_after {
         warnings.push(format!(
             "run interrupted after {:.1} s of {:.1} s: the figures cover the part that ran",
@@ -572,6 +574,52 @@ pub async fn execute_sharded(
         pacing,
         warnings,
     })
+}
+
+/// In `--service` mode with `[target.order]`: waits for the gateway's webhooks to drain
+/// (a timeout becomes a warning), reads every order's view from the service, and saves them
+/// as [`crate::merchant_view::MERCHANT_VIEWS_NDJSON`] for `loadgen check --merchant-views`.
+/// `None` otherwise: the merchant's books are then not checked.
+async fn read_merchant_views(
+    options: &RunOptions,
+    driver: &Driver,
+    report_dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Vec<MerchantView>>, RunError> {
+    let SystemUnderTest::Service { service, gateway } = &options.system else {
+        return Ok(None);
+    };
+    let Some(lookup) = options
+        .scenario
+        .target
+        .as_ref()
+        .and_then(|t| t.order.as_ref())
+    else {
+        return Ok(None);
+    };
+    let token = options.admin_token.as_deref();
+    let drain = crate::merchant_views::WEBHOOK_DRAIN_TIMEOUT;
+    if let Err(why) = crate::merchant_views::wait_for_webhooks(gateway, token, drain).await {
+        warnings.push(why);
+    }
+    let order_ids = driver
+        .outcomes
+        .clone()
+        .into_vec()
+        .into_iter()
+        .map(|o| o.order_id)
+        .collect();
+    let views = crate::merchant_views::read_views(service, lookup, order_ids, options.quiet)
+        .await
+        .map_err(RunError::Check)?;
+    let path = report_dir.join(crate::merchant_view::MERCHANT_VIEWS_NDJSON);
+    crate::merchant_view::write_ndjson(&path, &views).map_err(|e| {
+        RunError::Report(ReportError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })
+    })?;
+    Ok(Some(views))
 }
 
 fn write_worker_record(path: &Path, record: &WorkerRecord) -> Result<(), RunError> {

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::latency::LatencySummary;
-use crate::reconcile::ViolationCounts;
+use crate::reconcile::{MerchantViewCounts, ViolationCounts};
 
 /// The `[checks]` table of a scenario file. Every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -27,6 +27,17 @@ pub struct CheckThresholds {
     pub max_amount_mismatches: Option<u64>,
     /// Default: unlimited.
     pub max_unresolved: Option<u64>,
+    /// Default 0. The merchant-view limits are judged only when the run read the merchant's
+    /// views (`[target.order]`).
+    pub max_double_fulfilments: Option<u64>,
+    /// Default 0.
+    pub max_paid_not_charged: Option<u64>,
+    /// Default 0.
+    pub max_charged_not_paid: Option<u64>,
+    /// Default 0.
+    pub max_state_regressions: Option<u64>,
+    /// Default 0.
+    pub max_refund_mismatches: Option<u64>,
     /// Overall corrected p95, ms. Checked only when set.
     pub p95_ms: Option<f64>,
     /// Overall corrected p99, ms. Checked only when set.
@@ -94,7 +105,52 @@ impl CheckThresholds {
             self.max_unresolved,
             "orders whose client never learned the outcome",
         ));
+        if let Some(merchant) = &counts.merchant {
+            results.extend(self.evaluate_merchant_views(merchant));
+        }
         results
+    }
+
+    /// The checks of the merchant's books against the ledger (none allowed by default).
+    fn evaluate_merchant_views(&self, counts: &MerchantViewCounts) -> Vec<CheckResult> {
+        let kinds = [
+            (
+                "double_fulfilments",
+                counts.double_fulfilments,
+                self.max_double_fulfilments,
+                "orders the merchant fulfilled more than once",
+            ),
+            (
+                "paid_not_charged",
+                counts.paid_not_charged,
+                self.max_paid_not_charged,
+                "orders the merchant says paid with nothing captured",
+            ),
+            (
+                "charged_not_paid",
+                counts.charged_not_paid,
+                self.max_charged_not_paid,
+                "orders captured that the merchant never saw paid",
+            ),
+            (
+                "state_regressions",
+                counts.state_regressions,
+                self.max_state_regressions,
+                "orders whose merchant state contradicts the gateway's final state",
+            ),
+            (
+                "refund_mismatches",
+                counts.refund_mismatches,
+                self.max_refund_mismatches,
+                "orders whose merchant refunds differ from the gateway's",
+            ),
+        ];
+        kinds
+            .into_iter()
+            .map(|(name, observed, limit, what)| {
+                count_check(name, observed, Some(limit.unwrap_or(0)), what)
+            })
+            .collect()
     }
 
     /// Every check: money, then latency and rates (those only when set). Latency checks use the
@@ -261,6 +317,38 @@ mod tests {
         assert!(find(&results, "double_charges").passed);
         assert!(!find(&results, "lost_charges").passed);
         assert!(!find(&results, "unresolved").passed);
+    }
+
+    #[test]
+    fn merchant_view_checks_appear_only_when_views_were_read_and_allow_nothing_by_default() {
+        let t = CheckThresholds::default();
+        let without = t.evaluate_money(&ViolationCounts::default());
+        assert!(without.iter().all(|r| r.name != "charged_not_paid"));
+
+        let counts = ViolationCounts {
+            merchant: Some(MerchantViewCounts {
+                views: 10,
+                charged_not_paid: 2,
+                ..MerchantViewCounts::default()
+            }),
+            ..ViolationCounts::default()
+        };
+        let results = t.evaluate_money(&counts);
+        for name in [
+            "double_fulfilments",
+            "paid_not_charged",
+            "state_regressions",
+            "refund_mismatches",
+        ] {
+            assert!(find(&results, name).passed, "{name}: {results:#?}");
+        }
+        assert!(!find(&results, "charged_not_paid").passed);
+
+        let lenient: CheckThresholds = match toml::from_str("max_charged_not_paid = 2\n") {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(lenient.evaluate_money(&counts).iter().all(|r| r.passed));
     }
 
     #[test]

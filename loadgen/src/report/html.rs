@@ -168,6 +168,20 @@ fn violations_table(h: &mut String, report: &RunReport) {
         c.unresolved,
         c.unknown_charges
     );
+    if let Some(m) = &c.merchant {
+        let _ = writeln!(
+            h,
+            "<table><tr><th class=\"l\">merchant views</th><th>unreadable</th><th>double fulfilments</th><th>paid not charged</th><th>charged not paid</th><th>state regressions</th><th>refund mismatches</th></tr>\
+             <tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
+            m.views,
+            m.unreadable,
+            m.double_fulfilments,
+            m.paid_not_charged,
+            m.charged_not_paid,
+            m.state_regressions,
+            m.refund_mismatches
+        );
+    }
     if money.violations.is_empty() {
         h.push_str("<p>No violations: every order's money matches what its client was told.</p>\n");
         return;

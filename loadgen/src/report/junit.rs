@@ -109,6 +109,11 @@ fn violation_kind(check: &str) -> Option<ViolationKind> {
         "lost_charges" => Some(ViolationKind::LostCharge),
         "orphan_charges" => Some(ViolationKind::OrphanCharge),
         "amount_mismatches" => Some(ViolationKind::AmountMismatch),
+        "double_fulfilments" => Some(ViolationKind::DoubleFulfilment),
+        "paid_not_charged" => Some(ViolationKind::PaidNotCharged),
+        "charged_not_paid" => Some(ViolationKind::ChargedNotPaid),
+        "state_regressions" => Some(ViolationKind::StateRegressed),
+        "refund_mismatches" => Some(ViolationKind::RefundMismatch),
         _ => None,
     }
 }

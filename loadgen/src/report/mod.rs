@@ -33,7 +33,7 @@
 //! | `timeline[]` | {`second`, `count`, `errors`, `p95_ms`, `p99_ms`} | per second of the run by completion time, all steps (`count` = requests completed that second) |
 //! | `money.checked` | bool | false when the ledger could not be read (then the counts mean nothing) |
 //! | `money.ledger_entries` | int | ledger entries read |
-//! | `money.counts` | {`double_charges`, `lost_charges`, `orphan_charges`, `amount_mismatches`, `unresolved`, `unknown_charges`} | see [`crate::reconcile`] |
+//! | `money.counts` | {`double_charges`, `lost_charges`, `orphan_charges`, `amount_mismatches`, `unresolved`, `unknown_charges`} | see [`crate::reconcile`]; plus `merchant` {`views`, `unreadable`, `double_fulfilments`, `paid_not_charged`, `charged_not_paid`, `state_regressions`, `refund_mismatches`} only when the run read the merchant's views (`[target.order]`) |
 //! | `money.violations_total` | int | violations found |
 //! | `money.violations[]` | Violation | the first [`VIOLATIONS_IN_REPORT`]: `kind`, `order_id`, `flow`, `merchant`, `result`, `amount`, `currency`, `expected_capture`, `expected_refund`, `captured`, `captures`, `refunded`, `idempotency_keys[]`, `payment_ids[]`, `ledger[]` (the order's ledger entries as `GET /_sim/ledger` prints them), `detail` |
 //! | `money.unresolved_sample[]` | string | up to 100 order ids the client never learned the outcome of |

@@ -89,6 +89,19 @@ pub fn render_summary(report: &RunReport) -> String {
             c.unresolved,
             c.unknown_charges
         );
+        if let Some(m) = &c.merchant {
+            let _ = writeln!(
+                s,
+                "merchant  {} views ({} unreadable): double fulfilments {}, paid not charged {}, charged not paid {}, state regressions {}, refund mismatches {}",
+                m.views,
+                m.unreadable,
+                m.double_fulfilments,
+                m.paid_not_charged,
+                m.charged_not_paid,
+                m.state_regressions,
+                m.refund_mismatches
+            );
+        }
         for v in money.violations.iter().take(VIOLATIONS_SHOWN) {
             let _ = writeln!(
                 s,

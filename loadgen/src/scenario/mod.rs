@@ -30,6 +30,9 @@
 //! - `mix.rs`: `[load.mix]`, the flow kinds and their weights (the flows pick from it);
 //! - `capacity.rs`: `[capacity]`, the staircase `loadgen capacity` climbs (read only there);
 //! - `target.rs`: `[target]`, the request template of `--service` mode (read only there);
+//! - `template.rs`: the `{{placeholder}}` text both `[target]` and `[target.order]` fill in;
+//! - `order.rs`: `[target.order]`, how to read an order back from the service after the run
+//!   (the merchant's view, compared with the ledger);
 //! - `field.rs`: the (field, message) error each table's validation returns, which this
 //!   file turns into a [`ScenarioError`] naming the file and the table. It is apart so that
 //!   the table files never import from this one.
@@ -38,7 +41,9 @@ mod capacity;
 mod field;
 mod load;
 mod mix;
+mod order;
 mod target;
+mod template;
 #[cfg(test)]
 mod tests;
 
@@ -51,7 +56,9 @@ pub use capacity::{
 };
 pub use load::{LoadOverrides, LoadPlan, MAX_RATE};
 pub use mix::FlowKind;
-pub use target::{TargetTemplate, TemplateValues};
+pub use order::OrderLookup;
+pub use target::TargetTemplate;
+pub use template::TemplateValues;
 
 use capacity::RawCapacity;
 use load::RawLoad;

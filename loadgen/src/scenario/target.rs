@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use super::field::{FieldError, field_error};
 use super::load::MAX_WAIT;
+use super::order::{OrderLookup, RawOrder};
+use super::template::{Template, TemplateValues};
 
 /// `[target]` as written; see [`TargetTemplate`] for the format.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +29,7 @@ pub(super) struct RawTarget {
     success: Option<RawRule>,
     decline: Option<RawRule>,
     timeout: Option<String>,
+    order: Option<RawOrder>,
 }
 
 fn default_method() -> String {
@@ -40,88 +43,6 @@ struct RawRule {
     status: Vec<u16>,
     pointer: Option<String>,
     equals: Option<toml::Value>,
-}
-
-/// One placeholder of a [`Template`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placeholder {
-    OrderId,
-    Amount,
-    Currency,
-    IdempotencyKey,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Text(String),
-    Slot(Placeholder),
-}
-
-/// A text with `{{name}}` placeholders, checked when the scenario is read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
-    segments: Vec<Segment>,
-}
-
-/// The values a [`Template`] is filled with.
-#[derive(Debug, Clone, Copy)]
-pub struct TemplateValues<'a> {
-    pub order_id: &'a str,
-    pub amount: i64,
-    pub currency: &'a str,
-    pub idempotency_key: &'a str,
-}
-
-impl Template {
-    pub fn compile(text: &str) -> Result<Self, String> {
-        let mut segments = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                segments.push(Segment::Text(rest[..open].to_string()));
-            }
-            let after = &rest[open + 2..];
-            let Some(close) = after.find("}}") else {
-                return Err(format!("unclosed \"{{{{\" in {text:?}"));
-            };
-            let name = after[..close].trim();
-            let slot = match name {
-                "order_id" => Placeholder::OrderId,
-                "amount" => Placeholder::Amount,
-                "currency" => Placeholder::Currency,
-                "idempotency_key" => Placeholder::IdempotencyKey,
-                other => {
-                    return Err(format!(
-                        "unknown placeholder {{{{{other}}}}}; known: {{{{order_id}}}}, {{{{amount}}}}, {{{{currency}}}}, {{{{idempotency_key}}}}"
-                    ));
-                }
-            };
-            segments.push(Segment::Slot(slot));
-            rest = &after[close + 2..];
-        }
-        if !rest.is_empty() {
-            segments.push(Segment::Text(rest.to_string()));
-        }
-        Ok(Self { segments })
-    }
-
-    pub fn render(&self, values: &TemplateValues<'_>) -> String {
-        let mut out = String::new();
-        for segment in &self.segments {
-            match segment {
-                Segment::Text(t) => out.push_str(t),
-                Segment::Slot(Placeholder::OrderId) => out.push_str(values.order_id),
-                Segment::Slot(Placeholder::Amount) => out.push_str(&values.amount.to_string()),
-                Segment::Slot(Placeholder::Currency) => out.push_str(values.currency),
-                Segment::Slot(Placeholder::IdempotencyKey) => out.push_str(values.idempotency_key),
-            }
-        }
-        out
-    }
-
-    pub fn uses(&self, placeholder: Placeholder) -> bool {
-        self.segments.contains(&Segment::Slot(placeholder))
-    }
 }
 
 /// How to recognise one kind of answer.
@@ -222,6 +143,9 @@ pub struct TargetTemplate {
     /// before it answers, so this is longer than `[load] timeout`, which is about
     /// one gateway call. Absent: `[load] timeout`.
     pub timeout: Option<Duration>,
+    /// `[target.order]`: how to read each order back after the run, to compare the
+    /// merchant's books with the ledger. Absent: the merchant's view is not checked.
+    pub order: Option<OrderLookup>,
 }
 
 impl TargetTemplate {
@@ -304,6 +228,7 @@ impl TargetTemplate {
         if timeout.is_some_and(|t| t.is_zero() || t > MAX_WAIT) {
             return Err(field_error("timeout", "must be above 0 and at most 10m"));
         }
+        let order = raw.order.map(OrderLookup::compile).transpose()?;
         Ok(Self {
             method,
             path,
@@ -312,6 +237,7 @@ impl TargetTemplate {
             success,
             decline,
             timeout,
+            order,
         })
     }
 }
