@@ -89,11 +89,7 @@ fn render(state: &SimState) -> String {
         "Requests refused with 429.",
         &[("", s.rate_limited as i64)],
     );
-    let faults: Vec<(String, i64)> = s
-        .faults
-        .iter()
-        .map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), *n as i64))
-        .collect();
+    let faults = by_kind(&s.faults);
     let faults: Vec<(&str, i64)> = faults.iter().map(|(l, n)| (l.as_str(), *n)).collect();
     metric(
         "injected_faults_total",
@@ -129,11 +125,7 @@ fn render(state: &SimState) -> String {
             ("{reason=\"overflow\"}", w.overflow as i64),
         ],
     );
-    let webhook_faults: Vec<(String, i64)> = w
-        .faults
-        .iter()
-        .map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), *n as i64))
-        .collect();
+    let webhook_faults = by_kind(&w.faults);
     let webhook_faults: Vec<(&str, i64)> = webhook_faults
         .iter()
         .map(|(l, n)| (l.as_str(), *n))
@@ -145,4 +137,12 @@ fn render(state: &SimState) -> String {
         &webhook_faults,
     );
     out
+}
+
+/// Counts by kind as Prometheus samples: `{kind="..."}` and the count.
+fn by_kind(counts: &std::collections::BTreeMap<&'static str, u64>) -> Vec<(String, i64)> {
+    counts
+        .iter()
+        .map(|(kind, n)| (format!("{{kind=\"{kind}\"}}"), *n as i64))
+        .collect()
 }
