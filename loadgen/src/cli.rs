@@ -336,6 +336,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
 
+    /// The merchant's views of its orders (merchant-views.ndjson, saved by a --service run
+    /// with [target.order]): checks the merchant's books against the ledger too
+    #[arg(long, value_name = "FILE")]
+    pub merchant_views: Option<PathBuf>,
+
     /// gateway-sim's admin token, when --ledger is a URL (also read from LOADGEN_ADMIN_TOKEN)
     #[arg(
         long,
@@ -572,9 +577,10 @@ async fn check_command(args: CheckArgs) -> Result<Verdict, CliError> {
         }
         None => CheckThresholds::default(),
     };
-    let (reconciliation, results) = crate::offline_check::check_offline_with_token(
+    let (reconciliation, results) = crate::offline_check::check_offline_with_views(
         &args.ledger,
         &args.outcomes,
+        args.merchant_views.as_deref(),
         &thresholds,
         args.admin_token.as_deref(),
     )
@@ -591,6 +597,18 @@ async fn check_command(args: CheckArgs) -> Result<Verdict, CliError> {
         c.unresolved,
         c.unknown_charges
     );
+    if let Some(m) = &c.merchant {
+        println!(
+            "merchant views {} read, {} unreadable: double fulfilments {}, paid not charged {}, charged not paid {}, state regressions {}, refund mismatches {}",
+            m.views,
+            m.unreadable,
+            m.double_fulfilments,
+            m.paid_not_charged,
+            m.charged_not_paid,
+            m.state_regressions,
+            m.refund_mismatches
+        );
+    }
     crate::run::print_violations(&reconciliation.violations, reconciliation.violations.len());
     for r in &results {
         let verdict = if r.passed { "PASS" } else { "FAIL" };

@@ -45,6 +45,10 @@ pub enum ClientResult {
     Failed,
     /// The client never learned the outcome (timeout, connection reset).
     Unknown,
+    /// The service took the order and settles it later (an asynchronous answer such as
+    /// `202 pending`, matched by `[target.accepted]`): the client was promised nothing yet,
+    /// and the merchant's view (`[target.order]`) says how the order ended.
+    Accepted,
 }
 
 impl ClientResult {
@@ -55,6 +59,7 @@ impl ClientResult {
             ClientResult::Declined => "declined",
             ClientResult::Failed => "failed",
             ClientResult::Unknown => "unknown",
+            ClientResult::Accepted => "accepted",
         }
     }
 }

@@ -393,7 +393,12 @@ fn judge(o: &OrderOutcome, m: &OrderMoney) -> Option<(ViolationKind, String)> {
             );
             Some((ViolationKind::OrphanCharge, detail))
         }
-        ClientResult::Declined | ClientResult::Failed | ClientResult::Unknown => None,
+        // Nothing promised: only a double charge (judged above) is wrong for these. An
+        // accepted order's ending is judged from the merchant's view, when one is read.
+        ClientResult::Declined
+        | ClientResult::Failed
+        | ClientResult::Unknown
+        | ClientResult::Accepted => None,
     }
 }
 
@@ -1072,6 +1077,40 @@ mod tests {
         assert!(
             !json.contains("merchant_view") && !json.contains("\"merchant\":{"),
             "{json}"
+        );
+    }
+
+    #[test]
+    fn an_accepted_order_is_judged_by_its_view_and_a_second_capture_only() {
+        let mut l = Ledger::new();
+        l.charge("pay_a", "o-paid", "k1", 1000);
+        l.charge("pay_b", "o-unseen", "k2", 1000);
+        l.charge("pay_c", "o-twice", "k3", 1000)
+            .charge("pay_d", "o-twice", "k4", 1000);
+        let outcomes = vec![
+            service_order("o-paid", ClientResult::Accepted),
+            service_order("o-unseen", ClientResult::Accepted),
+            service_order("o-twice", ClientResult::Accepted),
+            service_order("o-nothing", ClientResult::Accepted),
+        ];
+        let paid = |id| MerchantView {
+            fulfillments: Some(1),
+            amount_paid: Some(1000),
+            ..view(id, MerchantStatus::Paid)
+        };
+        let views = vec![
+            paid("o-paid"),
+            view("o-unseen", MerchantStatus::Pending),
+            paid("o-twice"),
+            view("o-nothing", MerchantStatus::Pending),
+        ];
+        let rec = reconcile_with_views(&outcomes, &l.0, Some(&views));
+        // Accepted promised nothing: neither lost nor orphan, and not unresolved either.
+        assert_eq!(rec.counts.unresolved, 0);
+        assert_eq!(rec.counts.double_charges, 1);
+        assert_eq!(
+            merchant_kinds(&rec),
+            vec![("o-unseen", ViolationKind::ChargedNotPaid)]
         );
     }
 

@@ -141,8 +141,8 @@ async fn without_dedupe_a_duplicated_webhook_fulfils_twice() {
 async fn with_dedupe_a_duplicated_webhook_fulfils_once() {
     let (gateway, merchant) = shop("{ duplicate = 1.0 }", config(Dedupe::On, Reconcile::On)).await;
     place_order(&merchant, "order-dup").await;
-    // payment.succeeded, twice: both copies have reached the service.
-    delivered(&gateway, 2).await;
+    // payment.authorized and payment.succeeded, twice each: every copy has reached the service.
+    delivered(&gateway, 4).await;
     let shipped = order(&merchant, "order-dup").await;
     assert_eq!(shipped["status"], "paid", "{shipped}");
     assert_eq!(shipped["fulfillments"], 1, "{shipped}");
@@ -167,7 +167,8 @@ async fn reconciliation_finds_the_dropped_event_in_the_events_list() {
     assert_eq!(order(&merchant, "order-lost").await["status"], "pending");
     let (status, report) = reconcile(&merchant).await;
     assert_eq!(status, 200, "{report}");
-    assert_eq!(report["applied"], 1, "{report}");
+    // payment.authorized and payment.succeeded, both dropped.
+    assert_eq!(report["applied"], 2, "{report}");
     let found = order(&merchant, "order-lost").await;
     assert_eq!(found["status"], "paid", "{found}");
     assert_eq!(found["fulfillments"], 1);
@@ -255,15 +256,15 @@ async fn trusting_each_event_counts_a_duplicated_refund_twice() {
         ..config(Dedupe::Off, Reconcile::On)
     };
     let (gateway, merchant) = shop("{ duplicate = 1.0 }", trusting).await;
-    // payment.succeeded and refund.succeeded, each twice.
-    let after = pay_then_refund(&gateway, &merchant, "order-refund", 4).await;
+    // payment.authorized, payment.succeeded and refund.succeeded, each twice.
+    let after = pay_then_refund(&gateway, &merchant, "order-refund", 6).await;
     assert_eq!(after["amount_refunded"], 2000, "{after}");
 }
 
 #[tokio::test]
 async fn reading_the_current_payment_counts_a_duplicated_refund_once() {
     let (gateway, merchant) = shop("{ duplicate = 1.0 }", config(Dedupe::Off, Reconcile::On)).await;
-    let after = pay_then_refund(&gateway, &merchant, "order-refund", 4).await;
+    let after = pay_then_refund(&gateway, &merchant, "order-refund", 6).await;
     assert_eq!(after["amount_refunded"], 1000, "{after}");
     assert_eq!(after["amount_paid"], 2500);
     assert_eq!(after["status"], "paid", "partly refunded is still paid");

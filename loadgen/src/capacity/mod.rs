@@ -490,11 +490,16 @@ pub fn measure(recorder: &LatencyRecorder, warm_up_s: u64) -> Measured {
     measured
 }
 
-/// Orders that got a definitive answer from the gateway (charged or declined).
+/// Orders that got a definitive answer (charged, declined, or taken to be settled later).
 fn answered(outcomes: &[OrderOutcome]) -> u64 {
     outcomes
         .iter()
-        .filter(|o| matches!(o.result, ClientResult::Succeeded | ClientResult::Declined))
+        .filter(|o| {
+            matches!(
+                o.result,
+                ClientResult::Succeeded | ClientResult::Declined | ClientResult::Accepted
+            )
+        })
         .count() as u64
 }
 

@@ -60,6 +60,14 @@ pub async fn play<T: Transport>(
         Ok(answer) if template.decline.matches(answer.status, &answer.body) => {
             ClientResult::Declined
         }
+        Ok(answer)
+            if template
+                .accepted
+                .as_ref()
+                .is_some_and(|rule| rule.matches(answer.status, &answer.body)) =>
+        {
+            ClientResult::Accepted
+        }
         Ok(answer) if answer.status >= 500 => ClientResult::Unknown,
         Ok(_) => ClientResult::Failed,
     };
@@ -69,7 +77,10 @@ pub async fn play<T: Transport>(
     if let (Some(attempt), Some(timing)) = (s.attempts.last_mut(), s.timings.last_mut()) {
         attempt.idempotency_key = Some(key);
         timing.ok = !matches!(result, ClientResult::Unknown | ClientResult::Failed);
-        if matches!(result, ClientResult::Succeeded | ClientResult::Declined) {
+        if matches!(
+            result,
+            ClientResult::Succeeded | ClientResult::Declined | ClientResult::Accepted
+        ) {
             attempt.error = None;
         }
     }
@@ -147,5 +158,43 @@ equals = "declined"
         assert_eq!(run.outcome.result, ClientResult::Unknown);
         let (run, _) = play_script(Err(TransportFailure::Timeout)).await;
         assert_eq!(run.outcome.result, ClientResult::Unknown);
+        // Without [target.accepted], a 202 promised nothing the template knows: failed.
+        let (run, _) = play_script(json(202, serde_json::json!({"status": "pending"}))).await;
+        assert_eq!(run.outcome.result, ClientResult::Failed);
+    }
+
+    #[tokio::test]
+    async fn an_accepted_rule_takes_an_asynchronous_answer_as_accepted() {
+        let scenario = Scenario::parse(
+            &format!("{TARGET}[target.accepted]\npointer = \"/order/status\"\nequals = \"pending\"\nstatus = [202]\n"),
+            "t",
+            "t.toml",
+        )
+        .expect("valid");
+        let template = scenario.target.expect("target");
+        let plan = OrderPlan::new(&scenario.load, &OrderIds::new(4, ""), 2);
+        let answers = [
+            (
+                202,
+                serde_json::json!({"order": {"status": "pending"}}),
+                ClientResult::Accepted,
+            ),
+            (
+                202,
+                serde_json::json!({"order": {"status": "lost"}}),
+                ClientResult::Failed,
+            ),
+            (
+                200,
+                serde_json::json!({"paid": true}),
+                ClientResult::Succeeded,
+            ),
+        ];
+        for (status, body, expected) in answers {
+            let mut t = Scripted::new(vec![json(status, body.clone())]);
+            let run = play(&mut t, &template, &plan, Instant::now()).await;
+            assert_eq!(run.outcome.result, expected, "{status} {body}");
+            assert_eq!(run.timings[0].ok, expected != ClientResult::Failed);
+        }
     }
 }

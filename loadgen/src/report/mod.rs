@@ -23,7 +23,7 @@
 //! | `users` | int | concurrent clients |
 //! | `orders.total` | int | orders played |
 //! | `orders.by_flow` | {flow: int} | per flow (`purchase`, `auth_capture`, ...) |
-//! | `orders.by_result` | {result: int} | per client result (`succeeded`, `declined`, `failed`, `unknown`) |
+//! | `orders.by_result` | {result: int} | per client result (`succeeded`, `declined`, `failed`, `unknown`, `accepted`) |
 //! | `requests` | int | HTTP requests recorded (all steps) |
 //! | `errors` | int | requests that failed (timeouts, resets, unexpected statuses) |
 //! | `error_rate` | float | `errors / requests` (0 when no requests) |

@@ -28,6 +28,7 @@ pub(super) struct RawTarget {
     body: Option<String>,
     success: Option<RawRule>,
     decline: Option<RawRule>,
+    accepted: Option<RawRule>,
     timeout: Option<String>,
     order: Option<RawOrder>,
 }
@@ -112,6 +113,9 @@ impl ResponseRule {
 ///
 /// [target.decline]                    # the card was declined: no money moved
 /// status = [402]                      # default [402]
+///
+/// [target.accepted]                   # optional: taken, settled later (a webhook-driven
+/// status = [202]                      # service answering "pending"); no default
 /// ```
 ///
 /// Placeholders, in the body, path and header values: `{{order_id}}`,
@@ -122,7 +126,9 @@ impl ResponseRule {
 /// says otherwise.
 ///
 /// An answer is read in this order: the success rule matches → charged; the
-/// decline rule matches → declined; a timeout, a dropped connection or a 5xx
+/// decline rule matches → declined; the accepted rule matches → accepted (the
+/// client was promised nothing yet: `[target.order]` then says how the order
+/// ended); a timeout, a dropped connection or a 5xx
 /// → outcome unknown (the checker decides from the ledger); anything else →
 /// failed (the client was told no money moved).
 ///
@@ -139,6 +145,8 @@ pub struct TargetTemplate {
     pub body: Option<Template>,
     pub success: ResponseRule,
     pub decline: ResponseRule,
+    /// `[target.accepted]`: an answer that takes the order without settling it.
+    pub accepted: Option<ResponseRule>,
     /// How long to wait for the service's answer. A service retries the gateway
     /// before it answers, so this is longer than `[load] timeout`, which is about
     /// one gateway call. Absent: `[load] timeout`.
@@ -219,6 +227,12 @@ impl TargetTemplate {
             &[402],
         )
         .map_err(|m| field_error("decline", m))?;
+        // No default: a service that answers at once has no "accepted" answer to recognise.
+        let accepted = raw
+            .accepted
+            .map(|rule| ResponseRule::compile(rule, &[202]))
+            .transpose()
+            .map_err(|m| field_error("accepted", m))?;
         let timeout = raw
             .timeout
             .as_deref()
@@ -236,6 +250,7 @@ impl TargetTemplate {
             body,
             success,
             decline,
+            accepted,
             timeout,
             order,
         })

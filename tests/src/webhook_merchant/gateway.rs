@@ -1,5 +1,5 @@
-//! The calls webhook mode makes to the gateway's native API: create a payment for an
-//! order, read a payment's current state, and page through the merchant's events.
+//! The calls webhook mode makes to the gateway's native API: authorize and capture a
+//! payment for an order, read a payment's current state, and page through the merchant's events.
 
 use std::time::Duration;
 
@@ -43,10 +43,11 @@ impl NativeGateway {
         })
     }
 
-    /// `POST /v1/payments`, captured at once, with the order id as `reference` and one
-    /// idempotency key per order, so asking again for the same order never charges twice.
-    /// Returns the gateway's status and body (a decline is a 402 with a payment in it).
-    pub async fn create_payment(
+    /// `POST /v1/payments` without capture (an authorization), with the order id as
+    /// `reference` and one idempotency key per order, so asking again for the same order never
+    /// authorizes twice. Returns the gateway's status and body (a decline is a 402 with a
+    /// payment in it).
+    pub async fn authorize_payment(
         &self,
         order_id: &str,
         amount: i64,
@@ -61,12 +62,36 @@ impl NativeGateway {
                 "amount": amount,
                 "currency": currency,
                 "payment_method": "pm_card_visa",
-                "capture": true,
+                "capture": false,
                 "reference": order_id,
             }))
             .send()
             .await
             .map_err(|e| GatewayError(format!("create payment: {e}")))?;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or_default();
+        Ok((status, body))
+    }
+
+    /// `POST /v1/payments/{id}/capture` of the whole authorization, with its own idempotency
+    /// key per order, so a capture asked again never captures twice.
+    pub async fn capture_payment(
+        &self,
+        order_id: &str,
+        payment_id: &str,
+    ) -> Result<(u16, Value), GatewayError> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/v1/payments/{payment_id}/capture",
+                self.base_url
+            ))
+            .bearer_auth(&self.api_key)
+            .header("Idempotency-Key", format!("webhook-capture-{order_id}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .map_err(|e| GatewayError(format!("capture payment: {e}")))?;
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or_default();
         Ok((status, body))

@@ -1,9 +1,9 @@
 //! The reference merchant service's webhook mode: orders are paid when the gateway
 //! says so in a signed webhook, not when the payment call answers.
 //!
-//! - `POST /orders` (`order_id`, `amount`, `currency`) opens a `pending` order, creates a
-//!   captured payment with the native API (`reference` = order id, one idempotency key per
-//!   order) and answers 202 at once with the order, still `pending`.
+//! - `POST /orders` (`order_id`, `amount`, `currency`) opens a `pending` order, authorizes a
+//!   payment with the native API (`reference` = order id, one idempotency key per order) and
+//!   captures it at once, then answers 202 with the order, still `pending`.
 //! - `POST /webhooks` (give it to gateway-sim as `--webhook native:http://HOST:PORT/webhooks`)
 //!   verifies the `Gateway-Signature` against the configured secret (400 if it does not
 //!   verify, and nothing changes), then handles the event: `payment.succeeded` makes the
@@ -46,7 +46,7 @@ pub use flags::{Dedupe, EventOrder, Reconcile};
 pub use orders::{Order, OrderStatus};
 pub use reconcile::ReconcileReport;
 
-use gateway::NativeGateway;
+use gateway::{GatewayError, NativeGateway};
 use handling::Shop;
 use orders::OrderBook;
 
@@ -264,13 +264,9 @@ async fn place_order(service: &Service, body: &[u8]) -> Response<Full<Bytes>> {
             }
         }
     }
-    let created = service
-        .shop
-        .gateway
-        .create_payment(&order.order_id, order.amount, &order.currency)
-        .await;
+    let paid = pay(&service.shop, &order).await;
     let mut book = service.shop.book.lock();
-    match created {
+    match paid {
         Ok((status, payment)) => {
             if let Some(payment_id) = payment["id"].as_str() {
                 book.link_payment(&order.order_id, payment_id);
@@ -287,6 +283,27 @@ async fn place_order(service: &Service, body: &[u8]) -> Response<Full<Bytes>> {
             StatusCode::BAD_GATEWAY,
             json!({"message": e.to_string(), "order": order_json(book.get(&order.order_id).expect("opened above"))}),
         ),
+    }
+}
+
+/// Authorizes the order's amount, then captures it at once, as a shop that captures after
+/// its fraud check does: two calls, so each payment raises two events (`payment.authorized`,
+/// then `payment.succeeded`) and a late `authorized` can overtake the `succeeded`. Returns the
+/// last answer: the capture's, or the authorization's when it was not `requires_capture`
+/// (a decline, say).
+async fn pay(shop: &Shop, order: &OrderRequest) -> Result<(u16, serde_json::Value), GatewayError> {
+    let (status, authorization) = shop
+        .gateway
+        .authorize_payment(&order.order_id, order.amount, &order.currency)
+        .await?;
+    let payment_id = authorization["id"].as_str();
+    match payment_id {
+        Some(payment_id) if authorization["status"] == "requires_capture" => {
+            shop.gateway
+                .capture_payment(&order.order_id, payment_id)
+                .await
+        }
+        _ => Ok((status, authorization)),
     }
 }
 
