@@ -58,7 +58,9 @@ mod thresholds;
 
 pub use latency::{LatencySummary, Percentiles, StepLatency};
 pub use ledger_source::{LedgerError, fetch_ledger};
-pub use offline_check::{CheckOfflineError, check_offline, check_offline_with_token};
+pub use offline_check::{
+    CheckOfflineError, check_offline, check_offline_with_token, check_offline_with_views,
+};
 pub use reconcile::{
     MerchantViewCounts, Reconciliation, Violation, ViolationCounts, ViolationKind, reconcile,
     reconcile_with_views,

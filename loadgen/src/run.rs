@@ -602,13 +602,8 @@ async fn read_merchant_views(
     if let Err(why) = crate::merchant_views::wait_for_webhooks(gateway, token, drain).await {
         warnings.push(why);
     }
-    let order_ids = driver
-        .outcomes
-        .clone()
-        .into_vec()
-        .into_iter()
-        .map(|o| o.order_id)
-        .collect();
+    // Only the ids: the outcomes stay in the log for the money check that follows.
+    let order_ids = driver.outcomes.order_ids();
     let views = crate::merchant_views::read_views(service, lookup, order_ids, options.quiet)
         .await
         .map_err(RunError::Check)?;

@@ -11,23 +11,20 @@ use loadgen::run::{FinishedRun, RunOptions, SystemUnderTest, execute};
 use loadgen::{LoadOverrides, Scenario};
 use payments_e2e::merchant::{Idempotency, MerchantConfig};
 
-use crate::helpers::{captures_by_order, start_gateway, start_merchant};
+use crate::helpers::{LOAD_TURN, captures_by_order, start_gateway, start_merchant};
 
-fn scenario_path(name: &str) -> PathBuf {
+pub fn scenario_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios")
         .join(name)
 }
 
-fn report_dir(name: &str) -> PathBuf {
+pub fn report_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     std::env::temp_dir().join(format!("gate-{name}-{}-{nanos}", std::process::id()))
 }
-
-/// The gates drive real load; on a 2-core machine they run one at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Starts the gateway with the scenario's [gateway] table and the merchant service
 /// in front of it, runs loadgen against the service, and returns both.
@@ -36,7 +33,7 @@ async fn gate(
     idempotency: Idempotency,
     overrides: LoadOverrides,
 ) -> (FinishedRun, GatewaySim) {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = LOAD_TURN.lock().await;
     let path = scenario_path(scenario);
     let behaviour =
         gateway_sim::load_scenario_gateway(&path).expect("the scenario's [gateway] is valid");

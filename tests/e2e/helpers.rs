@@ -6,6 +6,9 @@ use std::time::Duration;
 use gateway_sim::{BehaviourConfig, EntryKind, GatewaySim, SimConfig};
 use payments_e2e::merchant::{Idempotency, MerchantConfig, MerchantService};
 
+/// The gates drive real load; on a 2-core machine they run one at a time.
+pub static LOAD_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A gateway with a `[gateway]` table given inline (seed 11).
 pub async fn spawn_gateway(gateway_toml: &str) -> GatewaySim {
     let behaviour = gateway_sim::parse_scenario_gateway(gateway_toml).expect("valid [gateway]");

@@ -3,4 +3,5 @@
 mod gate;
 mod helpers;
 mod merchant;
+mod webhook_gate;
 mod webhook_merchant;

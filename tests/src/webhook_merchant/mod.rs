@@ -171,6 +171,13 @@ impl WebhookMerchant {
         self.service.shop.book.lock().get(order_id).cloned()
     }
 
+    /// The service's own record of every order (a copy), sorted by order id.
+    pub fn orders(&self) -> Vec<Order> {
+        let mut orders: Vec<Order> = self.service.shop.book.lock().all().cloned().collect();
+        orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+        orders
+    }
+
     /// Serves until the task is aborted (the binary's main loop).
     pub async fn wait(&mut self) {
         let _ = (&mut self.server).await;

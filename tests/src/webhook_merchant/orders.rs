@@ -91,6 +91,11 @@ impl OrderBook {
         self.orders.get(order_id)
     }
 
+    /// Every order, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+
     /// Links the gateway's payment to the order it pays.
     pub fn link_payment(&mut self, order_id: &str, payment_id: &str) {
         if let Some(order) = self.orders.get_mut(order_id) {
@@ -151,13 +156,16 @@ impl OrderBook {
 
     /// Sets the order from the payment's current state at the gateway. An order never
     /// moves backwards: once paid it is not pending or failed again, whatever arrives late.
+    /// It never pays an order either: paying ships the goods, which only the handling of a
+    /// `payment.succeeded` does ([`OrderBook::fulfil`]), so a service that never gets that
+    /// event (and never reconciles) keeps the order pending, as real ones do.
     pub fn apply_current_state(&mut self, order_id: &str, payment: &PaymentState) {
         let Some(order) = self.orders.get_mut(order_id) else {
             return;
         };
         let was_paid = matches!(order.status, OrderStatus::Paid | OrderStatus::Refunded);
         match payment.status.as_str() {
-            "succeeded" => {
+            "succeeded" if was_paid => {
                 order.status = OrderStatus::Paid;
                 order.amount_paid = payment.amount_captured;
                 order.amount_refunded = payment.amount_refunded;
@@ -190,6 +198,10 @@ mod tests {
     fn the_current_state_never_moves_a_paid_order_backwards() {
         let mut book = OrderBook::default();
         assert!(book.open("o-1", 1000, "usd"));
+        // Learning that the payment succeeded from another event does not pay (or ship) it.
+        book.apply_current_state("o-1", &state("succeeded", 1000, 0));
+        assert_eq!(book.get("o-1").unwrap().status, OrderStatus::Pending);
+        book.fulfil("o-1", 1000);
         book.apply_current_state("o-1", &state("succeeded", 1000, 0));
         book.apply_current_state("o-1", &state("failed", 0, 0));
         book.apply_current_state("o-1", &state("requires_confirmation", 0, 0));
