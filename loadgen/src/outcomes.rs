@@ -162,6 +162,11 @@ impl OutcomeLog {
         self.lock().clone()
     }
 
+    /// The order ids pushed so far, in order; the log keeps its outcomes.
+    pub fn order_ids(&self) -> Vec<String> {
+        self.lock().iter().map(|o| o.order_id.clone()).collect()
+    }
+
     /// Takes the outcomes out of the log (every clone then sees an empty log).
     pub fn into_vec(self) -> Vec<OrderOutcome> {
         std::mem::take(&mut *self.lock())

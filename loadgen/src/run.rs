@@ -602,13 +602,9 @@ async fn read_merchant_views(
     if let Err(why) = crate::merchant_views::wait_for_webhooks(gateway, token, drain).await {
         warnings.push(why);
     }
-    let order_ids = driver
-        .outcomes
-        .clone()
-        .into_vec()
-        .into_iter()
-        .map(|o| o.order_id)
-        .collect();
+    // Only the ids, and without taking the outcomes: the money check reads them afterwards
+    // (`into_vec` would leave it an empty log, and a run that checked nothing would pass).
+    let order_ids = driver.outcomes.order_ids();
     let views = crate::merchant_views::read_views(service, lookup, order_ids, options.quiet)
         .await
         .map_err(RunError::Check)?;
