@@ -471,15 +471,19 @@ pub async fn execute_sharded(
     let achieved_rate = pacing.achieved_rate();
     let errors = error_rate(&latency);
 
+    let views_read = views.is_some();
     let (outcomes, reconciliation, checks) = match ledger {
         Ok(entries) => {
             // The check is CPU-bound (a million orders take seconds): keep it off the runtime.
-            let (outcomes, rec) = tokio::task::spawn_blocking(move || {
+            let (outcomes, mut rec) = tokio::task::spawn_blocking(move || {
                 let rec = reconcile_with_views(&outcomes, &entries, views.as_deref());
                 (outcomes, rec)
             })
             .await
             .map_err(|e| RunError::Check(e.to_string()))?;
+            if views_read {
+                explain_merchant_views(&options, &mut rec.violations, &mut warnings).await;
+            }
             let checks =
                 thresholds.evaluate(&rec.counts, &latency, load.rate, achieved_rate, errors);
             (outcomes, Some(rec), checks)
@@ -616,6 +620,23 @@ async fn read_merchant_views(
         })
     })?;
     Ok(Some(views))
+}
+
+/// In `--service` mode, after the check: attaches to each merchant-view violation the webhook
+/// deliveries the gateway made for its order (see `crate::webhook_deliveries`), so the reports
+/// say why the merchant's books went wrong. A read that fails becomes a warning.
+async fn explain_merchant_views(
+    options: &RunOptions,
+    violations: &mut [Violation],
+    warnings: &mut Vec<String>,
+) {
+    let SystemUnderTest::Service { gateway, .. } = &options.system else {
+        return;
+    };
+    let token = options.admin_token.as_deref();
+    if let Err(why) = crate::webhook_deliveries::explain(violations, gateway, token).await {
+        warnings.push(why);
+    }
 }
 
 fn write_worker_record(path: &Path, record: &WorkerRecord) -> Result<(), RunError> {
