@@ -27,6 +27,9 @@
 //! - `reconcile`: the money check, a pure function of (outcomes, ledger[, merchant views]).
 //! - [`merchant_view`]: what the merchant service says about each order (`[target.order]`).
 //! - `merchant_views`: waits for the gateway's webhooks to drain, then reads every order's view.
+//! - `webhook_delivery`: one webhook delivery the gateway made for an order, as reports show it.
+//! - `webhook_deliveries`: reads the gateway's deliveries and attaches each order's to its
+//!   merchant-view violation.
 //! - `thresholds`: the `[checks]` thresholds and their verdicts.
 //! - `offline_check`: `loadgen check`, the money check re-run from saved files.
 //! - [`report`]: `report.json`, `report.html`, `junit.xml`, `latency.hlog`,
@@ -55,6 +58,8 @@ pub mod report;
 pub mod run;
 mod scenario;
 mod thresholds;
+mod webhook_deliveries;
+mod webhook_delivery;
 
 pub use latency::{LatencySummary, Percentiles, StepLatency};
 pub use ledger_source::{LedgerError, fetch_ledger};
@@ -70,3 +75,4 @@ pub use scenario::{
     TargetTemplate,
 };
 pub use thresholds::{CheckResult, CheckThresholds};
+pub use webhook_delivery::WebhookDelivery;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::merchant_view::{MerchantStatus, MerchantView};
 use crate::outcomes::{ClientResult, OrderOutcome};
+use crate::webhook_delivery::WebhookDelivery;
 
 /// What went wrong with an order's money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -60,6 +61,22 @@ impl ViolationKind {
             ViolationKind::RefundMismatch => "refund_mismatch",
         }
     }
+
+    /// Whether this kind compares the merchant's view with the ledger (rather than what the
+    /// client was told): the kinds a webhook delivery can explain.
+    pub fn is_merchant_view(self) -> bool {
+        match self {
+            ViolationKind::DoubleFulfilment
+            | ViolationKind::PaidNotCharged
+            | ViolationKind::ChargedNotPaid
+            | ViolationKind::StateRegressed
+            | ViolationKind::RefundMismatch => true,
+            ViolationKind::DoubleCharge
+            | ViolationKind::LostCharge
+            | ViolationKind::OrphanCharge
+            | ViolationKind::AmountMismatch => false,
+        }
+    }
 }
 
 /// One order whose money went wrong, with everything needed to debug it.
@@ -91,6 +108,12 @@ pub struct Violation {
     /// What the merchant said about the order, for the kinds that compare its view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_view: Option<MerchantView>,
+    /// The webhook deliveries the gateway made for the order, for the kinds that compare the
+    /// merchant's view: why the merchant's books say what they say. Never filled here (the
+    /// check does no I/O): the run reads them from the gateway afterwards. Absent from reports
+    /// written before the field existed, and from runs that could not read them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<WebhookDelivery>,
 }
 
 /// Violation counts per kind, plus the informational counts.
@@ -311,6 +334,7 @@ fn describe(
         ledger: entries,
         detail,
         merchant_view,
+        deliveries: Vec::new(),
     }
 }
 

@@ -471,15 +471,19 @@ pub async fn execute_sharded(
     let achieved_rate = pacing.achieved_rate();
     let errors = error_rate(&latency);
 
+    let views_read = views.is_some();
     let (outcomes, reconciliation, checks) = match ledger {
         Ok(entries) => {
             // The check is CPU-bound (a million orders take seconds): keep it off the runtime.
-            let (outcomes, rec) = tokio::task::spawn_blocking(move || {
+            let (outcomes, mut rec) = tokio::task::spawn_blocking(move || {
                 let rec = reconcile_with_views(&outcomes, &entries, views.as_deref());
                 (outcomes, rec)
             })
             .await
             .map_err(|e| RunError::Check(e.to_string()))?;
+            if views_read {
+                explain_merchant_views(&options, &mut rec.violations, &mut warnings).await;
+            }
             let checks =
                 thresholds.evaluate(&rec.counts, &latency, load.rate, achieved_rate, errors);
             (outcomes, Some(rec), checks)
@@ -602,7 +606,8 @@ async fn read_merchant_views(
     if let Err(why) = crate::merchant_views::wait_for_webhooks(gateway, token, drain).await {
         warnings.push(why);
     }
-    // Only the ids: the outcomes stay in the log for the money check that follows.
+    // Only the ids, and without taking the outcomes: the money check reads them afterwards
+    // (`into_vec` would leave it an empty log, and a run that checked nothing would pass).
     let order_ids = driver.outcomes.order_ids();
     let views = crate::merchant_views::read_views(service, lookup, order_ids, options.quiet)
         .await
@@ -615,6 +620,23 @@ async fn read_merchant_views(
         })
     })?;
     Ok(Some(views))
+}
+
+/// In `--service` mode, after the check: attaches to each merchant-view violation the webhook
+/// deliveries the gateway made for its order (see `crate::webhook_deliveries`), so the reports
+/// say why the merchant's books went wrong. A read that fails becomes a warning.
+async fn explain_merchant_views(
+    options: &RunOptions,
+    violations: &mut [Violation],
+    warnings: &mut Vec<String>,
+) {
+    let SystemUnderTest::Service { gateway, .. } = &options.system else {
+        return;
+    };
+    let token = options.admin_token.as_deref();
+    if let Err(why) = crate::webhook_deliveries::explain(violations, gateway, token).await {
+        warnings.push(why);
+    }
 }
 
 fn write_worker_record(path: &Path, record: &WorkerRecord) -> Result<(), RunError> {
@@ -649,20 +671,28 @@ pub fn print_finished(run: &FinishedRun) {
 /// How many violating order ids the terminal lists; the reports have them all.
 const VIOLATION_IDS_SHOWN: usize = 50;
 
-/// Lists violating orders by id, one line each.
+/// How many webhook deliveries the terminal lists under one violation; the reports have them all.
+const DELIVERIES_SHOWN: usize = 6;
+
+/// Lists violating orders by id, one line each, with the webhook deliveries of the order
+/// under a merchant-view violation.
 pub fn print_violations(violations: &[Violation], total: usize) {
+    print!("{}", violations_text(violations, total));
+}
+
+/// What [`print_violations`] prints (empty when there is nothing to list).
+fn violations_text(violations: &[Violation], total: usize) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
     if total == 0 {
-        return;
+        return s;
     }
-    println!("violations ({total}):");
+    let _ = writeln!(s, "violations ({total}):");
     for v in violations.iter().take(VIOLATION_IDS_SHOWN) {
-        let kind = serde_json::to_value(v.kind)
-            .ok()
-            .and_then(|k| k.as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("{:?}", v.kind));
-        println!(
+        let _ = writeln!(
+            s,
             "  {:<16} {}  flow {}  captured {} in {} capture(s), refunded {}  keys [{}]",
-            kind,
+            v.kind.as_str(),
             v.order_id,
             v.flow,
             v.captured,
@@ -670,18 +700,99 @@ pub fn print_violations(violations: &[Violation], total: usize) {
             v.refunded,
             v.idempotency_keys.join(", ")
         );
+        for d in v.deliveries.iter().take(DELIVERIES_SHOWN) {
+            let _ = writeln!(s, "    {d}");
+        }
+        if v.deliveries.len() > DELIVERIES_SHOWN {
+            let _ = writeln!(
+                s,
+                "    … and {} more deliveries",
+                v.deliveries.len() - DELIVERIES_SHOWN
+            );
+        }
     }
     if total > VIOLATION_IDS_SHOWN {
-        println!(
+        let _ = writeln!(
+            s,
             "  ... {} more in report.json and report.html",
             total - VIOLATION_IDS_SHOWN
         );
     }
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::merchant_view::{MerchantStatus, MerchantView};
+    use crate::outcomes::ClientResult;
+    use crate::reconcile::fixtures::{Ledger, attempt, order};
+    use crate::webhook_delivery::WebhookDelivery;
+
+    /// One order the merchant fulfilled twice, with `n` webhook deliveries attached.
+    fn fulfilled_twice(n: usize) -> Violation {
+        let mut ledger = Ledger::new();
+        ledger.charge("pay_1", "o-1", "k1", 1000);
+        let tried = vec![attempt("create", "k1", Some(200), None)];
+        let outcome = order(
+            "o-1",
+            "purchase",
+            1000,
+            (1000, 0),
+            ClientResult::Succeeded,
+            tried,
+        );
+        let view = MerchantView {
+            order_id: "o-1".into(),
+            status: MerchantStatus::Paid,
+            fulfillments: Some(2),
+            amount_paid: Some(1000),
+            amount_refunded: Some(0),
+            error: None,
+        };
+        let mut rec = reconcile_with_views(&[outcome], &ledger.0, Some(&[view]));
+        let mut v = rec.violations.remove(0);
+        v.deliveries = (0..n)
+            .map(|i| WebhookDelivery {
+                event_id: "evt_1".into(),
+                event_type: "payment.succeeded".into(),
+                attempt: 1,
+                outcome: "delivered".into(),
+                status: Some(200),
+                faults: if i == 1 {
+                    vec!["duplicate".into()]
+                } else {
+                    vec![]
+                },
+                sent_at_ms: 1,
+            })
+            .collect();
+        v
+    }
+
+    #[test]
+    fn a_merchant_view_violation_lists_its_deliveries_under_it() {
+        let text = violations_text(&[fulfilled_twice(2)], 1);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[1].starts_with("  double_fulfilment"), "{text}");
+        assert_eq!(
+            lines[2],
+            "    evt_1 payment.succeeded attempt 1 delivered 200"
+        );
+        assert_eq!(
+            lines[3],
+            "    evt_1 payment.succeeded attempt 1 delivered 200 [duplicate]"
+        );
+    }
+
+    #[test]
+    fn many_deliveries_are_cut_short_with_a_count() {
+        let text = violations_text(&[fulfilled_twice(DELIVERIES_SHOWN + 3)], 1);
+        assert_eq!(text.lines().count(), 2 + DELIVERIES_SHOWN + 1, "{text}");
+        assert!(text.ends_with("    … and 3 more deliveries\n"), "{text}");
+        assert_eq!(violations_text(&[], 0), "");
+    }
 
     #[test]
     fn checks_table_becomes_thresholds_or_a_named_error() {

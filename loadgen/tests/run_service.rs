@@ -8,9 +8,9 @@ mod common;
 
 use common::{scratch_dir, start_sim};
 use gateway_sim::EntryKind;
-use loadgen::Scenario;
 use loadgen::cli::Verdict;
 use loadgen::run::{RunOptions, SystemUnderTest, execute};
+use loadgen::{Scenario, ViolationKind};
 
 const SERVICE: &str = r#"
 [gateway]
@@ -92,5 +92,101 @@ async fn a_service_driven_by_its_template_is_checked_by_reference() {
     );
     assert!(report.passed, "{:?}", report.checks);
     assert_eq!(Verdict::from_passed(report.passed).exit_code(), 0);
+    let _ = std::fs::remove_dir_all(&finished.report_dir);
+}
+
+/// gateway-sim again as the service, now read back through `[target.order]` (its own
+/// `GET /v1/payments?reference=`), with a merchant that never marks an order paid: the
+/// gateway's "succeeded" is listed as pending. Every charged order is then charged but not
+/// paid, and the gateway's only webhook for it (`payment.succeeded`) was dropped on purpose.
+const SERVICE_WITH_VIEWS: &str = r#"
+[gateway]
+seed = 5
+[gateway.webhooks]
+faults = { drop = 1.0 }
+[[gateway.webhooks.endpoints]]
+url = "http://127.0.0.1:9/hooks"
+dialect = "native"
+events = ["payment.succeeded"]
+
+[load]
+rate = 40
+duration = "1s"
+users = 4
+seed = 21
+settle = "100ms"
+
+[target]
+method = "POST"
+path = "/v1/payments"
+headers = { "Authorization" = "Bearer sk_test_merchant_service", "Idempotency-Key" = "{{idempotency_key}}" }
+body = '{"amount":{{amount}},"currency":"{{currency}}","payment_method":"pm_card_visa","capture":true,"reference":"{{order_id}}"}'
+[target.success]
+status = [200]
+pointer = "/status"
+equals = "succeeded"
+
+[target.order]
+path = "/v1/payments?reference={{order_id}}"
+headers = { "Authorization" = "Bearer sk_test_merchant_service" }
+status = "/data/0/status"
+pending = ["succeeded"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merchant_view_violations_list_the_webhook_deliveries_of_their_order() {
+    let sim = start_sim(SERVICE_WITH_VIEWS, 5).await;
+    let options = RunOptions {
+        scenario: Scenario::parse(SERVICE_WITH_VIEWS, "views", "views.toml")
+            .expect("valid scenario"),
+        system: SystemUnderTest::Service {
+            service: sim.url(),
+            gateway: sim.url(),
+        },
+        report_dir: Some(scratch_dir("service-views")),
+        admin_token: None,
+        quiet: true,
+    };
+    let finished = execute(options).await.expect("the run completes");
+    sim.shutdown().await;
+    let report = &finished.report;
+    let orders = report.orders.total;
+    assert!(orders > 0);
+    let merchant = report
+        .money
+        .counts
+        .merchant
+        .as_ref()
+        .expect("the views were read");
+    assert_eq!(
+        merchant.views, orders,
+        "every order's view was read and compared"
+    );
+    assert_eq!(merchant.charged_not_paid, orders);
+    assert!(!report.passed);
+    assert!(finished.warnings.is_empty(), "{:?}", finished.warnings);
+
+    let unpaid: Vec<_> = report
+        .money
+        .violations
+        .iter()
+        .filter(|v| v.kind == ViolationKind::ChargedNotPaid)
+        .collect();
+    assert_eq!(unpaid.len() as u64, orders);
+    for v in unpaid {
+        assert_eq!(v.deliveries.len(), 1, "{v:?}");
+        let d = &v.deliveries[0];
+        assert_eq!(d.event_type, "payment.succeeded");
+        assert_eq!(
+            (d.outcome.as_str(), d.attempt, d.status),
+            ("dropped", 0, None)
+        );
+        assert_eq!(d.faults, ["drop"]);
+    }
+    let json = std::fs::read_to_string(&finished.files.json).expect("report.json");
+    assert!(
+        json.contains("\"outcome\": \"dropped\""),
+        "report.json carries them"
+    );
     let _ = std::fs::remove_dir_all(&finished.report_dir);
 }

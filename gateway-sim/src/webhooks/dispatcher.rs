@@ -656,9 +656,15 @@ fn record(
     outcome: &'static str,
     sent_at_ms: u64,
 ) -> DeliveryRecord {
+    // The payment and its reference come from the change the queued delivery already holds
+    // (through its `EventView`): a waiting delivery costs nothing more for them, and the
+    // strings are made only here, once per record.
+    let change = &delivery.event.change;
     DeliveryRecord {
         event_id: delivery.event_id.to_string(),
         event_type: delivery.event_type,
+        payment_id: change.payment.to_string(),
+        reference: change.reference.as_deref().map(str::to_string),
         endpoint: delivery.target.id.clone(),
         url: delivery.target.url.to_string(),
         attempt: if attempt.is_some() {

@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::behaviour::WebhooksConfig;
 use crate::engine::{Change, Engine};
 pub use dispatcher::Raised;
-pub use record::DeliveryRecord;
+pub use record::{DeliveryFilter, DeliveryRecord};
 
 /// The webhook dispatcher's handle (cheap to clone).
 #[derive(Clone)]
@@ -85,9 +85,9 @@ impl Webhooks {
         self.dispatcher.resend(event_id)
     }
 
-    /// The kept delivery records, oldest first (only `event_id`'s when given).
-    pub fn deliveries(&self, event_id: Option<&str>) -> Vec<DeliveryRecord> {
-        self.dispatcher.log.records(event_id)
+    /// The kept delivery records that `filter` keeps, oldest first.
+    pub fn deliveries(&self, filter: &DeliveryFilter<'_>) -> Vec<DeliveryRecord> {
+        self.dispatcher.log.records(filter)
     }
 
     pub fn stats(&self, engine: &Engine) -> WebhookStats {

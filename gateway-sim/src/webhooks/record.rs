@@ -18,6 +18,13 @@ pub const KEPT_RECORDS: usize = 100_000;
 pub struct DeliveryRecord {
     pub event_id: String,
     pub event_type: &'static str,
+    /// The payment the event is about, as the ledger names it (`pay_...`; a Stripe
+    /// endpoint saw the same digits as `pi_...`). A refund's event names the refunded payment.
+    pub payment_id: String,
+    /// That payment's merchant reference (the order id), so one order's deliveries can be
+    /// found (`?reference=`) beside its ledger entries; absent when the payment has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     /// The endpoint's id (`we_...`), or `config[N]` for one given on the command
     /// line or in the scenario.
     pub endpoint: String,
@@ -35,6 +42,23 @@ pub struct DeliveryRecord {
     /// `delivered`, `failed` (will be retried), `exhausted` (no attempts left),
     /// `dropped` (fault: never sent), `overflow` (the queue was full).
     pub outcome: &'static str,
+}
+
+/// Which records `GET /_sim/webhooks/deliveries` answers with: those of one event, of one
+/// order, of both, or all (`None` keeps everything).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeliveryFilter<'a> {
+    pub event_id: Option<&'a str>,
+    pub reference: Option<&'a str>,
+}
+
+impl DeliveryFilter<'_> {
+    fn keeps(&self, record: &DeliveryRecord) -> bool {
+        self.event_id.is_none_or(|id| record.event_id == id)
+            && self
+                .reference
+                .is_none_or(|reference| record.reference.as_deref() == Some(reference))
+    }
 }
 
 /// Delivery's counters.
@@ -97,12 +121,12 @@ impl DeliveryLog {
         ring.push_back(record);
     }
 
-    /// The kept records, oldest first; only those of `event_id` when given.
-    pub fn records(&self, event_id: Option<&str>) -> Vec<DeliveryRecord> {
+    /// The kept records that `filter` keeps, oldest first.
+    pub fn records(&self, filter: &DeliveryFilter<'_>) -> Vec<DeliveryRecord> {
         self.ring
             .lock()
             .iter()
-            .filter(|r| event_id.is_none_or(|id| r.event_id == id))
+            .filter(|r| filter.keeps(r))
             .cloned()
             .collect()
     }
@@ -110,5 +134,68 @@ impl DeliveryLog {
     pub fn clear(&self) {
         self.ring.lock().clear();
         self.counters.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(event_id: &str, reference: Option<&str>) -> DeliveryRecord {
+        DeliveryRecord {
+            event_id: event_id.into(),
+            event_type: "payment.succeeded",
+            payment_id: "pay_1".into(),
+            reference: reference.map(str::to_string),
+            endpoint: "config[0]".into(),
+            url: "http://127.0.0.1:9/hooks".into(),
+            attempt: 1,
+            sent_at_ms: 1,
+            status: Some(200),
+            error: None,
+            duration_ms: 1,
+            faults: vec![],
+            outcome: "delivered",
+        }
+    }
+
+    #[test]
+    fn a_record_without_a_reference_leaves_the_field_out() {
+        let with = serde_json::to_value(record("evt_1", Some("order-1"))).unwrap();
+        assert_eq!(with["reference"], "order-1");
+        assert_eq!(with["payment_id"], "pay_1");
+        let without = serde_json::to_value(record("evt_1", None)).unwrap();
+        assert!(without.get("reference").is_none(), "{without}");
+    }
+
+    #[test]
+    fn filters_keep_one_event_one_order_or_both() {
+        let log = DeliveryLog::default();
+        log.push(record("evt_1", Some("order-1")));
+        log.push(record("evt_2", Some("order-1")));
+        log.push(record("evt_3", Some("order-2")));
+        log.push(record("evt_4", None));
+        let ids = |filter: DeliveryFilter<'_>| -> Vec<String> {
+            log.records(&filter)
+                .into_iter()
+                .map(|r| r.event_id)
+                .collect()
+        };
+        assert_eq!(ids(DeliveryFilter::default()).len(), 4);
+        let order_1 = DeliveryFilter {
+            reference: Some("order-1"),
+            ..DeliveryFilter::default()
+        };
+        assert_eq!(ids(order_1), ["evt_1", "evt_2"]);
+        let both = DeliveryFilter {
+            event_id: Some("evt_2"),
+            reference: Some("order-1"),
+        };
+        assert_eq!(ids(both), ["evt_2"]);
+        let mismatch = DeliveryFilter {
+            event_id: Some("evt_3"),
+            reference: Some("order-1"),
+        };
+        assert!(ids(mismatch).is_empty());
     }
 }

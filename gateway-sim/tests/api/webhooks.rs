@@ -615,3 +615,129 @@ async fn reordered_events_are_overtaken_by_later_events_of_the_same_payment() {
             > 0
     );
 }
+
+/// The lines of `GET path` (`/_sim/webhooks/deliveries...`) as JSON.
+async fn delivery_lines(app: &TestApp, path: &str) -> Vec<Value> {
+    let answer = app.get(path).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.json);
+    std::str::from_utf8(&answer.raw)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
+#[tokio::test]
+async fn deliveries_name_their_order_and_payment_and_filter_by_reference() {
+    let receiver = Receiver::ok().await;
+    let app = app_delivering_to(&receiver, "", "").await;
+    let refunded = app.create_payment(1000, true, "order-filter-a").await;
+    let refunded_id = refunded["id"].as_str().expect("an id");
+    let refund = app
+        .post(
+            &format!("/v1/payments/{refunded_id}/refunds"),
+            json!({"amount": 400}),
+            None,
+        )
+        .await;
+    assert_eq!(refund.status, StatusCode::OK, "{}", refund.json);
+    let other = app.create_payment(700, true, "order-filter-b").await;
+    // Order a: created, charge.succeeded, succeeded, then charge.refunded and refund.created.
+    // Order b: created, charge.succeeded, succeeded.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while delivery_lines(&app, "/_sim/webhooks/deliveries")
+        .await
+        .len()
+        < 8
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let a = delivery_lines(&app, "/_sim/webhooks/deliveries?reference=order-filter-a").await;
+    let mut types: Vec<&str> = a
+        .iter()
+        .map(|l| l["event_type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        [
+            "charge.refunded",
+            "charge.succeeded",
+            "payment_intent.created",
+            "payment_intent.succeeded",
+            "refund.created",
+        ],
+        "exactly order a's deliveries, its refund's included: {a:?}"
+    );
+    for line in &a {
+        assert_eq!(line["reference"], "order-filter-a", "{line}");
+        assert_eq!(line["payment_id"], refunded_id, "{line}");
+        assert_eq!(line["outcome"], "delivered", "{line}");
+    }
+
+    let b = delivery_lines(&app, "/_sim/webhooks/deliveries?reference=order-filter-b").await;
+    assert_eq!(b.len(), 3, "{b:?}");
+    assert!(
+        b.iter()
+            .all(|l| l["reference"] == "order-filter-b" && l["payment_id"] == other["id"]),
+        "{b:?}"
+    );
+
+    // With `?event=`: that event of that order, and nothing of another order.
+    let event = a[0]["event_id"].as_str().expect("an event id");
+    let one = delivery_lines(
+        &app,
+        &format!("/_sim/webhooks/deliveries?reference=order-filter-a&event={event}"),
+    )
+    .await;
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert_eq!(one[0]["event_id"], event);
+    let none = delivery_lines(
+        &app,
+        &format!("/_sim/webhooks/deliveries?reference=order-filter-b&event={event}"),
+    )
+    .await;
+    assert!(none.is_empty(), "{none:?}");
+    let unknown = delivery_lines(
+        &app,
+        "/_sim/webhooks/deliveries?reference=order-nobody-placed",
+    )
+    .await;
+    assert!(unknown.is_empty(), "{unknown:?}");
+
+    // A filter that cannot be read is refused, never widened to every order's deliveries.
+    let malformed = app
+        .get("/_sim/webhooks/deliveries?reference=order%zz")
+        .await;
+    assert_eq!(
+        malformed.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        malformed.json
+    );
+    assert_eq!(malformed.json["error"]["param"], "reference");
+}
+
+#[tokio::test]
+async fn a_dropped_delivery_names_its_order_too() {
+    let receiver = Receiver::ok().await;
+    let app = app_delivering_to(
+        &receiver,
+        "faults = { drop = 1.0 }",
+        "events = [\"payment_intent.succeeded\"]",
+    )
+    .await;
+    let p = app.create_payment(900, true, "order-filter-dropped").await;
+    let lines = delivery_lines(
+        &app,
+        "/_sim/webhooks/deliveries?reference=order-filter-dropped",
+    )
+    .await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["outcome"], "dropped");
+    assert_eq!(lines[0]["attempt"], 0);
+    assert_eq!(lines[0]["payment_id"], p["id"]);
+    assert_eq!(lines[0]["faults"], json!(["drop"]));
+}

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::{RunReport, escape_markup as esc};
 use crate::latency::StepLatency;
+use crate::webhook_delivery::WebhookDelivery;
 
 /// Violations listed in the page (the JSON report has up to a thousand).
 const VIOLATIONS_IN_HTML: usize = 200;
@@ -193,7 +194,7 @@ fn violations_table(h: &mut String, report: &RunReport) {
         money.violations_total,
         super::VIOLATIONS_IN_REPORT
     );
-    h.push_str("<table><tr><th class=\"l\">kind</th><th class=\"l\">order</th><th class=\"l\">flow</th><th class=\"l\">client</th><th>amount</th><th>captured</th><th>captures</th><th>refunded</th><th class=\"l\">idempotency keys</th><th class=\"l\">payments</th><th class=\"l\">detail and ledger</th></tr>\n");
+    h.push_str("<table><tr><th class=\"l\">kind</th><th class=\"l\">order</th><th class=\"l\">flow</th><th class=\"l\">client</th><th>amount</th><th>captured</th><th>captures</th><th>refunded</th><th class=\"l\">idempotency keys</th><th class=\"l\">payments</th><th class=\"l\">detail, ledger and webhooks</th></tr>\n");
     for v in money.violations.iter().take(shown) {
         let ledger: String = v
             .ledger
@@ -203,7 +204,7 @@ fn violations_table(h: &mut String, report: &RunReport) {
         let _ = writeln!(
             h,
             "<tr><td class=\"l fail\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>\
-             <td class=\"l\"><details><summary>{}</summary><pre>{}</pre></details></td></tr>",
+             <td class=\"l\"><details><summary>{}</summary><pre>{}</pre></details>{}</td></tr>",
             v.kind.as_str(),
             esc(&v.order_id),
             esc(&v.flow),
@@ -216,10 +217,38 @@ fn violations_table(h: &mut String, report: &RunReport) {
             esc(&v.idempotency_keys.join(" ")),
             esc(&v.payment_ids.join(" ")),
             esc(&v.detail),
-            esc(&ledger)
+            esc(&ledger),
+            deliveries_table(&v.deliveries)
         );
     }
     h.push_str("</table>\n");
+}
+
+/// The webhook deliveries of a merchant-view violation's order, folded under a count (empty
+/// when there are none): the line that shows why the merchant fulfilled twice or never saw
+/// the payment.
+fn deliveries_table(deliveries: &[WebhookDelivery]) -> String {
+    if deliveries.is_empty() {
+        return String::new();
+    }
+    let mut t = format!(
+        "<details><summary>{} webhook deliveries</summary><table><tr><th class=\"l\">event</th><th class=\"l\">type</th><th>attempt</th><th class=\"l\">outcome</th><th>status</th><th class=\"l\">faults</th></tr>",
+        deliveries.len()
+    );
+    for d in deliveries {
+        let status = d.status.map_or_else(|| "–".to_owned(), |s| s.to_string());
+        let _ = write!(
+            t,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td><td>{status}</td><td class=\"l\">{}</td></tr>",
+            esc(&d.event_id),
+            esc(&d.event_type),
+            d.attempt,
+            esc(&d.outcome),
+            esc(&d.faults.join(", "))
+        );
+    }
+    t.push_str("</table></details>");
+    t
 }
 
 /// One line of a chart.

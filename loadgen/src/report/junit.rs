@@ -75,7 +75,7 @@ pub fn render_junit(report: &RunReport) -> String {
                 .filter(|v| v.kind == kind)
                 .take(VIOLATIONS_PER_FAILURE)
             {
-                let _ = writeln!(
+                let _ = write!(
                     body,
                     "order {} ({}), keys [{}], payments [{}]: {}",
                     v.order_id,
@@ -84,6 +84,16 @@ pub fn render_junit(report: &RunReport) -> String {
                     v.payment_ids.join(", "),
                     v.detail
                 );
+                // The deliveries themselves are in report.json and report.html; a CI
+                // dashboard gets the count and where to look.
+                if !v.deliveries.is_empty() {
+                    let _ = write!(
+                        body,
+                        " ({} webhook deliveries in report.json)",
+                        v.deliveries.len()
+                    );
+                }
+                body.push('\n');
             }
         }
         let _ = writeln!(

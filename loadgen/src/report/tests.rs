@@ -345,3 +345,84 @@ fn a_run_without_ledger_or_recorder_still_writes_its_reports() {
     let html = std::fs::read_to_string(&files.html).unwrap_or_default();
     assert!(html.contains("not be read"));
 }
+
+/// A `--service` run whose merchant fulfilled one order twice, with the webhook deliveries
+/// that explain it attached (as the run attaches them after the check).
+fn fulfilled_twice_with_deliveries() -> RunReport {
+    use crate::merchant_view::{MerchantStatus, MerchantView};
+    use crate::webhook_delivery::WebhookDelivery;
+    let outcomes = vec![outcome("o-1", "purchase", &["k1"], ClientResult::Succeeded)];
+    let view = MerchantView {
+        order_id: "o-1".into(),
+        status: MerchantStatus::Paid,
+        fulfillments: Some(2),
+        amount_paid: Some(1000),
+        amount_refunded: Some(0),
+        error: None,
+    };
+    let mut rec = crate::reconcile::reconcile_with_views(
+        &outcomes,
+        &[capture(1, "pay_1", "o-1")],
+        Some(&[view]),
+    );
+    let delivered = |faults: Vec<String>| WebhookDelivery {
+        event_id: "evt_<1>".into(),
+        event_type: "payment.succeeded".into(),
+        attempt: 1,
+        outcome: "delivered".into(),
+        status: Some(200),
+        faults,
+        sent_at_ms: 1_790_000_000_000,
+    };
+    rec.violations[0].deliveries = vec![delivered(vec![]), delivered(vec!["duplicate".into()])];
+    let thresholds = CheckThresholds {
+        max_double_fulfilments: Some(0),
+        ..CheckThresholds::default()
+    };
+    let latency = LatencySummary::default();
+    let checks = thresholds.evaluate(&rec.counts, &latency, 1.0, 1.0, 0.0);
+    let meta = RunMeta {
+        scenario: "webhooks".to_owned(),
+        mode: RunMode::Service,
+        target_url: "http://127.0.0.1:1".to_owned(),
+        seed: 0,
+        started_at_unix_ms: 0,
+        target_rate: 1.0,
+        achieved_rate: 1.0,
+        duration_s: 1.0,
+        users: 1,
+    };
+    RunReport::new(meta, latency, Vec::new(), &outcomes, Some(&rec), checks)
+}
+
+#[test]
+fn every_report_shows_the_webhook_deliveries_of_a_merchant_view_violation() {
+    let report = fulfilled_twice_with_deliveries();
+    let dir = TempDir::new("deliveries");
+    let files = match write_report_dir(&dir.0, &report, None, None) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    };
+    let raw: serde_json::Value =
+        match std::fs::read(&files.json).map(|b| serde_json::from_slice(&b)) {
+            Ok(Ok(v)) => v,
+            other => panic!("report.json unreadable: {other:?}"),
+        };
+    let violation = &raw["money"]["violations"][0];
+    assert_eq!(violation["kind"], "double_fulfilment");
+    assert_eq!(violation["deliveries"][1]["faults"][0], "duplicate");
+    assert_eq!(violation["deliveries"][1]["event_id"], "evt_<1>");
+    assert_eq!(read_json(&files.json).ok(), Some(report));
+
+    let html = std::fs::read_to_string(&files.html).unwrap_or_default();
+    assert!(html.contains("2 webhook deliveries"), "{html}");
+    assert!(html.contains("evt_&lt;1&gt;"), "escaped");
+    assert!(!html.contains("evt_<1>"), "unescaped event id in HTML");
+    assert!(html.contains("<td class=\"l\">duplicate</td>"), "{html}");
+
+    let junit = std::fs::read_to_string(&files.junit).unwrap_or_default();
+    assert!(
+        junit.contains("(2 webhook deliveries in report.json)"),
+        "{junit}"
+    );
+}
