@@ -56,7 +56,7 @@ Exit status: 0 all checks passed, 1 a check failed, 2 bad usage or config.";
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
-  # Re-check a run that used the embedded gateway-sim: its ledger was saved with the reports
+  # Re-check a finished run: the ledger it read was saved with the reports
   loadgen check --ledger reports/happy-path-1790000000/ledger.ndjson \\
       --outcomes reports/happy-path-1790000000/outcomes.ndjson
 
@@ -66,6 +66,12 @@ Examples:
   # Offline, from a saved ledger (curl http://127.0.0.1:4242/_sim/ledger > ledger.ndjson),
   # with the scenario's [checks] thresholds
   loadgen check --ledger ledger.ndjson --outcomes outcomes.ndjson --scenario scenarios/happy-path.toml
+
+  # A --service run with [target.order]: the merchant's books too, from the views it saved
+  D=reports/webhook-gate
+  loadgen check --ledger $D/ledger.ndjson --outcomes $D/outcomes.ndjson \\
+      --merchant-views $D/merchant-views.ndjson \\
+      --scenario scenarios/webhook-storm.toml
 
   # Several gateway shards: their ledgers are merged
   loadgen check --ledger http://10.0.0.1:4242,http://10.0.0.2:4242 --outcomes outcomes.ndjson
@@ -106,7 +112,7 @@ its warm-up. The climb stops at the first step that breaks it, or at --max-rate.
 The knee is the highest rate that held. One gateway serves the whole climb, and
 every order of every step is reconciled against its ledger at the end.
 Writes capacity.json, capacity.svg and capacity.html (the plot), outcomes.ndjson
-and, in embedded mode, ledger.ndjson.
+and the ledger it read from one gateway, ledger.ndjson.
 
 Exit status: 0 the SLO held at some rate (a knee was found) and no money went wrong;
 1 money went wrong (double, lost or orphan charges, amount mismatches, or the ledger

@@ -228,9 +228,10 @@ impl LedgerAccess {
         }
     }
 
-    /// Reads the whole ledger. The embedded gateway is stopped here and its ledger
-    /// saved in `report_dir` (it is gone afterwards, and `loadgen check` needs it
-    /// to re-run the check offline); the path is returned when it was.
+    /// Reads the whole ledger. The embedded gateway is stopped here. A ledger read from one
+    /// gateway (embedded or over HTTP) is saved in `report_dir` (the gateway may be gone
+    /// afterwards, and `loadgen check` needs it to re-run the check offline); the path is
+    /// returned when it was.
     /// A ledger that cannot be read is an `Err` message for the report, not a
     /// failure of the run.
     pub(crate) async fn read(
@@ -246,12 +247,18 @@ impl LedgerAccess {
                 write_ledger(&path, &entries)?;
                 (Ok(entries), Some(path))
             }
-            LedgerAccess::Http(url) => (
-                crate::ledger_source::fetch_ledger(&url, admin_token)
-                    .await
-                    .map_err(|e| e.to_string()),
-                None,
-            ),
+            // Saved too: a gateway started for one CI job is gone when someone wants to re-run
+            // the check offline (`loadgen check --ledger .../ledger.ndjson`).
+            LedgerAccess::Http(url) => {
+                match crate::ledger_source::fetch_ledger(&url, admin_token).await {
+                    Ok(entries) => {
+                        let path = report_dir.join(LEDGER_NDJSON);
+                        write_ledger(&path, &entries)?;
+                        (Ok(entries), Some(path))
+                    }
+                    Err(e) => (Err(e.to_string()), None),
+                }
+            }
             LedgerAccess::Sources(spec) => (
                 crate::ledger_source::load(&spec, admin_token)
                     .await

@@ -112,7 +112,7 @@ impl Gate {
     }
 
     /// The service's own orders that `bad` picks out, sorted by id.
-    fn from_records(&self, bad: impl Fn(&Order) -> bool) -> Vec<String> {
+    fn in_service_records(&self, bad: impl Fn(&Order) -> bool) -> Vec<String> {
         self.merchant
             .orders()
             .into_iter()
@@ -154,7 +154,7 @@ async fn without_dedupe_the_gate_lists_every_order_fulfilled_twice() {
         5,
     )
     .await;
-    let twice = gate.from_records(|o| o.fulfillments > 1);
+    let twice = gate.in_service_records(|o| o.fulfillments > 1);
     assert!(
         !twice.is_empty(),
         "one event in five is duplicated: some order must ship twice"
@@ -173,7 +173,7 @@ async fn trusting_arrival_order_the_gate_lists_every_order_that_went_backwards()
     )
     .await;
     // Shipped (so it was paid once), and now pending or failed: a late event undid it.
-    let backwards = gate.from_records(|o| {
+    let backwards = gate.in_service_records(|o| {
         o.fulfillments > 0 && matches!(o.status, OrderStatus::Pending | OrderStatus::Failed)
     });
     assert!(
@@ -195,7 +195,7 @@ async fn without_reconciliation_the_gate_lists_every_order_left_pending() {
     .await;
     let captured = captures_by_order(&gate.gateway);
     // Still pending with nothing paid, although the gateway captured it: its webhook never came.
-    let never_paid = gate.from_records(|o| {
+    let never_paid = gate.in_service_records(|o| {
         o.status == OrderStatus::Pending && o.amount_paid == 0 && captured.contains_key(&o.order_id)
     });
     assert!(
