@@ -6,7 +6,8 @@
 pub enum Dedupe {
     /// Deduplicate by event id: a delivery seen before is answered 200 and ignored (the fix).
     On,
-    /// Handle every delivery: a duplicated `payment.succeeded` ships the order twice (the bug).
+    /// Handle every delivery: a duplicated `payment.succeeded` ships the order twice, and so
+    /// does one whose event a reconciliation pass found (and handled) first (the bug).
     Off,
 }
 
