@@ -3,5 +3,6 @@
 mod gate;
 mod helpers;
 mod merchant;
+mod service_shapes;
 mod webhook_gate;
 mod webhook_merchant;

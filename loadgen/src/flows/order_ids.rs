@@ -17,6 +17,7 @@ pub(crate) mod salt {
     pub const MERCHANT: u64 = 0x9e37_79b9_0000_0003;
     pub const PARTIAL: u64 = 0x9e37_79b9_0000_0004;
     pub const PARTIAL_AMOUNT: u64 = 0x9e37_79b9_0000_0005;
+    pub const VOID: u64 = 0x9e37_79b9_0000_0006;
 }
 
 /// A uniformly distributed 64-bit number fixed by `(seed, n, salt)`: splitmix64

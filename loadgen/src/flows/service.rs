@@ -10,21 +10,26 @@
 use std::time::Instant;
 
 use crate::outcomes::ClientResult;
-use crate::scenario::{TargetTemplate, TemplateValues};
+use crate::scenario::{SecondStep, StepRequest, TargetTemplate, TemplateValues};
 
-use super::order_ids::OrderPlan;
+use super::order_ids::{OrderPlan, draw, salt};
 use super::session::{FlowRun, Session};
 use super::transport::{ApiRequest, HttpMethod, Transport};
+
+/// The values every template of the order is filled with.
+fn values<'a>(plan: &'a OrderPlan, key: &'a str) -> TemplateValues<'a> {
+    TemplateValues {
+        order_id: &plan.order_id,
+        amount: plan.amount,
+        currency: &plan.currency,
+        idempotency_key: key,
+    }
+}
 
 /// Builds the request for `plan` from the template.
 pub fn build_request(template: &TargetTemplate, plan: &OrderPlan) -> ApiRequest {
     let key = plan.create_key(0);
-    let values = TemplateValues {
-        order_id: &plan.order_id,
-        amount: plan.amount,
-        currency: &plan.currency,
-        idempotency_key: &key,
-    };
+    let values = values(plan, &key);
     ApiRequest {
         step: "service",
         // The template was validated when the scenario was read.
@@ -39,6 +44,31 @@ pub fn build_request(template: &TargetTemplate, plan: &OrderPlan) -> ApiRequest 
             .map(|(name, value)| (name.clone(), value.render(&values)))
             .collect(),
     }
+}
+
+/// Builds a two-step service's second request (`step` names it in the outcome).
+fn build_step(request: &StepRequest, step: &'static str, plan: &OrderPlan) -> ApiRequest {
+    let key = plan.create_key(0);
+    let values = values(plan, &key);
+    ApiRequest {
+        step,
+        method: HttpMethod::parse(&request.method).unwrap_or(HttpMethod::Post),
+        path: request.path.render(&values),
+        bearer: None,
+        idempotency_key: None,
+        body: request.body.as_ref().map(|b| b.render(&values)),
+        headers: request
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.render(&values)))
+            .collect(),
+    }
+}
+
+/// Whether this order is voided rather than captured: fixed by the run's seed and the order.
+fn voids(second: &SecondStep, plan: &OrderPlan) -> bool {
+    second.void.is_some()
+        && (draw(plan.seed, plan.n, salt::VOID) as f64 / u64::MAX as f64) < second.void_share
 }
 
 /// Plays one order against the service.
@@ -73,9 +103,52 @@ pub async fn play<T: Transport>(
     };
     let intended = s.intended(exchange.sent);
     s.note(&request, &exchange, intended);
-    // The session reads answers the gateway's way; the template's rules decide here.
+    judged_by_template(&mut s, result, Some(key));
+    let Some(second) = &template.second_step else {
+        return s.finish("service", String::new(), result, plan.amount, 0);
+    };
+    if result != ClientResult::Succeeded {
+        // Not authorized (declined, refused or unknown): nothing to capture or void.
+        return s.finish("service", String::new(), result, 0, 0);
+    }
+    // Authorized: the second step decides whether money moves.
+    let (step, name, captures) = match &second.void {
+        Some(void) if voids(second, plan) => (void, "void", 0),
+        _ => (&second.capture, "capture", plan.amount),
+    };
+    let request = build_step(step, name, plan);
+    let exchange = s.transport.send(&request).await;
+    let result = match &exchange.answer {
+        Err(_) => ClientResult::Unknown,
+        Ok(answer) if step.success.matches(answer.status, &answer.body) => ClientResult::Succeeded,
+        Ok(answer) if answer.status >= 500 => ClientResult::Unknown,
+        Ok(_) => ClientResult::Failed,
+    };
+    let intended = s.intended(exchange.sent);
+    s.note(&request, &exchange, intended);
+    judged_by_template(&mut s, result, None);
+    // A capture that failed leaves an authorization and no money moved; a void that failed
+    // leaves one too. Only a capture told success expects money.
+    let expected = if result == ClientResult::Succeeded {
+        captures
+    } else {
+        0
+    };
+    s.finish("service", String::new(), result, expected, 0)
+}
+
+/// The session reads answers the gateway's way; the template's rules decide here: the last
+/// request's timing is ok unless the outcome is unknown or failed, and a judged answer keeps
+/// no error text.
+fn judged_by_template<T: Transport>(
+    s: &mut Session<'_, T>,
+    result: ClientResult,
+    idempotency_key: Option<String>,
+) {
     if let (Some(attempt), Some(timing)) = (s.attempts.last_mut(), s.timings.last_mut()) {
-        attempt.idempotency_key = Some(key);
+        if idempotency_key.is_some() {
+            attempt.idempotency_key = idempotency_key;
+        }
         timing.ok = !matches!(result, ClientResult::Unknown | ClientResult::Failed);
         if matches!(
             result,
@@ -84,7 +157,6 @@ pub async fn play<T: Transport>(
             attempt.error = None;
         }
     }
-    s.finish("service", String::new(), result, plan.amount, 0)
 }
 
 #[cfg(test)]
@@ -161,6 +233,140 @@ equals = "declined"
         // Without [target.accepted], a 202 promised nothing the template knows: failed.
         let (run, _) = play_script(json(202, serde_json::json!({"status": "pending"}))).await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
+    }
+
+    const SAGA: &str = r#"
+[load]
+seed = 4
+[target]
+path = "/payments/authorize"
+headers = { "Idempotency-Key" = "{{idempotency_key}}" }
+body = '{"order_id": "{{order_id}}", "amount": {{amount}}}'
+[target.capture]
+path = "/payments/{{order_id}}/capture"
+headers = { "Idempotency-Key" = "{{idempotency_key}}-capture" }
+[target.void]
+path = "/payments/{{order_id}}/void"
+share = 0.5
+[target.void.success]
+status = [200]
+pointer = "/status"
+equals = "voided"
+"#;
+
+    /// Plays order `n` of the two-step template against `answers`.
+    async fn play_saga(
+        n: u64,
+        answers: Vec<Result<HttpAnswer, TransportFailure>>,
+    ) -> (FlowRun, Scripted, bool) {
+        let scenario = Scenario::parse(SAGA, "t", "t.toml").expect("valid");
+        let template = scenario.target.expect("target");
+        let plan = OrderPlan::new(&scenario.load, &OrderIds::new(4, ""), n);
+        let voided = voids(template.second_step.as_ref().expect("two steps"), &plan);
+        let mut t = Scripted::new(answers);
+        let run = play(&mut t, &template, &plan, Instant::now()).await;
+        (run, t, voided)
+    }
+
+    #[tokio::test]
+    async fn a_two_step_service_captures_or_voids_after_the_authorization() {
+        let ok = || json(200, serde_json::json!({"status": "voided"}));
+        let mut seen = (0, 0);
+        for n in 0..40 {
+            let (run, t, voided) = play_saga(n, vec![ok(), ok()]).await;
+            let second = &t.sent[1];
+            assert_eq!(t.sent[0].path, "/payments/authorize");
+            assert_eq!(run.outcome.result, ClientResult::Succeeded);
+            let steps: Vec<&str> = run
+                .outcome
+                .attempts
+                .iter()
+                .map(|a| a.step.as_str())
+                .collect();
+            if voided {
+                seen.1 += 1;
+                assert_eq!(
+                    second.path,
+                    format!("/payments/{}/void", run.outcome.order_id)
+                );
+                assert_eq!(steps, ["service", "void"]);
+                assert_eq!(run.outcome.expected_capture, 0, "a void moves no money");
+            } else {
+                seen.0 += 1;
+                assert_eq!(
+                    second.path,
+                    format!("/payments/{}/capture", run.outcome.order_id)
+                );
+                assert!(second.headers.contains(&(
+                    "Idempotency-Key".to_string(),
+                    format!("{}-k0-capture", run.outcome.order_id)
+                )));
+                assert_eq!(steps, ["service", "capture"]);
+                assert_eq!(run.outcome.expected_capture, run.outcome.amount);
+            }
+        }
+        // share = 0.5: both happen, and the same order always takes the same path.
+        assert!(seen.0 > 5 && seen.1 > 5, "{seen:?}");
+        let (_, _, again) = play_saga(7, vec![ok(), ok()]).await;
+        assert_eq!(again, play_saga(7, vec![ok(), ok()]).await.2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_second_step_expects_no_money_and_a_refused_authorization_has_none() {
+        // Find an order that captures, then let its capture fail three ways.
+        let n = (0..40)
+            .find(|&n| {
+                let scenario = Scenario::parse(SAGA, "t", "t.toml").expect("valid");
+                let template = scenario.target.expect("target");
+                let plan = OrderPlan::new(&scenario.load, &OrderIds::new(4, ""), n);
+                !voids(template.second_step.as_ref().expect("two steps"), &plan)
+            })
+            .expect("some order captures");
+        let authorized = || json(200, serde_json::json!({}));
+        let cases = [
+            (json(409, serde_json::json!({})), ClientResult::Failed),
+            (json(503, serde_json::json!({})), ClientResult::Unknown),
+            (Err(TransportFailure::Timeout), ClientResult::Unknown),
+        ];
+        for (answer, expected) in cases {
+            let (run, _, _) = play_saga(n, vec![authorized(), answer]).await;
+            assert_eq!(run.outcome.result, expected);
+            assert_eq!(run.outcome.expected_capture, 0);
+            assert!(!run.timings[1].ok);
+        }
+        // A declined authorization: no second request at all.
+        let (run, t, _) = play_saga(n, vec![json(402, serde_json::json!({}))]).await;
+        assert_eq!(run.outcome.result, ClientResult::Declined);
+        assert_eq!(t.sent.len(), 1);
+        assert_eq!(run.outcome.expected_capture, 0);
+    }
+
+    #[test]
+    fn a_void_needs_a_capture_and_a_share_between_0_and_1() {
+        let base = "[load]\nseed = 1\n[target]\npath = \"/a\"\n";
+        let bad = [
+            ("[target.void]\npath = \"/v\"\nshare = 0.1\n", "void"),
+            (
+                "[target.capture]\npath = \"/c\"\n[target.void]\npath = \"/v\"\n",
+                "void.share",
+            ),
+            (
+                "[target.capture]\npath = \"/c\"\n[target.void]\npath = \"/v\"\nshare = 1.5\n",
+                "void.share",
+            ),
+            ("[target.capture]\npath = \"c\"\n", "capture.path"),
+            (
+                "[target.capture]\npath = \"/c\"\nbody = '{{{order_id}}}'\n",
+                "capture.body",
+            ),
+        ];
+        for (extra, field) in bad {
+            let text = format!("{base}{extra}");
+            let err = Scenario::parse(&text, "t", "t.toml")
+                .expect_err(extra)
+                .to_string();
+            assert!(err.contains(field), "{extra}: {err}");
+        }
     }
 
     #[tokio::test]

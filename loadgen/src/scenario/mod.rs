@@ -57,7 +57,7 @@ pub use capacity::{
 pub use load::{LoadOverrides, LoadPlan, MAX_RATE};
 pub use mix::FlowKind;
 pub use order::OrderLookup;
-pub use target::TargetTemplate;
+pub use target::{SecondStep, StepRequest, TargetTemplate};
 pub use template::TemplateValues;
 
 use capacity::RawCapacity;

@@ -231,6 +231,7 @@ fn order_template(text: &str) -> Result<Template, String> {
     let t = Template::compile(text)?;
     for other in [
         Placeholder::Amount,
+        Placeholder::AmountDecimal,
         Placeholder::Currency,
         Placeholder::IdempotencyKey,
     ] {

@@ -31,13 +31,30 @@ pub(super) struct RawTarget {
     accepted: Option<RawRule>,
     timeout: Option<String>,
     order: Option<RawOrder>,
+    capture: Option<RawStep>,
+    void: Option<RawStep>,
+}
+
+/// `[target.capture]` or `[target.void]` as written: a second request after an authorization.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    #[serde(default = "default_method")]
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    success: Option<RawRule>,
+    /// `[target.void]` only: the share of authorized orders voided instead of captured.
+    share: Option<f64>,
 }
 
 fn default_method() -> String {
     "POST".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
     #[serde(default)]
@@ -154,79 +171,41 @@ pub struct TargetTemplate {
     /// `[target.order]`: how to read each order back after the run, to compare the
     /// merchant's books with the ledger. Absent: the merchant's view is not checked.
     pub order: Option<OrderLookup>,
+    /// `[target.capture]` (and `[target.void]`): a two-step service. The first request only
+    /// authorizes; after its success this second request captures (or voids) the order, and
+    /// only a successful capture means money moved. Absent: the first request charges.
+    pub second_step: Option<SecondStep>,
+}
+
+/// One request of a two-step service, after the authorization: its template and the rule
+/// that says it worked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRequest {
+    pub method: String,
+    pub path: Template,
+    pub headers: Vec<(String, Template)>,
+    pub body: Option<Template>,
+    pub success: ResponseRule,
+}
+
+/// What follows a successful authorization: a capture, or for `void_share` of the orders a
+/// void (picked per order from the run's seed, so a rerun voids the same orders).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecondStep {
+    pub capture: StepRequest,
+    pub void: Option<StepRequest>,
+    /// In [0, 1]; 0 without `[target.void]`.
+    pub void_share: f64,
 }
 
 impl TargetTemplate {
     pub(super) fn compile(raw: RawTarget) -> Result<Self, FieldError> {
-        let method = raw.method.to_ascii_uppercase();
-        if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "GET" | "DELETE") {
-            return Err(field_error(
-                "method",
-                format!(
-                    "must be POST, PUT, PATCH, GET or DELETE, got {:?}",
-                    raw.method
-                ),
-            ));
-        }
-        if !raw.path.starts_with('/') {
-            return Err(field_error(
-                "path",
-                format!("must start with \"/\", got {:?}", raw.path),
-            ));
-        }
-        let path = Template::compile(&raw.path).map_err(|m| field_error("path", m))?;
-        let mut headers = Vec::new();
-        for (name, value) in raw.headers {
-            if http_header_name_invalid(&name) {
-                return Err(field_error(
-                    "headers",
-                    format!("{name:?} is not a header name"),
-                ));
-            }
-            let t = Template::compile(&value)
-                .map_err(|m| field_error(&format!("headers.{name}"), m))?;
-            headers.push((name, t));
-        }
-        let body = raw
-            .body
-            .as_deref()
-            .map(Template::compile)
-            .transpose()
-            .map_err(|m| field_error("body", m))?;
-        if let Some(body) = &body {
-            let sample = body.render(&TemplateValues {
-                order_id: "ord-0-0",
-                amount: 1234,
-                currency: "usd",
-                idempotency_key: "ord-0-0-k0",
-            });
-            if let Err(e) = serde_json::from_str::<serde_json::Value>(&sample) {
-                return Err(field_error(
-                    "body",
-                    format!(
-                        "is not JSON once filled in ({e}): {sample}; put quotes around string placeholders such as \"{{{{order_id}}}}\""
-                    ),
-                ));
-            }
-        }
-        let success = ResponseRule::compile(
-            raw.success.unwrap_or(RawRule {
-                status: vec![],
-                pointer: None,
-                equals: None,
-            }),
-            &[200, 201],
-        )
-        .map_err(|m| field_error("success", m))?;
-        let decline = ResponseRule::compile(
-            raw.decline.unwrap_or(RawRule {
-                status: vec![],
-                pointer: None,
-                equals: None,
-            }),
-            &[402],
-        )
-        .map_err(|m| field_error("decline", m))?;
+        let request =
+            compile_request("", &raw.method, &raw.path, raw.headers, raw.body.as_deref())?;
+        let success = ResponseRule::compile(raw.success.unwrap_or_default(), &[200, 201])
+            .map_err(|m| field_error("success", m))?;
+        let decline = ResponseRule::compile(raw.decline.unwrap_or_default(), &[402])
+            .map_err(|m| field_error("decline", m))?;
         // No default: a service that answers at once has no "accepted" answer to recognise.
         let accepted = raw
             .accepted
@@ -243,18 +222,160 @@ impl TargetTemplate {
             return Err(field_error("timeout", "must be above 0 and at most 10m"));
         }
         let order = raw.order.map(OrderLookup::compile).transpose()?;
+        let second_step = SecondStep::compile(raw.capture, raw.void)?;
         Ok(Self {
-            method,
-            path,
-            headers,
-            body,
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
             success,
             decline,
             accepted,
             timeout,
             order,
+            second_step,
         })
     }
+}
+
+impl SecondStep {
+    fn compile(
+        capture: Option<RawStep>,
+        void: Option<RawStep>,
+    ) -> Result<Option<Self>, FieldError> {
+        let Some(capture) = capture else {
+            return match void {
+                Some(_) => Err(field_error(
+                    "void",
+                    "needs [target.capture]: a void is the alternative to a capture after an authorization",
+                )),
+                None => Ok(None),
+            };
+        };
+        if capture.share.is_some() {
+            return Err(field_error(
+                "capture.share",
+                "is not a key of [target.capture]; give [target.void] a share instead",
+            ));
+        }
+        let capture = StepRequest::compile("capture", capture)?;
+        let (void, void_share) = match void {
+            None => (None, 0.0),
+            Some(raw) => {
+                let share = raw.share.ok_or_else(|| {
+                    field_error(
+                        "void.share",
+                        "is required: the share of authorized orders voided, such as 0.1",
+                    )
+                })?;
+                if !(0.0..=1.0).contains(&share) {
+                    return Err(field_error(
+                        "void.share",
+                        format!("must be between 0 and 1, got {share}"),
+                    ));
+                }
+                (Some(StepRequest::compile("void", raw)?), share)
+            }
+        };
+        Ok(Some(Self {
+            capture,
+            void,
+            void_share,
+        }))
+    }
+}
+
+impl StepRequest {
+    fn compile(name: &str, raw: RawStep) -> Result<Self, FieldError> {
+        let request = compile_request(
+            &format!("{name}."),
+            &raw.method,
+            &raw.path,
+            raw.headers,
+            raw.body.as_deref(),
+        )?;
+        let success = ResponseRule::compile(raw.success.unwrap_or_default(), &[200, 201])
+            .map_err(|m| field_error(&format!("{name}.success"), m))?;
+        Ok(Self {
+            method: request.method,
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
+            success,
+        })
+    }
+}
+
+/// The request part of `[target]` or one of its steps, compiled.
+struct CompiledRequest {
+    method: String,
+    path: Template,
+    headers: Vec<(String, Template)>,
+    body: Option<Template>,
+}
+
+/// Checks and compiles a request's method, path, headers and body; `prefix` names the table
+/// in errors (`""` for `[target]`, `"capture."` for `[target.capture]`).
+fn compile_request(
+    prefix: &str,
+    method: &str,
+    path: &str,
+    raw_headers: BTreeMap<String, String>,
+    body: Option<&str>,
+) -> Result<CompiledRequest, FieldError> {
+    let field = |name: &str| format!("{prefix}{name}");
+    let upper = method.to_ascii_uppercase();
+    if !matches!(upper.as_str(), "POST" | "PUT" | "PATCH" | "GET" | "DELETE") {
+        return Err(field_error(
+            &field("method"),
+            format!("must be POST, PUT, PATCH, GET or DELETE, got {method:?}"),
+        ));
+    }
+    if !path.starts_with('/') {
+        return Err(field_error(
+            &field("path"),
+            format!("must start with \"/\", got {path:?}"),
+        ));
+    }
+    let path = Template::compile(path).map_err(|m| field_error(&field("path"), m))?;
+    let mut headers = Vec::new();
+    for (name, value) in raw_headers {
+        if http_header_name_invalid(&name) {
+            return Err(field_error(
+                &field("headers"),
+                format!("{name:?} is not a header name"),
+            ));
+        }
+        let t = Template::compile(&value)
+            .map_err(|m| field_error(&field(&format!("headers.{name}")), m))?;
+        headers.push((name, t));
+    }
+    let body = body
+        .map(Template::compile)
+        .transpose()
+        .map_err(|m| field_error(&field("body"), m))?;
+    if let Some(body) = &body {
+        let sample = body.render(&TemplateValues {
+            order_id: "ord-0-0",
+            amount: 1234,
+            currency: "usd",
+            idempotency_key: "ord-0-0-k0",
+        });
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&sample) {
+            return Err(field_error(
+                &field("body"),
+                format!(
+                    "is not JSON once filled in ({e}): {sample}; put quotes around string placeholders such as \"{{{{order_id}}}}\""
+                ),
+            ));
+        }
+    }
+    Ok(CompiledRequest {
+        method: upper,
+        path,
+        headers,
+        body,
+    })
 }
 
 fn http_header_name_invalid(name: &str) -> bool {
