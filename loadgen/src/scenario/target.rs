@@ -133,10 +133,18 @@ impl ResponseRule {
 ///
 /// [target.accepted]                   # optional: taken, settled later (a webhook-driven
 /// status = [202]                      # service answering "pending"); no default
+///
+/// [target.capture]                    # optional: a two-step service; [target.success]
+/// path = "/payments/{{order_id}}/capture"  # then means authorized, and this captures
+///
+/// [target.void]                       # optional, with capture: voids this share instead
+/// path = "/payments/{{order_id}}/void"
+/// share = 0.2
 /// ```
 ///
 /// Placeholders, in the body, path and header values: `{{order_id}}`,
-/// `{{amount}}` (minor units, a bare integer), `{{currency}}`,
+/// `{{amount}}` (minor units, a bare integer), `{{amount_decimal}}` (major
+/// units with the currency's decimals, `19.99`), `{{currency}}`,
 /// `{{idempotency_key}}`. The body is a text template: put quotes around
 /// string placeholders yourself. It must be JSON once filled in (checked when
 /// the file is read); `Content-Type: application/json` is sent unless a header
