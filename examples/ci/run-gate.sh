@@ -21,28 +21,14 @@ REPORT_DIR=${REPORT_DIR:-reports/gate-$(basename "$SCENARIO" .toml)-idempotency-
 
 cargo build --release -q -p gateway-sim -p loadgen -p payments-e2e --bins
 BIN=target/release
-LOGS=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+# start NAME CMD...: runs a server in the background and sets URL (stopped on exit).
+source examples/ci/servers.sh
 
-# Starts a server that prints "... listening on http://ADDR" and echoes its URL.
-start() {
-    local name=$1; shift
-    "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        local url
-        url=$(grep -o 'http://[0-9.:]*' "$LOGS/$name.out" | head -1 || true)
-        if [ -n "$url" ]; then echo "$url"; return; fi
-        sleep 0.1
-    done
-    echo "$name did not start; its log:" >&2; cat "$LOGS/$name.err" >&2; exit 2
-}
-
-GATEWAY=$(start gateway-sim "$BIN/gateway-sim" --scenario "$SCENARIO" --listen 127.0.0.1:0)
-SERVICE=$(start merchant-service "$BIN/merchant-service" --gateway-url "$GATEWAY" \
-    --idempotency "$IDEMPOTENCY" --listen 127.0.0.1:0)
+start gateway-sim "$BIN/gateway-sim" --scenario "$SCENARIO" --listen 127.0.0.1:0
+GATEWAY=$URL
+start merchant-service "$BIN/merchant-service" --gateway-url "$GATEWAY" \
+    --idempotency "$IDEMPOTENCY" --listen 127.0.0.1:0
+SERVICE=$URL
 echo "gateway-sim $GATEWAY · merchant-service $SERVICE (idempotency $IDEMPOTENCY) · $SCENARIO"
 
 set +e

@@ -31,24 +31,8 @@ REPORT_DIR=${REPORT_DIR:-reports/webhook-gate-dedupe-$DEDUPE-order-$EVENT_ORDER-
 
 cargo build --release -q -p gateway-sim -p loadgen -p payments-e2e --bins
 BIN=target/release
-LOGS=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# Starts a server that prints "... listening on http://ADDR" and echoes its URL.
-start() {
-    local name=$1; shift
-    "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        local url
-        url=$(grep -o 'http://[0-9.:]*' "$LOGS/$name.out" | head -1 || true)
-        if [ -n "$url" ]; then echo "$url"; return; fi
-        sleep 0.1
-    done
-    echo "$name did not start; its log:" >&2; cat "$LOGS/$name.err" >&2; exit 2
-}
+# start NAME CMD...: runs a server in the background and sets URL (stopped on exit).
+source examples/ci/servers.sh
 
 # The gateway must know the service's webhook URL when it starts, and the service the
 # gateway's URL: pick a free port for the service first (nothing answers on it yet).
@@ -61,14 +45,16 @@ free_port() {
 }
 SERVICE_PORT=${SERVICE_PORT:-$(free_port)}
 
-GATEWAY=$(start gateway-sim "$BIN/gateway-sim" --scenario "$SCENARIO" --listen 127.0.0.1:0 \
-    --webhook "native:http://127.0.0.1:$SERVICE_PORT/webhooks" --webhook-secret "$SECRET")
+start gateway-sim "$BIN/gateway-sim" --scenario "$SCENARIO" --listen 127.0.0.1:0 \
+    --webhook "native:http://127.0.0.1:$SERVICE_PORT/webhooks" --webhook-secret "$SECRET"
+GATEWAY=$URL
 # A reconciliation pass every second: the run's settle time and the webhook drain give the
 # last pass time to recover what was dropped near the end of the load.
-SERVICE=$(start merchant-service "$BIN/merchant-service" --mode webhooks \
+start merchant-service "$BIN/merchant-service" --mode webhooks \
     --listen "127.0.0.1:$SERVICE_PORT" --gateway-url "$GATEWAY" --webhook-secret "$SECRET" \
     --webhook-dedupe "$DEDUPE" --event-order "$EVENT_ORDER" --reconcile "$RECONCILE" \
-    --reconcile-every-secs 1)
+    --reconcile-every-secs 1
+SERVICE=$URL
 echo "gateway-sim $GATEWAY · merchant-service $SERVICE (dedupe $DEDUPE, event order $EVENT_ORDER, reconcile $RECONCILE) · $SCENARIO"
 
 set +e

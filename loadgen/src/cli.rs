@@ -604,16 +604,7 @@ async fn check_command(args: CheckArgs) -> Result<Verdict, CliError> {
         c.unknown_charges
     );
     if let Some(m) = &c.merchant {
-        println!(
-            "merchant views {} read, {} unreadable: double fulfilments {}, paid not charged {}, charged not paid {}, state regressions {}, refund mismatches {}",
-            m.views,
-            m.unreadable,
-            m.double_fulfilments,
-            m.paid_not_charged,
-            m.charged_not_paid,
-            m.state_regressions,
-            m.refund_mismatches
-        );
+        println!("merchant  {}", crate::report::merchant_counts(m));
     }
     crate::run::print_violations(&reconciliation.violations, reconciliation.violations.len());
     for r in &results {

@@ -11,7 +11,9 @@ use loadgen::run::{FinishedRun, RunOptions, SystemUnderTest, execute};
 use loadgen::{LoadOverrides, Scenario};
 use payments_e2e::merchant::{Idempotency, MerchantConfig};
 
-use crate::helpers::{LOAD_TURN, captures_by_order, start_gateway, start_merchant};
+use crate::helpers::{
+    LOAD_TURN, assert_every_check_passed, captures_by_order, start_gateway, start_merchant,
+};
 
 pub fn scenario_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -136,15 +138,7 @@ async fn the_fixed_service_passes_at_a_thousand_orders_a_second() {
     )
     .await;
     let report = &run.report;
-    let failed: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
-    assert!(report.passed, "every check passes: {failed:?}");
-    assert_eq!(Verdict::from_passed(report.passed).exit_code(), 0);
-    assert_eq!(report.money.violations_total, 0);
+    assert_every_check_passed(report);
     assert!(double_charged_orders(&gateway).is_empty());
     assert!(
         report.orders.total >= 10_000,

@@ -79,3 +79,24 @@ pub async fn place_order(
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or_default())
 }
+
+/// Asserts that every check of a run passed, naming the ones that did not and the first
+/// violation, and that loadgen would exit 0.
+pub fn assert_every_check_passed(report: &loadgen::report::RunReport) {
+    let failed: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    assert!(
+        report.passed,
+        "every check passes: {failed:?}; first violation {:?}",
+        report.money.violations.first()
+    );
+    assert_eq!(
+        loadgen::cli::Verdict::from_passed(report.passed).exit_code(),
+        0
+    );
+    assert_eq!(report.money.violations_total, 0);
+}

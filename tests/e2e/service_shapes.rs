@@ -11,7 +11,7 @@ use loadgen::{LoadOverrides, Scenario};
 use payments_e2e::service_shapes::{Shape, ShapeService};
 
 use crate::gate::{report_dir, scenario_path};
-use crate::helpers::{LOAD_TURN, start_gateway};
+use crate::helpers::{LOAD_TURN, assert_every_check_passed, start_gateway};
 
 /// Drives `template` (a file in scenarios/services/) against a `shape` service in front of a
 /// gateway playing flaky-network, and returns the report and the gateway's ledger.
@@ -52,14 +52,7 @@ async fn drive(
 }
 
 fn assert_money_right(report: &loadgen::report::RunReport) {
-    let failed: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
-    assert!(report.passed, "every check passes: {failed:?}");
-    assert_eq!(report.money.violations_total, 0);
+    assert_every_check_passed(report);
     assert!(report.orders.total >= 250, "{} orders", report.orders.total);
 }
 

@@ -16,7 +16,7 @@ use payments_e2e::webhook_merchant::{
 use tokio::net::TcpListener;
 
 use crate::gate::{report_dir, scenario_path};
-use crate::helpers::{LOAD_TURN, captures_by_order, start_gateway};
+use crate::helpers::{LOAD_TURN, assert_every_check_passed, captures_by_order, start_gateway};
 
 const SECRET: &str = "whsec_webhook_gate_e2e";
 
@@ -216,19 +216,7 @@ async fn the_fixed_service_passes_the_webhook_storm_at_500_orders_a_second() {
     )
     .await;
     let report = &gate.run.report;
-    let failed: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
-    assert!(
-        report.passed,
-        "every check passes: {failed:?}; first violation {:?}",
-        report.money.violations.first()
-    );
-    assert_eq!(Verdict::from_passed(report.passed).exit_code(), 0);
-    assert_eq!(report.money.violations_total, 0);
+    assert_every_check_passed(report);
     let merchant = report
         .money
         .counts

@@ -10,58 +10,65 @@
 use std::time::Instant;
 
 use crate::outcomes::ClientResult;
-use crate::scenario::{SecondStep, StepRequest, TargetTemplate, TemplateValues};
+use crate::scenario::{SecondStep, StepRequest, TargetTemplate, Template, TemplateValues};
 
 use super::order_ids::{OrderPlan, draw, salt};
 use super::session::{FlowRun, Session};
 use super::transport::{ApiRequest, HttpMethod, Transport};
 
-/// The values every template of the order is filled with.
-fn values<'a>(plan: &'a OrderPlan, key: &'a str) -> TemplateValues<'a> {
-    TemplateValues {
-        order_id: &plan.order_id,
-        amount: plan.amount,
-        currency: &plan.currency,
-        idempotency_key: key,
-    }
-}
-
 /// Builds the request for `plan` from the template.
 pub fn build_request(template: &TargetTemplate, plan: &OrderPlan) -> ApiRequest {
-    let key = plan.create_key(0);
-    let values = values(plan, &key);
-    ApiRequest {
-        step: "service",
-        // The template was validated when the scenario was read.
-        method: HttpMethod::parse(&template.method).unwrap_or(HttpMethod::Post),
-        path: template.path.render(&values),
-        bearer: None,
-        idempotency_key: None,
-        body: template.body.as_ref().map(|b| b.render(&values)),
-        headers: template
-            .headers
-            .iter()
-            .map(|(name, value)| (name.clone(), value.render(&values)))
-            .collect(),
-    }
+    let parts = RequestParts {
+        method: &template.method,
+        path: &template.path,
+        headers: &template.headers,
+        body: template.body.as_ref(),
+    };
+    parts.render("service", plan)
 }
 
 /// Builds a two-step service's second request (`step` names it in the outcome).
 fn build_step(request: &StepRequest, step: &'static str, plan: &OrderPlan) -> ApiRequest {
-    let key = plan.create_key(0);
-    let values = values(plan, &key);
-    ApiRequest {
-        step,
-        method: HttpMethod::parse(&request.method).unwrap_or(HttpMethod::Post),
-        path: request.path.render(&values),
-        bearer: None,
-        idempotency_key: None,
-        body: request.body.as_ref().map(|b| b.render(&values)),
-        headers: request
-            .headers
-            .iter()
-            .map(|(name, value)| (name.clone(), value.render(&values)))
-            .collect(),
+    let parts = RequestParts {
+        method: &request.method,
+        path: &request.path,
+        headers: &request.headers,
+        body: request.body.as_ref(),
+    };
+    parts.render(step, plan)
+}
+
+/// The templates of one request, `[target]`'s or a step's.
+struct RequestParts<'t> {
+    method: &'t str,
+    path: &'t Template,
+    headers: &'t [(String, Template)],
+    body: Option<&'t Template>,
+}
+
+impl RequestParts<'_> {
+    fn render(&self, step: &'static str, plan: &OrderPlan) -> ApiRequest {
+        let key = plan.create_key(0);
+        let values = TemplateValues {
+            order_id: &plan.order_id,
+            amount: plan.amount,
+            currency: &plan.currency,
+            idempotency_key: &key,
+        };
+        ApiRequest {
+            step,
+            // The templates were validated when the scenario was read.
+            method: HttpMethod::parse(self.method).unwrap_or(HttpMethod::Post),
+            path: self.path.render(&values),
+            bearer: None,
+            idempotency_key: None,
+            body: self.body.map(|b| b.render(&values)),
+            headers: self
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.render(&values)))
+                .collect(),
+        }
     }
 }
 

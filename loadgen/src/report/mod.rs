@@ -60,7 +60,7 @@ pub use hlog::{HlogInterval, read_hlog, write_hlog};
 pub use html::render_html;
 pub use json::{read_json, write_json};
 pub use junit::render_junit;
-pub use summary::render_summary;
+pub use summary::{merchant_counts, render_summary};
 
 /// The current `schema_version` of `report.json`.
 pub const SCHEMA_VERSION: u32 = 1;

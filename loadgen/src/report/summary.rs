@@ -90,17 +90,7 @@ pub fn render_summary(report: &RunReport) -> String {
             c.unknown_charges
         );
         if let Some(m) = &c.merchant {
-            let _ = writeln!(
-                s,
-                "merchant  {} views ({} unreadable): double fulfilments {}, paid not charged {}, charged not paid {}, state regressions {}, refund mismatches {}",
-                m.views,
-                m.unreadable,
-                m.double_fulfilments,
-                m.paid_not_charged,
-                m.charged_not_paid,
-                m.state_regressions,
-                m.refund_mismatches
-            );
+            let _ = writeln!(s, "merchant  {}", merchant_counts(m));
         }
         for v in money.violations.iter().take(VIOLATIONS_SHOWN) {
             let _ = writeln!(
@@ -154,4 +144,18 @@ fn latency_row(s: &mut String, name: &str, l: &StepLatency, uncorrected: bool) {
         "{name:<22} {:>9} {:>7} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
         l.count, l.errors, p.p50_ms, p.p90_ms, p.p95_ms, p.p99_ms, p.p999_ms, p.max_ms
     );
+}
+
+/// The merchant-books counts in one line, as the run's summary and `loadgen check` print them.
+pub fn merchant_counts(m: &crate::reconcile::MerchantViewCounts) -> String {
+    format!(
+        "{} views ({} unreadable): double fulfilments {}, paid not charged {}, charged not paid {}, state regressions {}, refund mismatches {}",
+        m.views,
+        m.unreadable,
+        m.double_fulfilments,
+        m.paid_not_charged,
+        m.charged_not_paid,
+        m.state_regressions,
+        m.refund_mismatches
+    )
 }

@@ -58,7 +58,7 @@ pub use load::{LoadOverrides, LoadPlan, MAX_RATE};
 pub use mix::FlowKind;
 pub use order::OrderLookup;
 pub use target::{SecondStep, StepRequest, TargetTemplate};
-pub use template::TemplateValues;
+pub use template::{Template, TemplateValues};
 
 use capacity::RawCapacity;
 use load::RawLoad;
