@@ -40,7 +40,9 @@ impl<C: Clock> MerchantRateLimiter<C> {
         if !(rate.is_finite() && rate > 0.0 && rate <= 1e9) {
             return Err(invalid());
         }
-        let period = Duration::from_secs_f64(1.0 / rate);
+        // A rate just above 0 has a period no `Duration` holds: refused, where
+        // `from_secs_f64` would panic.
+        let period = Duration::try_from_secs_f64(1.0 / rate).map_err(|_| invalid())?;
         let burst = NonZeroU32::new(config.effective_burst()).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period)
             .ok_or_else(invalid)?
@@ -136,7 +138,15 @@ mod tests {
 
     #[test]
     fn rejects_rates_it_cannot_enforce() {
-        for rate in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        // The tiny ones once panicked: their period, 1/rate, overflows a Duration.
+        for rate in [
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e-300,
+            f64::MIN_POSITIVE,
+        ] {
             let config = RateLimitConfig::new(rate, 1);
             let err = MerchantRateLimiter::new(&config).expect_err("invalid rate");
             assert_eq!(err.field, "gateway.rate_limit.requests_per_second");

@@ -7,11 +7,15 @@
 //! `mod.rs` routes a control request to its handler; each resource of the control plane has
 //! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
 //! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text).
+//!
+//! `openapi.rs` serves `GET /openapi.json`, the API's OpenAPI document; like health and
+//! `/metrics`, it never needs the admin token.
 
 mod clock;
 mod config;
 mod ledger;
 mod metrics;
+mod openapi;
 mod stats;
 mod webhooks;
 
@@ -27,7 +31,7 @@ pub use stats::{Stats, stats};
 
 /// Whether `path` belongs to the control plane rather than a front door.
 pub fn owns(path: &str) -> bool {
-    path.starts_with("/_sim/") || path == "/_sim" || path == "/metrics"
+    path.starts_with("/_sim/") || path == "/_sim" || path == "/metrics" || path == "/openapi.json"
 }
 
 pub async fn handle(
@@ -37,7 +41,8 @@ pub async fn handle(
 ) -> Response<Body> {
     let path = parts.uri.path().trim_end_matches('/');
     let method = &parts.method;
-    if path != "/_sim/health" && path != "/metrics" && !authorized(state, &parts.headers) {
+    let open = path == "/_sim/health" || path == "/metrics" || path == "/openapi.json";
+    if !open && !authorized(state, &parts.headers) {
         return answer(ApiError::unauthorized_admin().into_reply());
     }
     let allowed = |allow: &'static str| {
@@ -83,6 +88,10 @@ pub async fn handle(
         },
         "/metrics" => match *method {
             Method::GET => metrics::response(state),
+            _ => allowed("GET"),
+        },
+        "/openapi.json" => match *method {
+            Method::GET => openapi::response(),
             _ => allowed("GET"),
         },
         _ => answer(ApiError::unknown_route(method, path).into_reply()),

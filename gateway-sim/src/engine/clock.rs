@@ -29,8 +29,8 @@ impl SimClock {
     /// Unix milliseconds, simulator time.
     pub fn now_ms(&self) -> u64 {
         self.origin_unix_ms
-            + self.origin.elapsed().as_millis() as u64
-            + self.advanced_ms.load(Ordering::Relaxed)
+            .saturating_add(self.origin.elapsed().as_millis() as u64)
+            .saturating_add(self.advanced_ms.load(Ordering::Relaxed))
     }
 
     /// Time since the simulator started (or was reset), for scheduled behaviour.
@@ -41,9 +41,16 @@ impl SimClock {
         )
     }
 
+    /// Moves simulator time forward by `by`. Saturates: time never wraps around to the past,
+    /// however far it is pushed (a plain `as u64` of a huge jump would have).
     pub fn advance(&self, by: Duration) {
-        self.advanced_ms
-            .fetch_add(by.as_millis() as u64, Ordering::Relaxed);
+        let by_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        // The closure always returns Some, so the update cannot fail.
+        let _ = self
+            .advanced_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |ms| {
+                Some(ms.saturating_add(by_ms))
+            });
     }
 
     pub(super) fn restart_epoch(&self) {

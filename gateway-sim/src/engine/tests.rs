@@ -310,6 +310,17 @@ fn advancing_the_clock_expires_idempotency_keys() {
     assert_eq!(e.idempotency_key_state(m, "k"), None);
 }
 
+#[test]
+fn the_clock_saturates_instead_of_wrapping_into_the_past() {
+    let e = engine();
+    let before = e.clock().now_ms();
+    // A jump of u64::MAX seconds once wrapped simulator time a second backwards.
+    e.advance_clock(Duration::from_secs(u64::MAX));
+    assert_eq!(e.clock().now_ms(), u64::MAX);
+    e.advance_clock(Duration::from_secs(1));
+    assert!(e.clock().now_ms() >= before);
+}
+
 // ---- payments authorized in a second step (PaymentIntents) ---------------------------
 
 fn pending(amount: i64, method: Option<&str>, capture_method: CaptureMethod) -> NewPendingPayment {

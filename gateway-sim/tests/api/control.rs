@@ -203,3 +203,52 @@ async fn config_is_replaced_while_the_simulator_runs() {
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.get("/_sim/stats").await.json["faults"]["http_503"], 1);
 }
+
+#[tokio::test]
+async fn a_rate_too_small_to_enforce_is_refused_not_a_crash() {
+    // 1/rate once overflowed a Duration: the handler panicked and the client saw its
+    // connection dropped instead of an answer.
+    let app = spawn_app().await;
+    let bad = answer(
+        app.client
+            .put(app.url("/_sim/config"))
+            .json(&json!({"rate_limit": {"requests_per_second": 1e-300}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.json);
+    assert_eq!(
+        bad.json["error"]["param"],
+        "gateway.rate_limit.requests_per_second"
+    );
+    assert_eq!(app.get("/_sim/health").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_clock_refuses_a_jump_that_would_wrap_simulator_time() {
+    // A jump of u64::MAX seconds once wrapped simulator time a second into the past.
+    let app = spawn_app().await;
+    let before = app.get("/_sim/stats").await.json["sim_time_ms"]
+        .as_u64()
+        .unwrap();
+    let advance = |seconds: u64| {
+        app.client
+            .post(app.url("/_sim/clock/advance"))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+    };
+    let bad = answer(advance(u64::MAX).await.unwrap()).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.json);
+    assert_eq!(bad.json["error"]["param"], "seconds");
+    let after = app.get("/_sim/stats").await.json["sim_time_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (before..before + 60_000).contains(&after),
+        "{before} → {after}"
+    );
+    let century = answer(advance(100 * 31_557_600).await.unwrap()).await;
+    assert_eq!(century.status, StatusCode::OK, "{}", century.json);
+}
