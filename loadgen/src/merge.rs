@@ -319,9 +319,15 @@ fn ledger_specs(inputs: &[Input], given: Option<&str>) -> Result<Vec<String>, Me
     if let Some(spec) = given {
         return Ok(vec![spec.to_string()]);
     }
-    if inputs.iter().all(|i| i.has_ledger_file) {
-        // Embedded gateways: one ledger per worker, each saved with its reports. Loaded one
-        // by one, so a comma in a path cannot split it.
+    // Embedded gateways only: a run against a running gateway saves the ledger it read too,
+    // and workers sharing one gateway would each bring a copy of the same ledger (every
+    // charge counted once per worker).
+    if inputs
+        .iter()
+        .all(|i| i.has_ledger_file && i.report.meta.mode == crate::report::RunMode::Embedded)
+    {
+        // One ledger per worker, each saved with its reports. Loaded one by one, so a comma
+        // in a path cannot split it.
         return Ok(inputs
             .iter()
             .map(|i| i.dir.join(LEDGER_NDJSON).display().to_string())
