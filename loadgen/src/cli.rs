@@ -15,7 +15,8 @@ use gateway_sim::parse_duration;
 use crate::merge::{MergeError, MergeOptions};
 use crate::offline_check::CheckOfflineError;
 use crate::pacing::{PacingError, WORKER_INDEX_ENV, WorkerShare};
-use crate::run::{RunError, RunOptions, ShardOptions, SystemUnderTest};
+use crate::progress::ProgressFormat;
+use crate::run::{LiveOptions, RunError, RunOptions, ShardOptions, SystemUnderTest};
 use crate::scenario::{LoadOverrides, Scenario, ScenarioError};
 use crate::thresholds::CheckThresholds;
 
@@ -36,6 +37,9 @@ Examples:
   # The scenario's [target] table describes your endpoint (see the scenario docs).
   loadgen run --scenario my-service.toml --service http://127.0.0.1:8080 \\
       --gateway http://127.0.0.1:4242
+
+  # In CI: the progress line as one JSON object a line, on stderr (warnings there stay text)
+  loadgen run --scenario scenarios/happy-path.toml --progress json 2> progress.log
 
   # Past one machine: two workers, each half of the orders at half the rate, then one report
   loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \
@@ -181,6 +185,20 @@ pub struct RunArgs {
     /// Indexed Job's pods (worker JOB_COMPLETION_INDEX + 1). Merge with `loadgen merge`.
     #[arg(long, value_name = "I/N", display_order = HELP_ORDER_AFTER_SHARED)]
     pub worker: Option<String>,
+
+    /// How the once-a-second progress line is printed (on stderr; --quiet prints none)
+    ///
+    /// `json` prints one JSON object per line, for CI logs that are parsed: elapsed_s, rate
+    /// (orders started in the last second), target_rate, p95_ms, requests, errors, error_rate
+    /// (a fraction), errors_by_kind, orders_done, orders_total, late_starts.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = ProgressFormat::Human,
+        display_order = HELP_ORDER_AFTER_SHARED + 2
+    )]
+    pub progress: ProgressFormat,
 
     /// Read the ledger here after the run instead of from --target / --gateway
     ///
@@ -528,8 +546,11 @@ pub fn shard_options(args: &RunArgs, env_index: Option<&str>) -> Result<ShardOpt
 async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
     let env_index = std::env::var(WORKER_INDEX_ENV).ok();
     let shard = shard_options(&args, env_index.as_deref())?;
+    let live = LiveOptions {
+        progress: args.progress,
+    };
     let options = run_options(args)?;
-    let finished = crate::run::execute_sharded(options, &shard).await?;
+    let finished = crate::run::execute_live(options, &shard, live).await?;
     crate::run::print_finished(&finished);
     Ok(Verdict::from_passed(finished.report.passed))
 }
@@ -671,11 +692,14 @@ mod tests {
             "--seed",
             "3",
             "--quiet",
+            "--progress",
+            "json",
         ])
         .expect("valid");
         let Command::Run(args) = cli.command else {
             panic!("expected run");
         };
+        assert_eq!(args.progress, ProgressFormat::Json);
         assert_eq!(args.rate, Some(250.0));
         assert_eq!(args.duration, Some(Duration::from_secs(90)));
         assert_eq!(args.drive.users, Some(8));
@@ -690,6 +714,7 @@ mod tests {
             vec!["run", "--scenario", "s.toml", "--duration", "20"],
             vec!["run", "--scenario", "s.toml", "--service", "http://a"],
             vec!["run", "--scenario", "s.toml", "--gateway", "http://a"],
+            vec!["run", "--scenario", "s.toml", "--progress", "xml"],
             vec![
                 "run",
                 "--scenario",
@@ -796,6 +821,7 @@ mod tests {
             rate: None,
             duration: None,
             worker: None,
+            progress: ProgressFormat::Human,
             ledger: None,
         };
         let e = run_options(args(None, None)).expect_err("zero users");

@@ -20,7 +20,7 @@
 //! - `pacing`: the open-model schedule every user shares (order `n` due at `t0 + n/rate`).
 //! - `flows`: what a user does with an order (the merchant flows, the `--service`
 //!   template); the only module that knows goose.
-//! - `progress`: the once-a-second progress line.
+//! - `progress`: the once-a-second progress line (human or JSON).
 //! - [`outcomes`]: what each client saw, per order.
 //! - `latency`: HdrHistogram latency per step, corrected and uncorrected.
 //! - `ledger_source`: reads the gateway's ledger (HTTP or file).
@@ -66,6 +66,7 @@ pub use ledger_source::{LedgerError, fetch_ledger};
 pub use offline_check::{
     CheckOfflineError, check_offline, check_offline_with_token, check_offline_with_views,
 };
+pub use progress::ProgressFormat;
 pub use reconcile::{
     MerchantViewCounts, Reconciliation, Violation, ViolationCounts, ViolationKind, reconcile,
     reconcile_with_views,

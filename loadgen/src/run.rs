@@ -22,6 +22,7 @@ use crate::latency::LatencyRecorder;
 use crate::merchant_view::MerchantView;
 use crate::outcomes::OutcomeLog;
 use crate::pacing::{PacingStats, Schedule, WorkerShare};
+use crate::progress::ProgressFormat;
 use crate::reconcile::{Violation, reconcile_with_views};
 use crate::report::{
     ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir,
@@ -90,6 +91,15 @@ pub struct ShardOptions {
     /// [`crate::ledger_source::load`]). For a gateway sharded behind a proxy the
     /// proxy's `/_sim/ledger` is one shard's; this names them all.
     pub ledger: Option<String>,
+}
+
+/// What a run shows while it goes on, beyond its reports at the end. Kept apart from
+/// [`RunOptions`] (as [`ShardOptions`] is) so that callers that build those by hand are not
+/// touched.
+#[derive(Debug, Default)]
+pub struct LiveOptions {
+    /// How the once-a-second progress line is printed (unless [`RunOptions::quiet`]).
+    pub progress: ProgressFormat,
 }
 
 /// Written beside a worker's reports: which share it played, for `loadgen merge`.
@@ -363,6 +373,15 @@ pub async fn execute_sharded(
     options: RunOptions,
     shard: &ShardOptions,
 ) -> Result<FinishedRun, RunError> {
+    execute_live(options, shard, LiveOptions::default()).await
+}
+
+/// [`execute_sharded`], showing the run as `live` says while it goes on.
+pub async fn execute_live(
+    options: RunOptions,
+    shard: &ShardOptions,
+    live: LiveOptions,
+) -> Result<FinishedRun, RunError> {
     let scenario = &options.scenario;
     if shard.ledger.is_some() && options.system == SystemUnderTest::Embedded {
         return Err(RunError::Config {
@@ -439,7 +458,7 @@ pub async fn execute_sharded(
         OutcomeLog::with_capacity(capacity),
     ));
 
-    let progress = (!options.quiet).then(|| crate::progress::spawn(driver.clone()));
+    let progress = (!options.quiet).then(|| crate::progress::spawn(driver.clone(), live.progress));
     let attack = flows::run_attack(
         driver.clone(),
         &AttackOptions {

@@ -15,6 +15,7 @@ use crate::outcomes::OutcomeLog;
 use crate::pacing::{NextOrder, Schedule};
 use crate::scenario::{LoadPlan, TargetTemplate};
 
+use super::error_kind::ErrorCounts;
 use super::order_ids::{OrderIds, OrderPlan};
 use super::session::FlowRun;
 use super::transport::Transport;
@@ -50,6 +51,8 @@ pub struct DriveCounters {
     pub orders_done: AtomicU64,
     pub requests: AtomicU64,
     pub errors: AtomicU64,
+    /// `errors`, by kind.
+    pub errors_by_kind: ErrorCounts,
 }
 
 /// Everything the users of one run share.
@@ -104,19 +107,21 @@ impl Driver {
             .map(|t| t.into_std())
             .unwrap_or_else(Instant::now);
         let latency = self.latency_from(t0);
+        let counters = &self.counters;
         let mut errors = 0;
         for t in &run.timings {
-            latency.record(t.step, t.intended, t.sent, t.done, t.ok);
-            if !t.ok {
+            latency.record(t.step, t.intended, t.sent, t.done, t.ok());
+            if let Some(kind) = t.error {
                 errors += 1;
+                counters.errors_by_kind.add(kind);
             }
         }
-        self.counters
+        counters
             .requests
             .fetch_add(run.timings.len() as u64, Ordering::Relaxed);
-        self.counters.errors.fetch_add(errors, Ordering::Relaxed);
+        counters.errors.fetch_add(errors, Ordering::Relaxed);
         self.outcomes.push(run.outcome);
-        self.counters.orders_done.fetch_add(1, Ordering::Relaxed);
+        counters.orders_done.fetch_add(1, Ordering::Relaxed);
     }
 }
 

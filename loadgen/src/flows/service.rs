@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::outcomes::ClientResult;
 use crate::scenario::{TargetTemplate, TemplateValues};
 
+use super::error_kind::ErrorKind;
 use super::order_ids::OrderPlan;
 use super::session::{FlowRun, Session};
 use super::transport::{ApiRequest, HttpMethod, Transport};
@@ -76,7 +77,8 @@ pub async fn play<T: Transport>(
     // The session reads answers the gateway's way; the template's rules decide here.
     if let (Some(attempt), Some(timing)) = (s.attempts.last_mut(), s.timings.last_mut()) {
         attempt.idempotency_key = Some(key);
-        timing.ok = !matches!(result, ClientResult::Unknown | ClientResult::Failed);
+        let failed = matches!(result, ClientResult::Unknown | ClientResult::Failed);
+        timing.error = failed.then(|| ErrorKind::of(&exchange.answer));
         if matches!(
             result,
             ClientResult::Succeeded | ClientResult::Declined | ClientResult::Accepted
@@ -149,15 +151,18 @@ equals = "declined"
     async fn reads_answers_by_the_template_rules() {
         let (run, _) = play_script(json(200, serde_json::json!({"paid": false}))).await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
+        assert_eq!(run.timings[0].error, Some(ErrorKind::UnexpectedAnswer));
         let (run, _) = play_script(json(422, serde_json::json!({"reason": "declined"}))).await;
         assert_eq!(run.outcome.result, ClientResult::Declined);
-        assert!(run.timings[0].ok);
+        assert!(run.timings[0].ok());
         let (run, _) = play_script(json(422, serde_json::json!({"reason": "bad zip"}))).await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
         let (run, _) = play_script(json(502, serde_json::json!({}))).await;
         assert_eq!(run.outcome.result, ClientResult::Unknown);
+        assert_eq!(run.timings[0].error, Some(ErrorKind::ServerError));
         let (run, _) = play_script(Err(TransportFailure::Timeout)).await;
         assert_eq!(run.outcome.result, ClientResult::Unknown);
+        assert_eq!(run.timings[0].error, Some(ErrorKind::Timeout));
         // Without [target.accepted], a 202 promised nothing the template knows: failed.
         let (run, _) = play_script(json(202, serde_json::json!({"status": "pending"}))).await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
@@ -194,7 +199,7 @@ equals = "declined"
             let mut t = Scripted::new(vec![json(status, body.clone())]);
             let run = play(&mut t, &template, &plan, Instant::now()).await;
             assert_eq!(run.outcome.result, expected, "{status} {body}");
-            assert_eq!(run.timings[0].ok, expected != ClientResult::Failed);
+            assert_eq!(run.timings[0].ok(), expected != ClientResult::Failed);
         }
     }
 }
