@@ -105,6 +105,10 @@ pub struct Violation {
     pub ledger: Vec<LedgerEntry>,
     /// One sentence for a human.
     pub detail: String,
+    /// When the order's first request went out, ms since the run's start (as the outcome
+    /// says; absent when it does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sent_ms: Option<u64>,
     /// What the merchant said about the order, for the kinds that compare its view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_view: Option<MerchantView>,
@@ -333,6 +337,7 @@ fn describe(
         payment_ids,
         ledger: entries,
         detail,
+        first_sent_ms: outcome.first_sent_ms,
         merchant_view,
         deliveries: Vec::new(),
     }
@@ -602,6 +607,7 @@ pub(crate) mod fixtures {
             expected_refund: expected.1,
             result,
             attempts,
+            first_sent_ms: None,
         }
     }
 

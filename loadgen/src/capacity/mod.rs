@@ -311,6 +311,8 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
     })?;
 
     let started_at_unix_ms = u64::try_from(unix_now().as_millis()).unwrap_or(u64::MAX);
+    // The climb's clock: outcomes' `first_sent_ms` count from here, across steps.
+    let climb_t0 = Instant::now();
     let warm_up_s = plan.warm_up_seconds();
     if !options.quiet {
         println!("{}", report::header_line(scenario, plan, &rates, &slo));
@@ -324,7 +326,7 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         // Order ids carry the step, so the steps' orders never share an id
         // (or an idempotency key) in the one ledger.
         let ids = OrderIds::new(step_load.seed, format!("{run_tag}c{number}"));
-        let ran = run_step(step_load, ids, flow_mode.clone(), &host).await?;
+        let ran = run_step(step_load, ids, flow_mode.clone(), &host, climb_t0).await?;
         let result = judge_step(number, &ran, &thresholds, warm_up_s);
         if let Some(w) = &result.warning {
             warnings.push(format!("step {number}: {w}"));
@@ -415,16 +417,19 @@ struct StepRun {
     load: LoadPlan,
     pacing: PacingStats,
     recorder: LatencyRecorder,
+    /// Their `first_sent_ms` count from the climb's start.
     outcomes: Vec<OrderOutcome>,
     wall: Duration,
 }
 
 /// Drives one rate for one step duration, as `loadgen run` would (without its reports).
+/// `climb_t0` is the climb's start, which the outcomes' times are moved onto.
 async fn run_step(
     load: LoadPlan,
     ids: OrderIds,
     mode: FlowMode,
     host: &str,
+    climb_t0: Instant,
 ) -> Result<StepRun, RunError> {
     let math = load.schedule();
     let schedule = Arc::new(Schedule::new(math));
@@ -450,11 +455,20 @@ async fn run_step(
         .latency()
         .cloned()
         .unwrap_or_else(LatencyRecorder::new);
+    // The driver stamps each order from the step's own start; a violation's time in
+    // capacity.html is read on the climb's clock.
+    let step_t0 = schedule.started_at().map_or(began, |t| t.into_std());
+    let offset_ms =
+        u64::try_from(step_t0.saturating_duration_since(climb_t0).as_millis()).unwrap_or(u64::MAX);
+    let mut outcomes = driver.outcomes.clone().into_vec();
+    for o in &mut outcomes {
+        o.first_sent_ms = o.first_sent_ms.map(|ms| ms.saturating_add(offset_ms));
+    }
     Ok(StepRun {
         load,
         pacing: schedule.stats(),
         recorder,
-        outcomes: driver.outcomes.clone().into_vec(),
+        outcomes,
         wall: began.elapsed(),
     })
 }

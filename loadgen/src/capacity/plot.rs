@@ -670,7 +670,9 @@ th{background:#f0f0f0}\ntd.l,th.l{text-align:left}\n\
     }
     out.push_str("</table>\n");
     if !report.money.violations.is_empty() {
-        out.push_str("<h3>Violations</h3>\n<table>\n<tr><th class=\"l\">kind</th><th class=\"l\">order</th><th class=\"l\">flow</th><th>amount</th><th>captured</th><th>captures</th><th>refunded</th><th class=\"l\">idempotency keys</th></tr>\n");
+        out.push_str("<h3>Violations</h3>\n");
+        out.push_str(&crate::report::kind_times_table(&report.money.by_kind));
+        out.push_str("<table>\n<tr><th class=\"l\">kind</th><th class=\"l\">order</th><th class=\"l\">flow</th><th>amount</th><th>captured</th><th>captures</th><th>refunded</th><th class=\"l\">idempotency keys</th></tr>\n");
         for v in report.money.violations.iter().take(200) {
             let _ = writeln!(
                 out,

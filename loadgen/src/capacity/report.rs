@@ -41,7 +41,7 @@
 //! | `stopped` | `"slo_broke"` \| `"max_rate_reached"` \| `"interrupted"` | why the climb ended |
 //! | `reason` | string | one sentence: the knee, and where and why the SLO broke |
 //! | `orders` | int | orders played over all steps |
-//! | `money` | Money | the money check over every order of every step, as `money` in `report.json` (`checked`, `ledger_entries`, `counts`, `violations_total`, `violations[]`, `unresolved_sample[]`) |
+//! | `money` | Money | the money check over every order of every step, as `money` in `report.json` (`checked`, `ledger_entries`, `counts`, `violations_total`, `violations[]`, `by_kind[]`, `unresolved_sample[]`); times are seconds since the climb's start |
 //! | `money_checks[]` | {`name`, `passed`, `observed`, `limit`, `detail`} | the money checks with `[checks]` limits (`ledger` fails when the ledger could not be read) |
 //! | `passed` | bool | a knee was found and every money check passed: the exit code is 0 exactly when this is true |
 

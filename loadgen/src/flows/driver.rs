@@ -99,13 +99,16 @@ impl Driver {
         self.latency.get_or_init(|| LatencyRecorder::with_start(t0))
     }
 
-    /// Records one finished order.
-    pub fn record(&self, run: FlowRun) {
+    /// Records one finished order, stamping it with when its first request went out.
+    pub fn record(&self, mut run: FlowRun) {
         let t0 = self
             .schedule
             .started_at()
             .map(|t| t.into_std())
             .unwrap_or_else(Instant::now);
+        run.outcome.first_sent_ms = run.timings.iter().map(|t| t.sent).min().map(|sent| {
+            u64::try_from(sent.saturating_duration_since(t0).as_millis()).unwrap_or(u64::MAX)
+        });
         let latency = self.latency_from(t0);
         let counters = &self.counters;
         let mut errors = 0;

@@ -165,6 +165,8 @@ impl<'t, T: Transport> Session<'t, T> {
                 expected_refund,
                 result,
                 attempts: self.attempts,
+                // The driver knows the run's start; it fills this in.
+                first_sent_ms: None,
             },
             timings: self.timings,
         }

@@ -187,6 +187,7 @@ fn violations_table(h: &mut String, report: &RunReport) {
         h.push_str("<p>No violations: every order's money matches what its client was told.</p>\n");
         return;
     }
+    h.push_str(&super::kind_times_table(&money.by_kind));
     let shown = money.violations.len().min(VIOLATIONS_IN_HTML);
     let _ = writeln!(
         h,
