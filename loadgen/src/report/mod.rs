@@ -41,6 +41,7 @@
 //! | `checks[]` | {`name`, `passed`, `observed`, `limit`, `detail`} | one per check; `limit` is null for report-only checks |
 //! | `passed` | bool | every check passed (the exit code is 0 exactly when this is true) |
 
+mod chart;
 mod hlog;
 mod html;
 mod json;
