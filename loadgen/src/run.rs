@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gateway_sim::LedgerEntry;
 
@@ -25,7 +25,8 @@ use crate::pacing::{PacingStats, Schedule, WorkerShare};
 use crate::progress::ProgressFormat;
 use crate::reconcile::{Violation, reconcile_with_views};
 use crate::report::{
-    ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir,
+    GatewayWindow, ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate,
+    windows_on_run_clock, write_report_dir,
 };
 use crate::scenario::Scenario;
 use crate::thresholds::{CheckResult, CheckThresholds};
@@ -294,6 +295,9 @@ pub(crate) struct Connection {
     /// The service's `[target] timeout`, which replaces `[load] timeout`: a
     /// service retries the gateway before it answers.
     pub timeout: Option<Duration>,
+    /// When loadgen started the gateway (the embedded one): the clock its schedule windows
+    /// count from. `None` for a gateway started elsewhere.
+    pub gateway_started: Option<Instant>,
 }
 
 impl Connection {
@@ -314,6 +318,7 @@ impl Connection {
                             message: e.to_string(),
                         }
                     })?;
+                let gateway_started = Instant::now();
                 let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
                     seed,
                     behaviour,
@@ -327,6 +332,7 @@ impl Connection {
                     run_tag: String::new(),
                     flows: FlowMode::Native,
                     timeout: None,
+                    gateway_started: Some(gateway_started),
                 }
             }
             SystemUnderTest::Target(url) => {
@@ -338,6 +344,7 @@ impl Connection {
                     run_tag: OrderIds::fresh_tag(),
                     flows: FlowMode::Native,
                     timeout: None,
+                    gateway_started: None,
                 }
             }
             SystemUnderTest::Service { service, gateway } => {
@@ -356,6 +363,7 @@ impl Connection {
                     ledger: LedgerAccess::Http(gateway.clone()),
                     run_tag: OrderIds::fresh_tag(),
                     timeout: template.timeout,
+                    gateway_started: None,
                     flows: FlowMode::Service(Arc::new(template)),
                 }
             }
@@ -408,6 +416,7 @@ pub async fn execute_live(
         run_tag,
         flows: flow_mode,
         timeout,
+        gateway_started,
     } = Connection::open(
         scenario,
         &options.system,
@@ -562,7 +571,7 @@ pub async fn execute_live(
             .max(pacing.last_start.as_secs_f64()),
         users: load.users as u64,
     };
-    let report = RunReport::new(
+    let mut report = RunReport::new(
         meta,
         latency,
         timeline,
@@ -570,6 +579,17 @@ pub async fn execute_live(
         reconciliation.as_ref(),
         checks,
     );
+    if let Some(run_t0) = schedule.started_at() {
+        let shown_s = report
+            .timeline
+            .last()
+            .map_or(0.0, |s| s.second as f64 + 1.0)
+            .max(report.meta.duration_s);
+        let (windows, lead_ms) =
+            gateway_windows(scenario, gateway_started, run_t0.into_std(), shown_s);
+        report.gateway_windows = windows;
+        report.gateway_lead_ms = lead_ms;
+    }
     let files = write_report_dir(&report_dir, &report, Some(&recorder), Some(&outcomes))?;
     if let Some(worker) = shard.worker {
         write_worker_record(
@@ -604,6 +624,25 @@ pub async fn execute_live(
         pacing,
         warnings,
     })
+}
+
+/// The scenario's gateway windows that overlap the first `run_s` seconds of a run that started
+/// at `run_t0`, placed on its clock, with how long the gateway had run by then (the lead) when
+/// loadgen started it at `gateway_started`. A gateway started elsewhere is taken to have
+/// started with the run. A `[gateway]` table that does not parse (loadgen never reads it when
+/// it drives a gateway started elsewhere) gives no windows: they are drawn, not checked.
+pub(crate) fn gateway_windows(
+    scenario: &Scenario,
+    gateway_started: Option<Instant>,
+    run_t0: Instant,
+    run_s: f64,
+) -> (Vec<GatewayWindow>, Option<f64>) {
+    let Ok(behaviour) = gateway_sim::parse_scenario_gateway(&scenario.text) else {
+        return (Vec::new(), None);
+    };
+    let lead = gateway_started.map(|g| run_t0.saturating_duration_since(g));
+    let windows = windows_on_run_clock(&behaviour, lead.unwrap_or_default(), run_s);
+    (windows, lead.map(|l| l.as_secs_f64() * 1000.0))
 }
 
 /// In `--service` mode with `[target.order]`: waits for the gateway's webhooks to drain

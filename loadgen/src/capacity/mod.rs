@@ -287,6 +287,7 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         run_tag,
         flows: flow_mode,
         timeout,
+        gateway_started,
     } = Connection::open(
         scenario,
         &options.system,
@@ -383,7 +384,7 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         ),
     };
 
-    let report = CapacityReport::new(
+    let mut report = CapacityReport::new(
         report::RunInfo {
             scenario: scenario.name.clone(),
             mode,
@@ -399,6 +400,13 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         money,
         money_checks,
     );
+    // The windows that overlapped a step (the wait for the ledger after the last does not
+    // count: nothing was being sent).
+    let climb_s = report.steps.last().map_or(0.0, |s| s.started_s + s.wall_s);
+    let (windows, lead_ms) =
+        crate::run::gateway_windows(scenario, gateway_started, climb_t0, climb_s);
+    report.gateway_windows = windows;
+    report.gateway_lead_ms = lead_ms;
     report::write_json(&files.json, &report)?;
     write_text(&files.svg, &plot::render_svg(&report))?;
     write_text(&files.html, &plot::render_html(&report))?;
@@ -419,6 +427,8 @@ struct StepRun {
     recorder: LatencyRecorder,
     /// Their `first_sent_ms` count from the climb's start.
     outcomes: Vec<OrderOutcome>,
+    /// When the step's schedule started, since the climb's start.
+    started: Duration,
     wall: Duration,
 }
 
@@ -458,8 +468,8 @@ async fn run_step(
     // The driver stamps each order from the step's own start; a violation's time in
     // capacity.html is read on the climb's clock.
     let step_t0 = schedule.started_at().map_or(began, |t| t.into_std());
-    let offset_ms =
-        u64::try_from(step_t0.saturating_duration_since(climb_t0).as_millis()).unwrap_or(u64::MAX);
+    let started = step_t0.saturating_duration_since(climb_t0);
+    let offset_ms = u64::try_from(started.as_millis()).unwrap_or(u64::MAX);
     let mut outcomes = driver.outcomes.clone().into_vec();
     for o in &mut outcomes {
         o.first_sent_ms = o.first_sent_ms.map(|ms| ms.saturating_add(offset_ms));
@@ -469,6 +479,7 @@ async fn run_step(
         pacing: schedule.stats(),
         recorder,
         outcomes,
+        started,
         wall: began.elapsed(),
     })
 }
@@ -614,6 +625,7 @@ fn judge_step(
     StepResult {
         step: number,
         offered_rate: offered,
+        started_s: ran.started.as_secs_f64(),
         duration_s,
         warm_up_s: warm_up_s as f64,
         wall_s: ran.wall.as_secs_f64(),

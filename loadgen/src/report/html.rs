@@ -1,10 +1,12 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no scripts, nothing fetched), so
 //! it opens offline and survives being attached to a ticket: verdict, checks, latency percentile
-//! plot, throughput and p95 over time, latency per step, orders, and the violations table.
+//! plot, throughput and p95 over time (with the gateway's outage and brownout windows shaded),
+//! latency per step, orders, and the violations table (with when each kind happened).
 
 use std::fmt::Write as _;
 
-use super::chart::{Series, line_chart, nice_ceiling};
+use super::chart::{Band, Series, line_chart, nice_ceiling};
+use super::gateway_windows::{WindowKind, clock_note};
 use super::{RunReport, escape_markup as esc};
 use crate::latency::StepLatency;
 use crate::webhook_delivery::WebhookDelivery;
@@ -82,6 +84,10 @@ pub fn render_html(report: &RunReport) -> String {
     h.push_str("<h2>Over time</h2>\n");
     h.push_str(&throughput_plot(report));
     h.push_str(&p95_plot(report));
+    if !report.gateway_windows.is_empty() {
+        let note = clock_note(report.gateway_lead_ms);
+        let _ = writeln!(h, "<p>{}</p>", esc(&note));
+    }
 
     h.push_str("<h2>Orders</h2>\n<table><tr><th class=\"l\">flow</th><th>orders</th></tr>");
     for (flow, n) in &report.orders.by_flow {
@@ -296,6 +302,7 @@ fn percentile_plot(report: &RunReport) -> String {
                     .collect(),
             },
         ],
+        &[],
     )
 }
 
@@ -344,6 +351,7 @@ fn throughput_plot(report: &RunReport) -> String {
                     .collect(),
             },
         ],
+        &window_bands(report),
     )
 }
 
@@ -377,5 +385,25 @@ fn p95_plot(report: &RunReport) -> String {
                     .collect(),
             },
         ],
+        &window_bands(report),
     )
+}
+
+/// The gateway's windows as bands on the over-time charts (whose x is seconds since the run's
+/// start, as the windows' times are).
+fn window_bands(report: &RunReport) -> Vec<Band<'_>> {
+    report
+        .gateway_windows
+        .iter()
+        .map(|w| Band {
+            from: w.from_s,
+            until: w.until_s.unwrap_or(f64::INFINITY),
+            label: &w.label,
+            color: match w.kind {
+                WindowKind::Outage => "#c0392b",
+                WindowKind::Brownout => "#e67e22",
+                WindowKind::WebhookOutage => "#8e44ad",
+            },
+        })
+        .collect()
 }
