@@ -58,6 +58,15 @@ pub enum ClientResult {
 }
 
 impl ClientResult {
+    /// Every result, in declaration order (live counters are indexed by it).
+    pub const ALL: [ClientResult; 5] = [
+        ClientResult::Succeeded,
+        ClientResult::Declined,
+        ClientResult::Failed,
+        ClientResult::Unknown,
+        ClientResult::Accepted,
+    ];
+
     /// The snake_case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,7 +7,8 @@
 //! names plus the errors by kind.
 //!
 //! The figures are read from the run's shared counters; printing never blocks
-//! a user. `--quiet` turns it off.
+//! a user. `--quiet` turns it off. The same once-a-second sample gives the live metrics
+//! (`--metrics-listen`) their achieved rate, so the sampler also runs, silent, for them.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::flows::{Driver, ErrorKind};
+use crate::metrics::LiveBoard;
 
 /// How the progress line is printed (`--progress`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -156,8 +158,13 @@ impl ProgressHandle {
     }
 }
 
-/// Prints a progress line in `style` to stderr every second until stopped.
-pub fn spawn(driver: Arc<Driver>, style: ProgressFormat) -> ProgressHandle {
+/// Every second until stopped: prints a progress line in `print`'s format to stderr (none
+/// when `None`), and gives `board` the second's achieved rate for the live metrics.
+pub fn spawn(
+    driver: Arc<Driver>,
+    print: Option<ProgressFormat>,
+    board: Option<LiveBoard>,
+) -> ProgressHandle {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         // Lines fall on whole seconds of the schedule, so each one covers one full second.
@@ -199,8 +206,13 @@ pub fn spawn(driver: Arc<Driver>, style: ProgressFormat) -> ProgressHandle {
                 errors_by_kind: counters.errors_by_kind.snapshot(),
             };
             last_started = started;
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}", format(&sample, style));
+            if let Some(board) = &board {
+                board.set_achieved_rate(sample.started_last_second as f64);
+            }
+            if let Some(style) = print {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{}", format(&sample, style));
+            }
         }
     });
     ProgressHandle { stop, task }

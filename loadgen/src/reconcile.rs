@@ -47,6 +47,19 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ViolationKind; 9] = [
+        ViolationKind::DoubleCharge,
+        ViolationKind::LostCharge,
+        ViolationKind::OrphanCharge,
+        ViolationKind::AmountMismatch,
+        ViolationKind::DoubleFulfilment,
+        ViolationKind::PaidNotCharged,
+        ViolationKind::ChargedNotPaid,
+        ViolationKind::StateRegressed,
+        ViolationKind::RefundMismatch,
+    ];
+
     /// The snake_case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {

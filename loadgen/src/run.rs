@@ -20,6 +20,7 @@ use gateway_sim::LedgerEntry;
 use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::LatencyRecorder;
 use crate::merchant_view::MerchantView;
+use crate::metrics::{CheckedMoney, LiveBoard, MetricsEndpoint};
 use crate::outcomes::OutcomeLog;
 use crate::pacing::{PacingStats, Schedule, WorkerShare};
 use crate::progress::ProgressFormat;
@@ -101,6 +102,9 @@ pub struct ShardOptions {
 pub struct LiveOptions {
     /// How the once-a-second progress line is printed (unless [`RunOptions::quiet`]).
     pub progress: ProgressFormat,
+    /// Serve the live metrics here while the run goes on (`--metrics-listen`); the endpoint
+    /// stops when the run ends, after the money check's result is published.
+    pub metrics: Option<MetricsEndpoint>,
 }
 
 /// Written beside a worker's reports: which share it played, for `loadgen merge`.
@@ -467,7 +471,16 @@ pub async fn execute_live(
         OutcomeLog::with_capacity(capacity),
     ));
 
-    let progress = (!options.quiet).then(|| crate::progress::spawn(driver.clone(), live.progress));
+    let live_metrics = live.metrics.map(|endpoint| {
+        let board = LiveBoard::new("run", &scenario.name, mode.as_str());
+        board.begin(driver.clone(), None);
+        let server = endpoint.serve(board.clone());
+        (board, server)
+    });
+    let board = live_metrics.as_ref().map(|(board, _)| board.clone());
+    let print = (!options.quiet).then_some(live.progress);
+    let progress = (print.is_some() || board.is_some())
+        .then(|| crate::progress::spawn(driver.clone(), print, board.clone()));
     let attack = flows::run_attack(
         driver.clone(),
         &AttackOptions {
@@ -478,6 +491,9 @@ pub async fn execute_live(
     .await;
     if let Some(progress) = progress {
         progress.stop().await;
+    }
+    if let Some(board) = &board {
+        board.end();
     }
     attack?;
 
@@ -556,6 +572,10 @@ pub async fn execute_live(
         }
     };
 
+    if let (Some(board), Some(rec)) = (&board, &reconciliation) {
+        board.money_checked(CheckedMoney::of(rec));
+    }
+
     let meta = RunMeta {
         scenario: scenario.name.clone(),
         mode,
@@ -615,6 +635,10 @@ pub async fn execute_live(
     }
     if let Some(w) = pacing.keep_up_warning(load.users) {
         warnings.push(w);
+    }
+    // The reports are written: the endpoint has shown its final update, and goes.
+    if let Some((_, server)) = live_metrics {
+        server.stop().await;
     }
     Ok(FinishedRun {
         report,
