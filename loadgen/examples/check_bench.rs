@@ -210,6 +210,7 @@ fn main() -> ExitCode {
             expected_refund,
             result,
             attempts,
+            first_sent_ms: None,
         });
         // Another merchant's traffic on the same gateway, with colliding references.
         if i % 2 == 0 {

@@ -6,6 +6,7 @@
 //! unreachable gateway, unwritable report directory), with a message naming
 //! the problem. clap's own usage errors exit 2 as well.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,9 +14,11 @@ use clap::{Args, Parser, Subcommand};
 use gateway_sim::parse_duration;
 
 use crate::merge::{MergeError, MergeOptions};
+use crate::metrics::MetricsEndpoint;
 use crate::offline_check::CheckOfflineError;
 use crate::pacing::{PacingError, WORKER_INDEX_ENV, WorkerShare};
-use crate::run::{RunError, RunOptions, ShardOptions, SystemUnderTest};
+use crate::progress::ProgressFormat;
+use crate::run::{LiveOptions, RunError, RunOptions, ShardOptions, SystemUnderTest};
 use crate::scenario::{LoadOverrides, Scenario, ScenarioError};
 use crate::thresholds::CheckThresholds;
 
@@ -36,6 +39,12 @@ Examples:
   # The scenario's [target] table describes your endpoint (see the scenario docs).
   loadgen run --scenario my-service.toml --service http://127.0.0.1:8080 \\
       --gateway http://127.0.0.1:4242
+
+  # Watch a long run in Grafana: Prometheus scrapes http://127.0.0.1:9464/metrics
+  loadgen run --scenario scenarios/brownout.toml --metrics-listen 127.0.0.1:9464
+
+  # In CI: the progress line as one JSON object a line, on stderr (warnings there stay text)
+  loadgen run --scenario scenarios/happy-path.toml --progress json 2> progress.log
 
   # Past one machine: two workers, each half of the orders at half the rate, then one report
   loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \
@@ -182,6 +191,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "I/N", display_order = HELP_ORDER_AFTER_SHARED)]
     pub worker: Option<String>,
 
+    /// How the once-a-second progress line is printed (on stderr; --quiet prints none)
+    ///
+    /// `json` prints one JSON object per line, for CI logs that are parsed: elapsed_s, rate
+    /// (orders started in the last second), target_rate, p95_ms, requests, errors, error_rate
+    /// (a fraction), errors_by_kind, orders_done, orders_total, late_starts.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = ProgressFormat::Human,
+        display_order = HELP_ORDER_AFTER_SHARED + 2
+    )]
+    pub progress: ProgressFormat,
+
     /// Read the ledger here after the run instead of from --target / --gateway
     ///
     /// URLs or NDJSON files, comma-separated: for a gateway sharded behind a proxy,
@@ -257,6 +280,18 @@ pub struct DriveArgs {
     /// No progress line while the run goes on
     #[arg(long, short, display_order = HELP_ORDER_SHARED + 4)]
     pub quiet: bool,
+
+    /// Serve live metrics, Prometheus text, at http://ADDR/metrics while loadgen runs
+    ///
+    /// ADDR is IP:PORT, such as 127.0.0.1:9464 or 0.0.0.0:9464 (port 0 picks a free port; the
+    /// address is printed on stderr). Served: target and achieved rate, orders started, in
+    /// flight and finished by client result, request latency as histogram buckets (corrected
+    /// for coordinated omission), errors by kind, orders whose client was told of two
+    /// payments; and, once the money check has run after the load, its violations by kind
+    /// with loadgen_check_done 1. The endpoint stops when the run ends, right after that
+    /// final update; report.json has the verdict for a scraper that missed it.
+    #[arg(long, value_name = "ADDR", display_order = HELP_ORDER_SHARED + 5)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -528,10 +563,29 @@ pub fn shard_options(args: &RunArgs, env_index: Option<&str>) -> Result<ShardOpt
 async fn run_command(args: RunArgs) -> Result<Verdict, CliError> {
     let env_index = std::env::var(WORKER_INDEX_ENV).ok();
     let shard = shard_options(&args, env_index.as_deref())?;
+    let progress = args.progress;
+    let metrics_listen = args.drive.metrics_listen;
     let options = run_options(args)?;
-    let finished = crate::run::execute_sharded(options, &shard).await?;
+    let live = LiveOptions {
+        progress,
+        metrics: metrics_endpoint(metrics_listen).await?,
+    };
+    let finished = crate::run::execute_live(options, &shard, live).await?;
     crate::run::print_finished(&finished);
     Ok(Verdict::from_passed(finished.report.passed))
+}
+
+/// Binds `--metrics-listen`'s address, if given, and says on stderr where the metrics are: a
+/// port 0 is only known once bound, and a port already taken fails here, before any load.
+async fn metrics_endpoint(addr: Option<SocketAddr>) -> Result<Option<MetricsEndpoint>, CliError> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let cannot = |e: std::io::Error| CliError::Usage(format!("--metrics-listen {addr}: {e}"));
+    let endpoint = MetricsEndpoint::bind(addr).await.map_err(cannot)?;
+    let bound = endpoint.local_addr().map_err(cannot)?;
+    eprintln!("metrics   http://{bound}/metrics (served until the run ends)");
+    Ok(Some(endpoint))
 }
 
 /// Turns `loadgen capacity` arguments into options (no I/O beyond reading the scenario).
@@ -569,8 +623,10 @@ pub fn capacity_options(args: CapacityArgs) -> Result<crate::capacity::CapacityO
 }
 
 async fn capacity_command(args: CapacityArgs) -> Result<Verdict, CliError> {
+    let metrics_listen = args.drive.metrics_listen;
     let options = capacity_options(args)?;
-    let finished = crate::capacity::execute(options).await?;
+    let metrics = metrics_endpoint(metrics_listen).await?;
+    let finished = crate::capacity::execute_live(options, metrics).await?;
     crate::capacity::print_finished(&finished);
     Ok(Verdict::from_passed(finished.report.passed))
 }
@@ -662,11 +718,15 @@ mod tests {
             "--seed",
             "3",
             "--quiet",
+            "--progress",
+            "json",
         ])
         .expect("valid");
         let Command::Run(args) = cli.command else {
             panic!("expected run");
         };
+        assert_eq!(args.progress, ProgressFormat::Json);
+        assert_eq!(args.drive.metrics_listen, None);
         assert_eq!(args.rate, Some(250.0));
         assert_eq!(args.duration, Some(Duration::from_secs(90)));
         assert_eq!(args.drive.users, Some(8));
@@ -681,6 +741,14 @@ mod tests {
             vec!["run", "--scenario", "s.toml", "--duration", "20"],
             vec!["run", "--scenario", "s.toml", "--service", "http://a"],
             vec!["run", "--scenario", "s.toml", "--gateway", "http://a"],
+            vec![
+                "run",
+                "--scenario",
+                "s.toml",
+                "--metrics-listen",
+                "localhost",
+            ],
+            vec!["run", "--scenario", "s.toml", "--progress", "xml"],
             vec![
                 "run",
                 "--scenario",
@@ -735,6 +803,47 @@ mod tests {
     }
 
     #[test]
+    fn metrics_listen_is_shared_by_run_and_capacity() {
+        for command in ["run", "capacity"] {
+            let cli = parse(&[
+                command,
+                "--scenario",
+                "s.toml",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ])
+            .expect("valid");
+            let drive = match cli.command {
+                Command::Run(args) => args.drive,
+                Command::Capacity(args) => args.drive,
+                _ => panic!("expected {command}"),
+            };
+            assert_eq!(
+                drive.metrics_listen,
+                Some(SocketAddr::from(([127, 0, 0, 1], 0)))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_taken_metrics_port_is_a_usage_error() {
+        let taken = MetricsEndpoint::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .expect("binds");
+        let addr = taken.local_addr().expect("an address");
+        let e = metrics_endpoint(Some(addr))
+            .await
+            .expect_err("the port is taken");
+        assert!(e.to_string().contains("--metrics-listen"), "{e}");
+        assert!(
+            metrics_endpoint(None)
+                .await
+                .expect("nothing asked")
+                .is_none()
+        );
+    }
+
+    #[test]
     fn merge_flags_parse() {
         let cli = parse(&[
             "merge",
@@ -783,10 +892,12 @@ mod tests {
                 report_dir: None,
                 admin_token: None,
                 quiet: true,
+                metrics_listen: None,
             },
             rate: None,
             duration: None,
             worker: None,
+            progress: ProgressFormat::Human,
             ledger: None,
         };
         let e = run_options(args(None, None)).expect_err("zero users");

@@ -20,7 +20,9 @@
 //! - `pacing`: the open-model schedule every user shares (order `n` due at `t0 + n/rate`).
 //! - `flows`: what a user does with an order (the merchant flows, the `--service`
 //!   template); the only module that knows goose.
-//! - `progress`: the once-a-second progress line.
+//! - `progress`: the once-a-second progress line (human or JSON).
+//! - `metrics`: the live metrics endpoint (`--metrics-listen`), Prometheus text while a run
+//!   goes on.
 //! - [`outcomes`]: what each client saw, per order.
 //! - `latency`: HdrHistogram latency per step, corrected and uncorrected.
 //! - `ledger_source`: reads the gateway's ledger (HTTP or file).
@@ -49,6 +51,7 @@ mod ledger_source;
 pub mod merchant_view;
 mod merchant_views;
 pub mod merge;
+mod metrics;
 mod offline_check;
 pub mod outcomes;
 mod pacing;
@@ -63,9 +66,11 @@ mod webhook_delivery;
 
 pub use latency::{LatencySummary, Percentiles, StepLatency};
 pub use ledger_source::{LedgerError, fetch_ledger};
+pub use metrics::MetricsEndpoint;
 pub use offline_check::{
     CheckOfflineError, check_offline, check_offline_with_token, check_offline_with_views,
 };
+pub use progress::ProgressFormat;
 pub use reconcile::{
     MerchantViewCounts, Reconciliation, Violation, ViolationCounts, ViolationKind, reconcile,
     reconcile_with_views,

@@ -762,6 +762,7 @@ mod tests {
                 error: None,
                 latency_us: 1000,
             }],
+            first_sent_ms: None,
         }
     }
 

@@ -34,6 +34,12 @@ pub struct OrderOutcome {
     pub expected_refund: i64,
     pub result: ClientResult,
     pub attempts: Vec<Attempt>,
+    /// When the order's first request went out, in milliseconds since the run's start (the
+    /// open-model schedule's `t0`; for `loadgen capacity`, the climb's start): when in the run
+    /// an order, and so a violation, happened. Absent from outcomes written before loadgen
+    /// kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sent_ms: Option<u64>,
 }
 
 /// The final answer the client believed.
@@ -52,6 +58,15 @@ pub enum ClientResult {
 }
 
 impl ClientResult {
+    /// Every result, in declaration order (live counters are indexed by it).
+    pub const ALL: [ClientResult; 5] = [
+        ClientResult::Succeeded,
+        ClientResult::Declined,
+        ClientResult::Failed,
+        ClientResult::Unknown,
+        ClientResult::Accepted,
+    ];
+
     /// The snake_case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {

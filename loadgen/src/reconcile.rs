@@ -47,6 +47,19 @@ pub enum ViolationKind {
 }
 
 impl ViolationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ViolationKind; 9] = [
+        ViolationKind::DoubleCharge,
+        ViolationKind::LostCharge,
+        ViolationKind::OrphanCharge,
+        ViolationKind::AmountMismatch,
+        ViolationKind::DoubleFulfilment,
+        ViolationKind::PaidNotCharged,
+        ViolationKind::ChargedNotPaid,
+        ViolationKind::StateRegressed,
+        ViolationKind::RefundMismatch,
+    ];
+
     /// The snake_case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -105,6 +118,10 @@ pub struct Violation {
     pub ledger: Vec<LedgerEntry>,
     /// One sentence for a human.
     pub detail: String,
+    /// When the order's first request went out, ms since the run's start (as the outcome
+    /// says; absent when it does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sent_ms: Option<u64>,
     /// What the merchant said about the order, for the kinds that compare its view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_view: Option<MerchantView>,
@@ -333,6 +350,7 @@ fn describe(
         payment_ids,
         ledger: entries,
         detail,
+        first_sent_ms: outcome.first_sent_ms,
         merchant_view,
         deliveries: Vec::new(),
     }
@@ -602,6 +620,7 @@ pub(crate) mod fixtures {
             expected_refund: expected.1,
             result,
             attempts,
+            first_sent_ms: None,
         }
     }
 

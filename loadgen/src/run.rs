@@ -13,18 +13,21 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gateway_sim::LedgerEntry;
 
 use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::LatencyRecorder;
 use crate::merchant_view::MerchantView;
+use crate::metrics::{CheckedMoney, LiveBoard, MetricsEndpoint};
 use crate::outcomes::OutcomeLog;
 use crate::pacing::{PacingStats, Schedule, WorkerShare};
+use crate::progress::ProgressFormat;
 use crate::reconcile::{Violation, reconcile_with_views};
 use crate::report::{
-    ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate, write_report_dir,
+    GatewayWindow, ReportError, ReportFiles, RunMeta, RunMode, RunReport, error_rate,
+    windows_on_run_clock, write_report_dir,
 };
 use crate::scenario::Scenario;
 use crate::thresholds::{CheckResult, CheckThresholds};
@@ -90,6 +93,18 @@ pub struct ShardOptions {
     /// [`crate::ledger_source::load`]). For a gateway sharded behind a proxy the
     /// proxy's `/_sim/ledger` is one shard's; this names them all.
     pub ledger: Option<String>,
+}
+
+/// What a run shows while it goes on, beyond its reports at the end. Kept apart from
+/// [`RunOptions`] (as [`ShardOptions`] is) so that callers that build those by hand are not
+/// touched.
+#[derive(Debug, Default)]
+pub struct LiveOptions {
+    /// How the once-a-second progress line is printed (unless [`RunOptions::quiet`]).
+    pub progress: ProgressFormat,
+    /// Serve the live metrics here while the run goes on (`--metrics-listen`); the endpoint
+    /// stops when the run ends, after the money check's result is published.
+    pub metrics: Option<MetricsEndpoint>,
 }
 
 /// Written beside a worker's reports: which share it played, for `loadgen merge`.
@@ -284,6 +299,9 @@ pub(crate) struct Connection {
     /// The service's `[target] timeout`, which replaces `[load] timeout`: a
     /// service retries the gateway before it answers.
     pub timeout: Option<Duration>,
+    /// When loadgen started the gateway (the embedded one): the clock its schedule windows
+    /// count from. `None` for a gateway started elsewhere.
+    pub gateway_started: Option<Instant>,
 }
 
 impl Connection {
@@ -304,6 +322,7 @@ impl Connection {
                             message: e.to_string(),
                         }
                     })?;
+                let gateway_started = Instant::now();
                 let sim = gateway_sim::GatewaySim::start(gateway_sim::SimConfig {
                     seed,
                     behaviour,
@@ -317,6 +336,7 @@ impl Connection {
                     run_tag: String::new(),
                     flows: FlowMode::Native,
                     timeout: None,
+                    gateway_started: Some(gateway_started),
                 }
             }
             SystemUnderTest::Target(url) => {
@@ -328,6 +348,7 @@ impl Connection {
                     run_tag: OrderIds::fresh_tag(),
                     flows: FlowMode::Native,
                     timeout: None,
+                    gateway_started: None,
                 }
             }
             SystemUnderTest::Service { service, gateway } => {
@@ -346,6 +367,7 @@ impl Connection {
                     ledger: LedgerAccess::Http(gateway.clone()),
                     run_tag: OrderIds::fresh_tag(),
                     timeout: template.timeout,
+                    gateway_started: None,
                     flows: FlowMode::Service(Arc::new(template)),
                 }
             }
@@ -362,6 +384,15 @@ pub async fn execute(options: RunOptions) -> Result<FinishedRun, RunError> {
 pub async fn execute_sharded(
     options: RunOptions,
     shard: &ShardOptions,
+) -> Result<FinishedRun, RunError> {
+    execute_live(options, shard, LiveOptions::default()).await
+}
+
+/// [`execute_sharded`], showing the run as `live` says while it goes on.
+pub async fn execute_live(
+    options: RunOptions,
+    shard: &ShardOptions,
+    live: LiveOptions,
 ) -> Result<FinishedRun, RunError> {
     let scenario = &options.scenario;
     if shard.ledger.is_some() && options.system == SystemUnderTest::Embedded {
@@ -389,6 +420,7 @@ pub async fn execute_sharded(
         run_tag,
         flows: flow_mode,
         timeout,
+        gateway_started,
     } = Connection::open(
         scenario,
         &options.system,
@@ -439,7 +471,16 @@ pub async fn execute_sharded(
         OutcomeLog::with_capacity(capacity),
     ));
 
-    let progress = (!options.quiet).then(|| crate::progress::spawn(driver.clone()));
+    let live_metrics = live.metrics.map(|endpoint| {
+        let board = LiveBoard::new("run", &scenario.name, mode.as_str());
+        board.begin(driver.clone(), None);
+        let server = endpoint.serve(board.clone());
+        (board, server)
+    });
+    let board = live_metrics.as_ref().map(|(board, _)| board.clone());
+    let print = (!options.quiet).then_some(live.progress);
+    let progress = (print.is_some() || board.is_some())
+        .then(|| crate::progress::spawn(driver.clone(), print, board.clone()));
     let attack = flows::run_attack(
         driver.clone(),
         &AttackOptions {
@@ -450,6 +491,9 @@ pub async fn execute_sharded(
     .await;
     if let Some(progress) = progress {
         progress.stop().await;
+    }
+    if let Some(board) = &board {
+        board.end();
     }
     attack?;
 
@@ -528,6 +572,10 @@ pub async fn execute_sharded(
         }
     };
 
+    if let (Some(board), Some(rec)) = (&board, &reconciliation) {
+        board.money_checked(CheckedMoney::of(rec));
+    }
+
     let meta = RunMeta {
         scenario: scenario.name.clone(),
         mode,
@@ -543,7 +591,7 @@ pub async fn execute_sharded(
             .max(pacing.last_start.as_secs_f64()),
         users: load.users as u64,
     };
-    let report = RunReport::new(
+    let mut report = RunReport::new(
         meta,
         latency,
         timeline,
@@ -551,6 +599,17 @@ pub async fn execute_sharded(
         reconciliation.as_ref(),
         checks,
     );
+    if let Some(run_t0) = schedule.started_at() {
+        let shown_s = report
+            .timeline
+            .last()
+            .map_or(0.0, |s| s.second as f64 + 1.0)
+            .max(report.meta.duration_s);
+        let (windows, lead_ms) =
+            gateway_windows(scenario, gateway_started, run_t0.into_std(), shown_s);
+        report.gateway_windows = windows;
+        report.gateway_lead_ms = lead_ms;
+    }
     let files = write_report_dir(&report_dir, &report, Some(&recorder), Some(&outcomes))?;
     if let Some(worker) = shard.worker {
         write_worker_record(
@@ -577,6 +636,10 @@ pub async fn execute_sharded(
     if let Some(w) = pacing.keep_up_warning(load.users) {
         warnings.push(w);
     }
+    // The reports are written: the endpoint has shown its final update, and goes.
+    if let Some((_, server)) = live_metrics {
+        server.stop().await;
+    }
     Ok(FinishedRun {
         report,
         report_dir,
@@ -585,6 +648,25 @@ pub async fn execute_sharded(
         pacing,
         warnings,
     })
+}
+
+/// The scenario's gateway windows that overlap the first `run_s` seconds of a run that started
+/// at `run_t0`, placed on its clock, with how long the gateway had run by then (the lead) when
+/// loadgen started it at `gateway_started`. A gateway started elsewhere is taken to have
+/// started with the run. A `[gateway]` table that does not parse (loadgen never reads it when
+/// it drives a gateway started elsewhere) gives no windows: they are drawn, not checked.
+pub(crate) fn gateway_windows(
+    scenario: &Scenario,
+    gateway_started: Option<Instant>,
+    run_t0: Instant,
+    run_s: f64,
+) -> (Vec<GatewayWindow>, Option<f64>) {
+    let Ok(behaviour) = gateway_sim::parse_scenario_gateway(&scenario.text) else {
+        return (Vec::new(), None);
+    };
+    let lead = gateway_started.map(|g| run_t0.saturating_duration_since(g));
+    let windows = windows_on_run_clock(&behaviour, lead.unwrap_or_default(), run_s);
+    (windows, lead.map(|l| l.as_secs_f64() * 1000.0))
 }
 
 /// In `--service` mode with `[target.order]`: waits for the gateway's webhooks to drain

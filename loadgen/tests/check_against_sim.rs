@@ -76,6 +76,7 @@ fn outcome(id: &str, flow: &str, expected_capture: i64, attempts: Vec<Attempt>) 
             ClientResult::Failed
         },
         attempts,
+        first_sent_ms: None,
     }
 }
 

@@ -81,6 +81,16 @@ async fn a_clean_mixed_run_passes_and_writes_every_report() {
     let outcomes = finished.files.outcomes.as_ref().expect("outcomes written");
     let lines = std::fs::read_to_string(outcomes).expect("outcomes readable");
     assert_eq!(lines.lines().count() as u64, report.orders.total);
+    // Every order says when in the run its first request went out (what the violations'
+    // first and last times are read from): within the 2 s schedule, give or take a late start.
+    let played = loadgen::outcomes::read_ndjson(outcomes).expect("outcomes parse");
+    assert!(
+        played
+            .iter()
+            .all(|o| o.first_sent_ms.is_some_and(|ms| ms < 3_000)),
+        "{:?}",
+        played.iter().map(|o| o.first_sent_ms).collect::<Vec<_>>()
+    );
     assert!(report.money.ledger_entries >= report.orders.total);
 
     for file in [

@@ -30,6 +30,7 @@ use hdrhistogram::Histogram;
 
 use crate::flows::{self, AttackOptions, Driver, FlowMode, OrderIds};
 use crate::latency::{LatencyRecorder, LatencySummary, Percentiles, StepLatency, new_histogram};
+use crate::metrics::{CheckedMoney, LiveBoard, MetricsEndpoint};
 use crate::outcomes::{ClientResult, OrderOutcome, OutcomeLog};
 use crate::pacing::{PacingStats, Schedule};
 use crate::reconcile::reconcile;
@@ -256,6 +257,16 @@ pub fn slo_of(thresholds: &CheckThresholds, origin: &str) -> Result<Slo, RunErro
 
 /// Runs the whole climb and the money check; see the module doc.
 pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> {
+    execute_live(options, None).await
+}
+
+/// [`execute`], serving the live metrics at `metrics` while the climb goes on
+/// (`--metrics-listen`); the endpoint stops when the climb ends, after the money check's
+/// result is published.
+pub async fn execute_live(
+    options: CapacityOptions,
+    metrics: Option<MetricsEndpoint>,
+) -> Result<CapacityRun, RunError> {
     let scenario = &options.scenario;
     let plan = &options.plan;
     let thresholds = crate::run::thresholds(scenario)?;
@@ -287,6 +298,7 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         run_tag,
         flows: flow_mode,
         timeout,
+        gateway_started,
     } = Connection::open(
         scenario,
         &options.system,
@@ -310,7 +322,16 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         source,
     })?;
 
+    let live_metrics = metrics.map(|endpoint| {
+        let board = LiveBoard::new("capacity", &scenario.name, mode.as_str());
+        let server = endpoint.serve(board.clone());
+        (board, server)
+    });
+    let board = live_metrics.as_ref().map(|(board, _)| board.clone());
+
     let started_at_unix_ms = u64::try_from(unix_now().as_millis()).unwrap_or(u64::MAX);
+    // The climb's clock: outcomes' `first_sent_ms` count from here, across steps.
+    let climb_t0 = Instant::now();
     let warm_up_s = plan.warm_up_seconds();
     if !options.quiet {
         println!("{}", report::header_line(scenario, plan, &rates, &slo));
@@ -324,7 +345,13 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         // Order ids carry the step, so the steps' orders never share an id
         // (or an idempotency key) in the one ledger.
         let ids = OrderIds::new(step_load.seed, format!("{run_tag}c{number}"));
-        let ran = run_step(step_load, ids, flow_mode.clone(), &host).await?;
+        let step = StepPlay {
+            load: step_load,
+            ids,
+            mode: flow_mode.clone(),
+            number,
+        };
+        let ran = run_step(step, &host, climb_t0, board.as_ref()).await?;
         let result = judge_step(number, &ran, &thresholds, warm_up_s);
         if let Some(w) = &result.warning {
             warnings.push(format!("step {number}: {w}"));
@@ -361,6 +388,9 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
             let rec = tokio::task::spawn_blocking(move || reconcile(&outcomes, &entries))
                 .await
                 .map_err(|e| RunError::Check(e.to_string()))?;
+            if let Some(board) = &board {
+                board.money_checked(CheckedMoney::of(&rec));
+            }
             let checks = thresholds.evaluate_money(&rec.counts);
             (
                 MoneySummary::from_reconciliation(&rec),
@@ -381,7 +411,7 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         ),
     };
 
-    let report = CapacityReport::new(
+    let mut report = CapacityReport::new(
         report::RunInfo {
             scenario: scenario.name.clone(),
             mode,
@@ -397,9 +427,20 @@ pub async fn execute(options: CapacityOptions) -> Result<CapacityRun, RunError> 
         money,
         money_checks,
     );
+    // The windows that overlapped a step (the wait for the ledger after the last does not
+    // count: nothing was being sent).
+    let climb_s = report.steps.last().map_or(0.0, |s| s.started_s + s.wall_s);
+    let (windows, lead_ms) =
+        crate::run::gateway_windows(scenario, gateway_started, climb_t0, climb_s);
+    report.gateway_windows = windows;
+    report.gateway_lead_ms = lead_ms;
     report::write_json(&files.json, &report)?;
     write_text(&files.svg, &plot::render_svg(&report))?;
     write_text(&files.html, &plot::render_html(&report))?;
+    // The reports are written: the endpoint has shown its final update, and goes.
+    if let Some((_, server)) = live_metrics {
+        server.stop().await;
+    }
 
     Ok(CapacityRun {
         report,
@@ -415,17 +456,36 @@ struct StepRun {
     load: LoadPlan,
     pacing: PacingStats,
     recorder: LatencyRecorder,
+    /// Their `first_sent_ms` count from the climb's start.
     outcomes: Vec<OrderOutcome>,
+    /// When the step's schedule started, since the climb's start.
+    started: Duration,
     wall: Duration,
 }
 
-/// Drives one rate for one step duration, as `loadgen run` would (without its reports).
-async fn run_step(
+/// One step to play: its load, its order ids, the flows, its 1-based number.
+struct StepPlay {
     load: LoadPlan,
     ids: OrderIds,
     mode: FlowMode,
+    number: u32,
+}
+
+/// Drives one rate for one step duration, as `loadgen run` would (without its reports).
+/// `climb_t0` is the climb's start, which the outcomes' times are moved onto; `board`, when
+/// the live metrics are served, shows the step while it runs.
+async fn run_step(
+    step: StepPlay,
     host: &str,
+    climb_t0: Instant,
+    board: Option<&LiveBoard>,
 ) -> Result<StepRun, RunError> {
+    let StepPlay {
+        load,
+        ids,
+        mode,
+        number,
+    } = step;
     let math = load.schedule();
     let schedule = Arc::new(Schedule::new(math));
     let capacity = usize::try_from(math.total_orders()).unwrap_or(0);
@@ -437,7 +497,13 @@ async fn run_step(
         OutcomeLog::with_capacity(capacity),
     ));
     let began = Instant::now();
-    flows::run_attack(
+    // Silent: capacity prints a line per step, not per second; the sampler is there for the
+    // live metrics' achieved rate.
+    let sampler = board.map(|board| {
+        board.begin(driver.clone(), Some(number));
+        crate::progress::spawn(driver.clone(), None, Some(board.clone()))
+    });
+    let attack = flows::run_attack(
         driver.clone(),
         &AttackOptions {
             host: host.to_string(),
@@ -445,16 +511,33 @@ async fn run_step(
             goose_report: None,
         },
     )
-    .await?;
+    .await;
+    if let Some(sampler) = sampler {
+        sampler.stop().await;
+    }
+    if let Some(board) = board {
+        board.end();
+    }
+    attack?;
     let recorder = driver
         .latency()
         .cloned()
         .unwrap_or_else(LatencyRecorder::new);
+    // The driver stamps each order from the step's own start; a violation's time in
+    // capacity.html is read on the climb's clock.
+    let step_t0 = schedule.started_at().map_or(began, |t| t.into_std());
+    let started = step_t0.saturating_duration_since(climb_t0);
+    let offset_ms = u64::try_from(started.as_millis()).unwrap_or(u64::MAX);
+    let mut outcomes = driver.outcomes.clone().into_vec();
+    for o in &mut outcomes {
+        o.first_sent_ms = o.first_sent_ms.map(|ms| ms.saturating_add(offset_ms));
+    }
     Ok(StepRun {
         load,
         pacing: schedule.stats(),
         recorder,
-        outcomes: driver.outcomes.clone().into_vec(),
+        outcomes,
+        started,
         wall: began.elapsed(),
     })
 }
@@ -600,6 +683,7 @@ fn judge_step(
     StepResult {
         step: number,
         offered_rate: offered,
+        started_s: ran.started.as_secs_f64(),
         duration_s,
         warm_up_s: warm_up_s as f64,
         wall_s: ran.wall.as_secs_f64(),

@@ -10,7 +10,9 @@
 //! - errors: error rate with the `max_error_rate` line.
 //!
 //! The knee (highest rate that held) is a green line across all three; the
-//! break a red dashed one, with the rates beyond it shaded.
+//! break a red dashed one, with the rates beyond it shaded. Steps whose time overlapped one of
+//! the scenario's gateway windows (an outage, a brownout) are shaded orange and labelled with
+//! it: the x axis is the offered rate, not time, so a window marks the steps it fell on.
 
 use std::fmt::Write as _;
 
@@ -35,6 +37,8 @@ const ERRORS: &str = "#d62728";
 const SLO: &str = "#d62728";
 const KNEE: &str = "#2ca02c";
 const BROKE: &str = "#d62728";
+/// Steps that ran while a gateway window was open.
+const WINDOW: &str = "#e67e22";
 
 /// One panel's place on the page.
 #[derive(Clone, Copy)]
@@ -289,6 +293,70 @@ fn x_scale(report: &CapacityReport) -> Scale {
     Scale::linear((lo - pad).max(0.0), hi + pad)
 }
 
+/// For each step, the labels of the gateway windows its time overlapped (from its schedule's
+/// start to its end, on the climb's clock).
+pub fn step_windows(report: &CapacityReport) -> Vec<Vec<&str>> {
+    report
+        .steps
+        .iter()
+        .map(|s| {
+            report
+                .gateway_windows
+                .iter()
+                .filter(|w| w.overlaps(s.started_s, s.started_s + s.wall_s))
+                .map(|w| w.label.as_str())
+                .collect()
+        })
+        .collect()
+}
+
+/// The stretch of the x axis (offered rate) step `i`'s band covers: halfway to each
+/// neighbour's rate, or as far on the other side when it has none.
+fn step_span(steps: &[super::StepResult], i: usize) -> (f64, f64) {
+    let rate = |j: usize| steps.get(j).map(|s| s.offered_rate);
+    let here = rate(i).unwrap_or(0.0);
+    let before = i.checked_sub(1).and_then(rate);
+    let after = rate(i + 1);
+    let half_gap = match (before, after) {
+        (Some(b), _) => (here - b) / 2.0,
+        (None, Some(a)) => (a - here) / 2.0,
+        (None, None) => (here * 0.05).max(0.5),
+    };
+    let lo = before.map_or(here - half_gap, |b| (b + here) / 2.0);
+    let hi = after.map_or(here + half_gap, |a| (here + a) / 2.0);
+    (lo, hi)
+}
+
+/// Shades, across every panel, the steps whose time overlapped a gateway window, and names
+/// the windows along the top panel's foot.
+fn shade_window_steps(svg: &mut Svg, report: &CapacityReport, x: Scale, panels: &[Panel]) {
+    let Some(top) = panels.first() else {
+        return;
+    };
+    for (i, labels) in step_windows(report).iter().enumerate() {
+        if labels.is_empty() {
+            continue;
+        }
+        let (lo, hi) = step_span(&report.steps, i);
+        let (x0, x1) = (x.x(lo), x.x(hi));
+        for p in panels {
+            let _ = writeln!(
+                svg.out,
+                r#"<rect x="{x0:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{WINDOW}" fill-opacity="0.12"/>"#,
+                p.top,
+                (x1 - x0).max(0.0),
+                p.height
+            );
+        }
+        svg.text(
+            x0 + 3.0,
+            top.bottom() - 6.0 - 14.0 * (i % 2) as f64,
+            &format!(r#"font-size="10" fill="{WINDOW}""#),
+            &labels.join(", "),
+        );
+    }
+}
+
 /// `capacity.svg`: see the module doc.
 pub fn render_svg(report: &CapacityReport) -> String {
     let mut svg = Svg { out: String::new() };
@@ -482,6 +550,7 @@ pub fn render_svg(report: &CapacityReport) -> String {
 
     // The knee and the break, across every panel.
     let panels = [top, mid, low];
+    shade_window_steps(&mut svg, report, x, &panels);
     if let Some(b) = &report.broke_at {
         let px = x.x(b.rate);
         for p in panels {
@@ -621,15 +690,24 @@ th{background:#f0f0f0}\ntd.l,th.l{text-align:left}\n\
         e(&report.slo.describe())
     );
     out.push_str(&render_svg(report));
-    out.push_str("<h2>Steps</h2>\n<table>\n<tr><th>step</th><th>offered /s</th><th>achieved /s</th><th>goodput /s</th><th>orders</th><th>requests</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>errors</th><th>error rate</th><th class=\"l\">verdict</th></tr>\n");
-    for s in &report.steps {
+    if !report.gateway_windows.is_empty() {
+        let note = crate::report::clock_note(report.gateway_lead_ms);
+        let _ = writeln!(
+            out,
+            "<p>{} Steps whose time overlapped one are shaded.</p>",
+            e(&note)
+        );
+    }
+    out.push_str("<h2>Steps</h2>\n<table>\n<tr><th>step</th><th>offered /s</th><th>achieved /s</th><th>goodput /s</th><th>orders</th><th>requests</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>errors</th><th>error rate</th><th class=\"l\">verdict</th><th class=\"l\">gateway window</th></tr>\n");
+    let windows = step_windows(report);
+    for (s, in_windows) in report.steps.iter().zip(&windows) {
         let verdict = match &s.reason {
             Some(reason) => format!("{}: {}", s.verdict.as_str(), reason),
             None => s.verdict.as_str().to_string(),
         };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.2}%</td><td class=\"l {}\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.2}%</td><td class=\"l {}\">{}</td><td class=\"l\">{}</td></tr>",
             s.step,
             rate(s.offered_rate),
             s.achieved_rate,
@@ -644,7 +722,8 @@ th{background:#f0f0f0}\ntd.l,th.l{text-align:left}\n\
             s.errors,
             s.error_rate * 100.0,
             s.verdict.as_str(),
-            e(&verdict)
+            e(&verdict),
+            e(&in_windows.join(", "))
         );
     }
     out.push_str("</table>\n<h2>Money</h2>\n");
@@ -670,7 +749,9 @@ th{background:#f0f0f0}\ntd.l,th.l{text-align:left}\n\
     }
     out.push_str("</table>\n");
     if !report.money.violations.is_empty() {
-        out.push_str("<h3>Violations</h3>\n<table>\n<tr><th class=\"l\">kind</th><th class=\"l\">order</th><th class=\"l\">flow</th><th>amount</th><th>captured</th><th>captures</th><th>refunded</th><th class=\"l\">idempotency keys</th></tr>\n");
+        out.push_str("<h3>Violations</h3>\n");
+        out.push_str(&crate::report::kind_times_table(&report.money.by_kind));
+        out.push_str("<table>\n<tr><th class=\"l\">kind</th><th class=\"l\">order</th><th class=\"l\">flow</th><th>amount</th><th>captured</th><th>captures</th><th>refunded</th><th class=\"l\">idempotency keys</th></tr>\n");
         for v in report.money.violations.iter().take(200) {
             let _ = writeln!(
                 out,
@@ -760,6 +841,54 @@ mod tests {
             assert!(svg.trim_end().ends_with("</svg>"));
             assert!(!svg.contains("NaN"), "{svg}");
         }
+    }
+
+    fn brownout(from_s: f64, until_s: f64) -> crate::report::GatewayWindow {
+        crate::report::GatewayWindow {
+            kind: crate::report::WindowKind::Brownout,
+            label: format!("brownout {from_s}s–{until_s}s"),
+            from_s,
+            until_s: Some(until_s),
+        }
+    }
+
+    #[test]
+    fn the_steps_a_window_fell_on_are_shaded_and_named() {
+        let mut r = report(
+            vec![
+                step(1, 150.0, StepVerdict::Held),
+                step(2, 225.0, StepVerdict::Held),
+                step(3, 300.0, StepVerdict::Broke),
+            ],
+            true,
+        );
+        // Steps run 0–2.5 s, 2.5–5 s, 5–7.5 s: a window 3 s..6 s falls on the last two.
+        r.gateway_windows = vec![brownout(3.0, 6.0)];
+        assert_eq!(
+            step_windows(&r),
+            vec![vec![], vec!["brownout 3s–6s"], vec!["brownout 3s–6s"]]
+        );
+        // Each step's band reaches halfway to its neighbours.
+        assert_eq!(step_span(&r.steps, 1), (187.5, 262.5));
+        assert_eq!(step_span(&r.steps, 2), (262.5, 337.5));
+        assert_eq!(step_span(&r.steps, 0), (112.5, 187.5));
+        let svg = render_svg(&r);
+        assert_eq!(
+            svg.matches("fill=\"#e67e22\" fill-opacity=\"0.12\"")
+                .count(),
+            2 * 3
+        );
+        assert_eq!(svg.matches(">brownout 3s–6s</text>").count(), 2);
+        let html = render_html(&r);
+        assert!(
+            html.contains("as if the gateway started with the run"),
+            "embedded, but no lead measured"
+        );
+        assert!(html.contains("<td class=\"l\">brownout 3s–6s</td></tr>"));
+        // A window that ended before the climb's steps ran shades nothing.
+        r.gateway_windows = vec![brownout(-5.0, 0.0)];
+        assert!(step_windows(&r).iter().all(|w| w.is_empty()));
+        assert!(!render_svg(&r).contains("fill-opacity=\"0.12\""));
     }
 
     #[test]

@@ -30,6 +30,7 @@
 //! | Step `.goodput` | float | orders per second that got a definitive answer (succeeded or declined) |
 //! | Step `.orders`, `.late_starts` | int | orders started; of them, started more than 10 ms late (the client fell behind) |
 //! | Step `.duration_s`, `.warm_up_s`, `.wall_s` | float | held for; left out; how long the step took (user start-up included) |
+//! | Step `.started_s` | float | when the step's schedule started, seconds since the climb began |
 //! | Step `.requests`, `.errors`, `.error_rate` | int, int, float | requests completed after the warm-up; of them failed (timeouts, resets, 5xx, 429, unexpected 4xx); the share |
 //! | Step `.latency`, `.latency_uncorrected` | Percentiles | `p50_ms`, `p90_ms`, `p95_ms`, `p99_ms`, `p999_ms`, `max_ms`, `mean_ms` after the warm-up |
 //! | Step `.verdict` | `"held"` \| `"broke"` \| `"interrupted"` | the SLO held, broke, or the step was cut short (Ctrl-C) and not judged |
@@ -41,9 +42,10 @@
 //! | `stopped` | `"slo_broke"` \| `"max_rate_reached"` \| `"interrupted"` | why the climb ended |
 //! | `reason` | string | one sentence: the knee, and where and why the SLO broke |
 //! | `orders` | int | orders played over all steps |
-//! | `money` | Money | the money check over every order of every step, as `money` in `report.json` (`checked`, `ledger_entries`, `counts`, `violations_total`, `violations[]`, `unresolved_sample[]`) |
+//! | `money` | Money | the money check over every order of every step, as `money` in `report.json` (`checked`, `ledger_entries`, `counts`, `violations_total`, `violations[]`, `by_kind[]`, `unresolved_sample[]`); times are seconds since the climb's start |
 //! | `money_checks[]` | {`name`, `passed`, `observed`, `limit`, `detail`} | the money checks with `[checks]` limits (`ledger` fails when the ledger could not be read) |
 //! | `passed` | bool | a knee was found and every money check passed: the exit code is 0 exactly when this is true |
+//! | `gateway_windows[]`, `gateway_lead_ms` | as in `report.json` | the scenario's gateway windows that overlapped the climb, on the climb's clock (the steps whose time overlapped one are shaded in capacity.html) |
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -51,7 +53,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::latency::Percentiles;
-use crate::report::{MoneySummary, ReportError, RunMode};
+use crate::report::{GatewayWindow, MoneySummary, ReportError, RunMode};
 use crate::scenario::{RateIncrease, Scenario};
 use crate::thresholds::CheckResult;
 
@@ -101,6 +103,10 @@ pub enum StopReason {
 pub struct StepResult {
     pub step: u32,
     pub offered_rate: f64,
+    /// When the step's schedule started, seconds since the climb's start (where the gateway
+    /// windows are placed). 0 in reports written before loadgen kept it.
+    #[serde(default)]
+    pub started_s: f64,
     pub duration_s: f64,
     pub warm_up_s: f64,
     pub wall_s: f64,
@@ -236,6 +242,13 @@ pub struct CapacityReport {
     pub money: MoneySummary,
     pub money_checks: Vec<CheckResult>,
     pub passed: bool,
+    /// The scenario's gateway windows that overlapped the climb, on the climb's clock.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateway_windows: Vec<GatewayWindow>,
+    /// How long the embedded gateway had run when the climb started; `None` when loadgen did
+    /// not start the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_lead_ms: Option<f64>,
 }
 
 /// The knee (the last step that held before the first that did not), where it
@@ -300,6 +313,8 @@ impl CapacityReport {
             money,
             money_checks,
             passed,
+            gateway_windows: Vec::new(),
+            gateway_lead_ms: None,
         }
     }
 
@@ -506,6 +521,8 @@ pub(crate) mod tests {
         StepResult {
             step: n,
             offered_rate: offered,
+            // Steps follow each other every 2.5 s (their wall time).
+            started_s: 2.5 * f64::from(n - 1),
             duration_s: 2.0,
             warm_up_s: 0.0,
             wall_s: 2.5,

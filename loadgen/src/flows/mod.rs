@@ -22,6 +22,9 @@
 //!   out, closed into a `FlowRun`.
 //! - `native.rs` and `service.rs`: the flows themselves, against the native API and
 //!   against a merchant's own service (`--service`).
+//! - `error_kind.rs`: what kind of failure a failed request was (timeout, connection, 5xx,
+//!   429, 4xx, an answer the client could not take). Apart because the session tags requests
+//!   with it and the live metrics count by it.
 //! - `driver.rs`: what a run's users share ([`Driver`]) and one user's loop over orders.
 //! - `goose_adapter.rs`: the goose transport, goose's configuration and [`run_attack`].
 //!   Apart so that one file knows goose, which a test checks.
@@ -29,6 +32,7 @@
 //! Only what the rest of loadgen uses is exported below.
 
 mod driver;
+mod error_kind;
 mod goose_adapter;
 mod native;
 mod native_answer;
@@ -40,5 +44,6 @@ mod session;
 mod transport;
 
 pub use driver::{Driver, FlowMode};
+pub use error_kind::ErrorKind;
 pub use goose_adapter::{AttackError, AttackOptions, run_attack};
 pub use order_ids::OrderIds;

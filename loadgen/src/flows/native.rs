@@ -404,7 +404,7 @@ mod tests {
         assert_eq!(o.attempts[0].payment_id.as_deref(), Some("pay_1"));
         assert_eq!(o.flow, "purchase");
         assert_eq!(run.timings.len(), 1);
-        assert!(run.timings[0].ok);
+        assert!(run.timings[0].ok());
     }
 
     #[tokio::test]
@@ -412,7 +412,7 @@ mod tests {
         let (run, _) = play_script(FlowKind::Purchase, vec![declined()]).await;
         assert_eq!(run.outcome.result, ClientResult::Declined);
         assert_eq!(run.outcome.attempts[0].payment_id.as_deref(), Some("pay_d"));
-        assert!(run.timings[0].ok, "a decline is an answer, not an error");
+        assert!(run.timings[0].ok(), "a decline is an answer, not an error");
 
         let (run, _) = play_script(
             FlowKind::Purchase,
@@ -423,7 +423,7 @@ mod tests {
         )
         .await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
-        assert!(!run.timings[0].ok);
+        assert!(!run.timings[0].ok());
 
         let (run, _) = play_script(FlowKind::Purchase, vec![Err(TransportFailure::Timeout)]).await;
         assert_eq!(run.outcome.result, ClientResult::Unknown);
@@ -545,7 +545,7 @@ mod tests {
         assert_eq!(t.sent[0], t.sent[1], "byte-identical requests, same key");
         assert_eq!(run.outcome.result, ClientResult::Succeeded);
         assert_eq!(run.outcome.attempts.len(), 2);
-        assert!(run.timings.iter().all(|t| t.ok));
+        assert!(run.timings.iter().all(|t| t.ok()));
 
         let (run, _) = play_script(FlowKind::DoubleSubmit, vec![in_use(), declined()]).await;
         assert_eq!(run.outcome.result, ClientResult::Declined);

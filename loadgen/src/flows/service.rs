@@ -12,9 +12,10 @@ use std::time::Instant;
 use crate::outcomes::ClientResult;
 use crate::scenario::{SecondStep, StepRequest, TargetTemplate, Template, TemplateValues};
 
+use super::error_kind::ErrorKind;
 use super::order_ids::{OrderPlan, draw, salt};
 use super::session::{FlowRun, Session};
-use super::transport::{ApiRequest, HttpMethod, Transport};
+use super::transport::{ApiRequest, HttpAnswer, HttpMethod, Transport, TransportFailure};
 
 /// Builds the request for `plan` from the template.
 pub fn build_request(template: &TargetTemplate, plan: &OrderPlan) -> ApiRequest {
@@ -110,7 +111,7 @@ pub async fn play<T: Transport>(
     };
     let intended = s.intended(exchange.sent);
     s.note(&request, &exchange, intended);
-    judged_by_template(&mut s, result, Some(key));
+    judged_by_template(&mut s, result, Some(key), &exchange.answer);
     let Some(second) = &template.second_step else {
         return s.finish("service", String::new(), result, plan.amount, 0);
     };
@@ -133,7 +134,7 @@ pub async fn play<T: Transport>(
     };
     let intended = s.intended(exchange.sent);
     s.note(&request, &exchange, intended);
-    judged_by_template(&mut s, result, None);
+    judged_by_template(&mut s, result, None, &exchange.answer);
     // A capture that failed leaves an authorization and no money moved; a void that failed
     // leaves one too. Only a capture told success expects money.
     let expected = if result == ClientResult::Succeeded {
@@ -145,18 +146,20 @@ pub async fn play<T: Transport>(
 }
 
 /// The session reads answers the gateway's way; the template's rules decide here: the last
-/// request's timing is ok unless the outcome is unknown or failed, and a judged answer keeps
-/// no error text.
+/// request counts as an error (of the answer's kind) only when the outcome is unknown or
+/// failed, and a judged answer keeps no error text.
 fn judged_by_template<T: Transport>(
     s: &mut Session<'_, T>,
     result: ClientResult,
     idempotency_key: Option<String>,
+    answer: &Result<HttpAnswer, TransportFailure>,
 ) {
     if let (Some(attempt), Some(timing)) = (s.attempts.last_mut(), s.timings.last_mut()) {
         if idempotency_key.is_some() {
             attempt.idempotency_key = idempotency_key;
         }
-        timing.ok = !matches!(result, ClientResult::Unknown | ClientResult::Failed);
+        let failed = matches!(result, ClientResult::Unknown | ClientResult::Failed);
+        timing.error = failed.then(|| ErrorKind::of(answer));
         if matches!(
             result,
             ClientResult::Succeeded | ClientResult::Declined | ClientResult::Accepted
@@ -228,15 +231,18 @@ equals = "declined"
     async fn reads_answers_by_the_template_rules() {
         let (run, _) = play_script(json(200, serde_json::json!({"paid": false}))).await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
+        assert_eq!(run.timings[0].error, Some(ErrorKind::UnexpectedAnswer));
         let (run, _) = play_script(json(422, serde_json::json!({"reason": "declined"}))).await;
         assert_eq!(run.outcome.result, ClientResult::Declined);
-        assert!(run.timings[0].ok);
+        assert!(run.timings[0].ok());
         let (run, _) = play_script(json(422, serde_json::json!({"reason": "bad zip"}))).await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
         let (run, _) = play_script(json(502, serde_json::json!({}))).await;
         assert_eq!(run.outcome.result, ClientResult::Unknown);
+        assert_eq!(run.timings[0].error, Some(ErrorKind::ServerError));
         let (run, _) = play_script(Err(TransportFailure::Timeout)).await;
         assert_eq!(run.outcome.result, ClientResult::Unknown);
+        assert_eq!(run.timings[0].error, Some(ErrorKind::Timeout));
         // Without [target.accepted], a 202 promised nothing the template knows: failed.
         let (run, _) = play_script(json(202, serde_json::json!({"status": "pending"}))).await;
         assert_eq!(run.outcome.result, ClientResult::Failed);
@@ -339,7 +345,7 @@ equals = "voided"
             let (run, _, _) = play_saga(n, vec![authorized(), answer]).await;
             assert_eq!(run.outcome.result, expected);
             assert_eq!(run.outcome.expected_capture, 0);
-            assert!(!run.timings[1].ok);
+            assert!(!run.timings[1].ok());
         }
         // A declined authorization: no second request at all.
         let (run, t, _) = play_saga(n, vec![json(402, serde_json::json!({}))]).await;
@@ -407,7 +413,7 @@ equals = "voided"
             let mut t = Scripted::new(vec![json(status, body.clone())]);
             let run = play(&mut t, &template, &plan, Instant::now()).await;
             assert_eq!(run.outcome.result, expected, "{status} {body}");
-            assert_eq!(run.timings[0].ok, expected != ClientResult::Failed);
+            assert_eq!(run.timings[0].ok(), expected != ClientResult::Failed);
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crate::outcomes::{Attempt, ClientResult, OrderOutcome};
 
+use super::error_kind::ErrorKind;
 use super::native_answer::{PaymentReply, read_reply};
 use super::order_ids::OrderPlan;
 use super::transport::{ApiRequest, Exchange, Transport};
@@ -23,8 +24,16 @@ pub struct StepTiming {
     pub intended: Instant,
     pub sent: Instant,
     pub done: Instant,
-    /// False for timeouts, dropped connections, 5xx, 429 and unexpected 4xx.
-    pub ok: bool,
+    /// Set for timeouts, dropped connections, 5xx, 429 and unexpected 4xx: what kind of
+    /// failure it was.
+    pub error: Option<ErrorKind>,
+}
+
+impl StepTiming {
+    /// Whether the request got an answer the client could take.
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
 }
 
 /// What one order produced.
@@ -111,7 +120,7 @@ impl<'t, T: Transport> Session<'t, T> {
             intended,
             sent: exchange.sent,
             done: exchange.done,
-            ok,
+            error: (!ok).then(|| ErrorKind::of(&exchange.answer)),
         });
         reply
     }
@@ -156,6 +165,8 @@ impl<'t, T: Transport> Session<'t, T> {
                 expected_refund,
                 result,
                 attempts: self.attempts,
+                // The driver knows the run's start; it fills this in.
+                first_sent_ms: None,
             },
             timings: self.timings,
         }

@@ -1,9 +1,12 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no scripts, nothing fetched), so
 //! it opens offline and survives being attached to a ticket: verdict, checks, latency percentile
-//! plot, throughput and p95 over time, latency per step, orders, and the violations table.
+//! plot, throughput and p95 over time (with the gateway's outage and brownout windows shaded),
+//! latency per step, orders, and the violations table (with when each kind happened).
 
 use std::fmt::Write as _;
 
+use super::chart::{Band, Series, line_chart, nice_ceiling};
+use super::gateway_windows::{WindowKind, clock_note};
 use super::{RunReport, escape_markup as esc};
 use crate::latency::StepLatency;
 use crate::webhook_delivery::WebhookDelivery;
@@ -81,6 +84,10 @@ pub fn render_html(report: &RunReport) -> String {
     h.push_str("<h2>Over time</h2>\n");
     h.push_str(&throughput_plot(report));
     h.push_str(&p95_plot(report));
+    if !report.gateway_windows.is_empty() {
+        let note = clock_note(report.gateway_lead_ms);
+        let _ = writeln!(h, "<p>{}</p>", esc(&note));
+    }
 
     h.push_str("<h2>Orders</h2>\n<table><tr><th class=\"l\">flow</th><th>orders</th></tr>");
     for (flow, n) in &report.orders.by_flow {
@@ -187,6 +194,7 @@ fn violations_table(h: &mut String, report: &RunReport) {
         h.push_str("<p>No violations: every order's money matches what its client was told.</p>\n");
         return;
     }
+    h.push_str(&super::kind_times_table(&money.by_kind));
     let shown = money.violations.len().min(VIOLATIONS_IN_HTML);
     let _ = writeln!(
         h,
@@ -251,122 +259,6 @@ fn deliveries_table(deliveries: &[WebhookDelivery]) -> String {
     t
 }
 
-/// One line of a chart.
-struct Series<'a> {
-    name: &'a str,
-    color: &'a str,
-    dashed: bool,
-    points: Vec<(f64, f64)>,
-}
-
-const W: f64 = 760.0;
-const H: f64 = 260.0;
-const LEFT: f64 = 64.0;
-const RIGHT: f64 = 16.0;
-const TOP: f64 = 28.0;
-const BOTTOM: f64 = 40.0;
-
-/// A line chart with a linear y axis from 0; `x_ticks` are (x, label) pairs.
-fn line_chart(
-    title: &str,
-    y_label: &str,
-    x_range: (f64, f64),
-    x_ticks: &[(f64, String)],
-    series: &[Series],
-) -> String {
-    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-    // Headroom, so a flat line at the maximum does not run along the frame under the legend.
-    let y_max = nice_ceiling(
-        1.15 * series
-            .iter()
-            .flat_map(|s| s.points.iter().filter(finite))
-            .map(|p| p.1)
-            .fold(0.0, f64::max),
-    );
-    let (x0, x1) = x_range;
-    let x_span = if x1 > x0 { x1 - x0 } else { 1.0 };
-    let px = |x: f64| LEFT + (x - x0) / x_span * (W - LEFT - RIGHT);
-    let py = |y: f64| H - BOTTOM - y / y_max * (H - TOP - BOTTOM);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-size=\"11\" font-family=\"sans-serif\">\
-         <text x=\"{LEFT}\" y=\"16\" font-size=\"13\" font-weight=\"bold\">{}</text>",
-        esc(title)
-    );
-    for i in 0..=4 {
-        let y = y_max * f64::from(i) / 4.0;
-        let _ = write!(
-            s,
-            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#eee\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            W - RIGHT,
-            py(y),
-            py(y),
-            LEFT - 4.0,
-            py(y) + 4.0,
-            fmt_tick(y)
-        );
-    }
-    for (x, label) in x_ticks {
-        let _ = write!(
-            s,
-            "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"#f2f2f2\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            px(*x),
-            px(*x),
-            H - BOTTOM,
-            px(*x),
-            H - BOTTOM + 14.0,
-            esc(label)
-        );
-    }
-    let _ = write!(
-        s,
-        "<text x=\"12\" y=\"{:.1}\" transform=\"rotate(-90 12 {:.1})\" text-anchor=\"middle\">{}</text>\
-         <line x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"#888\"/><line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\"/>",
-        (TOP + H - BOTTOM) / 2.0,
-        (TOP + H - BOTTOM) / 2.0,
-        esc(y_label),
-        H - BOTTOM,
-        W - RIGHT,
-        H - BOTTOM,
-        H - BOTTOM
-    );
-    for (i, serie) in series.iter().enumerate() {
-        let points: Vec<String> = serie
-            .points
-            .iter()
-            .filter(finite)
-            .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
-            .collect();
-        let dash = if serie.dashed {
-            " stroke-dasharray=\"6 4\""
-        } else {
-            ""
-        };
-        if !points.is_empty() {
-            let _ = write!(
-                s,
-                "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\"{dash} points=\"{}\"/>",
-                serie.color,
-                points.join(" ")
-            );
-        }
-        let lx = W - RIGHT - 180.0;
-        let ly = TOP + 4.0 + 14.0 * i as f64;
-        let _ = write!(
-            s,
-            "<line x1=\"{lx:.1}\" x2=\"{:.1}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"{}\" stroke-width=\"2\"{dash}/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-            lx + 20.0,
-            serie.color,
-            lx + 24.0,
-            ly + 4.0,
-            esc(serie.name)
-        );
-    }
-    s.push_str("</svg>\n");
-    s
-}
-
 /// The classic HdrHistogram percentile plot: x is log10(1 / (1 - percentile)), so 90%, 99%,
 /// 99.9% ... are evenly spaced and the tail gets the room it deserves.
 fn percentile_plot(report: &RunReport) -> String {
@@ -410,6 +302,7 @@ fn percentile_plot(report: &RunReport) -> String {
                     .collect(),
             },
         ],
+        &[],
     )
 }
 
@@ -458,6 +351,7 @@ fn throughput_plot(report: &RunReport) -> String {
                     .collect(),
             },
         ],
+        &window_bands(report),
     )
 }
 
@@ -491,28 +385,25 @@ fn p95_plot(report: &RunReport) -> String {
                     .collect(),
             },
         ],
+        &window_bands(report),
     )
 }
 
-/// The smallest 1, 2 or 5 × 10^k at or above `v` (1 for nothing to show).
-fn nice_ceiling(v: f64) -> f64 {
-    if !v.is_finite() || v <= 0.0 {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+/// The gateway's windows as bands on the over-time charts (whose x is seconds since the run's
+/// start, as the windows' times are).
+fn window_bands(report: &RunReport) -> Vec<Band<'_>> {
+    report
+        .gateway_windows
         .iter()
-        .map(|m| m * magnitude)
-        .find(|&c| c >= v)
-        .unwrap_or(10.0 * magnitude)
-}
-
-fn fmt_tick(v: f64) -> String {
-    if v >= 100.0 || v == v.round() {
-        format!("{v:.0}")
-    } else if v >= 1.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
+        .map(|w| Band {
+            from: w.from_s,
+            until: w.until_s.unwrap_or(f64::INFINITY),
+            label: &w.label,
+            color: match w.kind {
+                WindowKind::Outage => "#c0392b",
+                WindowKind::Brownout => "#e67e22",
+                WindowKind::WebhookOutage => "#8e44ad",
+            },
+        })
+        .collect()
 }

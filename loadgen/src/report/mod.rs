@@ -36,15 +36,21 @@
 //! | `money.counts` | {`double_charges`, `lost_charges`, `orphan_charges`, `amount_mismatches`, `unresolved`, `unknown_charges`} | see [`crate::reconcile`]; plus `merchant` {`views`, `unreadable`, `double_fulfilments`, `paid_not_charged`, `charged_not_paid`, `state_regressions`, `refund_mismatches`} only when the run read the merchant's views (`[target.order]`) |
 //! | `money.violations_total` | int | violations found |
 //! | `money.violations[]` | Violation | the first [`VIOLATIONS_IN_REPORT`]: `kind`, `order_id`, `flow`, `merchant`, `result`, `amount`, `currency`, `expected_capture`, `expected_refund`, `captured`, `captures`, `refunded`, `idempotency_keys[]`, `payment_ids[]`, `ledger[]` (the order's ledger entries as `GET /_sim/ledger` prints them), `detail`; for the merchant-view kinds also `merchant_view` (what the service said) and `deliveries[]` ({`event_id`, `event_type`, `attempt`, `outcome`, `status`, `faults[]`, `sent_at_ms`}: the gateway's webhook deliveries for the order, for the first 1,000 such orders; absent when none were read) |
+//! | `money.by_kind[]` | {`kind`, `orders`, `first_s`, `last_s`} | every violation kind found, with how many orders, and the earliest and latest time (seconds since the run's start; in a merge, each worker's own start) one of them sent its first request; times null for outcomes saved before loadgen kept them (violations also carry `first_sent_ms`) |
 //! | `money.unresolved_sample[]` | string | up to 100 order ids the client never learned the outcome of |
 //! | `checks[]` | {`name`, `passed`, `observed`, `limit`, `detail`} | one per check; `limit` is null for report-only checks |
+//! | `gateway_windows[]` | {`kind`, `label`, `from_s`, `until_s`} | the scenario's `[[gateway.schedule]]` and `[[gateway.webhooks.outages]]` windows that overlapped the run: `kind` `outage` (its faults refuse every request), `brownout` or `webhook_outage`; `label` as the scenario wrote it (gateway time); `from_s`, `until_s` on the run's clock (`until_s` null: until the gateway stops); absent when none |
+//! | `gateway_lead_ms` | float | how long the embedded gateway had run when the run started (the windows are moved left by it); absent when loadgen did not start the gateway, and the windows are then placed as if it started with the run |
 //! | `passed` | bool | every check passed (the exit code is 0 exactly when this is true) |
 
+mod chart;
+mod gateway_windows;
 mod hlog;
 mod html;
 mod json;
 mod junit;
 mod summary;
+mod violation_times;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,11 +62,15 @@ use crate::outcomes::{OrderOutcome, OutcomeError};
 use crate::reconcile::{Reconciliation, Violation, ViolationCounts};
 use crate::thresholds::CheckResult;
 
+pub(crate) use gateway_windows::clock_note;
+pub use gateway_windows::{GatewayWindow, WindowKind, windows_on_run_clock};
 pub use hlog::{HlogInterval, read_hlog, write_hlog};
 pub use html::render_html;
 pub use json::{read_json, write_json};
 pub use junit::render_junit;
 pub use summary::{merchant_counts, render_summary};
+pub(crate) use violation_times::kind_times_table;
+pub use violation_times::{KindTimes, kind_times};
 
 /// The current `schema_version` of `report.json`.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -150,6 +160,10 @@ pub struct MoneySummary {
     pub violations_total: u64,
     /// The first [`VIOLATIONS_IN_REPORT`] violations.
     pub violations: Vec<Violation>,
+    /// Every kind found, with when it happened (over all violations, not only those listed).
+    /// Absent from reports written before loadgen kept it.
+    #[serde(default)]
+    pub by_kind: Vec<KindTimes>,
     pub unresolved_sample: Vec<String>,
 }
 
@@ -166,6 +180,7 @@ impl MoneySummary {
                 .take(VIOLATIONS_IN_REPORT)
                 .cloned()
                 .collect(),
+            by_kind: kind_times(&rec.violations),
             unresolved_sample: rec.unresolved_sample.clone(),
         }
     }
@@ -187,6 +202,13 @@ pub struct RunReport {
     pub money: MoneySummary,
     pub checks: Vec<CheckResult>,
     pub passed: bool,
+    /// The scenario's gateway windows that overlapped the run, on the run's clock.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateway_windows: Vec<GatewayWindow>,
+    /// How long the embedded gateway had run when the run started (what the windows were moved
+    /// by); `None` when loadgen did not start the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_lead_ms: Option<f64>,
 }
 
 /// `errors / requests` over all steps; 0 when nothing was sent. What the `max_error_rate` check
@@ -226,6 +248,8 @@ impl RunReport {
                 .unwrap_or_default(),
             passed: checks.iter().all(|c| c.passed),
             checks,
+            gateway_windows: Vec::new(),
+            gateway_lead_ms: None,
         }
     }
 }

@@ -51,6 +51,7 @@ fn outcome(id: &str, flow: &str, keys: &[&str], result: ClientResult) -> OrderOu
                 latency_us: 2000,
             })
             .collect(),
+        first_sent_ms: None,
     }
 }
 
