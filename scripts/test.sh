@@ -40,3 +40,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     fi
 fi
 (cd tests/stripe_node && npm ci --no-audit --no-fund --silent && node --test)
+
+# docs/openapi.json: valid OpenAPI 3.1, and schemathesis (both from PyPI, pinned in
+# tests/openapi/requirements.txt) finds no 5xx and no answer the document does not describe
+# in a bounded run against the release binary.
+scripts/openapi-check.sh
