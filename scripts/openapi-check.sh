@@ -74,9 +74,11 @@ CHECKS=$CHECKS,response_headers_conformance,unsupported_method,allow_header_conf
 CHECKS=$CHECKS,missing_required_header,use_after_free,ensure_resource_availability,ndjson_lines_conform
 
 # Settings every run shares: the checks, the bound on examples, the hooks (webhook URLs kept on
-# loopback, TOML sent as text), and no example database or cache left behind.
+# loopback, TOML sent as text), no example database or cache, and hypothesis' own files
+# (.hypothesis/) under target/ rather than in the repository.
 schemathesis() {
     SCHEMATHESIS_HOOKS=hooks PYTHONPATH=tests/openapi PYTHONDONTWRITEBYTECODE=1 \
+        HYPOTHESIS_STORAGE_DIRECTORY=target/hypothesis \
         "$VENV/bin/schemathesis" --config-file tests/openapi/schemathesis.toml run docs/openapi.json \
         --url "$URL" \
         --header "Authorization: Bearer $TOKEN" \
