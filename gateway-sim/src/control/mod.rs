@@ -1,4 +1,4 @@
-//! The control plane: `/_sim/*` (ledger, stats, config, reset, clock) and
+//! The control plane: `/_sim/*` (ledger, stats, config, payments, reset, clock) and
 //! `/metrics`. This is how tests and loadgen look inside the simulator.
 //!
 //! An optional admin token guards `/_sim/*` (health excepted, so probes work);
@@ -6,12 +6,16 @@
 //!
 //! `mod.rs` routes a control request to its handler; each resource of the control plane has
 //! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
-//! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text).
+//! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text);
+//! `payments.rs` (any merchant's payment by id or order, with `history.rs`: what every store
+//! knows of it).
 
 mod clock;
 mod config;
+mod history;
 mod ledger;
 mod metrics;
+mod payments;
 mod stats;
 mod webhooks;
 
@@ -83,6 +87,14 @@ pub async fn handle(
         },
         "/metrics" => match *method {
             Method::GET => metrics::response(state),
+            _ => allowed("GET"),
+        },
+        "/_sim/payments" => match *method {
+            Method::GET => payments::by_reference(state, parts.uri.query()),
+            _ => allowed("GET"),
+        },
+        _ if path.starts_with(payments::PATH) => match *method {
+            Method::GET => payments::by_id(state, path),
             _ => allowed("GET"),
         },
         _ => answer(ApiError::unknown_route(method, path).into_reply()),

@@ -7,6 +7,7 @@ mod events;
 mod faults;
 mod helpers;
 mod idempotency;
+mod payment_history;
 mod payments;
 mod receiver;
 mod stripe;
