@@ -1,4 +1,4 @@
-//! The control plane: `/_sim/*` (ledger, stats, config, payments, reset, clock) and
+//! The control plane: `/_sim/*` (ledger, stats, config, scenarios, payments, reset, clock) and
 //! `/metrics`. This is how tests and loadgen look inside the simulator.
 //!
 //! An optional admin token guards `/_sim/*` (health excepted, so probes work);
@@ -7,8 +7,8 @@
 //! `mod.rs` routes a control request to its handler; each resource of the control plane has
 //! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
 //! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text);
-//! `payments.rs` (any merchant's payment by id or order, with `history.rs`: what every store
-//! knows of it).
+//! `scenarios.rs` (the scenario files given at start, switched by name), `payments.rs` (any
+//! merchant's payment by id or order, with `history.rs`: what every store knows of it).
 
 mod clock;
 mod config;
@@ -16,6 +16,7 @@ mod history;
 mod ledger;
 mod metrics;
 mod payments;
+mod scenarios;
 mod stats;
 mod webhooks;
 
@@ -88,6 +89,14 @@ pub async fn handle(
         "/metrics" => match *method {
             Method::GET => metrics::response(state),
             _ => allowed("GET"),
+        },
+        "/_sim/scenarios" => match *method {
+            Method::GET => scenarios::list(state),
+            _ => allowed("GET"),
+        },
+        _ if path.starts_with(scenarios::PATH) => match *method {
+            Method::POST => scenarios::activate(state, path),
+            _ => allowed("POST"),
         },
         "/_sim/payments" => match *method {
             Method::GET => payments::by_reference(state, parts.uri.query()),

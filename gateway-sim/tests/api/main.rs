@@ -10,5 +10,6 @@ mod idempotency;
 mod payment_history;
 mod payments;
 mod receiver;
+mod scenarios;
 mod stripe;
 mod webhooks;
