@@ -1,14 +1,16 @@
-//! The control plane: `/_sim/*` (ledger, stats, config, scenarios, payments, reset, clock) and
-//! `/metrics`. This is how tests and loadgen look inside the simulator.
+//! The control plane: `/_sim/*` (ledger, stats, config, scenarios, payments, reset, clock, the
+//! dashboard) and `/metrics`. This is how tests, loadgen and people look inside the simulator.
 //!
-//! An optional admin token guards `/_sim/*` (health excepted, so probes work);
-//! send it as `Authorization: Bearer <token>` or `X-Admin-Token: <token>`.
+//! An optional admin token guards `/_sim/*` (health excepted, so probes work, and the
+//! dashboard's own files, which hold no data); send it as `Authorization: Bearer <token>` or
+//! `X-Admin-Token: <token>`.
 //!
 //! `mod.rs` routes a control request to its handler; each resource of the control plane has
 //! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
 //! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text);
 //! `scenarios.rs` (the scenario files given at start, switched by name), `payments.rs` (any
-//! merchant's payment by id or order, with `history.rs`: what every store knows of it).
+//! merchant's payment by id or order, with `history.rs`: what every store knows of it) and
+//! `ui.rs` (the dashboard page, its files in `ui/`, served without the token it asks for).
 
 mod clock;
 mod config;
@@ -18,6 +20,7 @@ mod metrics;
 mod payments;
 mod scenarios;
 mod stats;
+mod ui;
 mod webhooks;
 
 use bytes::Bytes;
@@ -42,7 +45,8 @@ pub async fn handle(
 ) -> Response<Body> {
     let path = parts.uri.path().trim_end_matches('/');
     let method = &parts.method;
-    if path != "/_sim/health" && path != "/metrics" && !authorized(state, &parts.headers) {
+    let public = path == "/_sim/health" || path == "/metrics" || ui::is_page(path);
+    if !public && !authorized(state, &parts.headers) {
         return answer(ApiError::unauthorized_admin().into_reply());
     }
     let allowed = |allow: &'static str| {
@@ -104,6 +108,10 @@ pub async fn handle(
         },
         _ if path.starts_with(payments::PATH) => match *method {
             Method::GET => payments::by_id(state, path),
+            _ => allowed("GET"),
+        },
+        _ if ui::is_page(path) => match *method {
+            Method::GET => ui::asset(method, path),
             _ => allowed("GET"),
         },
         _ => answer(ApiError::unknown_route(method, path).into_reply()),

@@ -2,6 +2,7 @@
 //! Each test starts its own simulator on 127.0.0.1:0 with [`helpers::spawn_app`].
 
 mod control;
+mod dashboard;
 mod errors;
 mod events;
 mod faults;
