@@ -70,6 +70,7 @@ pub struct Args {
     pub seed: Option<u64>,
 
     /// Require this token on /_sim/* (health excepted), as `X-Admin-Token` or `Authorization: Bearer`.
+    /// The dashboard's page (/_sim/ui) loads without it, asks for it and sends it on every request.
     #[arg(long, env = "GATEWAY_SIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
