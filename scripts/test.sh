@@ -45,3 +45,7 @@ fi
 # tests/openapi/requirements.txt) finds no 5xx and no answer the document does not describe
 # in a bounded run against the release binary.
 scripts/openapi-check.sh
+
+# The dashboard (/_sim/ui) in headless Chromium (Debian's chromium, installed if missing),
+# driven by playwright-core from npm (pinned and locked in tests/dashboard).
+scripts/dashboard-test.sh

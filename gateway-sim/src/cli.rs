@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
-use crate::behaviour::{self, BehaviourConfig};
+use crate::behaviour::{self, BehaviourConfig, ScenarioBehaviour};
 use crate::{SimConfig, StartError};
 
 const ABOUT: &str = "A stateful fake payment gateway: a real ledger, strict idempotency keys, and faults on purpose.";
@@ -25,6 +25,8 @@ const AFTER_HELP: &str = "\
 Examples:
   gateway-sim                                   # happy path on 127.0.0.1:4242
   gateway-sim --scenario scenarios/flaky-network.toml --seed 7
+  gateway-sim --scenario scenarios/happy-path.toml --scenario scenarios/brownout.toml
+                                                # then open http://127.0.0.1:4242/_sim/ui
   gateway-sim --listen 127.0.0.1:0 --admin-token s3cret --log-format json
   gateway-sim --scenario scenarios/webhook-storm.toml --webhook http://127.0.0.1:9000/hooks
 
@@ -36,7 +38,13 @@ Examples:
 
 Control plane: GET /_sim/health, /_sim/stats, /_sim/ledger, /_sim/config, /metrics;
 PUT /_sim/config (JSON [gateway] table, or a scenario file with Content-Type: application/toml);
-POST /_sim/reset, /_sim/clock/advance {\"seconds\": n}.";
+POST /_sim/reset, /_sim/clock/advance {\"seconds\": n};
+GET /_sim/scenarios, POST /_sim/scenarios/{name}/activate (switch among the --scenario files);
+GET /_sim/payments/{id}, /_sim/payments?reference=ORDER (a payment and its history).
+
+Dashboard: open /_sim/ui in a browser: live counters, the ledger's tail, payments by id or
+reference with their history, and the behaviour (switch scenario or edit it as JSON). With
+--admin-token the page asks for the token and sends it as X-Admin-Token.";
 
 #[derive(Debug, Parser)]
 #[command(name = "gateway-sim", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -47,14 +55,22 @@ pub struct Args {
 
     /// Scenario file whose [gateway] table sets latency, declines, faults, rate limits and schedules.
     /// Other tables ([load], [checks], ...) are for loadgen and ignored here.
+    ///
+    /// Repeat it to switch among several while traffic flows: the first is in force at start,
+    /// each goes by its file name without `.toml` (`GET /_sim/scenarios`, `POST
+    /// /_sim/scenarios/{name}/activate`, the dashboard at /_sim/ui). The behaviour flags below
+    /// override every one of them, and --webhook endpoints are added to each.
+    ///
+    /// Example: --scenario scenarios/happy-path.toml --scenario scenarios/brownout.toml
     #[arg(long, env = "GATEWAY_SIM_SCENARIO", value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
+    pub scenario: Vec<PathBuf>,
 
     /// Seed for every random decision (overrides the scenario's). Same seed + same requests = same outcomes.
     #[arg(long, env = "GATEWAY_SIM_SEED")]
     pub seed: Option<u64>,
 
     /// Require this token on /_sim/* (health excepted), as `X-Admin-Token` or `Authorization: Bearer`.
+    /// The dashboard's page (/_sim/ui) loads without it, asks for it and sends it on every request.
     #[arg(long, env = "GATEWAY_SIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
@@ -185,13 +201,61 @@ fn parse_webhook_secret(text: &str) -> Result<String, String> {
 }
 
 impl Args {
-    /// The simulator configuration these flags describe (reads the scenario file).
+    /// The simulator configuration these flags describe (reads the scenario files).
     pub fn sim_config(&self) -> anyhow::Result<SimConfig> {
-        let mut behaviour = match &self.scenario {
-            Some(path) => behaviour::load_scenario_gateway(path)
-                .with_context(|| format!("scenario {}", path.display()))?,
-            None => BehaviourConfig::default(),
+        let files = self
+            .scenario
+            .iter()
+            .map(|path| {
+                behaviour::load_scenario_gateway(path)
+                    .map(|behaviour| (path, behaviour))
+                    .with_context(|| format!("scenario {}", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // The --webhook endpoints' secret derives from the seed in force at start, once: a
+        // switch to a scenario with another seed must not change what the receiver checks.
+        let first_seed = self
+            .seed
+            .or_else(|| files.first().and_then(|(_, behaviour)| behaviour.seed))
+            .unwrap_or(DEFAULT_SEED);
+        let secret = self
+            .webhook_secret
+            .clone()
+            .unwrap_or_else(|| behaviour::default_webhook_secret(first_seed));
+        let mut scenarios: Vec<ScenarioBehaviour> = Vec::with_capacity(files.len());
+        for (path, behaviour) in files {
+            let name = behaviour::scenario_name(path);
+            if scenarios.iter().any(|s| s.name == name) {
+                anyhow::bail!(
+                    "two --scenario files are named {name:?} (scenarios go by their file name); rename one"
+                );
+            }
+            let behaviour = self
+                .overridden(behaviour, &secret)
+                .with_context(|| format!("scenario {}", path.display()))?;
+            scenarios.push(ScenarioBehaviour { name, behaviour });
+        }
+        let behaviour = match scenarios.first() {
+            Some(first) => first.behaviour.clone(),
+            None => self.overridden(BehaviourConfig::default(), &secret)?,
         };
+        Ok(SimConfig {
+            listen: self.listen,
+            seed: behaviour.seed.unwrap_or(DEFAULT_SEED),
+            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
+            behaviour,
+            idempotency_ttl: self.idempotency_ttl,
+            scenarios,
+        })
+    }
+
+    /// A scenario's behaviour with the behaviour flags and the --webhook endpoints (signed
+    /// with `secret`) laid over it, checked like a scenario file.
+    fn overridden(
+        &self,
+        mut behaviour: BehaviourConfig,
+        secret: &str,
+    ) -> anyhow::Result<BehaviourConfig> {
         if let Some(seed) = self.seed {
             behaviour.seed = Some(seed);
         }
@@ -213,33 +277,22 @@ impl Args {
                 burst: None,
             });
         }
-        if !self.webhooks.is_empty() {
-            let secret = self.webhook_secret.clone().unwrap_or_else(|| {
-                behaviour::default_webhook_secret(behaviour.seed.unwrap_or(DEFAULT_SEED))
-            });
-            behaviour
-                .webhooks
-                .endpoints
-                .extend(
-                    self.webhooks
-                        .iter()
-                        .map(|endpoint| behaviour::WebhookEndpointConfig {
-                            secret: Some(secret.clone()),
-                            ..endpoint.clone()
-                        }),
-                );
-        }
+        behaviour
+            .webhooks
+            .endpoints
+            .extend(
+                self.webhooks
+                    .iter()
+                    .map(|endpoint| behaviour::WebhookEndpointConfig {
+                        secret: Some(secret.to_string()),
+                        ..endpoint.clone()
+                    }),
+            );
         // Flags are checked like the scenario file, naming the flag's field when wrong.
         behaviour
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid behaviour: {}: {}", e.field, e.message))?;
-        Ok(SimConfig {
-            listen: self.listen,
-            seed: behaviour.seed.unwrap_or(DEFAULT_SEED),
-            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
-            behaviour,
-            idempotency_ttl: self.idempotency_ttl,
-        })
+        Ok(behaviour)
     }
 }
 
@@ -260,7 +313,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = args.sim_config()?;
     let seed = config.seed;
-    let scenario = args.scenario.clone();
+    let scenarios: Vec<String> = config.scenarios.iter().map(|s| s.name.clone()).collect();
     let webhooks = webhook_lines(&config.behaviour.webhooks.endpoints, seed);
     crate::serve_until(
         config,
@@ -271,7 +324,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             for line in &webhooks {
                 println!("{line}");
             }
-            tracing::info!(%addr, seed, scenario = ?scenario, webhook_endpoints = webhooks.len(), "gateway-sim started");
+            tracing::info!(%addr, seed, scenarios = ?scenarios, webhook_endpoints = webhooks.len(), "gateway-sim started");
         },
         shutdown_signal(),
     )
@@ -439,5 +492,100 @@ mod tests {
         // flag's gets the secret of the scenario's seed.
         assert_eq!(list[0].secret, None);
         assert_eq!(list[1].secret, Some(default_webhook_secret(5)));
+    }
+
+    /// Writes scenario files into a fresh temp dir; removed when dropped.
+    struct ScenarioDir(std::path::PathBuf);
+
+    impl ScenarioDir {
+        fn new(tag: &str, files: &[(&str, &str)]) -> ScenarioDir {
+            let dir =
+                std::env::temp_dir().join(format!("gateway-sim-cli-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            for (name, text) in files {
+                std::fs::write(dir.join(name), text).expect("write scenario");
+            }
+            ScenarioDir(dir)
+        }
+
+        fn path(&self, name: &str) -> String {
+            self.0.join(name).to_str().expect("UTF-8 path").to_string()
+        }
+    }
+
+    impl Drop for ScenarioDir {
+        fn drop(&mut self) {
+            std::fs::remove_dir_all(&self.0).ok();
+        }
+    }
+
+    #[test]
+    fn several_scenarios_go_by_file_name_and_the_first_is_in_force() {
+        let dir = ScenarioDir::new(
+            "several",
+            &[
+                ("calm.toml", "[gateway]\nseed = 3\n"),
+                (
+                    "stormy.toml",
+                    "[gateway]\nseed = 9\n[gateway.declines]\nrate = 0.5\n",
+                ),
+            ],
+        );
+        let config = args(&[
+            "--scenario",
+            &dir.path("calm.toml"),
+            "--scenario",
+            &dir.path("stormy.toml"),
+            "--error-rate",
+            "0.25",
+            "--webhook",
+            "http://flag/",
+        ])
+        .expect("flags parse")
+        .sim_config()
+        .expect("valid config");
+        let names: Vec<&str> = config.scenarios.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["calm", "stormy"]);
+        assert_eq!(config.behaviour, config.scenarios[0].behaviour);
+        assert_eq!(config.seed, 3);
+        let stormy = &config.scenarios[1].behaviour;
+        assert_eq!(stormy.declines.rate, 0.5);
+        // Flags override every scenario, and the webhook secret stays the one printed at start.
+        assert_eq!(stormy.faults.http_503, 0.25);
+        assert_eq!(
+            stormy.webhooks.endpoints[0].secret,
+            Some(default_webhook_secret(3))
+        );
+    }
+
+    #[test]
+    fn one_scenario_or_none_is_configured_as_before() {
+        let dir = ScenarioDir::new("one", &[("calm.toml", "[gateway]\nseed = 3\n")]);
+        let one = args(&["--scenario", &dir.path("calm.toml")])
+            .expect("flags parse")
+            .sim_config()
+            .expect("valid config");
+        assert_eq!(one.seed, 3);
+        assert_eq!(one.scenarios.len(), 1);
+        let none = args(&[]).expect("flags parse").sim_config().expect("valid");
+        assert!(none.scenarios.is_empty());
+        assert_eq!(none.behaviour, BehaviourConfig::default());
+    }
+
+    #[test]
+    fn two_scenarios_of_one_name_are_refused() {
+        let dir = ScenarioDir::new("twins", &[("calm.toml", "[gateway]\n")]);
+        std::fs::create_dir_all(dir.0.join("other")).expect("sub dir");
+        std::fs::write(dir.0.join("other/calm.toml"), "[gateway]\n").expect("write");
+        let error = args(&[
+            "--scenario",
+            &dir.path("calm.toml"),
+            "--scenario",
+            &dir.path("other/calm.toml"),
+        ])
+        .expect("flags parse")
+        .sim_config()
+        .expect_err("refused");
+        assert!(error.to_string().contains("\"calm\""), "{error}");
     }
 }

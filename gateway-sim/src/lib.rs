@@ -63,9 +63,9 @@ pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
 pub use behaviour::{
     AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DeliveryFate, DistributionKind,
     Duplicate, Endpoint, EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig,
-    OutageWindow, RateLimitConfig, RetryConfig, ScheduleWindow, SequenceRule, WebhookDialect,
-    WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig, default_webhook_secret,
-    load_scenario_gateway, parse_scenario_gateway,
+    OutageWindow, RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule,
+    WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
+    default_webhook_secret, load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use control::Stats;
 pub use engine::SimClock;
@@ -92,6 +92,11 @@ pub struct SimConfig {
     pub behaviour: BehaviourConfig,
     /// How long idempotency keys are kept, in simulator time.
     pub idempotency_ttl: Duration,
+    /// Behaviours to switch among by name while traffic flows (`GET /_sim/scenarios`,
+    /// `POST /_sim/scenarios/{name}/activate`, the dashboard). The command line lists every
+    /// `--scenario` here, the first also as `behaviour`; the one equal to `behaviour` is
+    /// reported as in force at start.
+    pub scenarios: Vec<ScenarioBehaviour>,
 }
 
 impl Default for SimConfig {
@@ -102,6 +107,7 @@ impl Default for SimConfig {
             admin_token: None,
             behaviour: BehaviourConfig::default(),
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            scenarios: Vec::new(),
         }
     }
 }
@@ -220,7 +226,13 @@ fn prepare(
         source,
     })?;
     let engine = Engine::new(config.idempotency_ttl);
-    let state = SimState::new(engine, config.behaviour, config.seed, config.admin_token)?;
+    let state = SimState::new(
+        engine,
+        config.behaviour,
+        config.seed,
+        config.admin_token,
+        config.scenarios,
+    )?;
     Ok((addr, state))
 }
 

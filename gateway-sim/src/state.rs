@@ -1,9 +1,9 @@
 //! The simulator's shared state: the engine (money) plus the live behaviour
 //! (faults), behind one cheap-to-clone handle that every connection holds.
 //!
-//! The behaviour can be replaced while traffic flows (`PUT /_sim/config`): a
-//! request takes a snapshot of the current one when it arrives and keeps it to
-//! the end, so a change never tears a request in half.
+//! The behaviour can be replaced while traffic flows (`PUT /_sim/config`, or one of the
+//! scenarios given at start by name): a request takes a snapshot of the current one when it
+//! arrives and keeps it to the end, so a change never tears a request in half.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use std::time::Instant;
 use parking_lot::{Mutex, RwLock};
 
 use crate::behaviour::{
-    Behaviour, BehaviourConfig, ConfigError, MerchantRateLimiter, SeenCounter, WebhookDialect,
+    Behaviour, BehaviourConfig, ConfigError, MerchantRateLimiter, ScenarioBehaviour, SeenCounter,
+    WebhookDialect,
 };
 use crate::engine::{Engine, EventDialect, RequestRef};
 use crate::webhooks::Webhooks;
@@ -22,17 +23,29 @@ use crate::webhooks::Webhooks;
 pub struct Live {
     pub behaviour: Behaviour,
     pub limiter: Option<MerchantRateLimiter>,
+    /// The scenario it came from, by name; `None` when it was written by hand
+    /// (`PUT /_sim/config`) or given in process. Swapped with the behaviour, so the two
+    /// never disagree.
+    pub scenario: Option<Arc<str>>,
 }
 
 impl Live {
-    fn build(config: BehaviourConfig, seed: u64) -> Result<Live, ConfigError> {
+    fn build(
+        config: BehaviourConfig,
+        seed: u64,
+        scenario: Option<Arc<str>>,
+    ) -> Result<Live, ConfigError> {
         check_webhook_event_types(&config)?;
         let behaviour = Behaviour::new(config, seed)?;
         let limiter = behaviour
             .rate_limit()
             .map(MerchantRateLimiter::new)
             .transpose()?;
-        Ok(Live { behaviour, limiter })
+        Ok(Live {
+            behaviour,
+            limiter,
+            scenario,
+        })
     }
 }
 
@@ -98,16 +111,31 @@ struct Shared {
     started: Instant,
     request_ids: AtomicU64,
     webhooks: Webhooks,
+    /// The scenarios given at start, in order, to switch among by name.
+    scenarios: Vec<ScenarioBehaviour>,
 }
 
 impl SimState {
+    /// `scenarios` are the behaviours one may switch to by name; the first of them that is
+    /// `behaviour` is reported as the one in force at start. Each is checked now as it would
+    /// be when put in force, so a switch never fails on a file that started fine.
     pub fn new(
         engine: Engine,
         behaviour: BehaviourConfig,
         seed: u64,
         admin_token: Option<String>,
+        scenarios: Vec<ScenarioBehaviour>,
     ) -> Result<SimState, ConfigError> {
-        let live = Live::build(behaviour, seed)?;
+        for s in &scenarios {
+            Live::build(s.behaviour.clone(), seed, None).map_err(|e| {
+                ConfigError::new(e.field, format!("scenario {:?}: {}", s.name, e.message))
+            })?;
+        }
+        let scenario = scenarios
+            .iter()
+            .find(|s| s.behaviour == behaviour)
+            .map(|s| Arc::from(s.name.as_str()));
+        let live = Live::build(behaviour, seed, scenario)?;
         let webhooks = Webhooks::new(
             engine.clone(),
             &live.behaviour.config().webhooks,
@@ -124,6 +152,7 @@ impl SimState {
                 counters: ServerCounters::default(),
                 started: Instant::now(),
                 request_ids: AtomicU64::new(0),
+                scenarios,
             }),
         })
     }
@@ -139,7 +168,30 @@ impl SimState {
 
     /// Replaces the behaviour atomically, or changes nothing if `config` is invalid.
     pub fn set_behaviour(&self, config: BehaviourConfig) -> Result<(), ConfigError> {
-        let live = Live::build(config, self.inner.seed)?;
+        self.put_in_force(config, None)
+    }
+
+    /// The scenarios given at start, to switch among by name.
+    pub fn scenarios(&self) -> &[ScenarioBehaviour] {
+        &self.inner.scenarios
+    }
+
+    /// Puts the scenario called `name` in force: `None` when there is none by that name,
+    /// else what [`SimState::set_behaviour`] says (the same checks as any new behaviour).
+    pub fn activate_scenario(&self, name: &str) -> Option<Result<(), ConfigError>> {
+        let scenario = self.inner.scenarios.iter().find(|s| s.name == name)?;
+        Some(self.put_in_force(
+            scenario.behaviour.clone(),
+            Some(Arc::from(scenario.name.as_str())),
+        ))
+    }
+
+    fn put_in_force(
+        &self,
+        config: BehaviourConfig,
+        scenario: Option<Arc<str>>,
+    ) -> Result<(), ConfigError> {
+        let live = Live::build(config, self.inner.seed, scenario)?;
         self.inner
             .webhooks
             .configure(&live.behaviour.config().webhooks, live.behaviour.seed());

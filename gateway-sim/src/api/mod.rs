@@ -49,6 +49,7 @@ pub use events::{
 };
 pub use operation::{Operation, Outcome};
 pub use reply::Reply;
+pub(crate) use request::path_segment;
 pub use request::{Incoming, bearer_api_key, query_param};
 
 /// The doors, asked in order. The native API comes first: its paths are the

@@ -11,7 +11,8 @@
 //! the wall clock (a real rate limit is about real seconds, not simulator time).
 //!
 //! - [`config`]: the `[gateway]` table ([`BehaviourConfig`]) as serde types; `validate.rs` its
-//!   semantic rules; `scenario_file.rs` reads it from a scenario file. `distribution.rs`: the
+//!   semantic rules; `scenario_file.rs` reads it from a scenario file (and names it by the file,
+//!   [`ScenarioBehaviour`], for switching among several). `distribution.rs`: the
 //!   latency distribution as written ([`LatencyConfig`]), a leaf both the table and the webhooks
 //!   hold.
 //! - [`fate`]: [`Behaviour`] (compiled config) and the [`Fate`] of one request.
@@ -52,7 +53,9 @@ pub use endpoint::Endpoint;
 pub use fate::{Behaviour, ChargeFacts, Fate, RequestFacts};
 pub use fault::{Fault, FaultKind};
 pub use rate_limit::MerchantRateLimiter;
-pub use scenario_file::{load_scenario_gateway, parse_scenario_gateway};
+pub use scenario_file::{
+    ScenarioBehaviour, load_scenario_gateway, parse_scenario_gateway, scenario_name,
+};
 pub use seen::SeenCounter;
 pub(crate) use validate::{check_webhook_secret, check_webhook_url};
 pub use webhooks::{

@@ -6,6 +6,22 @@ use std::path::Path;
 
 use super::config::{BehaviourConfig, ConfigError};
 
+/// A scenario file's `[gateway]` table under the name it is switched to by
+/// (`POST /_sim/scenarios/{name}/activate`): the file's name without its extension.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioBehaviour {
+    pub name: String,
+    pub behaviour: BehaviourConfig,
+}
+
+/// The name a scenario file goes by: `scenarios/flaky-network.toml` is `flaky-network`.
+pub fn scenario_name(path: &Path) -> String {
+    path.file_stem()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Reads a scenario file and returns its validated `[gateway]` table (the default when absent);
 /// every other top-level table (`[load]`, `[checks]`, ...) is ignored.
 pub fn load_scenario_gateway(path: &Path) -> Result<BehaviourConfig, ConfigError> {

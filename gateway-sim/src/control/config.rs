@@ -1,4 +1,5 @@
-//! `GET` and `PUT /_sim/config`: the live behaviour, read and replaced while traffic flows.
+//! `GET` and `PUT /_sim/config`: the live behaviour, read and replaced while traffic flows; and
+//! the one answer to a behaviour put in force, which switching scenarios shares.
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -6,7 +7,7 @@ use serde::Serialize;
 
 use super::{answer, json};
 use crate::api::ApiError;
-use crate::behaviour::{self, BehaviourConfig};
+use crate::behaviour::{self, BehaviourConfig, ConfigError};
 use crate::response::Body;
 use crate::state::SimState;
 
@@ -49,10 +50,23 @@ pub(super) fn replace(state: &SimState, headers: &http::HeaderMap, body: &Bytes)
             }
         }
     };
-    let applied = parsed.and_then(|config| state.set_behaviour(config));
-    match applied {
+    applied(
+        state,
+        parsed.and_then(|config| state.set_behaviour(config)),
+        "PUT /_sim/config",
+    )
+}
+
+/// The answer to putting a behaviour in force, however it was chosen (written here, or a
+/// scenario by name): the behaviour now in force, or the field at fault (nothing changed).
+pub(super) fn applied(
+    state: &SimState,
+    result: Result<(), ConfigError>,
+    through: &str,
+) -> Response<Body> {
+    match result {
         Ok(()) => {
-            tracing::info!("behaviour replaced through PUT /_sim/config");
+            tracing::info!("behaviour replaced through {through}");
             json(StatusCode::OK, &current(state))
         }
         Err(e) => answer(

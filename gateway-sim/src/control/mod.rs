@@ -1,22 +1,30 @@
-//! The control plane: `/_sim/*` (ledger, stats, config, reset, clock) and
-//! `/metrics`. This is how tests and loadgen look inside the simulator.
+//! The control plane: `/_sim/*` (ledger, stats, config, scenarios, payments, reset, clock, the
+//! dashboard) and `/metrics`. This is how tests, loadgen and people look inside the simulator.
 //!
-//! An optional admin token guards `/_sim/*` (health excepted, so probes work);
-//! send it as `Authorization: Bearer <token>` or `X-Admin-Token: <token>`.
+//! An optional admin token guards `/_sim/*` (health excepted, so probes work, and the
+//! dashboard's own files, which hold no data); send it as `Authorization: Bearer <token>` or
+//! `X-Admin-Token: <token>`.
 //!
 //! `mod.rs` routes a control request to its handler; each resource of the control plane has
 //! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
-//! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text).
+//! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text);
+//! `scenarios.rs` (the scenario files given at start, switched by name), `payments.rs` (any
+//! merchant's payment by id or order, with `history.rs`: what every store knows of it) and
+//! `ui.rs` (the dashboard page, its files in `ui/`, served without the token it asks for).
 //!
 //! `openapi.rs` serves `GET /openapi.json`, the API's OpenAPI document; like health and
 //! `/metrics`, it never needs the admin token.
 
 mod clock;
 mod config;
+mod history;
 mod ledger;
 mod metrics;
 mod openapi;
+mod payments;
+mod scenarios;
 mod stats;
+mod ui;
 mod webhooks;
 
 use bytes::Bytes;
@@ -41,8 +49,11 @@ pub async fn handle(
 ) -> Response<Body> {
     let path = parts.uri.path().trim_end_matches('/');
     let method = &parts.method;
-    let open = path == "/_sim/health" || path == "/metrics" || path == "/openapi.json";
-    if !open && !authorized(state, &parts.headers) {
+    let public = path == "/_sim/health"
+        || path == "/metrics"
+        || path == "/openapi.json"
+        || ui::is_page(path);
+    if !public && !authorized(state, &parts.headers) {
         return answer(ApiError::unauthorized_admin().into_reply());
     }
     let allowed = |allow: &'static str| {
@@ -92,6 +103,26 @@ pub async fn handle(
         },
         "/openapi.json" => match *method {
             Method::GET => openapi::response(),
+            _ => allowed("GET"),
+        },
+        "/_sim/scenarios" => match *method {
+            Method::GET => scenarios::list(state),
+            _ => allowed("GET"),
+        },
+        _ if path.starts_with("/_sim/scenarios/") && path.ends_with("/activate") => match *method {
+            Method::POST => scenarios::activate(state, path),
+            _ => allowed("POST"),
+        },
+        "/_sim/payments" => match *method {
+            Method::GET => payments::by_reference(state, parts.uri.query()),
+            _ => allowed("GET"),
+        },
+        _ if path.starts_with("/_sim/payments/") => match *method {
+            Method::GET => payments::by_id(state, path),
+            _ => allowed("GET"),
+        },
+        "/_sim/ui" | "/_sim/ui/app.js" | "/_sim/ui/style.css" => match *method {
+            Method::GET => ui::asset(method, path),
             _ => allowed("GET"),
         },
         _ => answer(ApiError::unknown_route(method, path).into_reply()),

@@ -21,6 +21,7 @@ pub(super) fn deliveries(state: &SimState, query: Option<&str>) -> Response<Body
     let filter = DeliveryFilter {
         event_id: event.as_deref(),
         reference: reference.as_deref(),
+        payment_id: None,
     };
     let mut out = Vec::new();
     for record in state.webhooks().deliveries(&filter) {

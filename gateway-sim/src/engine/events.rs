@@ -56,6 +56,20 @@ impl ChangeKind {
         ChangeKind::Canceled,
         ChangeKind::Refunded,
     ];
+
+    /// The change's name where no dialect's event names fit (the operator's view of a
+    /// payment's history tells changes, and lists each dialect's events under them).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Authorized => "authorized",
+            ChangeKind::Succeeded => "succeeded",
+            ChangeKind::Captured => "captured",
+            ChangeKind::Failed => "failed",
+            ChangeKind::Canceled => "canceled",
+            ChangeKind::Refunded => "refunded",
+        }
+    }
 }
 
 /// The API request that caused a change (`request` in an event).

@@ -113,7 +113,60 @@ impl Ledger {
         out
     }
 
+    /// The sequence numbers of `payment`'s movements, in order. The lock is taken
+    /// once per chunk, so appends go on between chunks of a long scan.
+    pub(crate) fn seqs_of(&self, payment: PaymentId) -> Vec<u64> {
+        let mut seqs = Vec::new();
+        let mut chunk = 0;
+        loop {
+            let chunks = self.chunks.lock();
+            let Some(movements) = chunks.get(chunk) else {
+                return seqs;
+            };
+            let first = (chunk * CHUNK) as u64 + 1;
+            seqs.extend(
+                movements
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.payment == payment)
+                    .map(|(i, _)| first + i as u64),
+            );
+            chunk += 1;
+        }
+    }
+
     pub(crate) fn clear(&self) {
         self.chunks.lock().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn movement(payment: PaymentId) -> Movement {
+        Movement {
+            time_ms: 0,
+            payment,
+            amount: 1,
+            merchant: MerchantId(0),
+            kind: EntryKind::Authorization,
+            currency: Currency::parse("usd").expect("usd is a currency"),
+            idempotency_key: None,
+            decline_code: None,
+        }
+    }
+
+    #[test]
+    fn a_payments_entries_are_found_across_chunks() {
+        let ledger = Ledger::default();
+        let (mine, other) = (PaymentId(1), PaymentId(2));
+        ledger.append(movement(mine));
+        for _ in 0..CHUNK {
+            ledger.append(movement(other));
+        }
+        ledger.append(movement(mine));
+        assert_eq!(ledger.seqs_of(mine), [1, CHUNK as u64 + 2]);
+        assert!(ledger.seqs_of(PaymentId(3)).is_empty());
     }
 }

@@ -649,6 +649,45 @@ impl Engine {
             .collect()
     }
 
+    /// The payment `id` names, whoever's it is: the control plane's operator view,
+    /// which sees across merchants (the API's [`Engine::payment`] does not).
+    pub fn find_payment(&self, id: &str) -> Option<Payment> {
+        let pid = PaymentId::parse(id)?;
+        let shard = self.shard(pid).lock();
+        shard.get(&pid).map(|p| (**p).clone())
+    }
+
+    /// Every payment carrying `reference`, whichever merchant made it: merchant by
+    /// merchant (in the order they first called), each one's oldest first. The
+    /// operator's search by order id.
+    pub fn find_payments_by_reference(&self, reference: &str) -> Vec<Payment> {
+        // Copy the ids out first: the index lock is never held while a payment's is taken.
+        let mut by_merchant: Vec<(MerchantId, Vec<PaymentId>)> = self
+            .reference_shard(reference)
+            .lock()
+            .iter()
+            .filter_map(|(merchant, refs)| Some((*merchant, refs.get(reference)?.clone())))
+            .collect();
+        by_merchant.sort_by_key(|(merchant, _)| *merchant);
+        by_merchant
+            .into_iter()
+            .flat_map(|(_, ids)| ids)
+            .filter_map(|id| self.shard(id).lock().get(&id).map(|p| (**p).clone()))
+            .collect()
+    }
+
+    /// The ledger entries of one payment, in order. The ledger keeps no index by
+    /// payment (it would cost every entry memory for a lookup people make by hand),
+    /// so this walks it a chunk at a time and never stalls the writers for long.
+    pub fn ledger_entries_of(&self, payment: PaymentId) -> Vec<LedgerEntry> {
+        self.inner
+            .ledger
+            .seqs_of(payment)
+            .into_iter()
+            .flat_map(|seq| self.ledger_range(seq, seq))
+            .collect()
+    }
+
     /// The salt every event id of this engine carries (it changes on reset).
     pub fn event_salt(&self) -> u32 {
         self.inner.events.salt()

@@ -247,6 +247,46 @@ fn merchants_cannot_see_or_touch_each_others_payments() {
 }
 
 #[test]
+fn the_operator_finds_any_merchants_payment_and_its_ledger_entries() {
+    let e = engine();
+    let (a, b) = (e.merchant("sk_a"), e.merchant("sk_b"));
+    let first = e
+        .create_payment(a, new_payment(1000, false, "order-9"), &Cause::none(), None)
+        .unwrap();
+    let other = e
+        .create_payment(b, new_payment(500, true, "order-9"), &Cause::none(), None)
+        .unwrap();
+    e.capture(a, &first.id.to_string(), Some(600), &Cause::none())
+        .unwrap();
+    assert_eq!(
+        e.find_payment(&other.id.to_string()).map(|p| p.merchant),
+        Some(b)
+    );
+    assert!(e.find_payment("pay_nothing").is_none());
+    let found: Vec<ids::PaymentId> = e
+        .find_payments_by_reference("order-9")
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(found, [first.id, other.id], "merchant by merchant");
+    assert!(e.find_payments_by_reference("order-0").is_empty());
+    let entries: Vec<(u64, EntryKind, i64)> = e
+        .ledger_entries_of(first.id)
+        .iter()
+        .map(|x| (x.seq, x.kind, x.amount))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (1, EntryKind::Authorization, 1000),
+            (4, EntryKind::Capture, 600),
+            (5, EntryKind::Release, 400)
+        ],
+        "the other merchant's authorization and capture (2, 3) are not this payment's"
+    );
+}
+
+#[test]
 fn invalid_amounts_change_nothing() {
     let e = engine();
     let m = e.merchant("sk_a");

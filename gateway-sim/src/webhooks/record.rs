@@ -45,11 +45,13 @@ pub struct DeliveryRecord {
 }
 
 /// Which records `GET /_sim/webhooks/deliveries` answers with: those of one event, of one
-/// order, of both, or all (`None` keeps everything).
+/// order, of both, or all (`None` keeps everything). The dashboard's payment history asks for
+/// one payment's (`payment_id`): an order may have several payments, a payment no order.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeliveryFilter<'a> {
     pub event_id: Option<&'a str>,
     pub reference: Option<&'a str>,
+    pub payment_id: Option<&'a str>,
 }
 
 impl DeliveryFilter<'_> {
@@ -58,6 +60,7 @@ impl DeliveryFilter<'_> {
             && self
                 .reference
                 .is_none_or(|reference| record.reference.as_deref() == Some(reference))
+            && self.payment_id.is_none_or(|id| record.payment_id == id)
     }
 }
 
@@ -190,12 +193,24 @@ mod tests {
         let both = DeliveryFilter {
             event_id: Some("evt_2"),
             reference: Some("order-1"),
+            ..DeliveryFilter::default()
         };
         assert_eq!(ids(both), ["evt_2"]);
         let mismatch = DeliveryFilter {
             event_id: Some("evt_3"),
             reference: Some("order-1"),
+            ..DeliveryFilter::default()
         };
         assert!(ids(mismatch).is_empty());
+        let payment = DeliveryFilter {
+            payment_id: Some("pay_1"),
+            ..DeliveryFilter::default()
+        };
+        assert_eq!(ids(payment).len(), 4);
+        let no_payment = DeliveryFilter {
+            payment_id: Some("pay_2"),
+            ..DeliveryFilter::default()
+        };
+        assert!(ids(no_payment).is_empty());
     }
 }

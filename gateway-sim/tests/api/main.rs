@@ -2,14 +2,17 @@
 //! Each test starts its own simulator on 127.0.0.1:0 with [`helpers::spawn_app`].
 
 mod control;
+mod dashboard;
 mod errors;
 mod events;
 mod faults;
 mod helpers;
 mod idempotency;
 mod openapi;
+mod payment_history;
 mod payments;
 mod receiver;
 mod routes;
+mod scenarios;
 mod stripe;
 mod webhooks;

@@ -56,19 +56,34 @@ fn control_paths(source: &str) -> BTreeSet<String> {
         if arm.starts_with("_ =>") {
             continue;
         }
-        let path = if let Some(rest) = arm.strip_prefix("_ if path.starts_with(\"") {
-            rest.split_once('"')
-                .map(|(prefix, _)| format!("{prefix}{{}}"))
-        } else if let Some(rest) = arm.strip_prefix('"') {
-            rest.split_once('"').map(|(path, _)| path.to_string())
+        if let Some(rest) = arm.strip_prefix("_ if path.starts_with(\"") {
+            // `_ if path.starts_with("/a/") => ` or `... && path.ends_with("/b") => `.
+            let (prefix, rest) = rest.split_once('"').unwrap_or_else(|| unreadable(arm));
+            let suffix = match rest.split_once("path.ends_with(\"") {
+                Some((_, tail)) => tail.split_once('"').unwrap_or_else(|| unreadable(arm)).0,
+                None => "",
+            };
+            paths.insert(format!("{prefix}{{}}{suffix}"));
+        } else if arm.starts_with('"') {
+            // `"/a" => ` or `"/a" | "/b" => `: every literal before the arrow.
+            let (patterns, _) = arm.split_once("=>").unwrap_or_else(|| unreadable(arm));
+            for literal in patterns.split('|') {
+                let literal = literal.trim();
+                let path = literal
+                    .strip_prefix('"')
+                    .and_then(|l| l.strip_suffix('"'))
+                    .unwrap_or_else(|| unreadable(arm));
+                paths.insert(path.to_string());
+            }
         } else {
-            None
-        };
-        paths.insert(
-            path.unwrap_or_else(|| panic!("a control route arm this test cannot read: {arm}")),
-        );
+            unreadable(arm);
+        }
     }
     paths
+}
+
+fn unreadable(arm: &str) -> ! {
+    panic!("a control route arm this test cannot read: {arm}")
 }
 
 /// The arms (trimmed first lines containing `=>`) directly inside the first `opening` (a
@@ -139,11 +154,25 @@ pub async fn handle() {
         _ if path.starts_with("/_sim/resend/") => match *method {
             _ => allowed("POST"),
         },
+        _ if path.starts_with("/_sim/s/") && path.ends_with("/go") => {
+            match *method {
+                _ => allowed("POST"),
+            }
+        }
+        "/_sim/ui" | "/_sim/ui/app.js" => match *method {
+            _ => allowed("GET"),
+        },
         _ => unknown(),
     }
 }"#;
     assert_eq!(
         control_paths(control).into_iter().collect::<Vec<_>>(),
-        ["/_sim/health", "/_sim/resend/{}"]
+        [
+            "/_sim/health",
+            "/_sim/resend/{}",
+            "/_sim/s/{}/go",
+            "/_sim/ui",
+            "/_sim/ui/app.js"
+        ]
     );
 }
