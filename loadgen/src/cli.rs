@@ -47,14 +47,14 @@ Examples:
   loadgen run --scenario scenarios/happy-path.toml --progress json 2> progress.log
 
   # Past one machine: two workers, each half of the orders at half the rate, then one report
-  loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \
+  loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \\
       --worker 1/2 --report-dir reports/w1
-  loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \
+  loadgen run --scenario scenarios/happy-path.toml --target http://127.0.0.1:4242 \\
       --worker 2/2 --report-dir reports/w2
   loadgen merge reports/w1 reports/w2 --scenario scenarios/happy-path.toml
 
   # A gateway sharded by merchant behind a proxy: drive the proxy, read every shard's ledger
-  loadgen run --scenario s.toml --target http://127.0.0.1:8080 \
+  loadgen run --scenario s.toml --target http://127.0.0.1:8080 \\
       --ledger http://127.0.0.1:4242,http://127.0.0.1:4243
 
 Open model: order n is sent at start + n/rate whether or not earlier orders were
@@ -873,6 +873,28 @@ mod tests {
             .to_string();
         assert!(run.contains("loadgen run --scenario scenarios/happy-path.toml"));
         assert!(run.contains("Exit status"));
+    }
+
+    #[test]
+    fn every_example_command_can_be_pasted_into_a_shell() {
+        // A continued command ends its line with a backslash, or the shell runs half of it.
+        for examples in [
+            RUN_EXAMPLES,
+            CHECK_EXAMPLES,
+            MERGE_EXAMPLES,
+            CAPACITY_EXAMPLES,
+        ] {
+            let lines: Vec<&str> = examples.lines().collect();
+            for pair in lines.windows(2) {
+                if pair[1].starts_with("      --") {
+                    assert!(
+                        pair[0].ends_with(" \\"),
+                        "continued without a backslash: {:?}",
+                        pair[0]
+                    );
+                }
+            }
+        }
     }
 
     #[test]

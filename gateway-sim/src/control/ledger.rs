@@ -10,6 +10,7 @@ use http::{HeaderValue, Response};
 use http_body_util::BodyExt;
 use hyper::body::Frame;
 
+use crate::api::ApiError;
 use crate::engine::Engine;
 use crate::response::Body;
 
@@ -17,12 +18,28 @@ use crate::response::Body;
 const LEDGER_CHUNK: u64 = 4096;
 
 /// `GET /_sim/ledger[?from=N]`: the ledger as NDJSON, streamed in chunks. It
-/// covers the entries that existed when the request arrived.
+/// covers the entries that existed when the request arrived. A `from` that is not a
+/// sequence number is refused: reading from the start instead would hand a tailing client
+/// the whole ledger again, and it would count every entry twice.
 pub(super) fn stream(engine: &Engine, query: Option<&str>) -> Response<Body> {
-    let from = crate::api::query_param(query, "from")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(1)
-        .max(1);
+    let from = match crate::api::query_param(query, "from") {
+        None => 1,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) => n.max(1),
+            Err(_) => {
+                return super::answer(
+                    ApiError::invalid(
+                        "parameter_invalid",
+                        format!(
+                            "`from` is the sequence number to resume at (1 or more, the last `seq` read plus one); got '{v}'."
+                        ),
+                    )
+                    .with_param("from")
+                    .into_reply(),
+                );
+            }
+        },
+    };
     let stream = LedgerStream {
         engine: engine.clone(),
         next: from,

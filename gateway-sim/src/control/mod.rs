@@ -94,7 +94,11 @@ pub async fn handle(
             _ => allowed("GET"),
         },
         _ if path.starts_with("/_sim/webhooks/resend/") => match *method {
-            Method::POST => webhooks::resend(state, &path["/_sim/webhooks/resend/".len()..]),
+            Method::POST => match crate::api::path_segment(&path["/_sim/webhooks/resend/".len()..])
+            {
+                Ok(event_id) => webhooks::resend(state, &event_id),
+                Err(e) => answer(e.with_param("event_id").into_reply()),
+            },
             _ => allowed("POST"),
         },
         "/metrics" => match *method {

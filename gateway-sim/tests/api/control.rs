@@ -42,6 +42,10 @@ async fn the_ledger_streams_as_ndjson_one_entry_per_movement() {
         .await
         .unwrap();
     assert_eq!(tail.lines().count(), 2);
+    // A tailing client that sent garbage would otherwise be handed the whole ledger again.
+    let bad = app.get("/_sim/ledger?from=abc").await;
+    assert_eq!(bad.status, 400, "{}", bad.json);
+    assert_eq!(bad.json["error"]["param"], "from");
 }
 
 #[tokio::test]
