@@ -11,7 +11,7 @@
 use super::config::{
     BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DeclinesConfig, FaultsConfig, RateLimitConfig,
 };
-use super::declines::{DeclineCode, test_card_decline};
+use super::declines::{DeclineCode, requires_authentication, test_card_decline};
 use super::endpoint::Endpoint;
 use super::fault::{Fault, FaultKind};
 use super::latency::{Dist, seconds_to_duration};
@@ -50,6 +50,9 @@ pub struct Fate {
     /// When processed, the charge declines with this code (Create only). Meaningless when the
     /// fault rejects the request before processing.
     pub decline: Option<DeclineCode>,
+    /// When processed and not declined, the card asks for the buyer's
+    /// authentication (3-D Secure) first (Create only).
+    pub authenticate: bool,
     pub fault: Option<Fault>,
 }
 
@@ -353,9 +356,17 @@ impl Behaviour {
             _ => None,
         };
 
+        // A card that asks for authentication is declined first when a rule says
+        // so: the issuer's answer to a challenged payment is not modelled.
+        let authenticate = decline.is_none()
+            && endpoint == Endpoint::Create
+            && facts
+                .charge
+                .is_some_and(|c| requires_authentication(c.payment_method, c.card_number));
         Fate {
             latency: seconds_to_duration(seconds),
             decline,
+            authenticate,
             fault,
         }
     }
