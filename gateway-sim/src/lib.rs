@@ -75,7 +75,8 @@ pub use engine::money::Currency;
 pub use engine::{
     AuthenticationOutcome, CancellationReason, CaptureMethod, Cause, Challenge, Change, ChangeKind,
     Engine, EngineError, EntryKind, EntryReason, EventDialect, EventId, LedgerEntry, LedgerStats,
-    NewPayment, Payment, PaymentMethod, PaymentStatus, Refund, RequestRef, WebhookEndpoint,
+    NewPayment, Payment, PaymentMethod, PaymentStatus, Refund, RequestRef, ReturnTo, Verdict,
+    WebhookEndpoint,
 };
 pub use server::Unanswered;
 pub use state::SimState;

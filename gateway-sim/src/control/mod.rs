@@ -10,6 +10,9 @@
 //!
 //! `openapi.rs` serves `GET /openapi.json`, the API's OpenAPI document; like health and
 //! `/metrics`, it never needs the admin token.
+//!
+//! `three_ds.rs` serves `/_sim/3ds/{id}`, the 3-D Secure challenge page a buyer's browser
+//! opens; it never needs the admin token either (a browser has none to send).
 
 mod clock;
 mod config;
@@ -17,6 +20,7 @@ mod ledger;
 mod metrics;
 mod openapi;
 mod stats;
+mod three_ds;
 mod webhooks;
 
 use bytes::Bytes;
@@ -41,7 +45,10 @@ pub async fn handle(
 ) -> Response<Body> {
     let path = parts.uri.path().trim_end_matches('/');
     let method = &parts.method;
-    let open = path == "/_sim/health" || path == "/metrics" || path == "/openapi.json";
+    let open = path == "/_sim/health"
+        || path == "/metrics"
+        || path == "/openapi.json"
+        || path.starts_with(three_ds::PREFIX);
     if !open && !authorized(state, &parts.headers) {
         return answer(ApiError::unauthorized_admin().into_reply());
     }
@@ -86,6 +93,14 @@ pub async fn handle(
             Method::POST => webhooks::resend(state, &path["/_sim/webhooks/resend/".len()..]),
             _ => allowed("POST"),
         },
+        _ if path.starts_with("/_sim/3ds/") => {
+            let id = &path[three_ds::PREFIX.len()..];
+            match *method {
+                Method::GET => three_ds::page(state, id),
+                Method::POST => three_ds::answer_challenge(state, parts, id, body),
+                _ => allowed("GET, POST"),
+            }
+        }
         "/metrics" => match *method {
             Method::GET => metrics::response(state),
             _ => allowed("GET"),

@@ -19,6 +19,7 @@ fn new_payment(amount: i64, capture: bool, reference: &str) -> NewPayment {
         capture,
         reference: Some(reference.to_string()),
         metadata: None,
+        return_to: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ mod events;
 mod faults;
 mod helpers;
 mod idempotency;
+mod lifecycle;
 mod openapi;
 mod payments;
 mod receiver;
