@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, answer, spawn_app, spawn_app_with_behaviour};
+use crate::helpers::{TestApp, answer, spawn_app, spawn_app_with};
 use gateway_sim::{EntryKind, EntryReason};
 
 async fn advance(app: &TestApp, seconds: u64) {
@@ -27,7 +27,18 @@ async fn native_event_types(app: &TestApp) -> Vec<String> {
 
 #[tokio::test]
 async fn an_uncaptured_authorization_expires_when_the_clock_passes_its_validity() {
-    let app = spawn_app_with_behaviour("[authorizations]\nvalidity = \"2d\"\n").await;
+    let behaviour =
+        gateway_sim::parse_scenario_gateway("[gateway.authorizations]\nvalidity = \"2d\"\n")
+            .expect("a valid table");
+    assert_eq!(
+        behaviour.authorizations.validity,
+        Some(std::time::Duration::from_secs(2 * 86_400))
+    );
+    let app = spawn_app_with(gateway_sim::SimConfig {
+        behaviour,
+        ..Default::default()
+    })
+    .await;
     let p = app.create_payment(1500, false, "order-expiring").await;
     let id = p["id"].as_str().unwrap().to_string();
     let capture_before = p["capture_before"].as_u64().expect("capture_before shown");
@@ -207,7 +218,8 @@ async fn a_failed_challenge_moves_no_money_and_a_browser_is_sent_back() {
         .unwrap();
     let sent_back = client
         .post(&url)
-        .form(&[("outcome", "fail")])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("outcome=fail")
         .send()
         .await
         .unwrap();
