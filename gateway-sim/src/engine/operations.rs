@@ -249,7 +249,11 @@ impl Engine {
                     payment.decline_code = Some(Arc::from(code));
                     self.record(&payment, EntryKind::Decline, 0, cause);
                 }
-                Verdict::Authenticate => self.challenge(&mut payment, new.return_to),
+                // Not an attempt at the issuer yet: no charge until the buyer answers.
+                Verdict::Authenticate => {
+                    payment.confirmed_at = None;
+                    self.challenge(&mut payment, new.return_to);
+                }
                 Verdict::Approve => self.authorize(&mut payment, cause),
             }
             self.inner.counters.transition(None, payment.status);
