@@ -64,9 +64,9 @@ pub use behaviour::{
     AmountRule, AuthorizationsConfig, BehaviourConfig, ConfigError, DEFAULT_AUTHORIZATION_VALIDITY,
     DeclinesConfig, DeliveryFate, DistributionKind, Duplicate, Endpoint, EndpointConfig,
     EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig, OutageWindow, RateLimitConfig,
-    RetryConfig, ScheduleWindow, SequenceRule, WebhookDialect, WebhookEndpointConfig,
-    WebhookFaultsConfig, WebhooksConfig, default_webhook_secret, load_scenario_gateway,
-    parse_scenario_gateway,
+    RetryConfig, ScheduleWindow, SequenceRule, ThreeDsConfig, WebhookDialect,
+    WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig, default_webhook_secret,
+    load_scenario_gateway, parse_scenario_gateway,
 };
 pub use control::Stats;
 pub use engine::SimClock;

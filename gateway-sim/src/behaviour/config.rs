@@ -73,6 +73,26 @@ pub struct BehaviourConfig {
     /// How long uncaptured authorizations last (`[gateway.authorizations]`).
     #[serde(skip_serializing_if = "AuthorizationsConfig::is_empty")]
     pub authorizations: AuthorizationsConfig,
+    /// The 3-D Secure challenge (`[gateway.three_ds]`).
+    #[serde(skip_serializing_if = "ThreeDsConfig::is_empty")]
+    pub three_ds: ThreeDsConfig,
+}
+
+/// `[gateway.three_ds]`: the buyer's authentication, as the issuer's access
+/// control server answers it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreeDsConfig {
+    /// How long answering a challenge (`POST /_sim/3ds/{id}`) takes before the
+    /// payment proceeds: the issuer's authentication time. Absent: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyConfig>,
+}
+
+impl ThreeDsConfig {
+    fn is_empty(&self) -> bool {
+        *self == ThreeDsConfig::default()
+    }
 }
 
 /// How long an uncaptured authorization lasts when the scenario does not say:

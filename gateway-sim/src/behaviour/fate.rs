@@ -215,6 +215,8 @@ pub struct Behaviour {
     declines: DeclinePlan,
     windows: Vec<WindowPlan>,
     sequences: Vec<SequencePlan>,
+    /// How long answering a 3-D Secure challenge takes (`[gateway.three_ds] latency`).
+    authentication: Dist,
 }
 
 impl Behaviour {
@@ -267,7 +269,13 @@ impl Behaviour {
                 fault: rule.fault,
             })
             .collect();
+        let authentication = config
+            .three_ds
+            .latency
+            .as_ref()
+            .map_or(Dist::ZERO, Dist::compile);
         Ok(Behaviour {
+            authentication,
             declines: DeclinePlan::compile(&config.declines),
             config,
             seed,
@@ -286,6 +294,18 @@ impl Behaviour {
     /// The seed every draw derives from.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// How long answering the challenge of payment `challenge` (its id) takes:
+    /// drawn from `[gateway.three_ds] latency` with the seed and the id, so the same
+    /// payment waits the same time in every run.
+    pub fn authentication_latency(&self, challenge: &str) -> Duration {
+        let request = hash_bytes(
+            hash_u64(0x3364_7365_6375_7265, self.seed),
+            challenge.as_bytes(),
+        );
+        let mut rng = SplitMix64::for_request(request, Stream::Authentication);
+        seconds_to_duration(self.authentication.sample(&mut rng))
     }
 
     /// The per-merchant rate limit, if any (build a [`super::MerchantRateLimiter`] from it).

@@ -44,7 +44,7 @@ mod webhooks;
 pub use config::{
     AmountRule, AuthorizationsConfig, BehaviourConfig, ConfigError, DEFAULT_AUTHORIZATION_VALIDITY,
     DeclinesConfig, EndpointConfig, EndpointsConfig, FaultsConfig, RateLimitConfig, ScheduleWindow,
-    SequenceRule,
+    SequenceRule, ThreeDsConfig,
 };
 pub use declines::{DeclineCode, is_known_payment_method};
 pub use distribution::{DistributionKind, LatencyConfig};

@@ -55,6 +55,9 @@ impl BehaviourConfig {
         }
         validate_webhooks(&self.webhooks, "gateway.webhooks")?;
         validate_authorizations(&self.authorizations, "gateway.authorizations")?;
+        if let Some(latency) = &self.three_ds.latency {
+            validate_latency(latency, "gateway.three_ds.latency", false)?;
+        }
         Ok(())
     }
 }

@@ -97,7 +97,7 @@ pub async fn handle(
             let id = &path[three_ds::PREFIX.len()..];
             match *method {
                 Method::GET => three_ds::page(state, id),
-                Method::POST => three_ds::answer_challenge(state, parts, id, body),
+                Method::POST => three_ds::answer_challenge(state, parts, id, body).await,
                 _ => allowed("GET, POST"),
             }
         }

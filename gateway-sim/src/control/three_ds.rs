@@ -48,7 +48,7 @@ pub(super) fn page(state: &SimState, id: &str) -> Response<Body> {
 /// `POST /_sim/3ds/{id}`: answers the challenge. A browser's form is sent back
 /// to the merchant's `return_url` (303); a script's JSON, or a form without a
 /// `return_url`, gets the payment's new status as JSON.
-pub(super) fn answer_challenge(
+pub(super) async fn answer_challenge(
     state: &SimState,
     parts: &http::request::Parts,
     id: &str,
@@ -63,6 +63,15 @@ pub(super) fn answer_challenge(
         Ok(outcome) => outcome,
         Err(e) => return answer(e.into_reply()),
     };
+    // The issuer's authentication time (`[gateway.three_ds] latency`): waited
+    // outside every lock, before the payment is touched.
+    let latency = state
+        .live()
+        .behaviour
+        .authentication_latency(&engine_id(id));
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let cause = Cause::none();
     let paid = state
         .engine()

@@ -269,3 +269,21 @@ async fn the_challenge_page_escapes_what_the_merchant_wrote() {
     assert!(html.contains("&quot;&gt;&lt;script&gt;"), "{html}");
     assert!(html.contains(">Complete</button>") && html.contains(">Fail</button>"));
 }
+
+#[tokio::test]
+async fn answering_a_challenge_takes_the_configured_authentication_latency() {
+    let behaviour = gateway_sim::parse_scenario_gateway(
+        "[gateway.three_ds]\nlatency = { distribution = \"constant\", value = \"300ms\" }\n",
+    )
+    .expect("a valid table");
+    let app = spawn_app_with(gateway_sim::SimConfig {
+        behaviour,
+        ..Default::default()
+    })
+    .await;
+    let p = challenged(&app, true, json!({})).await;
+    let started = std::time::Instant::now();
+    let done = post_outcome(&app, p["action_url"].as_str().unwrap(), "complete").await;
+    assert_eq!(done.json["status"], "succeeded", "{}", done.json);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+}
