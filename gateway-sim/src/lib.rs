@@ -61,20 +61,22 @@ use tokio::task::JoinHandle;
 
 pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
 pub use behaviour::{
-    AmountRule, BehaviourConfig, ConfigError, DeclinesConfig, DeliveryFate, DistributionKind,
-    Duplicate, Endpoint, EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig,
-    OutageWindow, RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule,
-    WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
-    default_webhook_secret, load_scenario_gateway, parse_scenario_gateway, scenario_name,
+    AmountRule, AuthorizationsConfig, BehaviourConfig, ConfigError, DEFAULT_AUTHORIZATION_VALIDITY,
+    DeclinesConfig, DeliveryFate, DistributionKind, Duplicate, Endpoint, EndpointConfig,
+    EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig, OutageWindow, RateLimitConfig,
+    RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule, ThreeDsConfig, WebhookDialect,
+    WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig, default_webhook_secret,
+    load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use control::Stats;
 pub use engine::SimClock;
 pub use engine::ids::{MerchantId, PaymentId, RefundId};
 pub use engine::money::Currency;
 pub use engine::{
-    CaptureMethod, Cause, Change, ChangeKind, Engine, EngineError, EntryKind, EventDialect,
-    EventId, LedgerEntry, LedgerStats, NewPayment, Payment, PaymentMethod, PaymentStatus, Refund,
-    RequestRef, WebhookEndpoint,
+    AuthenticationOutcome, CancellationReason, CaptureMethod, Cause, Challenge, Change, ChangeKind,
+    Engine, EngineError, EntryKind, EntryReason, EventDialect, EventId, LedgerEntry, LedgerStats,
+    NewPayment, Payment, PaymentMethod, PaymentStatus, Refund, RequestRef, ReturnTo, Verdict,
+    WebhookEndpoint,
 };
 pub use server::Unanswered;
 pub use state::SimState;
@@ -226,6 +228,7 @@ fn prepare(
         source,
     })?;
     let engine = Engine::new(config.idempotency_ttl);
+    engine.set_public_url(&public_url(addr));
     let state = SimState::new(
         engine,
         config.behaviour,
@@ -234,6 +237,16 @@ fn prepare(
         config.scenarios,
     )?;
     Ok((addr, state))
+}
+
+/// The base URL buyers' browsers reach the simulator at: the bound address, with
+/// a wildcard one (`0.0.0.0`) named as loopback, which a browser can open.
+fn public_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{addr}")
 }
 
 /// Runs a simulator in the current task until `shutdown` resolves, then lets requests in

@@ -136,6 +136,7 @@ impl SimState {
             .find(|s| s.behaviour == behaviour)
             .map(|s| Arc::from(s.name.as_str()));
         let live = Live::build(behaviour, seed, scenario)?;
+        engine.set_authorization_validity(live.behaviour.config().authorizations.validity());
         let webhooks = Webhooks::new(
             engine.clone(),
             &live.behaviour.config().webhooks,
@@ -193,10 +194,23 @@ impl SimState {
     ) -> Result<(), ConfigError> {
         let live = Live::build(config, self.inner.seed, scenario)?;
         self.inner
+            .engine
+            .set_authorization_validity(live.behaviour.config().authorizations.validity());
+        self.inner
             .webhooks
             .configure(&live.behaviour.config().webhooks, live.behaviour.seed());
         *self.inner.live.write() = Arc::new(live);
         Ok(())
+    }
+
+    /// Expires the authorizations simulator time has run out, and queues the
+    /// webhooks of the changes (their deliveries leave at once: nobody's answer
+    /// waits for them). Cheap when nothing is due.
+    pub fn expire_authorizations(&self) {
+        let changes = self.inner.engine.expire_due_authorizations();
+        if !changes.is_empty() {
+            drop(self.inner.webhooks.raise(changes));
+        }
     }
 
     /// Webhook delivery.

@@ -45,6 +45,7 @@ impl Synth {
             amount,
             currency: "usd".to_owned(),
             decline_code: (kind == EntryKind::Decline).then(|| "insufficient_funds".to_owned()),
+            reason: None,
         });
     }
 
@@ -225,6 +226,7 @@ fn main() -> ExitCode {
                 amount: 100,
                 currency: "usd".to_owned(),
                 decline_code: None,
+                reason: None,
             });
         }
         if i % 256 == 255 {

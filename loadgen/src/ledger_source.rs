@@ -223,6 +223,7 @@ mod tests {
             amount: 1000,
             currency: "usd".to_owned(),
             decline_code: None,
+            reason: None,
         }
     }
 

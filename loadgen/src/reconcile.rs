@@ -574,6 +574,7 @@ pub(crate) mod fixtures {
                 amount,
                 currency: "usd".to_owned(),
                 decline_code: (kind == EntryKind::Decline).then(|| "insufficient_funds".to_owned()),
+                reason: None,
             });
             self
         }

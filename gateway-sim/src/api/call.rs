@@ -13,7 +13,7 @@ use super::{ApiError, Operation, Outcome};
 use crate::behaviour::{self, ChargeFacts, Endpoint};
 use crate::engine::ids::MerchantId;
 use crate::engine::ids::WebhookEndpointId;
-use crate::engine::{Cause, Engine, EngineError, PaymentMethod};
+use crate::engine::{Cause, Engine, EngineError, PaymentMethod, Verdict};
 
 /// A routed, authenticated, validated request, ready for its fate.
 #[derive(Debug, Clone)]
@@ -103,16 +103,19 @@ impl Call {
 
     /// Executes the operation on the engine. `cause` names the request (its id and
     /// reserved idempotency key, recorded in the ledger and the events) and collects
-    /// the changes it raised; `decline` is the fault model's verdict for a create.
-    pub fn execute(&self, engine: &Engine, cause: &Cause, decline: Option<&str>) -> Outcome {
+    /// the changes it raised; `verdict` is the fault model's for an authorization
+    /// (approve, decline, or ask the buyer to authenticate first).
+    pub fn execute(&self, engine: &Engine, cause: &Cause, verdict: Verdict<'_>) -> Outcome {
         let m = self.merchant;
         let refused = |e: EngineError| Outcome::Refused(e.into());
         match &self.operation {
-            Operation::Create(new) => match engine.create_payment(m, new.clone(), cause, decline) {
-                Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
-                Ok(p) => Outcome::Payment(p),
-                Err(e) => refused(e),
-            },
+            Operation::Create(new) => {
+                match engine.create_payment_with(m, new.clone(), cause, verdict) {
+                    Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
+                    Ok(p) => Outcome::Payment(p),
+                    Err(e) => refused(e),
+                }
+            }
             Operation::Capture { id, amount } => engine
                 .capture(m, id, *amount, cause)
                 .map_or_else(refused, Outcome::Payment),
@@ -135,8 +138,18 @@ impl Call {
                 .create_pending_payment(m, new.clone(), cause)
                 .map_or_else(refused, Outcome::Payment),
             Operation::Confirm {
-                id, payment_method, ..
-            } => match engine.confirm(m, id, payment_method.clone(), cause, decline) {
+                id,
+                payment_method,
+                return_to,
+                ..
+            } => match engine.confirm_with(
+                m,
+                id,
+                payment_method.clone(),
+                return_to.clone(),
+                cause,
+                verdict,
+            ) {
                 Ok(p) if p.decline_code.is_some() => Outcome::Declined(p),
                 Ok(p) => Outcome::Payment(p),
                 Err(e) => refused(e),

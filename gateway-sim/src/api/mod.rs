@@ -22,6 +22,7 @@
 //! - `compact.rs`: stored answers, compacted and replayed byte for byte.
 //! - `events.rs`: events as dialects show them ([`EventView`]), listed and found
 //!   the same way by both doors and by webhook delivery.
+//! - `return_url.rs`: the rule both doors apply to a confirmation's `return_url`.
 //! - `webhook_endpoints.rs`: what both doors accept as a webhook endpoint (URL,
 //!   event types, description), so the rules cannot drift between them.
 //! - `native/`, `stripe/`: the two doors. Neither knows the other.
@@ -35,6 +36,7 @@ pub mod native;
 mod operation;
 mod reply;
 mod request;
+mod return_url;
 mod stripe;
 mod webhook_endpoints;
 
@@ -51,6 +53,7 @@ pub use operation::{Operation, Outcome};
 pub use reply::Reply;
 pub(crate) use request::path_segment;
 pub use request::{Incoming, bearer_api_key, query_param};
+pub use return_url::check_return_url;
 
 /// The doors, asked in order. The native API comes first: its paths are the
 /// hot ones, and no Stripe path starts like them.

@@ -9,7 +9,7 @@ use crate::behaviour::Endpoint;
 use crate::engine::idempotency::KeyState;
 use crate::engine::{
     EndpointUpdate, NewPayment, NewPendingPayment, NewWebhookEndpoint, PageQuery, Payment,
-    PaymentMethod, PaymentUpdate, Refund, WebhookEndpoint,
+    PaymentMethod, PaymentUpdate, Refund, ReturnTo, WebhookEndpoint,
 };
 
 /// What a request asks the engine to do.
@@ -46,6 +46,8 @@ pub enum Operation {
         /// routing so the fault model can decide a decline; `None` when the payment
         /// cannot be confirmed (the engine then refuses).
         attempt: Option<(i64, PaymentMethod)>,
+        /// Where the buyer returns if the card asks for authentication.
+        return_to: ReturnTo,
     },
     /// Change a payment's terms before authorization, or its metadata.
     Update {

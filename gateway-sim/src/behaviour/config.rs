@@ -70,6 +70,57 @@ pub struct BehaviourConfig {
     /// Webhook endpoints, retries and delivery faults (`[gateway.webhooks]`).
     #[serde(skip_serializing_if = "WebhooksConfig::is_empty")]
     pub webhooks: WebhooksConfig,
+    /// How long uncaptured authorizations last (`[gateway.authorizations]`).
+    #[serde(skip_serializing_if = "AuthorizationsConfig::is_empty")]
+    pub authorizations: AuthorizationsConfig,
+    /// The 3-D Secure challenge (`[gateway.three_ds]`).
+    #[serde(skip_serializing_if = "ThreeDsConfig::is_empty")]
+    pub three_ds: ThreeDsConfig,
+}
+
+/// `[gateway.three_ds]`: the buyer's authentication, as the issuer's access
+/// control server answers it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreeDsConfig {
+    /// How long answering a challenge (`POST /_sim/3ds/{id}`) takes before the
+    /// payment proceeds: the issuer's authentication time. Absent: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyConfig>,
+}
+
+impl ThreeDsConfig {
+    fn is_empty(&self) -> bool {
+        *self == ThreeDsConfig::default()
+    }
+}
+
+/// How long an uncaptured authorization lasts when the scenario does not say:
+/// seven days, what card networks give a customer-initiated card payment.
+pub const DEFAULT_AUTHORIZATION_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `[gateway.authorizations]`: the life of an authorization not captured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthorizationsConfig {
+    /// How long after it is authorized a manual-capture payment can be captured,
+    /// in simulator time; then it is released and canceled. Absent: 7 days.
+    #[serde(
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub validity: Option<Duration>,
+}
+
+impl AuthorizationsConfig {
+    /// The validity in force: the configured one, else seven days.
+    pub fn validity(&self) -> Duration {
+        self.validity.unwrap_or(DEFAULT_AUTHORIZATION_VALIDITY)
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == AuthorizationsConfig::default()
+    }
 }
 
 /// Probability of each fault, per request. Their sum must not exceed 1.

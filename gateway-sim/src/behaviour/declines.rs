@@ -157,6 +157,20 @@ const TEST_PAYMENT_METHODS: &[(&str, Option<DeclineCode>)] = &[
         Some(DeclineCode::CARD_VELOCITY_EXCEEDED),
     ),
     ("radarBlock", Some(DeclineCode::FRAUDULENT)),
+    // 3-D Secure: approved once the buyer completes the challenge (see
+    // `REQUIRES_AUTHENTICATION`).
+    ("threeDSecure2Required", None),
+    ("authenticationRequired", None),
+];
+
+/// Test payment methods (after the prefix) and card numbers whose every payment
+/// asks for the buyer's authentication (3-D Secure) before it is authorized, as
+/// in Stripe's test mode.
+const REQUIRES_AUTHENTICATION: &[&str] = &[
+    "threeDSecure2Required",
+    "authenticationRequired",
+    "4000002760003184",
+    "4000002500003155",
 ];
 
 /// Stripe's test card numbers and their outcome.
@@ -187,6 +201,8 @@ const TEST_CARD_NUMBERS: &[(&str, Option<DeclineCode>)] = &[
         Some(DeclineCode::CARD_VELOCITY_EXCEEDED),
     ),
     ("4100000000000019", Some(DeclineCode::FRAUDULENT)),
+    ("4000002760003184", None),
+    ("4000002500003155", None),
 ];
 
 /// The table entry for a test payment method, e.g. `pm_card_visa` or `tok_chargeDeclined`.
@@ -219,8 +235,33 @@ pub fn test_card_decline(
     if let Some(code) = payment_method.and_then(lookup_payment_method).flatten() {
         return Some(code);
     }
-    let number = card_number?;
     let mut digits = [0u8; 19];
+    let normalised = normalise_number(card_number?, &mut digits)?;
+    TEST_CARD_NUMBERS
+        .iter()
+        .find(|(known, _)| *known == normalised)
+        .and_then(|(_, outcome)| *outcome)
+}
+
+/// Whether a test payment method or test card number asks for the buyer's
+/// authentication (3-D Secure) before it is authorized.
+pub fn requires_authentication(payment_method: Option<&str>, card_number: Option<&str>) -> bool {
+    let by_method = payment_method
+        .and_then(|pm| {
+            pm.strip_prefix("pm_card_")
+                .or_else(|| pm.strip_prefix("tok_"))
+        })
+        .is_some_and(|name| REQUIRES_AUTHENTICATION.contains(&name));
+    let mut digits = [0u8; 19];
+    by_method
+        || card_number
+            .and_then(|number| normalise_number(number, &mut digits))
+            .is_some_and(|number| REQUIRES_AUTHENTICATION.contains(&number))
+}
+
+/// A card number without its spaces and dashes, in `digits`; `None` when longer
+/// than any card number.
+fn normalise_number<'a>(number: &str, digits: &'a mut [u8; 19]) -> Option<&'a str> {
     let mut len = 0;
     for byte in number.bytes() {
         match byte {
@@ -233,11 +274,7 @@ pub fn test_card_decline(
             _ => return None,
         }
     }
-    let normalised = std::str::from_utf8(&digits[..len]).ok()?;
-    TEST_CARD_NUMBERS
-        .iter()
-        .find(|(known, _)| *known == normalised)
-        .and_then(|(_, outcome)| *outcome)
+    std::str::from_utf8(&digits[..len]).ok()
 }
 
 #[cfg(test)]
@@ -313,6 +350,30 @@ mod tests {
                 "{pm}"
             );
         }
+    }
+
+    #[test]
+    fn three_d_secure_cards_ask_for_authentication_and_nothing_else_does() {
+        for pm in [
+            "pm_card_threeDSecure2Required",
+            "pm_card_authenticationRequired",
+        ] {
+            assert!(is_known_payment_method(pm), "{pm}");
+            assert!(requires_authentication(Some(pm), None), "{pm}");
+            assert_eq!(test_card_decline(Some(pm), None), None, "{pm}");
+        }
+        for number in ["4000002760003184", "4000 0025 0000 3155"] {
+            assert!(requires_authentication(None, Some(number)), "{number}");
+            assert_eq!(test_card_decline(None, Some(number)), None, "{number}");
+        }
+        assert!(!requires_authentication(
+            Some("pm_card_visa"),
+            Some("4242424242424242")
+        ));
+        assert!(!requires_authentication(
+            None,
+            Some("40000027600031840000000")
+        ));
     }
 
     #[test]

@@ -16,11 +16,11 @@ const NANOS_PER_UNIT: &[(&str, u128)] = &[
     ("m", 60_000_000_000),
     ("min", 60_000_000_000),
     ("h", 3_600_000_000_000),
+    ("d", 86_400_000_000_000),
 ];
 
 /// What a duration string should look like, quoted in every parse error.
-pub const DURATION_SYNTAX: &str =
-    "a duration such as \"80ms\", \"1.5s\", \"2m\" or \"1m30s\" (units: ns, us, ms, s, m, h)";
+pub const DURATION_SYNTAX: &str = "a duration such as \"80ms\", \"1.5s\", \"2m\", \"1m30s\" or \"7d\" (units: ns, us, ms, s, m, h, d)";
 
 /// Parses `"80ms"`, `"1.5s"`, `"2m"`, `"1m30s"`, `"0"`. Negative values and missing units are errors.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -182,6 +182,8 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(parse_duration(" 0.1ms "), Ok(Duration::from_micros(100)));
         assert_eq!(parse_duration(".5s"), Ok(Duration::from_millis(500)));

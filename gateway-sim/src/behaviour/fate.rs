@@ -11,7 +11,7 @@
 use super::config::{
     BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DeclinesConfig, FaultsConfig, RateLimitConfig,
 };
-use super::declines::{DeclineCode, test_card_decline};
+use super::declines::{DeclineCode, requires_authentication, test_card_decline};
 use super::endpoint::Endpoint;
 use super::fault::{Fault, FaultKind};
 use super::latency::{Dist, seconds_to_duration};
@@ -50,6 +50,9 @@ pub struct Fate {
     /// When processed, the charge declines with this code (Create only). Meaningless when the
     /// fault rejects the request before processing.
     pub decline: Option<DeclineCode>,
+    /// When processed and not declined, the card asks for the buyer's
+    /// authentication (3-D Secure) first (Create only).
+    pub authenticate: bool,
     pub fault: Option<Fault>,
 }
 
@@ -212,6 +215,8 @@ pub struct Behaviour {
     declines: DeclinePlan,
     windows: Vec<WindowPlan>,
     sequences: Vec<SequencePlan>,
+    /// How long answering a 3-D Secure challenge takes (`[gateway.three_ds] latency`).
+    authentication: Dist,
 }
 
 impl Behaviour {
@@ -264,7 +269,13 @@ impl Behaviour {
                 fault: rule.fault,
             })
             .collect();
+        let authentication = config
+            .three_ds
+            .latency
+            .as_ref()
+            .map_or(Dist::ZERO, Dist::compile);
         Ok(Behaviour {
+            authentication,
             declines: DeclinePlan::compile(&config.declines),
             config,
             seed,
@@ -283,6 +294,18 @@ impl Behaviour {
     /// The seed every draw derives from.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// How long answering the challenge of payment `challenge` (its id) takes:
+    /// drawn from `[gateway.three_ds] latency` with the seed and the id, so the same
+    /// payment waits the same time in every run.
+    pub fn authentication_latency(&self, challenge: &str) -> Duration {
+        let request = hash_bytes(
+            hash_u64(0x3364_7365_6375_7265, self.seed),
+            challenge.as_bytes(),
+        );
+        let mut rng = SplitMix64::for_request(request, Stream::Authentication);
+        seconds_to_duration(self.authentication.sample(&mut rng))
     }
 
     /// The per-merchant rate limit, if any (build a [`super::MerchantRateLimiter`] from it).
@@ -353,9 +376,17 @@ impl Behaviour {
             _ => None,
         };
 
+        // A card that asks for authentication is declined first when a rule says
+        // so: the issuer's answer to a challenged payment is not modelled.
+        let authenticate = decline.is_none()
+            && endpoint == Endpoint::Create
+            && facts
+                .charge
+                .is_some_and(|c| requires_authentication(c.payment_method, c.card_number));
         Fate {
             latency: seconds_to_duration(seconds),
             decline,
+            authenticate,
             fault,
         }
     }

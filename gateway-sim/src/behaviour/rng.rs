@@ -21,6 +21,8 @@ pub(crate) enum Stream {
     /// The faults of one webhook delivery (duplicate, reorder, early, drop, delay), drawn in a
     /// fixed order from this one stream.
     Webhook = 0x7765_6268_6f6f_6b04,
+    /// The time a 3-D Secure challenge's answer takes.
+    Authentication = 0x3364_7365_6375_7205,
 }
 
 const C1: u64 = 0x87c3_7b91_1142_53d5;

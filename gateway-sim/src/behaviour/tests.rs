@@ -1039,3 +1039,36 @@ fn the_webhook_storm_scenario_plays_what_its_header_says() {
     assert_eq!(webhooks.outage_until(s(20)), Some(s(40)));
     assert_eq!(webhooks.outage_until(s(40)), None);
 }
+
+#[test]
+fn authorizations_and_three_ds_tables_read_validate_and_draw_deterministically() {
+    let config = parse_scenario_gateway(
+        "[gateway.authorizations]\nvalidity = \"2d\"\n\n[gateway.three_ds]\nlatency = { distribution = \"constant\", value = \"250ms\" }\n",
+    )
+    .expect("a valid table");
+    assert_eq!(
+        config.authorizations.validity(),
+        Duration::from_secs(2 * 86_400)
+    );
+    let behaviour = Behaviour::new(config, 1).unwrap();
+    assert_eq!(
+        behaviour.authentication_latency("pay_x"),
+        Duration::from_millis(250)
+    );
+    assert_eq!(
+        BehaviourConfig::default().authorizations.validity(),
+        crate::behaviour::DEFAULT_AUTHORIZATION_VALIDITY
+    );
+    assert_eq!(
+        Behaviour::new(BehaviourConfig::default(), 1)
+            .unwrap()
+            .authentication_latency("pay_x"),
+        Duration::ZERO
+    );
+    for bad in ["0s", "366d"] {
+        let err =
+            parse_scenario_gateway(&format!("[gateway.authorizations]\nvalidity = \"{bad}\"\n"))
+                .expect_err(bad);
+        assert_eq!(err.field, "gateway.authorizations.validity", "{bad}");
+    }
+}

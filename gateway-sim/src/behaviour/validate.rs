@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::config::{
-    BehaviourConfig, ConfigError, DeclinesConfig, FaultsConfig, RateLimitConfig, ScheduleWindow,
+    AuthorizationsConfig, BehaviourConfig, ConfigError, DeclinesConfig, FaultsConfig,
+    RateLimitConfig, ScheduleWindow,
 };
 use super::declines::{DeclineCode, KNOWN_DECLINE_CODES};
 use super::distribution::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY};
@@ -53,8 +54,32 @@ impl BehaviourConfig {
             validate_endpoint_list(rule.endpoints.as_deref(), &path)?;
         }
         validate_webhooks(&self.webhooks, "gateway.webhooks")?;
+        validate_authorizations(&self.authorizations, "gateway.authorizations")?;
+        if let Some(latency) = &self.three_ds.latency {
+            validate_latency(latency, "gateway.three_ds.latency", false)?;
+        }
         Ok(())
     }
+}
+
+/// The longest validity a scenario may give an authorization: a year, far past
+/// any card network's (extended authorizations last 30 days).
+const MAX_AUTHORIZATION_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
+
+fn validate_authorizations(config: &AuthorizationsConfig, path: &str) -> Result<(), ConfigError> {
+    let Some(validity) = config.validity else {
+        return Ok(());
+    };
+    if validity < Duration::from_secs(1) || validity > MAX_AUTHORIZATION_VALIDITY {
+        return Err(ConfigError::new(
+            format!("{path}.validity"),
+            format!(
+                "{} is not a validity the simulator takes; give one from 1s to 365d, such as \"7d\"",
+                format_duration(validity)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_probability(value: f64, field: String) -> Result<(), ConfigError> {

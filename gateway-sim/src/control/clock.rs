@@ -36,6 +36,8 @@ pub(super) fn advance(state: &SimState, body: &Bytes) -> Response<Body> {
         )),
         Ok(a) => {
             state.engine().advance_clock(Duration::from_secs(a.seconds));
+            // Authorizations the jump ran out expire now, their events first in line.
+            state.expire_authorizations();
             // Retries and held deliveries follow simulator time.
             state.webhooks().clock_moved();
             json(StatusCode::OK, &super::stats(state))

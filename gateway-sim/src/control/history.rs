@@ -39,7 +39,8 @@ pub(super) struct PaymentHistory {
 #[derive(Serialize)]
 struct ChangeView {
     seq: u64,
-    /// `created`, `authorized`, `succeeded`, `captured`, `failed`, `canceled`, `refunded`.
+    /// `created`, `authorized`, `succeeded`, `captured`, `failed`, `canceled`, `refunded`,
+    /// `requires_action` (3-D Secure), `expired` (an authorization released by the gateway).
     kind: &'static str,
     /// Simulator time, Unix milliseconds.
     time_ms: u64,
@@ -151,9 +152,12 @@ fn endpoint_of(kind: ChangeKind) -> Endpoint {
         ChangeKind::Created
         | ChangeKind::Authorized
         | ChangeKind::Succeeded
-        | ChangeKind::Failed => Endpoint::Create,
+        | ChangeKind::Failed
+        | ChangeKind::RequiresAction => Endpoint::Create,
         ChangeKind::Captured => Endpoint::Capture,
-        ChangeKind::Canceled => Endpoint::Cancel,
+        // An expiry has no request of its own (the gateway released the authorization), so
+        // no key is looked up under it; it is a cancellation in every other respect.
+        ChangeKind::Canceled | ChangeKind::Expired => Endpoint::Cancel,
         ChangeKind::Refunded => Endpoint::Refund,
     }
 }

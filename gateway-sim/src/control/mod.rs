@@ -14,6 +14,9 @@
 //!
 //! `openapi.rs` serves `GET /openapi.json`, the API's OpenAPI document; like health and
 //! `/metrics`, it never needs the admin token.
+//!
+//! `three_ds.rs` serves `/_sim/3ds/{id}`, the 3-D Secure challenge page a buyer's browser
+//! opens; it never needs the admin token either (a browser has none to send).
 
 mod clock;
 mod config;
@@ -24,6 +27,7 @@ mod openapi;
 mod payments;
 mod scenarios;
 mod stats;
+mod three_ds;
 mod ui;
 mod webhooks;
 
@@ -52,6 +56,7 @@ pub async fn handle(
     let public = path == "/_sim/health"
         || path == "/metrics"
         || path == "/openapi.json"
+        || path.starts_with(three_ds::PREFIX)
         || ui::is_page(path);
     if !public && !authorized(state, &parts.headers) {
         return answer(ApiError::unauthorized_admin().into_reply());
@@ -101,6 +106,14 @@ pub async fn handle(
             },
             _ => allowed("POST"),
         },
+        _ if path.starts_with("/_sim/3ds/") => {
+            let id = &path[three_ds::PREFIX.len()..];
+            match *method {
+                Method::GET => three_ds::page(state, id),
+                Method::POST => three_ds::answer_challenge(state, parts, id, body).await,
+                _ => allowed("GET, POST"),
+            }
+        }
         "/metrics" => match *method {
             Method::GET => metrics::response(state),
             _ => allowed("GET"),

@@ -43,11 +43,15 @@ pub enum ChangeKind {
     Canceled,
     /// Captured money given back (the refund is [`Change::refund`]).
     Refunded,
+    /// Confirmed with a card that asks for authentication (3-D Secure): waiting for the buyer.
+    RequiresAction,
+    /// An authorization not captured in time, released by the gateway itself.
+    Expired,
 }
 
 impl ChangeKind {
     /// Every kind, for tables that list what each dialect says of them.
-    pub const ALL: [ChangeKind; 7] = [
+    pub const ALL: [ChangeKind; 9] = [
         ChangeKind::Created,
         ChangeKind::Authorized,
         ChangeKind::Succeeded,
@@ -55,6 +59,8 @@ impl ChangeKind {
         ChangeKind::Failed,
         ChangeKind::Canceled,
         ChangeKind::Refunded,
+        ChangeKind::RequiresAction,
+        ChangeKind::Expired,
     ];
 
     /// The change's name where no dialect's event names fit (the operator's view of a
@@ -68,6 +74,8 @@ impl ChangeKind {
             ChangeKind::Failed => "failed",
             ChangeKind::Canceled => "canceled",
             ChangeKind::Refunded => "refunded",
+            ChangeKind::RequiresAction => "requires_action",
+            ChangeKind::Expired => "expired",
         }
     }
 }
@@ -205,6 +213,9 @@ impl Change {
             refunds,
             canceled_at: now
                 .canceled_at
+                .filter(|_| state.status == PaymentStatus::Canceled),
+            cancellation_reason: now
+                .cancellation_reason
                 .filter(|_| state.status == PaymentStatus::Canceled),
             confirmed_at: now.confirmed_at.filter(|_| !creation),
             ..now.clone()

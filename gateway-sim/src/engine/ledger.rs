@@ -22,6 +22,15 @@ pub enum EntryKind {
     Decline,
 }
 
+/// Why a movement happened, on entries the gateway made by itself (no request
+/// caused them). Absent on every other entry, so older readers see nothing new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryReason {
+    /// A release: the authorization was not captured within its validity.
+    Expired,
+}
+
 /// One ledger entry, in the form it is published (`GET /_sim/ledger`, one JSON object per line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -43,6 +52,9 @@ pub struct LedgerEntry {
     /// The decline code, on decline entries only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decline_code: Option<String>,
+    /// Why, on movements the gateway made by itself (`expired` releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<EntryReason>,
 }
 
 use std::sync::Arc;
@@ -64,6 +76,7 @@ pub(crate) struct Movement {
     pub currency: Currency,
     pub idempotency_key: Option<Arc<str>>,
     pub decline_code: Option<Arc<str>>,
+    pub reason: Option<EntryReason>,
 }
 
 /// Entries live in fixed-size chunks so that appending never copies the ledger:

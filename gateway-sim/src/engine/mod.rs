@@ -21,15 +21,20 @@
 //!   change recorded under the lock of the payment it changed; [`Cause`] says
 //!   which request caused the changes of an operation and collects them.
 //! - `webhook_endpoints.rs`: where merchants asked their events to be sent.
+//! - `lifecycle.rs`: what happens after the first answer without the merchant's
+//!   call: an uncaptured authorization expires, a buyer answers a 3-D Secure
+//!   challenge; `expiry.rs` the schedule of expiries, soonest first.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
 mod clock;
 mod error;
 mod events;
+mod expiry;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;
+mod lifecycle;
 pub mod money;
 mod operations;
 mod page;
@@ -41,12 +46,13 @@ mod webhook_endpoints;
 pub use clock::SimClock;
 pub use error::EngineError;
 pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};
-pub use ledger::{EntryKind, LedgerEntry};
+pub use ledger::{EntryKind, EntryReason, LedgerEntry};
 pub use operations::Engine;
 pub use page::{Cursor, PageQuery};
 pub use payment::{
-    CaptureMethod, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
-    PaymentStatus, PaymentUpdate, Refund,
+    AUTHENTICATION_FAILURE, AuthenticationOutcome, CancellationReason, CaptureMethod, Challenge,
+    MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod, PaymentStatus,
+    PaymentUpdate, Refund, ReturnTo, Verdict,
 };
 pub use stats::LedgerStats;
 pub use webhook_endpoints::{

@@ -10,14 +10,15 @@ use parking_lot::Mutex;
 use super::clock::SimClock;
 use super::error::EngineError;
 use super::events::{Cause, Change, ChangeKind, EventId, EventLog};
+use super::expiry::ExpirySchedule;
 use super::idempotency::{Claim, IdempotencyStore, KeyState};
 use super::ids::{MerchantId, Merchants, PaymentId, RefundId, WebhookEndpointId};
-use super::ledger::{EntryKind, Ledger, LedgerEntry, Movement};
+use super::ledger::{EntryKind, EntryReason, Ledger, LedgerEntry, Movement};
 use super::money::MAX_AMOUNT;
 use super::page::{Cursor, MAX_PAGE, PageQuery};
 use super::payment::{
-    CaptureMethod, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
-    PaymentStatus, PaymentUpdate, Refund,
+    CaptureMethod, Challenge, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
+    PaymentStatus, PaymentUpdate, Refund, ReturnTo, Verdict,
 };
 use super::shard::{Map, SHARDS, shard_hash};
 use super::stats::{Counters, LedgerStats};
@@ -34,10 +35,10 @@ type ReferenceShard = Map<MerchantId, Map<Arc<str>, Vec<PaymentId>>>;
 /// The engine: a cheap-to-clone handle on the simulator's whole state.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     /// Payments are boxed: a hash table keeps up to twice its entries' size in
     /// empty slots, and a 16-byte pointer wastes far less there than a whole payment.
     payments: Box<[Mutex<PaymentShard>]>,
@@ -53,8 +54,13 @@ struct Inner {
     /// Every change a merchant is told about, recorded with its ledger entries.
     events: EventLog,
     webhook_endpoints: EndpointRegistry,
-    clock: SimClock,
-    counters: Counters,
+    pub(super) clock: SimClock,
+    pub(super) counters: Counters,
+    /// Uncaptured authorizations, soonest expiry first (see `expiry.rs`).
+    pub(super) expiries: ExpirySchedule,
+    /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
+    /// set by the server once it has bound its socket.
+    public_url: parking_lot::RwLock<Arc<str>>,
 }
 
 impl Engine {
@@ -73,12 +79,30 @@ impl Engine {
                 webhook_endpoints: EndpointRegistry::default(),
                 clock: SimClock::new(),
                 counters: Counters::default(),
+                expiries: ExpirySchedule::default(),
+                public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
             }),
         }
     }
 
     pub fn clock(&self) -> &SimClock {
         &self.inner.clock
+    }
+
+    /// How long authorizations made from now on last before they expire
+    /// (`[gateway.authorizations] validity`); scheduled expiries keep their time.
+    pub fn set_authorization_validity(&self, validity: Duration) {
+        self.inner.expiries.set_validity(validity);
+    }
+
+    /// The simulator's own base URL (`http://127.0.0.1:4242`), for the pages
+    /// payments send buyers to.
+    pub fn set_public_url(&self, url: &str) {
+        *self.inner.public_url.write() = Arc::from(url.trim_end_matches('/'));
+    }
+
+    pub fn public_url(&self) -> Arc<str> {
+        self.inner.public_url.read().clone()
     }
 
     /// The merchant account an API key names, created on first use.
@@ -108,7 +132,7 @@ impl Engine {
             .lookup(merchant, key, self.inner.clock.now_ms())
     }
 
-    fn shard(&self, id: PaymentId) -> &Mutex<PaymentShard> {
+    pub(super) fn shard(&self, id: PaymentId) -> &Mutex<PaymentShard> {
         &self.inner.payments[id.shard(SHARDS)]
     }
 
@@ -117,6 +141,17 @@ impl Engine {
     }
 
     fn record(&self, p: &Payment, kind: EntryKind, amount: i64, cause: &Cause) {
+        self.record_because(p, kind, amount, cause, None);
+    }
+
+    pub(super) fn record_because(
+        &self,
+        p: &Payment,
+        kind: EntryKind,
+        amount: i64,
+        cause: &Cause,
+        reason: Option<EntryReason>,
+    ) {
         self.inner.counters.moved(kind, amount);
         self.inner.ledger.append(Movement {
             time_ms: self.inner.clock.now_ms(),
@@ -131,11 +166,12 @@ impl Engine {
             } else {
                 None
             },
+            reason,
         });
     }
 
     /// Records that `p` changed (`kind`), for the events and webhooks; under `p`'s lock.
-    fn raise(&self, p: &Payment, kind: ChangeKind, cause: &Cause) {
+    pub(super) fn raise(&self, p: &Payment, kind: ChangeKind, cause: &Cause) {
         self.inner
             .events
             .record(kind, false, self.inner.clock.now_ms(), p, cause);
@@ -166,6 +202,18 @@ impl Engine {
         cause: &Cause,
         decline: Option<&str>,
     ) -> Result<Payment, EngineError> {
+        self.create_payment_with(merchant, new, cause, Verdict::from(decline))
+    }
+
+    /// [`Engine::create_payment`] with the fault model's whole verdict: a card that
+    /// asks for authentication leaves the payment `RequiresAction`, nothing moved.
+    pub fn create_payment_with(
+        &self,
+        merchant: MerchantId,
+        new: NewPayment,
+        cause: &Cause,
+        verdict: Verdict<'_>,
+    ) -> Result<Payment, EngineError> {
         if new.amount <= 0 || new.amount > MAX_AMOUNT {
             return Err(EngineError::InvalidAmount);
         }
@@ -184,27 +232,29 @@ impl Engine {
             reference: reference.clone(),
             created: now,
             payment_method: new.payment_method,
-            decline_code: decline.map(Arc::from),
+            decline_code: None,
             metadata: new.metadata.map(Arc::from),
             refunds: Vec::new(),
             capture_method: CaptureMethod::from_capture(new.capture),
             confirmed_at: Some(now),
             canceled_at: None,
+            cancellation_reason: None,
+            capture_before_ms: None,
+            challenge: None,
         };
         {
             let mut shard = self.shard(id).lock();
-            if payment.decline_code.is_some() {
-                self.record(&payment, EntryKind::Decline, 0, cause);
-            } else {
-                self.record(&payment, EntryKind::Authorization, payment.amount, cause);
-                if new.capture {
-                    self.record(&payment, EntryKind::Capture, payment.amount, cause);
-                    payment.status = PaymentStatus::Succeeded;
-                    payment.amount_captured = payment.amount;
-                } else {
-                    payment.status = PaymentStatus::RequiresCapture;
-                    payment.amount_capturable = payment.amount;
+            match verdict {
+                Verdict::Decline(code) => {
+                    payment.decline_code = Some(Arc::from(code));
+                    self.record(&payment, EntryKind::Decline, 0, cause);
                 }
+                // Not an attempt at the issuer yet: no charge until the buyer answers.
+                Verdict::Authenticate => {
+                    payment.confirmed_at = None;
+                    self.challenge(&mut payment, new.return_to);
+                }
+                Verdict::Approve => self.authorize(&mut payment, cause),
             }
             self.inner.counters.transition(None, payment.status);
             // Created and authorized in one step: one change that says both.
@@ -256,6 +306,9 @@ impl Engine {
             capture_method: new.capture_method,
             confirmed_at: None,
             canceled_at: None,
+            cancellation_reason: None,
+            capture_before_ms: None,
+            challenge: None,
         };
         {
             let mut shard = self.shard(id).lock();
@@ -265,6 +318,38 @@ impl Engine {
         }
         self.index_new(&payment);
         Ok(payment)
+    }
+
+    /// Authorizes `p` (approved): the authorization, and the capture at once when
+    /// its capture method is automatic; a manual one waits, and its expiry is
+    /// scheduled. Under `p`'s lock; the caller counts the transition and raises it.
+    pub(super) fn authorize(&self, p: &mut Payment, cause: &Cause) {
+        self.record(p, EntryKind::Authorization, p.amount, cause);
+        match p.capture_method {
+            CaptureMethod::Automatic => {
+                self.record(p, EntryKind::Capture, p.amount, cause);
+                p.status = PaymentStatus::Succeeded;
+                p.amount_captured = p.amount;
+            }
+            CaptureMethod::Manual => {
+                p.status = PaymentStatus::RequiresCapture;
+                p.amount_capturable = p.amount;
+                let now = self.inner.clock.now_ms();
+                p.capture_before_ms = Some(self.inner.expiries.schedule(p.id, now));
+            }
+        }
+    }
+
+    /// Opens an authentication challenge on `p`: `RequiresAction`, no money moved,
+    /// until the buyer answers it (see `lifecycle.rs`).
+    fn challenge(&self, p: &mut Payment, return_to: ReturnTo) {
+        p.status = PaymentStatus::RequiresAction;
+        p.challenge = Some(Box::new(Challenge {
+            url: Arc::from(format!("{}/_sim/3ds/{}", self.public_url(), p.id)),
+            return_url: return_to.url.map(Arc::from),
+            return_param: return_to.param,
+            return_id_prefix: return_to.id_prefix,
+        }));
     }
 
     /// Makes a new payment findable by reference and in its merchant's listing.
@@ -301,6 +386,28 @@ impl Engine {
         cause: &Cause,
         decline: Option<&str>,
     ) -> Result<Payment, EngineError> {
+        let verdict = Verdict::from(decline);
+        self.confirm_with(
+            merchant,
+            id,
+            payment_method,
+            ReturnTo::default(),
+            cause,
+            verdict,
+        )
+    }
+
+    /// [`Engine::confirm`] with the fault model's whole verdict, and where the
+    /// buyer returns if the card asks for authentication.
+    pub fn confirm_with(
+        &self,
+        merchant: MerchantId,
+        id: &str,
+        payment_method: Option<PaymentMethod>,
+        return_to: ReturnTo,
+        cause: &Cause,
+        verdict: Verdict<'_>,
+    ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
             if !p.status.awaits_confirmation() {
                 return Err(EngineError::InvalidState(format!(
@@ -317,24 +424,19 @@ impl Engine {
             })?;
             let from = p.status;
             p.payment_method = method;
-            p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
-            if let Some(code) = decline {
-                p.decline_code = Some(Arc::from(code));
-                p.status = PaymentStatus::Failed;
-                self.record(p, EntryKind::Decline, 0, cause);
-            } else {
-                p.decline_code = None;
-                self.record(p, EntryKind::Authorization, p.amount, cause);
-                match p.capture_method {
-                    CaptureMethod::Automatic => {
-                        self.record(p, EntryKind::Capture, p.amount, cause);
-                        p.status = PaymentStatus::Succeeded;
-                        p.amount_captured = p.amount;
-                    }
-                    CaptureMethod::Manual => {
-                        p.status = PaymentStatus::RequiresCapture;
-                        p.amount_capturable = p.amount;
-                    }
+            p.decline_code = None;
+            match verdict {
+                Verdict::Decline(code) => {
+                    p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+                    p.decline_code = Some(Arc::from(code));
+                    p.status = PaymentStatus::Failed;
+                    self.record(p, EntryKind::Decline, 0, cause);
+                }
+                // Not an attempt at the issuer yet: `confirmed_at` waits for the answer.
+                Verdict::Authenticate => self.challenge(p, return_to),
+                Verdict::Approve => {
+                    p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+                    self.authorize(p, cause);
                 }
             }
             self.inner.counters.transition(Some(from), p.status);
@@ -420,7 +522,7 @@ impl Engine {
 
     /// Runs `change` on the merchant's payment under its shard lock. A payment of
     /// another merchant is reported missing, exactly like one that does not exist.
-    fn with_payment<T>(
+    pub(super) fn with_payment<T>(
         &self,
         merchant: MerchantId,
         id: &str,
@@ -449,9 +551,15 @@ impl Engine {
         cause: &Cause,
     ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
+            self.expire_if_due(p);
             if p.status != PaymentStatus::RequiresCapture {
+                let expired = if p.cancellation_reason.is_some() {
+                    " (its authorization expired uncaptured)"
+                } else {
+                    ""
+                };
                 return Err(EngineError::InvalidState(format!(
-                    "payment {} is {}; only a requires_capture payment can be captured, once",
+                    "payment {} is {}{expired}; only a requires_capture payment can be captured, once",
                     p.id,
                     p.status.as_str()
                 )));
@@ -505,10 +613,12 @@ impl Engine {
         declined_too: bool,
     ) -> Result<Payment, EngineError> {
         self.with_payment(merchant, id, |p| {
+            self.expire_if_due(p);
             let cancelable = match p.status {
                 PaymentStatus::RequiresCapture
                 | PaymentStatus::RequiresPaymentMethod
-                | PaymentStatus::RequiresConfirmation => true,
+                | PaymentStatus::RequiresConfirmation
+                | PaymentStatus::RequiresAction => true,
                 PaymentStatus::Failed => declined_too,
                 PaymentStatus::Succeeded | PaymentStatus::Canceled => false,
             };
@@ -826,6 +936,7 @@ impl Engine {
                     merchant: merchant.to_string(),
                     payment_id: m.payment.to_string(),
                     reference: reference.as_deref().map(str::to_string),
+                    reason: m.reason,
                     idempotency_key: m.idempotency_key.as_deref().map(str::to_string),
                     kind: m.kind,
                     amount: m.amount,
@@ -871,6 +982,7 @@ impl Engine {
         self.inner.events.clear();
         self.inner.webhook_endpoints.clear();
         self.inner.counters.clear();
+        self.inner.expiries.clear();
         self.inner.clock.restart_epoch();
     }
 }
@@ -880,6 +992,7 @@ fn outcome_of_authorization(p: &Payment) -> ChangeKind {
     match p.status {
         PaymentStatus::Succeeded => ChangeKind::Succeeded,
         PaymentStatus::RequiresCapture => ChangeKind::Authorized,
+        PaymentStatus::RequiresAction => ChangeKind::RequiresAction,
         _ => ChangeKind::Failed,
     }
 }

@@ -26,16 +26,20 @@ pub enum PaymentStatus {
     RequiresPaymentMethod,
     /// Created with a payment method, waiting for `confirm`: nothing authorized yet.
     RequiresConfirmation,
+    /// Confirmed with a card that needs the buyer's authentication (3-D Secure):
+    /// waiting for the challenge to be completed or failed. No money moved yet.
+    RequiresAction,
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 6] = [
+    pub const ALL: [PaymentStatus; 7] = [
         PaymentStatus::RequiresCapture,
         PaymentStatus::Succeeded,
         PaymentStatus::Canceled,
         PaymentStatus::Failed,
         PaymentStatus::RequiresPaymentMethod,
         PaymentStatus::RequiresConfirmation,
+        PaymentStatus::RequiresAction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,7 @@ impl PaymentStatus {
             PaymentStatus::Failed => "failed",
             PaymentStatus::RequiresPaymentMethod => "requires_payment_method",
             PaymentStatus::RequiresConfirmation => "requires_confirmation",
+            PaymentStatus::RequiresAction => "requires_action",
         }
     }
 
@@ -141,6 +146,67 @@ impl PaymentMethod {
     }
 }
 
+/// Why a payment was canceled, when the gateway did it rather than the merchant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancellationReason {
+    /// The authorization was not captured within its validity and was released.
+    Expired,
+}
+
+/// The `decline_code` a payment carries when its buyer failed (or refused) the
+/// authentication challenge: not an issuer's decline, so no issuer code fits;
+/// this is the error code Stripe reports for it.
+pub const AUTHENTICATION_FAILURE: &str = "payment_intent_authentication_failure";
+
+/// What the fault model decided for one authorization attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verdict<'a> {
+    #[default]
+    Approve,
+    /// Declined by the issuer with this decline code.
+    Decline(&'a str),
+    /// The card asks for the buyer's authentication first (3-D Secure).
+    Authenticate,
+}
+
+impl<'a> From<Option<&'a str>> for Verdict<'a> {
+    fn from(decline: Option<&'a str>) -> Self {
+        decline.map_or(Verdict::Approve, Verdict::Decline)
+    }
+}
+
+/// How a buyer answered an authentication challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthenticationOutcome {
+    Complete,
+    Fail,
+}
+
+/// Where the buyer's browser goes once a challenge is answered, as the request
+/// that confirmed the payment asked. The front door says how the merchant knows
+/// the payment (`payment_intent=pi_...` for Stripe), so the page that sends the
+/// buyer back needs to know no dialect.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReturnTo {
+    /// The merchant's page; `None` when the request gave none (scripts).
+    pub url: Option<String>,
+    /// The query parameter that names the payment on the way back.
+    pub param: &'static str,
+    /// The prefix the merchant's id of the payment has (`pi_`, `pay_`).
+    pub id_prefix: &'static str,
+}
+
+/// An open authentication challenge (3-D Secure) of a payment in `RequiresAction`.
+/// Boxed on the payment: few payments have one, and a pointer costs the rest 8 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The page the buyer opens: `{simulator}/_sim/3ds/{payment id}`.
+    pub url: Arc<str>,
+    pub return_url: Option<Arc<str>>,
+    pub return_param: &'static str,
+    pub return_id_prefix: &'static str,
+}
+
 /// One refund of (part of) a captured payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
@@ -178,6 +244,14 @@ pub struct Payment {
     pub confirmed_at: Option<u64>,
     /// Unix seconds, when canceled.
     pub canceled_at: Option<u64>,
+    /// Set when the gateway canceled it by itself (an expired authorization).
+    pub cancellation_reason: Option<CancellationReason>,
+    /// Unix milliseconds, simulator time, when an uncaptured authorization
+    /// expires (`capture_before`); set when a manual-capture payment is authorized.
+    pub capture_before_ms: Option<u64>,
+    /// The authentication challenge, from the confirmation that asked for it on
+    /// (kept once answered, so the page can say so).
+    pub challenge: Option<Box<Challenge>>,
 }
 
 /// A validated request to create a payment.
@@ -190,6 +264,8 @@ pub struct NewPayment {
     pub capture: bool,
     pub reference: Option<String>,
     pub metadata: Option<String>,
+    /// Where the buyer returns after an authentication challenge, if one is asked.
+    pub return_to: ReturnTo,
 }
 
 /// A validated request to create a payment that is not authorized yet: no money

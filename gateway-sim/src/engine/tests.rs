@@ -19,6 +19,7 @@ fn new_payment(amount: i64, capture: bool, reference: &str) -> NewPayment {
         capture,
         reference: Some(reference.to_string()),
         metadata: None,
+        return_to: Default::default(),
     }
 }
 
@@ -903,4 +904,99 @@ fn a_long_history_is_visited_newest_first_across_chunks() {
         older.len() < 10
     });
     assert_eq!(older, seqs[301..311]);
+}
+
+#[test]
+fn an_expired_authorization_is_released_once_with_its_reason_and_its_change() {
+    let e = engine();
+    e.set_authorization_validity(Duration::from_secs(3600));
+    let m = e.merchant("sk_expiry");
+    let p = e
+        .create_payment(m, new_payment(900, false, "order-x"), &Cause::none(), None)
+        .unwrap();
+    let id = p.id.to_string();
+    assert!(p.capture_before_ms.is_some());
+    assert!(e.expire_due_authorizations().is_empty(), "not due yet");
+
+    e.advance_clock(Duration::from_secs(3601));
+    let raised = e.expire_due_authorizations();
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0].kind, ChangeKind::Expired);
+    assert!(
+        raised[0].request.is_none(),
+        "the gateway did it, no request"
+    );
+    assert!(e.expire_due_authorizations().is_empty(), "expired once");
+
+    let after = e.payment(m, &id).unwrap();
+    assert_eq!(after.status, PaymentStatus::Canceled);
+    assert_eq!(after.cancellation_reason, Some(CancellationReason::Expired));
+    let last = e.ledger_entries().pop().unwrap();
+    assert_eq!(
+        (last.kind, last.amount, last.reason),
+        (EntryKind::Release, 900, Some(EntryReason::Expired))
+    );
+    let key: Arc<str> = Arc::from("late");
+    assert!(matches!(
+        e.capture(m, &id, None, &Cause::with_key(&key)),
+        Err(EngineError::InvalidState(_))
+    ));
+    assert_eq!(e.ledger_len(), 2);
+}
+
+/// A capture that arrives after the validity but before any sweep must not win:
+/// it expires the authorization under the lock and is refused.
+#[test]
+fn a_capture_racing_the_sweep_never_takes_an_expired_authorization() {
+    let e = engine();
+    e.set_authorization_validity(Duration::from_secs(60));
+    let m = e.merchant("sk_race");
+    let p = e
+        .create_payment(m, new_payment(500, false, "order-r"), &Cause::none(), None)
+        .unwrap();
+    e.advance_clock(Duration::from_secs(61));
+    let refused = e.capture(m, &p.id.to_string(), None, &Cause::none());
+    assert!(matches!(refused, Err(EngineError::InvalidState(ref why)) if why.contains("expired")));
+    assert_eq!(
+        kinds(&e),
+        [(EntryKind::Authorization, 500), (EntryKind::Release, 500)]
+    );
+    // The expiry's change waited for the next sweep to be delivered.
+    let raised = e.expire_due_authorizations();
+    assert_eq!(raised.len(), 1);
+    assert_eq!(raised[0].kind, ChangeKind::Expired);
+}
+
+#[test]
+fn a_challenged_payment_moves_money_only_once_the_buyer_completes_it() {
+    let e = engine();
+    let m = e.merchant("sk_3ds");
+    let p = e
+        .create_payment_with(
+            m,
+            new_payment(1200, true, "order-3ds"),
+            &Cause::none(),
+            Verdict::Authenticate,
+        )
+        .unwrap();
+    assert_eq!(p.status, PaymentStatus::RequiresAction);
+    assert!(p.challenge.is_some());
+    assert!(kinds(&e).is_empty());
+    let id = p.id.to_string();
+    let done = e
+        .complete_authentication(&id, AuthenticationOutcome::Complete, &Cause::none())
+        .unwrap();
+    assert_eq!(done.status, PaymentStatus::Succeeded);
+    assert_eq!(
+        kinds(&e),
+        [(EntryKind::Authorization, 1200), (EntryKind::Capture, 1200)]
+    );
+    assert!(matches!(
+        e.complete_authentication(&id, AuthenticationOutcome::Fail, &Cause::none()),
+        Err(EngineError::InvalidState(_))
+    ));
+    assert!(matches!(
+        e.complete_authentication("pay_nothing", AuthenticationOutcome::Fail, &Cause::none()),
+        Err(EngineError::NoSuchPayment(_))
+    ));
 }

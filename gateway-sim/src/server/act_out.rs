@@ -23,7 +23,7 @@ use super::pause::pause_until;
 use crate::api::{ApiError, Call, Dialect, Reply};
 use crate::behaviour::{Fate, Fault, RequestFacts};
 use crate::engine::idempotency::{Claim, Reservation};
-use crate::engine::{Cause, RequestRef};
+use crate::engine::{Cause, RequestRef, Verdict};
 use crate::state::{Live, SimState};
 use crate::webhooks::Raised;
 
@@ -252,12 +252,18 @@ async fn process(
     let webhooks = state.webhooks().clone();
     let request_number = RequestRef::number_of(request_id).unwrap_or_default();
     let decline = fate.decline;
+    let authenticate = fate.authenticate;
     let latency = fate.latency;
     let work = async move {
         pause_until(arrived, latency).await;
         let key = reservation.as_ref().map(|r| r.key().clone());
         let cause = Cause::request(request_number, key);
-        let outcome = call.execute(&engine, &cause, decline.as_ref().map(|d| d.as_str()));
+        let verdict = match &decline {
+            Some(code) => Verdict::Decline(code.as_str()),
+            None if authenticate => Verdict::Authenticate,
+            None => Verdict::Approve,
+        };
+        let outcome = call.execute(&engine, &cause, verdict);
         let reply = dialect.render_call(&engine, &call, &outcome);
         // A refused operation drops its reservation here instead, which frees the key.
         if let Some(reservation) = reservation

@@ -71,6 +71,7 @@ pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn run(listener: TcpListener, state: SimState, shutdown: impl Future<Output = ()>) {
     let (closing_tx, closing_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let sweeper = tokio::spawn(sweep_expiries(state.clone()));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -88,10 +89,26 @@ pub async fn run(listener: TcpListener, state: SimState, shutdown: impl Future<O
             () = &mut shutdown => break,
         }
     }
+    sweeper.abort();
     let _ = closing_tx.send(true);
     let drain = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
         connections.abort_all();
+    }
+}
+
+/// How often real time is checked for expired authorizations when no request
+/// comes (every request and every clock advance check too).
+const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Expires authorizations as real time runs them out, so their events go out
+/// even while no request arrives.
+async fn sweep_expiries(state: SimState) {
+    let mut tick = tokio::time::interval(EXPIRY_SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        state.expire_authorizations();
     }
 }
 

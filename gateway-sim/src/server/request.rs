@@ -61,6 +61,9 @@ pub(crate) async fn answer(
     arrived: Instant,
 ) -> Result<Response<Body>, Unanswered> {
     let path = parts.uri.path();
+    // Whatever this request reads or changes, authorizations whose time is up
+    // have expired first (one atomic load when none is due).
+    state.expire_authorizations();
     if control::owns(path) {
         let mut response = control::handle(state, parts, body).await;
         set_request_id(&mut response, request_id);

@@ -279,6 +279,7 @@ async fn injected_latency_delays_only_its_own_request() {
                 capture: true,
                 reference: None,
                 metadata: None,
+                return_to: Default::default(),
             },
             &gateway_sim::Cause::none(),
             None,

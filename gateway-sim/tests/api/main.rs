@@ -8,6 +8,7 @@ mod events;
 mod faults;
 mod helpers;
 mod idempotency;
+mod lifecycle;
 mod openapi;
 mod payment_history;
 mod payments;

@@ -67,6 +67,7 @@ fn capture(seq: u64, payment: &str, reference: &str) -> LedgerEntry {
         amount: 1000,
         currency: "usd".to_owned(),
         decline_code: None,
+        reason: None,
     }
 }
 

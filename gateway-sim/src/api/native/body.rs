@@ -6,10 +6,11 @@
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, check_return_url};
 use crate::behaviour;
+use crate::engine::ids::PaymentId;
 use crate::engine::money::{Currency, MAX_AMOUNT};
-use crate::engine::{NewPayment, PaymentMethod};
+use crate::engine::{NewPayment, PaymentMethod, ReturnTo};
 
 /// Metadata larger than this (as compact JSON) is refused.
 const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -25,6 +26,8 @@ struct CreateBody {
     capture: Option<bool>,
     reference: Option<String>,
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Where the buyer returns after a 3-D Secure challenge, if the card asks for one.
+    return_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +168,9 @@ pub(super) fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>),
         }
         _ => None,
     };
+    if let Some(url) = &b.return_url {
+        check_return_url(url, "return_url")?;
+    }
     let new = NewPayment {
         amount: b.amount,
         currency,
@@ -172,6 +178,11 @@ pub(super) fn parse_create(body: &Bytes) -> Result<(NewPayment, Option<String>),
         capture: b.capture.unwrap_or(true),
         reference: b.reference,
         metadata,
+        return_to: ReturnTo {
+            url: b.return_url,
+            param: "payment",
+            id_prefix: PaymentId::PREFIX,
+        },
     };
     Ok((new, card_number))
 }

@@ -27,8 +27,9 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::Authorized => &["payment.authorized"],
         ChangeKind::Succeeded | ChangeKind::Captured => &["payment.succeeded"],
         ChangeKind::Failed => &["payment.failed"],
-        ChangeKind::Canceled => &["payment.canceled"],
+        ChangeKind::Canceled | ChangeKind::Expired => &["payment.canceled"],
         ChangeKind::Refunded => &["refund.succeeded"],
+        ChangeKind::RequiresAction => &["payment.requires_action"],
     }
 }
 
@@ -38,6 +39,7 @@ pub(super) const ALL_EVENT_TYPES: &[&str] = &[
     "payment.succeeded",
     "payment.failed",
     "payment.canceled",
+    "payment.requires_action",
     "refund.succeeded",
 ];
 

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
 use crate::engine::ids::{PaymentId, RefundId};
-use crate::engine::{Payment, PaymentMethod, Refund};
+use crate::engine::{CancellationReason, Payment, PaymentMethod, PaymentStatus, Refund};
 
 pub(super) fn to_json<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
@@ -34,6 +34,15 @@ pub(super) struct PaymentJson<'a> {
     decline_code: Option<&'a str>,
     metadata: Metadata<'a>,
     refunds: Vec<RefundJson>,
+    /// Unix seconds by which an uncaptured authorization must be captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture_before: Option<u64>,
+    /// Why the gateway canceled it by itself (`expired`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancellation_reason: Option<&'static str>,
+    /// The 3-D Secure page the buyer opens, while the payment `requires_action`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_url: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -101,6 +110,15 @@ impl<'a> From<&'a Payment> for PaymentJson<'a> {
             decline_code: p.decline_code.as_deref(),
             metadata: Metadata(p.metadata.as_deref()),
             refunds: p.refunds.iter().map(RefundJson::from).collect(),
+            capture_before: p.capture_before_ms.map(|ms| ms / 1000),
+            cancellation_reason: p.cancellation_reason.map(|reason| match reason {
+                CancellationReason::Expired => "expired",
+            }),
+            action_url: p
+                .challenge
+                .as_ref()
+                .filter(|_| p.status == PaymentStatus::RequiresAction)
+                .map(|c| c.url.as_ref()),
         }
     }
 }

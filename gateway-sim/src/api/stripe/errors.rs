@@ -70,6 +70,7 @@ pub(super) fn decline_error_code(decline_code: &str) -> &'static str {
         "incorrect_cvc" => "incorrect_cvc",
         "incorrect_number" => "incorrect_number",
         "processing_error" => "processing_error",
+        "payment_intent_authentication_failure" => "payment_intent_authentication_failure",
         _ => "card_declined",
     }
 }

@@ -13,7 +13,9 @@ use super::ids::{CHARGE, INTENT, stripe_id};
 use super::payment_methods;
 use super::presentation::Expand;
 use crate::engine::ids::PaymentId;
-use crate::engine::{Payment, PaymentMethod, PaymentStatus, Refund};
+use crate::engine::{
+    AUTHENTICATION_FAILURE, CancellationReason, Payment, PaymentMethod, PaymentStatus, Refund,
+};
 
 /// A PaymentIntent.
 pub(super) fn payment_intent(p: &Payment, expand: Expand) -> Value {
@@ -39,7 +41,7 @@ pub(super) fn payment_intent(p: &Payment, expand: Expand) -> Value {
         "application_fee_amount": null,
         "automatic_payment_methods": null,
         "canceled_at": p.canceled_at,
-        "cancellation_reason": null,
+        "cancellation_reason": cancellation_reason(p),
         "capture_method": p.capture_method.as_str(),
         "client_secret": client_secret(p.id),
         "confirmation_method": "automatic",
@@ -51,7 +53,7 @@ pub(super) fn payment_intent(p: &Payment, expand: Expand) -> Value {
         "latest_charge": latest_charge,
         "livemode": false,
         "metadata": metadata_json(p),
-        "next_action": null,
+        "next_action": next_action(p),
         "on_behalf_of": null,
         "payment_method": payment_method,
         "payment_method_configuration_details": null,
@@ -117,6 +119,7 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
             "email": null, "name": null, "phone": null,
         },
         "calculated_statement_descriptor": null,
+        "capture_before": capture_before(p),
         "captured": p.amount_captured > 0,
         "created": p.confirmed_at.unwrap_or(p.created),
         "currency": p.currency.as_str(),
@@ -132,7 +135,7 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
         "paid": !failed,
         "payment_intent": payment_intent,
         "payment_method": payment_method_ref(p, expand),
-        "payment_method_details": {"type": "card", "card": payment_methods::card(&p.payment_method, p.created)},
+        "payment_method_details": {"type": "card", "card": card_details(p)},
         "receipt_email": null,
         "receipt_url": null,
         "refunded": p.amount_captured > 0 && p.amount_refunded == p.amount_captured,
@@ -192,7 +195,47 @@ pub(super) fn intent_status(p: &Payment) -> &'static str {
         PaymentStatus::RequiresCapture => "requires_capture",
         PaymentStatus::Succeeded => "succeeded",
         PaymentStatus::Canceled => "canceled",
+        PaymentStatus::RequiresAction => "requires_action",
     }
+}
+
+/// Why the gateway canceled a PaymentIntent by itself: Stripe says `automatic`
+/// for an authorization that expired. A merchant's cancel is not stored (`null`).
+fn cancellation_reason(p: &Payment) -> Value {
+    match p.cancellation_reason {
+        Some(CancellationReason::Expired) => json!("automatic"),
+        None => Value::Null,
+    }
+}
+
+/// What the buyer has to do: open the 3-D Secure page while the challenge is open.
+fn next_action(p: &Payment) -> Value {
+    match (&p.challenge, p.status) {
+        (Some(challenge), PaymentStatus::RequiresAction) => json!({
+            "type": "redirect_to_url",
+            "redirect_to_url": {
+                "url": challenge.url.as_ref(),
+                "return_url": challenge.return_url.as_deref(),
+            },
+        }),
+        _ => Value::Null,
+    }
+}
+
+/// Unix seconds by which an uncaptured authorization must be captured; `null`
+/// for payments never authorized uncaptured.
+fn capture_before(p: &Payment) -> Value {
+    p.capture_before_ms
+        .map_or(Value::Null, |ms| json!(ms / 1000))
+}
+
+/// `payment_method_details.card`, with `capture_before` where Stripe puts it.
+fn card_details(p: &Payment) -> Value {
+    let mut card = payment_methods::card(&p.payment_method, p.created);
+    if let Value::Object(fields) = &mut card {
+        fields.insert("capture_before".into(), capture_before(p));
+    }
+    card
 }
 
 /// The metadata kept as JSON text, as an object (`{}` when none).
@@ -232,6 +275,19 @@ fn payment_method_ref(p: &Payment, expand: Expand) -> Value {
 /// The decline a failed or abandoned PaymentIntent reports; `null` otherwise.
 fn last_payment_error(p: &Payment) -> Value {
     match (&p.decline_code, p.status) {
+        // Not an issuer's decline: Stripe reports a failed 3-D Secure challenge as
+        // an invalid request with its own code, and no decline code.
+        (Some(code), PaymentStatus::Failed | PaymentStatus::Canceled)
+            if code.as_ref() == AUTHENTICATION_FAILURE =>
+        {
+            json!({
+                "type": "invalid_request_error",
+                "code": AUTHENTICATION_FAILURE,
+                "message": "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
+                "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+                "payment_method": payment_methods::json(&p.payment_method, p.created),
+            })
+        }
         (Some(code), PaymentStatus::Failed | PaymentStatus::Canceled) => json!({
             "type": "card_error",
             "code": decline_error_code(code),

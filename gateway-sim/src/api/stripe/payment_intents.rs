@@ -11,8 +11,10 @@ use super::params::{Params, missing};
 use super::presentation::{Expand, Presentation, payments_page, shown};
 use super::resource::{Request, Resource};
 use crate::api::request::path_segment;
-use crate::api::{ApiError, Call, Operation, Outcome, Reply};
-use crate::engine::{CaptureMethod, Engine, NewPayment, NewPendingPayment, PaymentUpdate};
+use crate::api::{ApiError, Call, Operation, Outcome, Reply, check_return_url};
+use crate::engine::{
+    CaptureMethod, Engine, NewPayment, NewPendingPayment, PaymentUpdate, ReturnTo,
+};
 
 /// `/v1/payment_intents`.
 pub(super) struct PaymentIntents;
@@ -106,6 +108,7 @@ fn create(params: &Params) -> Result<(Operation, Presentation), ApiError> {
             capture: capture_method == CaptureMethod::Automatic,
             reference: None,
             metadata,
+            return_to: return_to(params)?,
         })
     } else {
         Operation::CreatePending(NewPendingPayment {
@@ -172,8 +175,23 @@ fn confirm(id: &str, request: &Request<'_>) -> Result<(Operation, Presentation),
         id: engine_id,
         payment_method,
         attempt,
+        return_to: return_to(params)?,
     };
     Ok((operation, presentation))
+}
+
+/// Where the buyer returns after a 3-D Secure challenge: the confirmation's
+/// `return_url`, with `payment_intent=pi_...` appended on the way back, as Stripe does.
+fn return_to(params: &Params) -> Result<ReturnTo, ApiError> {
+    let url = params.string("return_url")?;
+    if let Some(url) = url {
+        check_return_url(url, "return_url")?;
+    }
+    Ok(ReturnTo {
+        url: url.map(str::to_string),
+        param: "payment_intent",
+        id_prefix: INTENT,
+    })
 }
 
 /// `POST /v1/payment_intents/{id}/capture`, all or `amount_to_capture`.

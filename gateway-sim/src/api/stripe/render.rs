@@ -207,6 +207,7 @@ mod tests {
             capture: true,
             reference: None,
             metadata: None,
+            return_to: Default::default(),
         };
         let payment = engine
             .create_payment(merchant, new, &crate::engine::Cause::none(), None)

@@ -7,6 +7,7 @@
 
 mod events;
 mod idempotency_and_faults;
+mod lifecycle;
 mod pages;
 mod payment_intents;
 mod payment_methods;

@@ -1,0 +1,135 @@
+//! What happens to a payment after its first answer, apart from the merchant's
+//! own calls: an uncaptured authorization expires when simulator time passes its
+//! `capture_before`, and a buyer answers the authentication challenge (3-D
+//! Secure) a card asked for. Each is a state change under the payment's lock,
+//! with its ledger entries and its change, like every operation in
+//! `operations.rs`; apart from there because nobody's API request causes them.
+
+use std::sync::Arc;
+
+use super::error::EngineError;
+use super::events::{Cause, Change, ChangeKind};
+use super::ids::PaymentId;
+use super::ledger::{EntryKind, EntryReason};
+use super::operations::Engine;
+use super::payment::{
+    AUTHENTICATION_FAILURE, AuthenticationOutcome, CancellationReason, Payment, PaymentStatus,
+};
+
+impl Engine {
+    /// Expires every authorization whose validity simulator time has passed, soonest
+    /// first, and returns the changes this raised (with those of expiries found
+    /// since the last sweep), for webhook delivery. Cheap when nothing is due: the
+    /// server calls it before each request, when the clock is advanced, and once a
+    /// second.
+    pub fn expire_due_authorizations(&self) -> Vec<Arc<Change>> {
+        let expiries = &self.inner.expiries;
+        let now = self.inner.clock.now_ms();
+        if !expiries.has_work(now) {
+            return Vec::new();
+        }
+        let mut raised = expiries.take_stashed();
+        let cause = Cause::none();
+        while let Some((at, id)) = expiries.pop_due(now) {
+            let mut shard = self.shard(id).lock();
+            if let Some(p) = shard.get_mut(&id)
+                && p.status == PaymentStatus::RequiresCapture
+                && p.capture_before_ms == Some(at)
+            {
+                self.expire(p, &cause);
+            }
+        }
+        raised.extend(cause.take_raised());
+        raised
+    }
+
+    /// Expires `p` now if its validity has passed and the sweep has not got to it
+    /// yet: a capture racing the clock must never take an expired authorization.
+    /// Under `p`'s lock; the changes wait for the next sweep to be delivered.
+    pub(super) fn expire_if_due(&self, p: &mut Payment) {
+        let now = self.inner.clock.now_ms();
+        if p.status == PaymentStatus::RequiresCapture
+            && p.capture_before_ms.is_some_and(|at| at <= now)
+        {
+            let cause = Cause::none();
+            self.expire(p, &cause);
+            self.inner.expiries.stash(cause.take_raised());
+        }
+    }
+
+    /// Releases an uncaptured authorization that ran out of time: a `release`
+    /// entry with reason `expired`, and the payment canceled by the gateway.
+    fn expire(&self, p: &mut Payment, cause: &Cause) {
+        self.record_because(
+            p,
+            EntryKind::Release,
+            p.amount_capturable,
+            cause,
+            Some(EntryReason::Expired),
+        );
+        self.inner
+            .counters
+            .transition(Some(p.status), PaymentStatus::Canceled);
+        p.status = PaymentStatus::Canceled;
+        p.amount_capturable = 0;
+        p.canceled_at = Some(self.inner.clock.now_ms() / 1000);
+        p.cancellation_reason = Some(CancellationReason::Expired);
+        self.raise(p, ChangeKind::Expired, cause);
+    }
+
+    /// How many expiries are scheduled (some may be of payments captured since).
+    pub fn scheduled_expiries(&self) -> usize {
+        self.inner.expiries.len()
+    }
+
+    /// The payment an authentication challenge page names, whoever's it is: the
+    /// buyer's browser carries no API key, and the id is the page's address.
+    pub fn payment_for_challenge(&self, id: &str) -> Result<Payment, EngineError> {
+        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let pid = PaymentId::parse(id).ok_or_else(missing)?;
+        let shard = self.shard(pid).lock();
+        shard.get(&pid).map(|p| (**p).clone()).ok_or_else(missing)
+    }
+
+    /// The buyer's answer to the payment's authentication challenge. Completed, the
+    /// authorization goes ahead as a confirmation would have (succeeded, or
+    /// requires_capture for manual capture). Failed, the payment is declined with
+    /// [`AUTHENTICATION_FAILURE`] and waits for another payment method; no money
+    /// moves. Only an open challenge can be answered, once.
+    pub fn complete_authentication(
+        &self,
+        id: &str,
+        outcome: AuthenticationOutcome,
+        cause: &Cause,
+    ) -> Result<Payment, EngineError> {
+        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let pid = PaymentId::parse(id).ok_or_else(missing)?;
+        let mut shard = self.shard(pid).lock();
+        let p = shard.get_mut(&pid).ok_or_else(missing)?;
+        if p.status != PaymentStatus::RequiresAction {
+            return Err(EngineError::InvalidState(format!(
+                "payment {} is {}; its authentication challenge is not open (already answered, or never asked)",
+                p.id,
+                p.status.as_str()
+            )));
+        }
+        let from = p.status;
+        p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+        match outcome {
+            AuthenticationOutcome::Complete => self.authorize(p, cause),
+            AuthenticationOutcome::Fail => {
+                p.decline_code = Some(Arc::from(AUTHENTICATION_FAILURE));
+                p.status = PaymentStatus::Failed;
+                self.record_because(p, EntryKind::Decline, 0, cause, None);
+            }
+        }
+        self.inner.counters.transition(Some(from), p.status);
+        let kind = match p.status {
+            PaymentStatus::Succeeded => ChangeKind::Succeeded,
+            PaymentStatus::RequiresCapture => ChangeKind::Authorized,
+            _ => ChangeKind::Failed,
+        };
+        self.raise(p, kind, cause);
+        Ok((**p).clone())
+    }
+}
