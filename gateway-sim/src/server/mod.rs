@@ -10,12 +10,15 @@
 //! - `mod.rs`: accepting connections, serving each with hyper, graceful shutdown, and the
 //!   connection-level side of a fate (close or reset the socket).
 //! - `request.rs`: one request: read the body, route it, answer.
+//! - `body.rs`: a request body, bounded; an upload over the bound is drained so its client
+//!   still reads the 413.
 //! - `act_out.rs`: one API call under its fate, as named steps.
 //! - `pause.rs`: injected latency, measured from arrival.
 //!
 //! Only this module serves connections; `lib.rs` binds the listening socket it is given.
 
 mod act_out;
+mod body;
 mod pause;
 mod request;
 

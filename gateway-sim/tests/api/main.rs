@@ -9,6 +9,7 @@ mod helpers;
 mod idempotency;
 mod openapi;
 mod payments;
+mod raw;
 mod receiver;
 mod routes;
 mod stripe;
