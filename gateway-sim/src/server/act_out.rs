@@ -222,7 +222,7 @@ fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<Key
         .claim_idempotency_key(call.merchant, key, call.fingerprint)
     {
         Claim::Proceed(reservation) => Ok(KeyClaim::Run(Some(reservation))),
-        Claim::Replay(stored) => Ok(KeyClaim::Replay(Reply::replay(&stored))),
+        Claim::Replay(stored) => Ok(KeyClaim::Replay(dialect.replay(&stored))),
         Claim::Mismatch => {
             let error = ApiError::idempotency_key_mismatch(key);
             Err(dialect.render_error(&error))
