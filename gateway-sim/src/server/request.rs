@@ -89,6 +89,11 @@ pub(crate) async fn answer(
             set_request_id(&mut response, request_id);
             Ok(response)
         }
+        Ending::Mangled(mangled, raised) => {
+            let mut response = mangled.into_response(raised);
+            set_request_id(&mut response, request_id);
+            Ok(response)
+        }
         Ending::Close => Err(Unanswered { reset: false }),
         Ending::Reset => Err(Unanswered { reset: true }),
     }

@@ -14,3 +14,4 @@ mod receiver;
 mod routes;
 mod stripe;
 mod webhooks;
+mod wire_faults;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::TestApp;
@@ -69,6 +69,14 @@ pub async fn connect_small_buffers(app: &TestApp) -> TcpStream {
     socket.connect(address).await.expect("connects")
 }
 
+/// Sends `request` whole (head and body), then reads until the server closes the connection
+/// (at most `within`). Send `Connection: close` for an answer that completes normally.
+pub async fn exchange(app: &TestApp, request: &[u8], within: Duration) -> RawAnswer {
+    let mut socket = connect(app).await;
+    socket.write_all(request).await.expect("request written");
+    read_to_close(&mut socket, within).await
+}
+
 /// Reads until the server closes the connection, at most `within`; a reset ends the read too.
 pub async fn read_to_close(socket: &mut TcpStream, within: Duration) -> RawAnswer {
     let mut bytes = Vec::new();
@@ -85,4 +93,19 @@ pub async fn read_to_close(socket: &mut TcpStream, within: Duration) -> RawAnswe
         .await
         .expect("the server closes the connection in time");
     RawAnswer { bytes }
+}
+
+/// A `POST /v1/payments` creating a 1000 usd charge with `reference` and key `key`.
+pub fn create_request(app: &TestApp, reference: &str, key: &str) -> Vec<u8> {
+    let body = format!(
+        r#"{{"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa", "reference": "{reference}"}}"#
+    );
+    format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer {}\r\n\
+         Idempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        app.api_key,
+        body.len()
+    )
+    .into_bytes()
 }
