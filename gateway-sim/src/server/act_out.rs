@@ -306,7 +306,13 @@ async fn lose_answer(
         Fault::TruncatedBodyAfterCommit => Ending::Mangled(Mangled::Truncated(reply), raised),
         Fault::Html502AfterCommit => Ending::Mangled(Mangled::BadGateway, raised),
         Fault::SlowBody { duration } => Ending::Mangled(Mangled::Slow(reply, duration), raised),
-        // Before-processing faults were acted out in step 3.
-        _ => Ending::Reply(reply, raised),
+        // Acted out in step 3, before processing; listed so a new kind must choose its step.
+        Fault::Http500
+        | Fault::Http503
+        | Fault::Reset
+        | Fault::Hang
+        | Fault::TruncatedBody
+        | Fault::Html502
+        | Fault::EmptyReply => Ending::Reply(reply, raised),
     }
 }

@@ -60,19 +60,17 @@ pub(super) async fn read_body(
     Ok(collected.freeze())
 }
 
-/// A body the server will not take, and the answer that says so.
+/// A body the server will not take: the answer that says so. The connection closes after it,
+/// as the upload may not have been read to its end and what is left of it must not be read
+/// as the next request.
 pub(super) struct Refused {
     pub reply: Reply,
-    /// Close the connection after the answer: the upload may not have been read to its end,
-    /// and what is left of it must not be read as the next request.
-    pub close: bool,
 }
 
 impl Refused {
     fn too_large() -> Self {
         Refused {
             reply: ApiError::too_large(MAX_BODY_BYTES).into_reply(),
-            close: true,
         }
     }
 
@@ -80,7 +78,6 @@ impl Refused {
         Refused {
             reply: ApiError::invalid("invalid_body", "The request body could not be read.")
                 .into_reply(),
-            close: true,
         }
     }
 }

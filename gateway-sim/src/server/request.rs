@@ -34,11 +34,9 @@ pub(super) async fn handle(
         Ok(body) => body,
         Err(refused) => {
             let mut response = respond(refused.reply, &request_id);
-            if refused.close {
-                response
-                    .headers_mut()
-                    .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-            }
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
             return response;
         }
     };
