@@ -187,7 +187,9 @@ impl GatewaySim {
     /// Answers one request in process, through the same path as over the socket (control
     /// plane or front door, fault model, idempotency, engine), minus the socket: for tests and
     /// measurements that want no network in the way. `Err` when the request's fate drops the
-    /// connection unanswered (a reset or a lost answer); a `hang` fault waits its full limit.
+    /// connection unanswered (a reset, a lost answer, an empty reply); a `hang` fault waits its
+    /// full limit. The wire faults come as they would over a socket: a truncated body is the
+    /// half that was sent, under the whole body's `Content-Length`; a slow body takes its time.
     /// The webhooks the request raised are queued when the response's body is dropped (read
     /// or not), as over a socket they are once the answer has left.
     pub async fn answer(

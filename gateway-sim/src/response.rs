@@ -1,5 +1,5 @@
 //! From an [`api::Reply`](crate::api::Reply) to a hyper response: the body type every answer
-//! uses, and the headers a reply carries (content type, replay marker, `Retry-After`, `Allow`).
+//! uses, and the headers a reply carries (content type, replay marker, `Retry-After`, `Allow`, retry advice).
 //! A leaf that the server and the control plane both build on, so neither imports the other.
 
 use std::convert::Infallible;
@@ -68,7 +68,9 @@ pub fn into_response_then<G: Send + Sync + Unpin + 'static>(
     into_response_with(reply, |body| full_then(body, guard))
 }
 
-fn into_response_with(reply: Reply, body: impl FnOnce(Bytes) -> Body) -> Response<Body> {
+/// A reply as a response whose body `body` makes from the reply's bytes (the wire faults send
+/// them cut short or slowly).
+pub fn into_response_with(reply: Reply, body: impl FnOnce(Bytes) -> Body) -> Response<Body> {
     let mut response = Response::new(body(reply.body));
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
@@ -84,6 +86,10 @@ fn into_response_with(reply: Reply, body: impl FnOnce(Bytes) -> Body) -> Respons
     }
     if let Some(allow) = reply.allow {
         headers.insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if let Some(should_retry) = reply.should_retry {
+        let advice = if should_retry { "true" } else { "false" };
+        headers.insert("stripe-should-retry", HeaderValue::from_static(advice));
     }
     response
 }

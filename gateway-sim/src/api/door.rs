@@ -6,6 +6,7 @@
 use bytes::Bytes;
 
 use super::{ApiError, Call, EventView, Incoming, Outcome, Reply};
+use crate::engine::idempotency::StoredResponse;
 use crate::engine::{ChangeKind, Engine};
 
 /// How a front door renders outcomes; one engine, several dialects.
@@ -24,6 +25,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// faults, rate limits), in this dialect's shape.
     fn render_error(&self, error: &ApiError) -> Reply {
         error.clone().into_reply()
+    }
+
+    /// The answer stored under an idempotency key, replayed: the same status and bytes. A
+    /// dialect that sends advice headers with its answers adds them here too, as the stored
+    /// form keeps only status and body.
+    fn replay(&self, stored: &StoredResponse) -> Reply {
+        Reply::replay(stored)
     }
 
     /// The events this dialect makes of a change, in the order they happen;

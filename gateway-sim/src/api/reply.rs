@@ -19,6 +19,9 @@ pub struct Reply {
     pub retry_after: Option<u64>,
     /// For 405 answers (`Allow`).
     pub allow: Option<&'static str>,
+    /// Whether retrying the request is safe, for dialects that tell clients
+    /// (`Stripe-Should-Retry`); `None` sends no advice.
+    pub should_retry: Option<bool>,
 }
 
 impl Reply {
@@ -29,6 +32,7 @@ impl Reply {
             replayed: false,
             retry_after: None,
             allow: None,
+            should_retry: None,
         }
     }
 

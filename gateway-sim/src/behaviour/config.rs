@@ -18,6 +18,10 @@ use std::time::Duration;
 /// How long a `lost_after_delay` fault holds the answer when the scenario does not say.
 pub const DEFAULT_LOST_DELAY: Duration = Duration::from_secs(10);
 
+/// How long a `slow_body` fault takes to deliver a body when the scenario does not say: longer
+/// than a fast client's total timeout, shorter than a typical read timeout.
+pub const DEFAULT_SLOW_BODY_DURATION: Duration = Duration::from_secs(2);
+
 /// A configuration the simulator cannot run, and where it is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -148,6 +152,27 @@ pub struct FaultsConfig {
     /// Process, then answer 500 as if it had failed.
     #[serde(skip_serializing_if = "is_zero")]
     pub http_500_after_commit: f64,
+    /// Answer 200 with a whole body's Content-Length, send half of it, close; nothing processed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub truncated_body: f64,
+    /// Process, then send the answer's headers and half its body, and close.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub truncated_body_after_commit: f64,
+    /// Process, then dribble the answer's body over `slow_body_duration`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub slow_body: f64,
+    /// Answer a load balancer's HTML 502 page; nothing processed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub html_502: f64,
+    /// Process, then answer a load balancer's HTML 502 page instead.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub html_502_after_commit: f64,
+    /// Close the connection without a byte of answer; nothing processed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub empty_reply: f64,
+    /// Process, then close the connection without a byte of answer.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub empty_reply_after_commit: f64,
     /// How long `lost_after_delay` holds the answer. Absent: the global `faults.lost_delay`,
     /// else 10s.
     #[serde(
@@ -155,6 +180,13 @@ pub struct FaultsConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub lost_delay: Option<Duration>,
+    /// How long `slow_body` takes to deliver a body. Absent: the global
+    /// `faults.slow_body_duration`, else 2s.
+    #[serde(
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub slow_body_duration: Option<Duration>,
 }
 
 fn is_zero(value: &f64) -> bool {
@@ -172,6 +204,13 @@ impl FaultsConfig {
             FaultKind::LostAfterDelay => self.lost_after_delay,
             FaultKind::ResetAfterCommit => self.reset_after_commit,
             FaultKind::Http500AfterCommit => self.http_500_after_commit,
+            FaultKind::TruncatedBody => self.truncated_body,
+            FaultKind::TruncatedBodyAfterCommit => self.truncated_body_after_commit,
+            FaultKind::SlowBody => self.slow_body,
+            FaultKind::Html502 => self.html_502,
+            FaultKind::Html502AfterCommit => self.html_502_after_commit,
+            FaultKind::EmptyReply => self.empty_reply,
+            FaultKind::EmptyReplyAfterCommit => self.empty_reply_after_commit,
         }
     }
 
@@ -185,6 +224,13 @@ impl FaultsConfig {
             FaultKind::LostAfterDelay => &mut self.lost_after_delay,
             FaultKind::ResetAfterCommit => &mut self.reset_after_commit,
             FaultKind::Http500AfterCommit => &mut self.http_500_after_commit,
+            FaultKind::TruncatedBody => &mut self.truncated_body,
+            FaultKind::TruncatedBodyAfterCommit => &mut self.truncated_body_after_commit,
+            FaultKind::SlowBody => &mut self.slow_body,
+            FaultKind::Html502 => &mut self.html_502,
+            FaultKind::Html502AfterCommit => &mut self.html_502_after_commit,
+            FaultKind::EmptyReply => &mut self.empty_reply,
+            FaultKind::EmptyReplyAfterCommit => &mut self.empty_reply_after_commit,
         };
         *slot = probability;
         self

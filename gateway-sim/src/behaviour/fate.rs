@@ -9,11 +9,12 @@
 //! of a failed request draws afresh and can succeed.
 
 use super::config::{
-    BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DeclinesConfig, FaultsConfig, RateLimitConfig,
+    BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DEFAULT_SLOW_BODY_DURATION, DeclinesConfig,
+    FaultsConfig, RateLimitConfig,
 };
 use super::declines::{DeclineCode, requires_authentication, test_card_decline};
 use super::endpoint::Endpoint;
-use super::fault::{Fault, FaultKind};
+use super::fault::{Fault, FaultKind, FaultParams};
 use super::latency::{Dist, seconds_to_duration};
 use super::rng::{SplitMix64, Stream, hash_bytes, hash_u64};
 use std::time::Duration;
@@ -60,22 +61,30 @@ pub struct Fate {
 #[derive(Clone, Debug, PartialEq)]
 struct FaultTable {
     /// Probabilities in `FaultKind::ALL` order.
-    probabilities: [f64; 7],
-    lost_delay: Duration,
+    probabilities: [f64; FaultKind::ALL.len()],
+    params: FaultParams,
 }
 
 impl FaultTable {
-    fn compile(config: &FaultsConfig, global_lost_delay: Option<Duration>) -> Self {
-        let mut probabilities = [0.0; 7];
+    /// `global` is the global `[gateway.faults]` table, whose durations an endpoint's or a
+    /// window's table inherits when it sets none.
+    fn compile(config: &FaultsConfig, global: &FaultsConfig) -> Self {
+        let mut probabilities = [0.0; FaultKind::ALL.len()];
         for (slot, kind) in probabilities.iter_mut().zip(FaultKind::ALL) {
             *slot = config.probability(kind);
         }
         FaultTable {
             probabilities,
-            lost_delay: config
-                .lost_delay
-                .or(global_lost_delay)
-                .unwrap_or(DEFAULT_LOST_DELAY),
+            params: FaultParams {
+                lost_delay: config
+                    .lost_delay
+                    .or(global.lost_delay)
+                    .unwrap_or(DEFAULT_LOST_DELAY),
+                slow_body_duration: config
+                    .slow_body_duration
+                    .or(global.slow_body_duration)
+                    .unwrap_or(DEFAULT_SLOW_BODY_DURATION),
+            },
         }
     }
 
@@ -84,7 +93,7 @@ impl FaultTable {
         for (probability, kind) in self.probabilities.iter().zip(FaultKind::ALL) {
             cumulative += probability;
             if u < cumulative {
-                return Some(kind.with_delay(self.lost_delay));
+                return Some(kind.with_params(self.params));
             }
         }
         None
@@ -225,8 +234,7 @@ impl Behaviour {
     pub fn new(config: BehaviourConfig, seed: u64) -> Result<Behaviour, ConfigError> {
         config.validate()?;
         let global_latency = config.latency.as_ref().map_or(Dist::ZERO, Dist::compile);
-        let global_lost_delay = config.faults.lost_delay;
-        let global_faults = FaultTable::compile(&config.faults, global_lost_delay);
+        let global_faults = FaultTable::compile(&config.faults, &config.faults);
         let latency = Endpoint::ALL.map(|endpoint| {
             config
                 .endpoints
@@ -241,7 +249,7 @@ impl Behaviour {
                 .and_then(|e| e.faults.as_ref())
                 .map_or_else(
                     || global_faults.clone(),
-                    |f| FaultTable::compile(f, global_lost_delay),
+                    |f| FaultTable::compile(f, &config.faults),
                 )
         });
         let windows = config
@@ -256,7 +264,7 @@ impl Behaviour {
                 faults: window
                     .faults
                     .as_ref()
-                    .map(|f| FaultTable::compile(f, global_lost_delay)),
+                    .map(|f| FaultTable::compile(f, &config.faults)),
                 declines: window.declines.as_ref().map(DeclinePlan::compile),
             })
             .collect();
@@ -351,7 +359,7 @@ impl Behaviour {
             Some(sequence) => Some(
                 sequence
                     .fault
-                    .with_delay(self.lost_delay_for(endpoint, window)),
+                    .with_params(self.fault_params_for(endpoint, window)),
             ),
             None => {
                 let table = window
@@ -391,11 +399,11 @@ impl Behaviour {
         }
     }
 
-    fn lost_delay_for(&self, endpoint: Endpoint, window: Option<&WindowPlan>) -> Duration {
+    fn fault_params_for(&self, endpoint: Endpoint, window: Option<&WindowPlan>) -> FaultParams {
         window
             .and_then(|w| w.faults.as_ref())
             .unwrap_or(&self.faults[endpoint.index()])
-            .lost_delay
+            .params
     }
 
     fn request_hash(&self, facts: &RequestFacts) -> u64 {

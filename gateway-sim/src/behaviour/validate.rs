@@ -259,6 +259,9 @@ fn validate_faults(config: &FaultsConfig, path: &str) -> Result<(), ConfigError>
     if let Some(delay) = config.lost_delay {
         validate_duration_bound(delay, format!("{path}.lost_delay"))?;
     }
+    if let Some(duration) = config.slow_body_duration {
+        validate_duration_bound(duration, format!("{path}.slow_body_duration"))?;
+    }
     Ok(())
 }
 

@@ -2,12 +2,14 @@
 //!
 //! 1. [`over_rate_limit`]: refused before anything else (a 429 stores nothing, as at Stripe);
 //! 2. [`decide_fate`]: the fault model's verdict for this request;
-//! 3. [`reject_before_processing`]: 500, 503, reset or hang, with nothing charged or stored;
+//! 3. [`reject_before_processing`]: 500, 503, reset, hang, a cut 200, a load balancer's 502
+//!    or an empty reply, with nothing charged or stored;
 //! 4. [`claim_key`]: reserve the idempotency key, or replay its stored answer, or refuse
 //!    (mismatch, in use);
 //! 5. [`process`]: wait the injected latency outside every lock, run the operation, store the
 //!    answer under the key;
-//! 6. [`lose_answer`]: the ambiguous faults, where the charge went through and the answer is lost.
+//! 6. [`lose_answer`]: the faults after the commit, where the charge went through and the
+//!    answer is lost, broken on the wire ([`Mangled`]), or only slow.
 //!
 //! The changes a processed call raised travel with its answer as a [`Raised`] guard: their
 //! webhooks are queued when the answer has left (or at once when the answer is lost), and
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 
 use super::pause::pause_until;
+use super::wire_faults::Mangled;
 use crate::api::{ApiError, Call, Dialect, Reply};
 use crate::behaviour::{Fate, Fault, RequestFacts};
 use crate::engine::idempotency::{Claim, Reservation};
@@ -34,6 +37,8 @@ const HANG_LIMIT: Duration = Duration::from_secs(300);
 pub(super) enum Ending {
     /// Answer; the webhooks the call raised are queued once the answer is sent.
     Reply(Reply, Raised),
+    /// Answer, broken on the wire (cut, dribbled, or a load balancer's page instead).
+    Mangled(Mangled, Raised),
     /// Close the connection without answering (FIN).
     Close,
     /// Reset the connection (RST).
@@ -172,31 +177,30 @@ async fn reject_before_processing(
     faults: &FaultLog<'_>,
 ) -> Option<Ending> {
     let fault = fate.fault.as_ref()?;
-    if !matches!(
-        fault,
-        Fault::Http500 | Fault::Http503 | Fault::Reset | Fault::Hang
-    ) {
+    if !fault.before_processing() {
         return None;
     }
     faults.note(fault);
+    if matches!(fault, Fault::Hang) {
+        tokio::time::sleep(HANG_LIMIT).await;
+        return Some(Ending::Close);
+    }
+    pause_until(arrived, fate.latency).await;
+    let injected = |status| dialect.render_error(&ApiError::injected(status));
     Some(match fault {
-        Fault::Reset => {
-            pause_until(arrived, fate.latency).await;
-            Ending::Reset
+        Fault::Reset => Ending::Reset,
+        Fault::EmptyReply => Ending::Close,
+        Fault::Html502 => Ending::Mangled(Mangled::BadGateway, Raised::none()),
+        Fault::TruncatedBody => {
+            // A "success" nothing stands behind: the body is the start of an error that the
+            // client never gets far enough to read.
+            let mut reply = injected(StatusCode::INTERNAL_SERVER_ERROR);
+            reply.status = StatusCode::OK;
+            reply.should_retry = None;
+            Ending::Mangled(Mangled::Truncated(reply), Raised::none())
         }
-        Fault::Hang => {
-            tokio::time::sleep(HANG_LIMIT).await;
-            Ending::Close
-        }
-        _ => {
-            pause_until(arrived, fate.latency).await;
-            let status = if matches!(fault, Fault::Http503) {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            dialect.render_error(&ApiError::injected(status)).into()
-        }
+        Fault::Http503 => injected(StatusCode::SERVICE_UNAVAILABLE).into(),
+        _ => injected(StatusCode::INTERNAL_SERVER_ERROR).into(),
     })
 }
 
@@ -222,7 +226,7 @@ fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<Key
         .claim_idempotency_key(call.merchant, key, call.fingerprint)
     {
         Claim::Proceed(reservation) => Ok(KeyClaim::Run(Some(reservation))),
-        Claim::Replay(stored) => Ok(KeyClaim::Replay(Reply::replay(&stored))),
+        Claim::Replay(stored) => Ok(KeyClaim::Replay(dialect.replay(&stored))),
         Claim::Mismatch => {
             let error = ApiError::idempotency_key_mismatch(key);
             Err(dialect.render_error(&error))
@@ -280,7 +284,8 @@ async fn process(
     }
 }
 
-/// Step 6: the ambiguous faults. The operation happened and is recorded; the answer is lost.
+/// Step 6: the faults after the commit. The operation happened and is recorded; the answer is
+/// lost, broken on the wire, or slow.
 async fn lose_answer(
     fate: &Fate,
     reply: Reply,
@@ -288,24 +293,32 @@ async fn lose_answer(
     dialect: &dyn Dialect,
     faults: &FaultLog<'_>,
 ) -> Ending {
-    match &fate.fault {
-        Some(f @ Fault::LostAfterDelay { delay }) => {
-            faults.note(f);
+    let Some(fault) = fate.fault.as_ref().filter(|f| !f.before_processing()) else {
+        return Ending::Reply(reply, raised);
+    };
+    faults.note(fault);
+    match *fault {
+        Fault::LostAfterDelay { delay } => {
             // The change happened: its webhooks go, whatever becomes of the answer.
             drop(raised);
-            tokio::time::sleep(*delay).await;
+            tokio::time::sleep(delay).await;
             Ending::Close
         }
-        Some(f @ Fault::ResetAfterCommit) => {
-            faults.note(f);
-            Ending::Reset
-        }
-        Some(f @ Fault::Http500AfterCommit) => {
-            faults.note(f);
-            dialect
-                .render_error(&ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR))
-                .into()
-        }
-        _ => Ending::Reply(reply, raised),
+        Fault::ResetAfterCommit => Ending::Reset,
+        Fault::EmptyReplyAfterCommit => Ending::Close,
+        Fault::Http500AfterCommit => dialect
+            .render_error(&ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR))
+            .into(),
+        Fault::TruncatedBodyAfterCommit => Ending::Mangled(Mangled::Truncated(reply), raised),
+        Fault::Html502AfterCommit => Ending::Mangled(Mangled::BadGateway, raised),
+        Fault::SlowBody { duration } => Ending::Mangled(Mangled::Slow(reply, duration), raised),
+        // Acted out in step 3, before processing; listed so a new kind must choose its step.
+        Fault::Http500
+        | Fault::Http503
+        | Fault::Reset
+        | Fault::Hang
+        | Fault::TruncatedBody
+        | Fault::Html502
+        | Fault::EmptyReply => Ending::Reply(reply, raised),
     }
 }

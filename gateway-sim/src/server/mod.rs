@@ -2,7 +2,7 @@
 //!
 //! Per request: read the body (bounded), route it to the control plane or a
 //! front door, ask the fault model for the request's fate, then act it out:
-//! reject before processing (500, 503, reset, hang), or claim the idempotency
+//! reject before processing (500, 503, reset, hang, ...), or claim the idempotency
 //! key, wait the injected latency *outside every lock*, run the operation, store
 //! the answer, and finally lose the answer if the fate says so (the ambiguous
 //! failures).
@@ -10,14 +10,20 @@
 //! - `mod.rs`: accepting connections, serving each with hyper, graceful shutdown, and the
 //!   connection-level side of a fate (close or reset the socket).
 //! - `request.rs`: one request: read the body, route it, answer.
+//! - `body.rs`: a request body, bounded; an upload over the bound is drained so its client
+//!   still reads the 413.
 //! - `act_out.rs`: one API call under its fate, as named steps.
+//! - `wire_faults.rs`: answers broken on the wire (a body cut short or dribbled, a load
+//!   balancer's HTML 502), each a hyper body of its own.
 //! - `pause.rs`: injected latency, measured from arrival.
 //!
 //! Only this module serves connections; `lib.rs` binds the listening socket it is given.
 
 mod act_out;
+mod body;
 mod pause;
 mod request;
+mod wire_faults;
 
 use std::convert::Infallible;
 use std::future::Future;

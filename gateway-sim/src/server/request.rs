@@ -1,4 +1,4 @@
-//! One request, from its bytes to its answer: read the body (bounded), hand it to the control
+//! One request, from its bytes to its answer: read the body (bounded, `body.rs`), hand it to the control
 //! plane or to the front door that owns its path, act out the call, and answer (or drop the
 //! connection, when the fate says so).
 
@@ -8,18 +8,15 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming as IncomingBody;
 
 use super::ConnectionFate;
 use super::act_out::{Ending, act_out};
-use crate::api::{self, ApiError, Incoming, Reply};
+use super::body::read_body;
+use crate::api::{self, Incoming, Reply};
 use crate::control;
 use crate::response::{Body, into_response, into_response_then};
 use crate::state::SimState;
-
-/// Bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Serves one request of a connection. When the fate drops the connection unanswered, it tells
 /// the connection to close (or reset) and never answers.
@@ -35,7 +32,13 @@ pub(super) async fn handle(
     let (parts, body) = req.into_parts();
     let body = match read_body(&parts.headers, body).await {
         Ok(body) => body,
-        Err(reply) => return respond(reply, &request_id),
+        Err(refused) => {
+            let mut response = respond(refused.reply, &request_id);
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
     };
     match answer(&state, &parts, &body, &request_id, arrived).await {
         Ok(response) => response,
@@ -87,27 +90,13 @@ pub(crate) async fn answer(
             set_request_id(&mut response, request_id);
             Ok(response)
         }
+        Ending::Mangled(mangled, raised) => {
+            let mut response = mangled.into_response(raised);
+            set_request_id(&mut response, request_id);
+            Ok(response)
+        }
         Ending::Close => Err(Unanswered { reset: false }),
         Ending::Reset => Err(Unanswered { reset: true }),
-    }
-}
-
-async fn read_body(headers: &http::HeaderMap, body: IncomingBody) -> Result<Bytes, Reply> {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::too_large(MAX_BODY_BYTES).into_reply());
-    }
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(ApiError::too_large(MAX_BODY_BYTES).into_reply())
-        }
-        Err(_) => Err(
-            ApiError::invalid("invalid_body", "The request body could not be read.").into_reply(),
-        ),
     }
 }
 

@@ -62,6 +62,79 @@ async fn bodies_over_one_mebibyte_are_413() {
     assert_error_shape(&a);
 }
 
+/// A client that writes its whole 2 MiB upload before it reads (as most HTTP libraries do for
+/// a plain POST) still reads the 413: the server drains the rest of the upload instead of
+/// closing on it, which would reset the connection and lose the answer.
+#[tokio::test]
+async fn a_client_that_writes_two_mebibytes_before_reading_still_reads_the_413() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let body = vec![b'x'; 2 * 1024 * 1024];
+    for framing in ["content-length", "chunked"] {
+        let mut socket = crate::raw::connect_small_buffers(&app).await;
+        let head = match framing {
+            "content-length" => format!(
+                "POST /v1/payments HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer k\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            ),
+            _ => "POST /v1/payments HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer k\r\n\
+                  Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .to_string(),
+        };
+        socket
+            .write_all(head.as_bytes())
+            .await
+            .expect("head written");
+        if framing == "chunked" {
+            for chunk in body.chunks(64 * 1024) {
+                let size = format!("{:x}\r\n", chunk.len());
+                socket.write_all(size.as_bytes()).await.expect("chunk size");
+                socket.write_all(chunk).await.expect("chunk written");
+                socket.write_all(b"\r\n").await.expect("chunk end");
+            }
+            socket.write_all(b"0\r\n\r\n").await.expect("last chunk");
+        } else {
+            socket
+                .write_all(&body)
+                .await
+                .expect("the whole upload is written: no broken pipe");
+        }
+        let answer =
+            crate::raw::read_to_close(&mut socket, std::time::Duration::from_secs(10)).await;
+        assert_eq!(answer.status(), Some(413), "{framing}");
+        assert_eq!(
+            answer.header("connection").as_deref(),
+            Some("close"),
+            "{framing}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(answer.body()).expect("a JSON error");
+        assert_eq!(json["error"]["code"], "body_too_large", "{framing}");
+    }
+    assert!(app.sim.ledger_entries().is_empty());
+}
+
+#[tokio::test]
+async fn a_client_that_expects_100_continue_gets_the_413_before_uploading() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let mut socket = crate::raw::connect(&app).await;
+    socket
+        .write_all(
+            b"POST /v1/payments HTTP/1.1\r\nHost: sim\r\nAuthorization: Bearer k\r\n\
+              Content-Type: application/json\r\nContent-Length: 2097152\r\n\
+              Expect: 100-continue\r\n\r\n",
+        )
+        .await
+        .expect("head written");
+    let answer = crate::raw::read_to_close(&mut socket, std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        answer.status(),
+        Some(413),
+        "answered without waiting for the body"
+    );
+}
+
 #[tokio::test]
 async fn a_non_json_body_is_415() {
     let app = spawn_app().await;

@@ -4,7 +4,7 @@
 //! resources.
 
 use bytes::Bytes;
-use http::Method;
+use http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::api::{ApiError, Reply};
@@ -38,10 +38,26 @@ pub(super) fn error_with(e: &ApiError, extra: Map<String, Value>) -> Reply {
         )),
     );
     body.extend(extra);
-    Reply::json(
+    let mut reply = Reply::json(
         e.status,
         Bytes::from(json!({ "error": Value::Object(body) }).to_string()),
-    )
+    );
+    reply.should_retry = should_retry(e.status, e.code);
+    reply
+}
+
+/// `Stripe-Should-Retry`, as Stripe sends it: `true` where the same request may still succeed
+/// (a server error, a key still in use by a request in flight), `false` where it never will
+/// (a decline, a request the API will not run as written); no advice elsewhere. Every Stripe
+/// error is born in [`error_with`], so every one carries it; the official SDKs obey it before
+/// their own rules when `max_network_retries` is set.
+pub(super) fn should_retry(status: StatusCode, code: &str) -> Option<bool> {
+    match status {
+        s if s.is_server_error() => Some(true),
+        StatusCode::CONFLICT => (code == "idempotency_key_in_use").then_some(true),
+        StatusCode::BAD_REQUEST | StatusCode::PAYMENT_REQUIRED => Some(false),
+        _ => None,
+    }
 }
 
 /// 404 `resource_missing` for the object `id` named through `param`.

@@ -54,6 +54,7 @@ mod webhook_endpoints;
 use bytes::Bytes;
 
 use super::{ApiError, Call, Dialect, EventView, FrontDoor, Incoming, Outcome, Reply};
+use crate::engine::idempotency::StoredResponse;
 use crate::engine::{ChangeKind, Engine};
 use presentation::Presentation;
 
@@ -81,6 +82,13 @@ impl Dialect for Stripe {
 
     fn render_error(&self, error: &ApiError) -> Reply {
         errors::error_reply(error)
+    }
+
+    fn replay(&self, stored: &StoredResponse) -> Reply {
+        let mut reply = Reply::replay(stored);
+        // Stored answers are successes and declines: no code needed to advise on them.
+        reply.should_retry = errors::should_retry(reply.status, "");
+        reply
     }
 
     fn event_types(&self, kind: ChangeKind) -> &'static [&'static str] {

@@ -13,6 +13,7 @@ mod payment_intents;
 mod payment_methods;
 mod refunds;
 mod requests;
+mod retry_advice;
 
 use reqwest::StatusCode;
 use serde_json::Value;
