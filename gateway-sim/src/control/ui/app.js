@@ -15,7 +15,7 @@ const TOKEN_KEY = 'gateway-sim.admin-token';
 const PAYMENT_ID = /^pay_[0-9A-Za-z]{22}$/;
 const STATUSES = [
   'succeeded', 'requires_capture', 'failed', 'canceled',
-  'requires_confirmation', 'requires_payment_method',
+  'requires_confirmation', 'requires_payment_method', 'requires_action',
 ];
 
 const $ = (id) => document.getElementById(id);
