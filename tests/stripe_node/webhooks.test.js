@@ -7,15 +7,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const target = process.env.CARGO_TARGET_DIR ?? path.join(here, '..', '..', 'target');
-const binary = process.env.GATEWAY_SIM_BIN ?? path.join(target, 'release', 'gateway-sim');
+import { startSimulator } from './simulator.js';
+
 const SECRET = 'whsec_node_suite_secret_0123456789';
 
 /** A receiver that keeps every POST (headers and raw body) and answers 200. */
@@ -39,28 +35,6 @@ async function receiver() {
     return got;
   };
   return { url, got, waitFor, close: () => server.close() };
-}
-
-/** Starts gateway-sim with `args`; resolves with its URL once it says where it listens. */
-function startSimulator(args) {
-  const child = spawn(binary, ['--listen', '127.0.0.1:0', '--seed', '1', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway-sim did not start: ${stderr}`)), 30000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/gateway-sim listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], stop: () => child.kill() });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`gateway-sim exited ${code}: ${stderr}`)));
-  });
 }
 
 test('every delivery verifies with stripe.webhooks.constructEvent, in both dialects', async () => {
