@@ -138,12 +138,13 @@ fn durations() {
     assert_eq!(parse_duration("1m30s"), Ok(ms(90_000)));
     assert_eq!(parse_duration("1.5s"), Ok(ms(1_500)));
     assert_eq!(parse_duration(" 250us "), Ok(Duration::from_micros(250)));
+    assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86_400)));
     for bad in [
         "",
         "20",
         "s",
         "1.2.3s",
-        "5d",
+        "5w",
         "-1s",
         "99999999999999999999999h",
     ] {
