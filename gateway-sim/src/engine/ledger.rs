@@ -167,6 +167,7 @@ mod tests {
             currency: Currency::parse("usd").expect("usd is a currency"),
             idempotency_key: None,
             decline_code: None,
+            reason: None,
         }
     }
 
