@@ -110,14 +110,27 @@ pub(super) async fn pay(
         Err(EngineError::NoSuchCheckoutSession(_)) => return not_found(id),
         Err(e) => return refuse(StatusCode::CONFLICT, e.into()),
     };
-    let cause = Cause::none();
-    let paid = attempt(state, &session, &token).await;
-    let payment = paid.as_ref().ok();
-    let session = engine
-        .finish_checkout_attempt(id, payment, &cause)
-        .unwrap_or(session);
-    // The buyer's change, not an API request's: its webhooks go at once.
-    drop(state.webhooks().raise(cause.take_raised()));
+    // In its own task, as an API call that waits is: a buyer who leaves mid-way
+    // (the connection dropped during the injected latency) cancels neither the
+    // payment nor the end of the attempt, so the session is never left claimed.
+    let task = {
+        let state = state.clone();
+        let id = id.to_string();
+        tokio::spawn(async move {
+            let paid = attempt(&state, &session, &token).await;
+            let cause = Cause::none();
+            let session = state
+                .engine()
+                .finish_checkout_attempt(&id, paid.as_ref().ok(), &cause)
+                .unwrap_or(session);
+            // The buyer's change, not an API request's: its webhooks go at once.
+            drop(state.webhooks().raise(cause.take_raised()));
+            (paid, session)
+        })
+    };
+    let Ok((paid, session)) = task.await else {
+        return answer(ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR).into_reply());
+    };
     let p = match paid {
         Ok(p) => p,
         Err(e) => {

@@ -231,7 +231,9 @@ impl Engine {
     /// Ends a payment attempt begun by [`Engine::begin_checkout_payment`]: a
     /// payment that succeeded (or was authorized, for manual capture) completes
     /// the session (`checkout.session.completed`); any other leaves it open and
-    /// remembers the attempt (a decline, or a 3-D Secure challenge to answer).
+    /// remembers the attempt (a decline, or a 3-D Secure challenge to answer), or
+    /// expires it now if its time ran out meanwhile (the sweep passed it over
+    /// while it was being paid).
     pub fn finish_checkout_attempt(
         &self,
         id: &str,
@@ -254,6 +256,9 @@ impl Engine {
             {
                 self.end_session(s, CheckoutStatus::Complete, Some(p), cause);
             }
+        }
+        if s.status == CheckoutStatus::Open && s.expires_at <= self.inner.clock.now_ms() / 1000 {
+            self.end_session(s, CheckoutStatus::Expired, None, cause);
         }
         Some(s.clone())
     }
@@ -305,5 +310,79 @@ impl Engine {
             payment,
             cause,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::money::Currency;
+    use crate::engine::payment::CaptureMethod;
+
+    fn new_session() -> NewCheckoutSession {
+        NewCheckoutSession {
+            currency: Currency::parse("usd").expect("usd"),
+            line_items: vec![("Mug".into(), 700, 2)],
+            success_url: "https://shop.example/ok".into(),
+            cancel_url: None,
+            client_reference_id: Some("order-1".into()),
+            metadata: None,
+            customer_email: None,
+            capture_method: CaptureMethod::Automatic,
+        }
+    }
+
+    #[test]
+    fn a_session_expires_once_when_the_clock_passes_its_time() {
+        let e = Engine::new(Duration::from_secs(60));
+        let m = e.merchant("sk_checkout");
+        let s = e.create_checkout_session(m, new_session()).unwrap();
+        assert_eq!(s.amount_total, 1400);
+        e.advance_clock(Duration::from_secs(24 * 3600 - 1));
+        assert!(e.expire_due_checkout_sessions().is_empty(), "not due yet");
+        e.advance_clock(Duration::from_secs(1));
+        let raised = e.expire_due_checkout_sessions();
+        assert_eq!(raised.len(), 1);
+        assert_eq!(raised[0].kind, ChangeKind::CheckoutExpired);
+        assert_eq!(raised[0].reference.as_deref(), Some("order-1"));
+        assert!(e.expire_due_checkout_sessions().is_empty(), "expired once");
+        let s = e.checkout_session(m, &s.id).unwrap();
+        assert_eq!(s.status, CheckoutStatus::Expired);
+        assert!(e.begin_checkout_payment(&s.id).is_err());
+    }
+
+    #[test]
+    fn a_session_being_paid_when_its_time_runs_out_expires_when_the_attempt_ends() {
+        let e = Engine::new(Duration::from_secs(60));
+        let m = e.merchant("sk_checkout");
+        let s = e.create_checkout_session(m, new_session()).unwrap();
+        e.begin_checkout_payment(&s.id).unwrap();
+        assert!(
+            e.begin_checkout_payment(&s.id).is_err(),
+            "one attempt at a time"
+        );
+        assert!(e.expire_checkout_session(m, &s.id, &Cause::none()).is_err());
+        e.advance_clock(Duration::from_secs(24 * 3600));
+        assert!(
+            e.expire_due_checkout_sessions().is_empty(),
+            "passed over while paid"
+        );
+        let cause = Cause::none();
+        let after = e.finish_checkout_attempt(&s.id, None, &cause).unwrap();
+        assert_eq!(after.status, CheckoutStatus::Expired);
+        assert_eq!(cause.take_raised().len(), 1);
+    }
+
+    #[test]
+    fn another_merchant_neither_sees_nor_expires_a_session() {
+        let e = Engine::new(Duration::from_secs(60));
+        let (a, b) = (e.merchant("sk_a"), e.merchant("sk_b"));
+        let s = e.create_checkout_session(a, new_session()).unwrap();
+        assert!(e.checkout_session(b, &s.id).is_err());
+        assert!(e.checkout_sessions(b, None).is_empty());
+        assert!(e.expire_checkout_session(b, &s.id, &Cause::none()).is_err());
+        assert_eq!(e.checkout_sessions(a, None).len(), 1);
     }
 }
