@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The dashboard (/_sim/ui) in headless Chromium: tests/dashboard drives the release
-# gateway-sim binary with playwright-core (pinned in its package.json, locked in its
+# The dashboard (/_sim/ui) and a Stripe Checkout session's hosted page (checkout.test.js: a
+# merchant in the test creates a session, the buyer pays in the browser, the signed
+# checkout.session.completed webhook arrives) in headless Chromium: tests/dashboard drives the
+# release gateway-sim binary with playwright-core (pinned in its package.json, locked in its
 # package-lock.json). Chromium is Debian's, installed with apt-get when missing and run as
 # root; playwright-core downloads no browser.
 #

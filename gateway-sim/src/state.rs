@@ -203,11 +203,12 @@ impl SimState {
         Ok(())
     }
 
-    /// Expires the authorizations simulator time has run out, and queues the
+    /// Expires the authorizations (and checkout sessions) simulator time has run out, and queues the
     /// webhooks of the changes (their deliveries leave at once: nobody's answer
     /// waits for them). Cheap when nothing is due.
     pub fn expire_authorizations(&self) {
-        let changes = self.inner.engine.expire_due_authorizations();
+        let mut changes = self.inner.engine.expire_due_authorizations();
+        changes.extend(self.inner.engine.expire_due_checkout_sessions());
         if !changes.is_empty() {
             drop(self.inner.webhooks.raise(changes));
         }

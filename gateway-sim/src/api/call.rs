@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Method;
 
-use super::{ApiError, Operation, Outcome};
+use super::{ApiError, CheckoutOperation, Operation, Outcome};
 use crate::behaviour::{self, ChargeFacts, Endpoint};
 use crate::engine::ids::MerchantId;
 use crate::engine::ids::WebhookEndpointId;
@@ -234,7 +234,28 @@ impl Call {
                     .delete_webhook_endpoint(m, eid)
                     .map(Outcome::DeletedWebhookEndpoint)
             }),
+            Operation::Checkout(op) => checkout_outcome(engine, m, op, cause),
         }
+    }
+}
+
+/// A checkout session operation on the engine.
+fn checkout_outcome(
+    engine: &Engine,
+    m: MerchantId,
+    op: &CheckoutOperation,
+    cause: &Cause,
+) -> Outcome {
+    let session = |r: Result<_, EngineError>| {
+        r.map_or_else(|e| Outcome::Refused(e.into()), Outcome::CheckoutSession)
+    };
+    match op {
+        CheckoutOperation::Create(new) => session(engine.create_checkout_session(m, new.clone())),
+        CheckoutOperation::Retrieve { id } => session(engine.checkout_session(m, id)),
+        CheckoutOperation::List { payment } => {
+            Outcome::CheckoutSessions(engine.checkout_sessions(m, *payment))
+        }
+        CheckoutOperation::Expire { id } => session(engine.expire_checkout_session(m, id, cause)),
     }
 }
 

@@ -242,6 +242,11 @@ impl From<EngineError> for ApiError {
                 ApiError::not_found("resource_missing", format!("No such payment: '{id}'"))
                     .with_param("id")
             }
+            EngineError::NoSuchCheckoutSession(id) => ApiError::not_found(
+                "resource_missing",
+                format!("No such checkout.session: '{id}'"),
+            )
+            .with_param("session"),
             EngineError::InvalidState(message) => ApiError::new(
                 StatusCode::CONFLICT,
                 "invalid_request_error",

@@ -49,11 +49,12 @@ pub use events::{
     EventQuery, EventView, MAX_EVENTS_PAGE, find_event, is_known_event_type, list_events,
     render_event, type_matches,
 };
-pub use operation::{Operation, Outcome};
+pub use operation::{CheckoutOperation, Operation, Outcome};
 pub use reply::Reply;
 pub(crate) use request::path_segment;
 pub use request::{Incoming, bearer_api_key, query_param};
 pub use return_url::check_return_url;
+pub(crate) use stripe::checkout_session_json;
 
 /// The doors, asked in order. The native API comes first: its paths are the
 /// hot ones, and no Stripe path starts like them.

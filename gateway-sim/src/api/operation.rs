@@ -7,9 +7,11 @@ use std::sync::Arc;
 use super::{ApiError, EventQuery, EventView};
 use crate::behaviour::Endpoint;
 use crate::engine::idempotency::KeyState;
+use crate::engine::ids::PaymentId;
 use crate::engine::{
-    EndpointUpdate, NewPayment, NewPendingPayment, NewWebhookEndpoint, PageQuery, Payment,
-    PaymentMethod, PaymentUpdate, Refund, ReturnTo, WebhookEndpoint,
+    CheckoutSession, EndpointUpdate, NewCheckoutSession, NewPayment, NewPendingPayment,
+    NewWebhookEndpoint, PageQuery, Payment, PaymentMethod, PaymentUpdate, Refund, ReturnTo,
+    WebhookEndpoint,
 };
 
 /// What a request asks the engine to do.
@@ -87,6 +89,25 @@ pub enum Operation {
     DeleteWebhookEndpoint {
         id: String,
     },
+    /// Stripe Checkout sessions (only the Stripe door routes them).
+    Checkout(CheckoutOperation),
+}
+
+/// What a request asks of checkout sessions.
+#[derive(Debug, Clone)]
+pub enum CheckoutOperation {
+    Create(NewCheckoutSession),
+    /// `id` is the session's id (`cs_test_...`).
+    Retrieve {
+        id: String,
+    },
+    /// The merchant's sessions, newest first; only the one its payment paid when given.
+    List {
+        payment: Option<PaymentId>,
+    },
+    Expire {
+        id: String,
+    },
 }
 
 impl Operation {
@@ -116,6 +137,12 @@ impl Operation {
             | Operation::RetrieveWebhookEndpoint { .. }
             | Operation::UpdateWebhookEndpoint { .. }
             | Operation::DeleteWebhookEndpoint { .. } => Endpoint::Retrieve,
+            // A session is the merchant's order before any money moves: opening and
+            // expiring one are `create`'s (the authorization path), reading it `retrieve`.
+            Operation::Checkout(
+                CheckoutOperation::Create(_) | CheckoutOperation::Expire { .. },
+            ) => Endpoint::Create,
+            Operation::Checkout(_) => Endpoint::Retrieve,
         }
     }
 
@@ -138,6 +165,9 @@ impl Operation {
                 | Operation::CreateWebhookEndpoint(_)
                 | Operation::UpdateWebhookEndpoint { .. }
                 | Operation::DeleteWebhookEndpoint { .. }
+                | Operation::Checkout(
+                    CheckoutOperation::Create(_) | CheckoutOperation::Expire { .. }
+                )
         )
     }
 }
@@ -160,6 +190,8 @@ pub enum Outcome {
     },
     WebhookEndpoints(Vec<Arc<WebhookEndpoint>>),
     DeletedWebhookEndpoint(Arc<WebhookEndpoint>),
+    CheckoutSession(CheckoutSession),
+    CheckoutSessions(Vec<CheckoutSession>),
     Refused(ApiError),
 }
 
@@ -175,6 +207,7 @@ impl Outcome {
                 | Outcome::Refund(_)
                 | Outcome::WebhookEndpoint { .. }
                 | Outcome::DeletedWebhookEndpoint(_)
+                | Outcome::CheckoutSession(_)
         )
     }
 }

@@ -153,7 +153,9 @@ fn endpoint_of(kind: ChangeKind) -> Endpoint {
         | ChangeKind::Authorized
         | ChangeKind::Succeeded
         | ChangeKind::Failed
-        | ChangeKind::RequiresAction => Endpoint::Create,
+        | ChangeKind::RequiresAction
+        | ChangeKind::CheckoutCompleted
+        | ChangeKind::CheckoutExpired => Endpoint::Create,
         ChangeKind::Captured => Endpoint::Capture,
         // An expiry has no request of its own (the gateway released the authorization), so
         // no key is looked up under it; it is a cancellation in every other respect.

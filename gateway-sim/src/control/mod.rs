@@ -16,8 +16,10 @@
 //! `/metrics`, it never needs the admin token.
 //!
 //! `three_ds.rs` serves `/_sim/3ds/{id}`, the 3-D Secure challenge page a buyer's browser
-//! opens; it never needs the admin token either (a browser has none to send).
+//! opens, and `checkout.rs` `/_sim/checkout/{id}`, a checkout session's hosted payment page;
+//! they never need the admin token either (a browser has none to send).
 
+mod checkout;
 mod clock;
 mod config;
 mod history;
@@ -57,6 +59,7 @@ pub async fn handle(
         || path == "/metrics"
         || path == "/openapi.json"
         || path.starts_with(three_ds::PREFIX)
+        || path.starts_with(checkout::PREFIX)
         || ui::is_page(path);
     if !public && !authorized(state, &parts.headers) {
         return answer(ApiError::unauthorized_admin().into_reply());
@@ -114,6 +117,18 @@ pub async fn handle(
                 _ => allowed("GET, POST"),
             }
         }
+        _ if path.starts_with("/_sim/checkout/") && path.ends_with("/pay") => match *method {
+            Method::POST => checkout::pay(state, parts, checkout_id(path, "/pay"), body).await,
+            _ => allowed("POST"),
+        },
+        _ if path.starts_with("/_sim/checkout/") && path.ends_with("/return") => match *method {
+            Method::GET => checkout::returned(state, checkout_id(path, "/return")),
+            _ => allowed("GET"),
+        },
+        _ if path.starts_with("/_sim/checkout/") => match *method {
+            Method::GET => checkout::page(state, checkout_id(path, "")),
+            _ => allowed("GET"),
+        },
         "/metrics" => match *method {
             Method::GET => metrics::response(state),
             _ => allowed("GET"),
@@ -144,6 +159,13 @@ pub async fn handle(
         },
         _ => answer(ApiError::unknown_route(method, path).into_reply()),
     }
+}
+
+/// The session id in `/_sim/checkout/{id}{suffix}`.
+fn checkout_id<'a>(path: &'a str, suffix: &str) -> &'a str {
+    path[checkout::PREFIX.len()..]
+        .strip_suffix(suffix)
+        .unwrap_or_default()
 }
 
 fn authorized(state: &SimState, headers: &http::HeaderMap) -> bool {

@@ -79,7 +79,12 @@ pub(super) async fn answer_challenge(
     // The change is the buyer's, not an API request's: its webhooks go at once.
     drop(state.webhooks().raise(cause.take_raised()));
     let p = match paid {
-        Ok(p) => p,
+        Ok(p) => {
+            // A checkout session this payment was made for is paid now.
+            state.engine().settle_checkout_payment(&p, &cause);
+            drop(state.webhooks().raise(cause.take_raised()));
+            p
+        }
         Err(EngineError::NoSuchPayment(_)) => return not_found(id),
         Err(e) => return answer(ApiError::from(e).into_reply()),
     };
@@ -246,7 +251,7 @@ fn not_found(id: &str) -> Response<Body> {
     )
 }
 
-fn html(status: StatusCode, page: &str) -> Response<Body> {
+pub(super) fn html(status: StatusCode, page: &str) -> Response<Body> {
     let mut response = Response::new(full(Bytes::from(page.to_string())));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -258,7 +263,7 @@ fn html(status: StatusCode, page: &str) -> Response<Body> {
     response
 }
 
-fn redirect(location: &str) -> Response<Body> {
+pub(super) fn redirect(location: &str) -> Response<Body> {
     let mut response = Response::new(full(Bytes::new()));
     *response.status_mut() = StatusCode::SEE_OTHER;
     // The URL was checked to be visible ASCII when the payment was confirmed.

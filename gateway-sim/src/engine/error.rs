@@ -7,6 +7,8 @@ use super::money::MAX_AMOUNT;
 pub enum EngineError {
     #[error("no such payment: {0}")]
     NoSuchPayment(String),
+    #[error("no such checkout session: {0}")]
+    NoSuchCheckoutSession(String),
     #[error("{0}")]
     InvalidState(String),
     #[error("amount must be a positive integer in minor units, at most {MAX_AMOUNT}")]

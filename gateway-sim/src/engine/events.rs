@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use super::checkout_session::CheckoutSession;
 use super::ids::{MerchantId, PaymentId};
 use super::payment::{Payment, PaymentStatus, Refund};
 use super::shard::Map;
@@ -47,11 +48,15 @@ pub enum ChangeKind {
     RequiresAction,
     /// An authorization not captured in time, released by the gateway itself.
     Expired,
+    /// A checkout session paid (its payment is [`Change::payment`], the session [`Change::checkout`]).
+    CheckoutCompleted,
+    /// A checkout session expired unpaid, by time or by the merchant.
+    CheckoutExpired,
 }
 
 impl ChangeKind {
     /// Every kind, for tables that list what each dialect says of them.
-    pub const ALL: [ChangeKind; 9] = [
+    pub const ALL: [ChangeKind; 11] = [
         ChangeKind::Created,
         ChangeKind::Authorized,
         ChangeKind::Succeeded,
@@ -61,6 +66,8 @@ impl ChangeKind {
         ChangeKind::Refunded,
         ChangeKind::RequiresAction,
         ChangeKind::Expired,
+        ChangeKind::CheckoutCompleted,
+        ChangeKind::CheckoutExpired,
     ];
 
     /// The change's name where no dialect's event names fit (the operator's view of a
@@ -76,6 +83,8 @@ impl ChangeKind {
             ChangeKind::Refunded => "refunded",
             ChangeKind::RequiresAction => "requires_action",
             ChangeKind::Expired => "expired",
+            ChangeKind::CheckoutCompleted => "checkout_completed",
+            ChangeKind::CheckoutExpired => "checkout_expired",
         }
     }
 }
@@ -187,6 +196,8 @@ pub struct Change {
     pub state: Snapshot,
     /// The request that caused it; `None` for changes the gateway made by itself.
     pub request: Option<RequestRef>,
+    /// The checkout session as it was at a checkout change; `None` for payments'.
+    pub checkout: Option<Arc<CheckoutSession>>,
     /// One bit per event made of this change (see [`EventDialect::bit_base`]): set
     /// while some delivery of that event has not succeeded yet.
     undelivered: AtomicU64,
@@ -392,7 +403,7 @@ impl EventLog {
         payment: &Payment,
         cause: &Cause,
     ) {
-        let mut inner = self.inner.lock();
+        let inner = self.inner.lock();
         let seq = inner.changes.len() as u64 + 1;
         let change = Arc::new(Change {
             seq,
@@ -404,14 +415,61 @@ impl EventLog {
             time_ms,
             state: Snapshot::of(payment),
             request: cause.request.clone(),
+            checkout: None,
             undelivered: AtomicU64::new(0),
         });
+        self.push(inner, change, cause);
+    }
+
+    /// Records a checkout session's change, under the checkout store's lock. A
+    /// session that was paid names its payment (and shows its state); one that
+    /// expired unpaid names none (the nil id, `pay_000...`).
+    pub(super) fn record_checkout(
+        &self,
+        kind: ChangeKind,
+        time_ms: u64,
+        session: Arc<CheckoutSession>,
+        payment: Option<&Payment>,
+        cause: &Cause,
+    ) {
+        let state = payment.map_or(
+            Snapshot {
+                status: PaymentStatus::RequiresPaymentMethod,
+                refunds: 0,
+                amount: session.amount_total,
+                amount_capturable: 0,
+                amount_captured: 0,
+                amount_refunded: 0,
+                decline_code: None,
+            },
+            Snapshot::of,
+        );
+        let inner = self.inner.lock();
+        let change = Arc::new(Change {
+            seq: inner.changes.len() as u64 + 1,
+            kind,
+            created: false,
+            merchant: session.merchant,
+            payment: payment.map_or(PaymentId(0), |p| p.id),
+            reference: session.client_reference_id.as_deref().map(Arc::from),
+            time_ms,
+            state,
+            request: cause.request.clone(),
+            checkout: Some(session),
+            undelivered: AtomicU64::new(0),
+        });
+        self.push(inner, change, cause);
+    }
+
+    fn push(
+        &self,
+        mut inner: parking_lot::MutexGuard<'_, LogInner>,
+        change: Arc<Change>,
+        cause: &Cause,
+    ) {
+        let (seq, merchant) = (change.seq, change.merchant);
         inner.changes.push(change.clone());
-        inner
-            .by_merchant
-            .entry(payment.merchant)
-            .or_default()
-            .push(seq);
+        inner.by_merchant.entry(merchant).or_default().push(seq);
         drop(inner);
         cause.raise(change);
     }

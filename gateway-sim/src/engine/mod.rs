@@ -24,9 +24,13 @@
 //! - `lifecycle.rs`: what happens after the first answer without the merchant's
 //!   call: an uncaptured authorization expires, a buyer answers a 3-D Secure
 //!   challenge; `expiry.rs` the schedule of expiries, soonest first.
+//! - `checkout.rs`: checkout sessions (Stripe Checkout): the order a buyer pays
+//!   on the hosted page, which payment paid it, and their 24-hour expiry.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
+mod checkout;
+mod checkout_session;
 mod clock;
 mod error;
 mod events;
@@ -43,6 +47,7 @@ mod shard;
 mod stats;
 mod webhook_endpoints;
 
+pub use checkout_session::{CheckoutSession, CheckoutStatus, NewCheckoutSession};
 pub use clock::SimClock;
 pub use error::EngineError;
 pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::checkout_session::CheckoutStore;
 use super::clock::SimClock;
 use super::error::EngineError;
 use super::events::{Cause, Change, ChangeKind, EventId, EventLog};
@@ -52,12 +53,14 @@ pub(super) struct Inner {
     idempotency: Arc<IdempotencyStore>,
     ledger: Ledger,
     /// Every change a merchant is told about, recorded with its ledger entries.
-    events: EventLog,
+    pub(super) events: EventLog,
     webhook_endpoints: EndpointRegistry,
     pub(super) clock: SimClock,
     pub(super) counters: Counters,
     /// Uncaptured authorizations, soonest expiry first (see `expiry.rs`).
     pub(super) expiries: ExpirySchedule,
+    /// Checkout sessions (`checkout.rs`).
+    pub(super) checkout: CheckoutStore,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
     /// set by the server once it has bound its socket.
     public_url: parking_lot::RwLock<Arc<str>>,
@@ -80,6 +83,7 @@ impl Engine {
                 clock: SimClock::new(),
                 counters: Counters::default(),
                 expiries: ExpirySchedule::default(),
+                checkout: CheckoutStore::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
             }),
         }
@@ -983,6 +987,7 @@ impl Engine {
         self.inner.webhook_endpoints.clear();
         self.inner.counters.clear();
         self.inner.expiries.clear();
+        self.inner.checkout.clear();
         self.inner.clock.restart_epoch();
     }
 }

@@ -30,6 +30,8 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::Canceled | ChangeKind::Expired => &["payment.canceled"],
         ChangeKind::Refunded => &["refund.succeeded"],
         ChangeKind::RequiresAction => &["payment.requires_action"],
+        // Checkout sessions are Stripe's alone.
+        ChangeKind::CheckoutCompleted | ChangeKind::CheckoutExpired => &[],
     }
 }
 

@@ -55,6 +55,10 @@ impl Dialect for Native {
             Outcome::DeletedWebhookEndpoint(e) => {
                 Reply::ok(to_json(&webhook_endpoints::deleted_json(e)))
             }
+            // Checkout sessions are Stripe's; no native route asks for them.
+            Outcome::CheckoutSession(_) | Outcome::CheckoutSessions(_) => {
+                ApiError::not_found("resource_missing", "Checkout sessions are a Stripe resource: use /v1/checkout/sessions with a Stripe client.").into_reply()
+            }
         }
     }
 

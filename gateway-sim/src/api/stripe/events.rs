@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::Method;
 use serde_json::{Value, json};
 
+use super::checkout_sessions;
 use super::objects;
 use super::pages::{PageCursor, list_json};
 use super::params::Params;
@@ -45,6 +46,8 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::Refunded => &["charge.refunded", "refund.created"],
         ChangeKind::RequiresAction => &["payment_intent.requires_action"],
         ChangeKind::Expired => &["charge.expired", "payment_intent.canceled"],
+        ChangeKind::CheckoutCompleted => &["checkout.session.completed"],
+        ChangeKind::CheckoutExpired => &["checkout.session.expired"],
     }
 }
 
@@ -62,6 +65,8 @@ pub(super) const ALL_EVENT_TYPES: &[&str] = &[
     "charge.refunded",
     "charge.expired",
     "refund.created",
+    "checkout.session.completed",
+    "checkout.session.expired",
 ];
 
 /// An event as Stripe's JSON: what the events API shows and what a webhook
@@ -96,6 +101,9 @@ fn event_json(engine: &Engine, event: &EventView) -> Value {
 /// far), `refund.*` the refund the change made, others the PaymentIntent.
 fn event_object(engine: &Engine, event: &EventView) -> Value {
     let family = event.event_type.split('.').next().unwrap_or_default();
+    if let Some(session) = &event.change.checkout {
+        return checkout_sessions::session_json(&engine.public_url(), session);
+    }
     if family == "refund" {
         return event.refund(engine).map_or(Value::Null, |refund| {
             objects::refund(&refund, None, Expand::NONE)

@@ -32,10 +32,13 @@
 //! - `objects.rs`: PaymentIntents, charges and refunds as JSON (together
 //!   because they embed one another); `payment_methods.rs` also holds the
 //!   test payment-method catalogue they embed.
+//! - `checkout_sessions.rs`: `/v1/checkout/sessions` (Stripe Checkout) and a
+//!   session's JSON, which the hosted page's script answers also show.
 //! - `ids.rs`: Stripe ids over engine ids; `errors.rs`: Stripe's error shape.
 
 mod auth;
 mod charges;
+mod checkout_sessions;
 mod errors;
 mod events;
 mod ids;
@@ -57,6 +60,8 @@ use super::{ApiError, Call, Dialect, EventView, FrontDoor, Incoming, Outcome, Re
 use crate::engine::idempotency::StoredResponse;
 use crate::engine::{ChangeKind, Engine};
 use presentation::Presentation;
+
+pub(crate) use checkout_sessions::session_json as checkout_session_json;
 
 /// The Stripe dialect's front door and renderer.
 pub struct Stripe;

@@ -100,6 +100,16 @@ impl Params {
         self.entries.iter().filter(move |(path, _)| path[0] == name)
     }
 
+    /// Every value sent under `name`, with the rest of its key path:
+    /// `line_items[0][quantity]=2` is `(["0", "quantity"], "2")`.
+    pub(super) fn nested<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (&'a [String], &'a str)> {
+        self.named(name)
+            .map(|(path, value)| (&path[1..], value.as_str()))
+    }
+
     /// A plain value (`name=value`); the last one wins. An empty value means "not
     /// given", as in Stripe's forms.
     pub(super) fn string<'a>(&'a self, name: &'a str) -> Result<Option<&'a str>, ApiError> {

@@ -114,6 +114,15 @@ fn refusal(
     };
     match (e.status, e.code) {
         (StatusCode::NOT_FOUND, "resource_missing") => presentation.missing(),
+        // A checkout session in the wrong state (expiring one that is complete).
+        (StatusCode::CONFLICT, "invalid_state")
+            if call.is_some_and(|c| matches!(c.operation, Operation::Checkout(_))) =>
+        {
+            error_reply(
+                &ApiError::invalid("checkout_session_unexpected_state", e.message.clone())
+                    .with_param("session"),
+            )
+        }
         (StatusCode::CONFLICT, "invalid_state") => {
             let current = payment();
             let message = match (&current, call) {
