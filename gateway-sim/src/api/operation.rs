@@ -8,8 +8,8 @@ use super::{ApiError, EventQuery, EventView};
 use crate::behaviour::Endpoint;
 use crate::engine::idempotency::KeyState;
 use crate::engine::{
-    EndpointUpdate, NewPayment, NewPendingPayment, NewWebhookEndpoint, PageQuery, Payment,
-    PaymentMethod, PaymentUpdate, Refund, ReturnTo, WebhookEndpoint,
+    DisputeAnswer, EndpointUpdate, NewPayment, NewPendingPayment, NewWebhookEndpoint, PageQuery,
+    Payment, PaymentMethod, PaymentUpdate, Refund, ReturnTo, WebhookEndpoint,
 };
 
 /// What a request asks the engine to do.
@@ -87,6 +87,24 @@ pub enum Operation {
     DeleteWebhookEndpoint {
         id: String,
     },
+    /// The merchant's disputes, newest first; only one payment's with `payment`
+    /// (the engine's id).
+    ListDisputes {
+        payment: Option<String>,
+    },
+    /// `id` is the dispute's id (`dp_...`).
+    RetrieveDispute {
+        id: String,
+    },
+    /// Evidence for a dispute, submitted or kept.
+    AnswerDispute {
+        id: String,
+        answer: DisputeAnswer,
+    },
+    /// The merchant accepts the dispute.
+    CloseDispute {
+        id: String,
+    },
 }
 
 impl Operation {
@@ -116,6 +134,12 @@ impl Operation {
             | Operation::RetrieveWebhookEndpoint { .. }
             | Operation::UpdateWebhookEndpoint { .. }
             | Operation::DeleteWebhookEndpoint { .. } => Endpoint::Retrieve,
+            // Answering a dispute moves no money through the card network: an
+            // account call too.
+            Operation::ListDisputes { .. }
+            | Operation::RetrieveDispute { .. }
+            | Operation::AnswerDispute { .. }
+            | Operation::CloseDispute { .. } => Endpoint::Retrieve,
         }
     }
 
@@ -138,6 +162,8 @@ impl Operation {
                 | Operation::CreateWebhookEndpoint(_)
                 | Operation::UpdateWebhookEndpoint { .. }
                 | Operation::DeleteWebhookEndpoint { .. }
+                | Operation::AnswerDispute { .. }
+                | Operation::CloseDispute { .. }
         )
     }
 }
@@ -160,6 +186,10 @@ pub enum Outcome {
     },
     WebhookEndpoints(Vec<Arc<WebhookEndpoint>>),
     DeletedWebhookEndpoint(Arc<WebhookEndpoint>),
+    /// A disputed payment, shown as its dispute.
+    Dispute(Payment),
+    /// Disputed payments, newest dispute first, shown as their disputes.
+    Disputes(Vec<Payment>),
     Refused(ApiError),
 }
 
@@ -175,6 +205,7 @@ impl Outcome {
                 | Outcome::Refund(_)
                 | Outcome::WebhookEndpoint { .. }
                 | Outcome::DeletedWebhookEndpoint(_)
+                | Outcome::Dispute(_)
         )
     }
 }

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
+use super::dispute::Dispute;
 use super::ids::{MerchantId, PaymentId};
 use super::payment::{Payment, PaymentStatus, Refund};
 use super::shard::Map;
@@ -47,11 +48,19 @@ pub enum ChangeKind {
     RequiresAction,
     /// An authorization not captured in time, released by the gateway itself.
     Expired,
+    /// A dispute opened on the captured payment (the dispute is [`Snapshot::dispute`]).
+    DisputeCreated,
+    /// The merchant answered the dispute (evidence kept or submitted).
+    DisputeUpdated,
+    /// The dispute was decided (won, lost) or accepted by the merchant.
+    DisputeClosed,
+    /// A won dispute gave the merchant the disputed funds back.
+    DisputeFundsReinstated,
 }
 
 impl ChangeKind {
     /// Every kind, for tables that list what each dialect says of them.
-    pub const ALL: [ChangeKind; 9] = [
+    pub const ALL: [ChangeKind; 13] = [
         ChangeKind::Created,
         ChangeKind::Authorized,
         ChangeKind::Succeeded,
@@ -61,6 +70,10 @@ impl ChangeKind {
         ChangeKind::Refunded,
         ChangeKind::RequiresAction,
         ChangeKind::Expired,
+        ChangeKind::DisputeCreated,
+        ChangeKind::DisputeUpdated,
+        ChangeKind::DisputeClosed,
+        ChangeKind::DisputeFundsReinstated,
     ];
 
     /// The change's name where no dialect's event names fit (the operator's view of a
@@ -76,6 +89,10 @@ impl ChangeKind {
             ChangeKind::Refunded => "refunded",
             ChangeKind::RequiresAction => "requires_action",
             ChangeKind::Expired => "expired",
+            ChangeKind::DisputeCreated => "dispute_created",
+            ChangeKind::DisputeUpdated => "dispute_updated",
+            ChangeKind::DisputeClosed => "dispute_closed",
+            ChangeKind::DisputeFundsReinstated => "dispute_funds_reinstated",
         }
     }
 }
@@ -141,6 +158,8 @@ pub struct Snapshot {
     pub amount_captured: i64,
     pub amount_refunded: i64,
     pub decline_code: Option<Arc<str>>,
+    /// The payment's dispute right after the change (few payments have one).
+    pub dispute: Option<Box<Dispute>>,
 }
 
 impl Snapshot {
@@ -153,6 +172,7 @@ impl Snapshot {
             amount_captured: p.amount_captured,
             amount_refunded: p.amount_refunded,
             decline_code: p.decline_code.clone(),
+            dispute: p.dispute.clone(),
         }
     }
 
@@ -163,6 +183,7 @@ impl Snapshot {
             amount_capturable: 0,
             amount_captured: 0,
             decline_code: None,
+            dispute: None,
             ..self.clone()
         }
     }
@@ -210,6 +231,7 @@ impl Change {
             amount_captured: state.amount_captured,
             amount_refunded: state.amount_refunded,
             decline_code: state.decline_code,
+            dispute: state.dispute,
             refunds,
             canceled_at: now
                 .canceled_at

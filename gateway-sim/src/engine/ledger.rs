@@ -20,6 +20,10 @@ pub enum EntryKind {
     Refund,
     /// A declined attempt: recorded so a test can see it, moves no money (amount is 0).
     Decline,
+    /// Captured funds taken back by the cardholder's bank when a dispute opens.
+    Dispute,
+    /// Disputed funds given back to the merchant: the dispute was won.
+    DisputeReversal,
 }
 
 /// Why a movement happened, on entries the gateway made by itself (no request
@@ -167,6 +171,7 @@ mod tests {
             currency: Currency::parse("usd").expect("usd is a currency"),
             idempotency_key: None,
             decline_code: None,
+            reason: None,
         }
     }
 

@@ -23,11 +23,16 @@
 //! - `webhook_endpoints.rs`: where merchants asked their events to be sent.
 //! - `lifecycle.rs`: what happens after the first answer without the merchant's
 //!   call: an uncaptured authorization expires, a buyer answers a 3-D Secure
-//!   challenge; `expiry.rs` the schedule of expiries, soonest first.
+//!   challenge; `expiry.rs` the schedule of expiries (and of dispute openings and
+//!   decisions), soonest first.
+//! - `dispute.rs`: a dispute, its reason and status (plain data); `disputes.rs`
+//!   how one opens on a dispute card's captured payment, is answered and decided.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
 mod clock;
+mod dispute;
+mod disputes;
 mod error;
 mod events;
 mod expiry;
@@ -44,6 +49,8 @@ mod stats;
 mod webhook_endpoints;
 
 pub use clock::SimClock;
+pub use dispute::{DisputePlan, DisputeReason, DisputeStatus};
+pub use disputes::DisputeAnswer;
 pub use error::EngineError;
 pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};
 pub use ledger::{EntryKind, EntryReason, LedgerEntry};

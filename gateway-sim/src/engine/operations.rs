@@ -58,6 +58,12 @@ pub(super) struct Inner {
     pub(super) counters: Counters,
     /// Uncaptured authorizations, soonest expiry first (see `expiry.rs`).
     pub(super) expiries: ExpirySchedule,
+    /// Dispute cards' payments, soonest opening first, and submitted disputes,
+    /// soonest decision first (see `disputes.rs`).
+    pub(super) dispute_openings: ExpirySchedule,
+    pub(super) dispute_decisions: ExpirySchedule,
+    /// Each merchant's disputed payments in the order their disputes opened.
+    pub(super) disputes_by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
     /// set by the server once it has bound its socket.
     public_url: parking_lot::RwLock<Arc<str>>,
@@ -80,6 +86,11 @@ impl Engine {
                 clock: SimClock::new(),
                 counters: Counters::default(),
                 expiries: ExpirySchedule::default(),
+                dispute_openings: ExpirySchedule::with_delay(super::disputes::DEFAULT_OPEN_AFTER),
+                dispute_decisions: ExpirySchedule::with_delay(
+                    super::disputes::DEFAULT_DECIDED_AFTER,
+                ),
+                disputes_by_merchant: Mutex::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
             }),
         }
@@ -140,7 +151,7 @@ impl Engine {
         &self.inner.references[(shard_hash(reference) as usize) & (SHARDS - 1)]
     }
 
-    fn record(&self, p: &Payment, kind: EntryKind, amount: i64, cause: &Cause) {
+    pub(super) fn record(&self, p: &Payment, kind: EntryKind, amount: i64, cause: &Cause) {
         self.record_because(p, kind, amount, cause, None);
     }
 
@@ -241,6 +252,8 @@ impl Engine {
             cancellation_reason: None,
             capture_before_ms: None,
             challenge: None,
+            dispute_plan: None,
+            dispute: None,
         };
         {
             let mut shard = self.shard(id).lock();
@@ -254,7 +267,10 @@ impl Engine {
                     payment.confirmed_at = None;
                     self.challenge(&mut payment, new.return_to);
                 }
-                Verdict::Approve => self.authorize(&mut payment, cause),
+                Verdict::Approve | Verdict::Dispute(_) => {
+                    payment.dispute_plan = verdict.dispute_plan();
+                    self.authorize(&mut payment, cause);
+                }
             }
             self.inner.counters.transition(None, payment.status);
             // Created and authorized in one step: one change that says both.
@@ -309,6 +325,8 @@ impl Engine {
             cancellation_reason: None,
             capture_before_ms: None,
             challenge: None,
+            dispute_plan: None,
+            dispute: None,
         };
         {
             let mut shard = self.shard(id).lock();
@@ -330,6 +348,7 @@ impl Engine {
                 self.record(p, EntryKind::Capture, p.amount, cause);
                 p.status = PaymentStatus::Succeeded;
                 p.amount_captured = p.amount;
+                self.schedule_dispute(p);
             }
             CaptureMethod::Manual => {
                 p.status = PaymentStatus::RequiresCapture;
@@ -434,8 +453,9 @@ impl Engine {
                 }
                 // Not an attempt at the issuer yet: `confirmed_at` waits for the answer.
                 Verdict::Authenticate => self.challenge(p, return_to),
-                Verdict::Approve => {
+                Verdict::Approve | Verdict::Dispute(_) => {
                     p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+                    p.dispute_plan = verdict.dispute_plan();
                     self.authorize(p, cause);
                 }
             }
@@ -577,6 +597,7 @@ impl Engine {
             p.status = PaymentStatus::Succeeded;
             p.amount_captured = amount;
             p.amount_capturable = 0;
+            self.schedule_dispute(p);
             self.raise(p, ChangeKind::Captured, cause);
             Ok(p.clone())
         })
@@ -661,8 +682,20 @@ impl Engine {
                     p.status.as_str()
                 )));
             }
-            let left = p.amount_captured - p.amount_refunded;
-            if left == 0 {
+            if let Some(d) = p.dispute.as_deref()
+                && !d.status.is_closed()
+            {
+                return Err(EngineError::Disputed(format!(
+                    "payment {} has an open dispute ({}, {}); it cannot be refunded until the dispute is closed",
+                    p.id,
+                    d.id,
+                    d.status.as_str()
+                )));
+            }
+            // A lost dispute already gave the cardholder their money back.
+            let withheld = p.dispute.as_deref().map_or(0, |d| d.withheld());
+            let left = p.amount_captured - p.amount_refunded - withheld;
+            if left <= 0 {
                 return Err(EngineError::InvalidState(format!(
                     "payment {} is already fully refunded",
                     p.id
@@ -983,6 +1016,9 @@ impl Engine {
         self.inner.webhook_endpoints.clear();
         self.inner.counters.clear();
         self.inner.expiries.clear();
+        self.inner.dispute_openings.clear();
+        self.inner.dispute_decisions.clear();
+        self.inner.disputes_by_merchant.lock().clear();
         self.inner.clock.restart_epoch();
     }
 }

@@ -21,9 +21,9 @@ use http::StatusCode;
 
 use super::pause::pause_until;
 use crate::api::{ApiError, Call, Dialect, Reply};
-use crate::behaviour::{Fate, Fault, RequestFacts};
+use crate::behaviour::{DisputeCard, Fate, Fault, RequestFacts};
 use crate::engine::idempotency::{Claim, Reservation};
-use crate::engine::{Cause, RequestRef, Verdict};
+use crate::engine::{Cause, DisputePlan, DisputeReason, RequestRef, Verdict};
 use crate::state::{Live, SimState};
 use crate::webhooks::Raised;
 
@@ -253,6 +253,7 @@ async fn process(
     let request_number = RequestRef::number_of(request_id).unwrap_or_default();
     let decline = fate.decline;
     let authenticate = fate.authenticate;
+    let dispute = fate.dispute.map(dispute_plan);
     let latency = fate.latency;
     let work = async move {
         pause_until(arrived, latency).await;
@@ -261,6 +262,7 @@ async fn process(
         let verdict = match &decline {
             Some(code) => Verdict::Decline(code.as_str()),
             None if authenticate => Verdict::Authenticate,
+            None if dispute.is_some() => dispute.map_or(Verdict::Approve, Verdict::Dispute),
             None => Verdict::Approve,
         };
         let outcome = call.execute(&engine, &cause, verdict);
@@ -308,4 +310,14 @@ async fn lose_answer(
         }
         _ => Ending::Reply(reply, raised),
     }
+}
+
+/// The engine's dispute plan for a dispute test card.
+fn dispute_plan(card: DisputeCard) -> DisputePlan {
+    let (reason, inquiry) = match card {
+        DisputeCard::Fraudulent => (DisputeReason::Fraudulent, false),
+        DisputeCard::Inquiry => (DisputeReason::Fraudulent, true),
+        DisputeCard::ProductNotReceived => (DisputeReason::ProductNotReceived, false),
+    };
+    DisputePlan { reason, inquiry }
 }

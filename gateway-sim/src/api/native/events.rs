@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::objects::{PaymentJson, RefundJson, to_json};
+use super::objects::{DisputeJson, PaymentJson, RefundJson, to_json};
 use crate::api::request::percent_decode;
 use crate::api::webhook_endpoints::check_type_filter;
 use crate::api::{ApiError, EventQuery, EventView, MAX_EVENTS_PAGE, find_event};
@@ -30,6 +30,10 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::Canceled | ChangeKind::Expired => &["payment.canceled"],
         ChangeKind::Refunded => &["refund.succeeded"],
         ChangeKind::RequiresAction => &["payment.requires_action"],
+        ChangeKind::DisputeCreated => &["dispute.created"],
+        ChangeKind::DisputeUpdated => &[],
+        ChangeKind::DisputeClosed => &["dispute.closed"],
+        ChangeKind::DisputeFundsReinstated => &["dispute.funds_reinstated"],
     }
 }
 
@@ -41,6 +45,9 @@ pub(super) const ALL_EVENT_TYPES: &[&str] = &[
     "payment.canceled",
     "payment.requires_action",
     "refund.succeeded",
+    "dispute.created",
+    "dispute.closed",
+    "dispute.funds_reinstated",
 ];
 
 #[derive(Serialize)]
@@ -71,7 +78,11 @@ struct RequestJson<'a> {
 /// events and the payment otherwise, as the payments API shows them.
 pub(super) fn event_json<'a>(engine: &Engine, event: &'a EventView) -> EventJson<'a> {
     let change = &*event.change;
-    let object = if event.event_type.starts_with("refund.") {
+    let object = if event.event_type.starts_with("dispute.") {
+        event
+            .payment(engine)
+            .and_then(|p| serde_json::to_value(DisputeJson::of(&p)?).ok())
+    } else if event.event_type.starts_with("refund.") {
         event
             .refund(engine)
             .and_then(|r| serde_json::to_value(RefundJson::from(&r)).ok())

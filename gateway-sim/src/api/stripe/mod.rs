@@ -36,6 +36,7 @@
 
 mod auth;
 mod charges;
+mod disputes;
 mod errors;
 mod events;
 mod ids;

@@ -9,6 +9,7 @@ use http::Method;
 
 use super::auth::{api_key, missing_api_key};
 use super::charges::Charges;
+use super::disputes::Disputes;
 use super::errors::unrecognized_url;
 use super::events::Events;
 use super::params::Params;
@@ -33,6 +34,7 @@ const RESOURCES: &[(&str, Serve)] = &[
     ("payment_methods", serve::<PaymentMethods>),
     ("events", serve::<Events>),
     ("webhook_endpoints", serve::<WebhookEndpoints>),
+    ("disputes", serve::<Disputes>),
 ];
 
 /// Routes a Stripe API request: `None` when the path is not one of this dialect's.

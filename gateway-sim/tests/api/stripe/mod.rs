@@ -5,6 +5,7 @@
 //! One module per part of the dialect, as in `src/api/stripe/`; the client
 //! helpers (form bodies, Stripe-shaped assertions) live here.
 
+mod disputes;
 mod events;
 mod idempotency_and_faults;
 mod lifecycle;
