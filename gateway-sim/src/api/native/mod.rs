@@ -1,5 +1,6 @@
 //! The native JSON API: `/v1/payments...`, `/v1/idempotency-keys/{key}`,
-//! `/v1/events...` and `/v1/webhook-endpoints...`.
+//! `/v1/events...`, `/v1/webhook-endpoints...` and `/v1/disputes...` (which,
+//! like `/v1/events`, it leaves to the Stripe door for Stripe's clients).
 //!
 //! Routing (this file) turns a request into a [`Call`]; `body.rs` validates the
 //! JSON bodies field by field, apart because strictness is this API's promise:
