@@ -39,14 +39,11 @@ impl Engine {
         }
         let mut raised = inner.expiries.take_stashed();
         let cause = Cause::none();
-        loop {
-            let Some((which, schedule)) = schedules
-                .iter()
-                .enumerate()
-                .min_by_key(|(i, s)| (s.next_due(), *i))
-            else {
-                break;
-            };
+        while let Some((which, schedule)) = schedules
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, s)| (s.next_due(), *i))
+        {
             let Some((at, id)) = schedule.pop_due(now) else {
                 break;
             };

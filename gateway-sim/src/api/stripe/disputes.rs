@@ -114,7 +114,6 @@ fn list(params: &Params) -> Result<(Operation, Presentation), ApiError> {
             "starting_after",
             "ending_before",
             "expand",
-            "created",
         ],
         false,
     )?;
