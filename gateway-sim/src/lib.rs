@@ -62,11 +62,11 @@ use tokio::task::JoinHandle;
 pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
 pub use behaviour::{
     AmountRule, AuthorizationsConfig, BehaviourConfig, ConfigError, DEFAULT_AUTHORIZATION_VALIDITY,
-    DeclinesConfig, DeliveryFate, DistributionKind, Duplicate, Endpoint, EndpointConfig,
-    EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig, OutageWindow, RateLimitConfig,
-    RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule, ThreeDsConfig, WebhookDialect,
-    WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig, default_webhook_secret,
-    load_scenario_gateway, parse_scenario_gateway, scenario_name,
+    DeclinesConfig, DeliveryFate, DisputesConfig, DistributionKind, Duplicate, Endpoint,
+    EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig, OutageWindow,
+    RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule, ThreeDsConfig,
+    WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
+    default_webhook_secret, load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use control::Stats;
 pub use engine::SimClock;

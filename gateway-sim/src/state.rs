@@ -137,6 +137,8 @@ impl SimState {
             .map(|s| Arc::from(s.name.as_str()));
         let live = Live::build(behaviour, seed, scenario)?;
         engine.set_authorization_validity(live.behaviour.config().authorizations.validity());
+        let disputes = &live.behaviour.config().disputes;
+        engine.set_dispute_delays(disputes.open_after(), disputes.decided_after());
         let webhooks = Webhooks::new(
             engine.clone(),
             &live.behaviour.config().webhooks,
@@ -196,6 +198,10 @@ impl SimState {
         self.inner
             .engine
             .set_authorization_validity(live.behaviour.config().authorizations.validity());
+        let disputes = &live.behaviour.config().disputes;
+        self.inner
+            .engine
+            .set_dispute_delays(disputes.open_after(), disputes.decided_after());
         self.inner
             .webhooks
             .configure(&live.behaviour.config().webhooks, live.behaviour.seed());

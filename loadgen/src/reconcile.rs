@@ -198,6 +198,25 @@ pub struct Reconciliation {
     pub unresolved_sample: Vec<String>,
     /// Up to [`SAMPLE_LIMIT`] unknown capture entries.
     pub unknown_charge_sample: Vec<LedgerEntry>,
+    /// Orders whose charge the cardholder disputed, by what the ledger says of them.
+    #[serde(default, skip_serializing_if = "DisputeCounts::is_empty")]
+    pub disputes: DisputeCounts,
+}
+
+/// Disputed orders: a dispute takes captured money back, which is neither a
+/// refund nor a missing capture, so the money check counts them apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeCounts {
+    /// Orders with a `dispute` entry whose funds were not given back (open or lost).
+    pub open_or_lost: u64,
+    /// Orders whose dispute was won: a `dispute_reversal` gave the funds back.
+    pub won: u64,
+}
+
+impl DisputeCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == DisputeCounts::default()
+    }
 }
 
 /// How many unresolved order ids / unknown charges are kept as examples.
@@ -244,6 +263,13 @@ pub fn reconcile_with_views(
             }
             claimed[i] = true;
             money.add(entry, &outcome.currency);
+        }
+        if money.disputed > 0 {
+            if money.reinstated >= money.disputed {
+                rec.disputes.won += 1;
+            } else {
+                rec.disputes.open_or_lost += 1;
+            }
         }
 
         if outcome.result == ClientResult::Unknown {
@@ -366,6 +392,10 @@ struct OrderMoney {
     captures: u64,
     captured: i64,
     refunded: i64,
+    /// Taken back by a dispute, and given back when it was won: neither a refund
+    /// nor a missing capture, so no verdict reads them.
+    disputed: i64,
+    reinstated: i64,
     /// A capture or refund in another currency than the order's.
     other_currency: bool,
 }
@@ -378,6 +408,10 @@ impl OrderMoney {
                 self.captured = self.captured.saturating_add(entry.amount);
             }
             EntryKind::Refund => self.refunded = self.refunded.saturating_add(entry.amount),
+            EntryKind::Dispute => self.disputed = self.disputed.saturating_add(entry.amount),
+            EntryKind::DisputeReversal => {
+                self.reinstated = self.reinstated.saturating_add(entry.amount)
+            }
             EntryKind::Authorization | EntryKind::Release | EntryKind::Decline => return,
         }
         if !entry.currency.eq_ignore_ascii_case(currency) {
@@ -635,6 +669,48 @@ pub(crate) mod fixtures {
 mod tests {
     use super::fixtures::*;
     use super::*;
+
+    #[test]
+    fn a_disputed_order_is_neither_refunded_nor_lost_nor_charged_twice() {
+        let mut l = Ledger::new();
+        l.charge("pay_1", "o-disputed", "k1", 1000).push(
+            M,
+            "pay_1",
+            "o-disputed",
+            "k1",
+            EntryKind::Dispute,
+            1000,
+        );
+        l.charge("pay_2", "o-won", "k2", 800)
+            .push(M, "pay_2", "o-won", "k2", EntryKind::Dispute, 800)
+            .push(M, "pay_2", "o-won", "k2", EntryKind::DisputeReversal, 800);
+        let outcomes: Vec<OrderOutcome> = [
+            ("o-disputed", "k1", "pay_1", 1000),
+            ("o-won", "k2", "pay_2", 800),
+        ]
+        .into_iter()
+        .map(|(id, key, pay, amount)| {
+            order(
+                id,
+                "purchase",
+                amount,
+                (amount, 0),
+                ClientResult::Succeeded,
+                vec![attempt("create", key, Some(200), Some(pay))],
+            )
+        })
+        .collect();
+        let rec = reconcile(&outcomes, &l.0);
+        assert!(rec.violations.is_empty(), "{:?}", rec.violations);
+        assert_eq!(rec.counts, ViolationCounts::default());
+        assert_eq!(
+            rec.disputes,
+            DisputeCounts {
+                open_or_lost: 1,
+                won: 1
+            }
+        );
+    }
 
     #[test]
     fn every_clean_flow_reconciles_without_violations() {

@@ -235,6 +235,18 @@ impl Call {
                     .map(Outcome::DeletedWebhookEndpoint)
             }),
             Operation::Checkout(op) => checkout_outcome(engine, m, op, cause),
+            Operation::ListDisputes { payment } => {
+                Outcome::Disputes(engine.disputes_of(m, payment.as_deref()))
+            }
+            Operation::RetrieveDispute { id } => {
+                engine.dispute(m, id).map_or_else(refused, Outcome::Dispute)
+            }
+            Operation::AnswerDispute { id, answer } => engine
+                .answer_dispute(m, id, answer.clone(), cause)
+                .map_or_else(refused, Outcome::Dispute),
+            Operation::CloseDispute { id } => engine
+                .close_dispute(m, id, cause)
+                .map_or_else(refused, Outcome::Dispute),
         }
     }
 }

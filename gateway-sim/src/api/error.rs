@@ -253,6 +253,16 @@ impl From<EngineError> for ApiError {
                 "invalid_state",
                 message,
             ),
+            EngineError::NoSuchDispute(id) => {
+                ApiError::not_found("resource_missing", format!("No such dispute: '{id}'"))
+                    .with_param("id")
+            }
+            EngineError::Disputed(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                "charge_disputed",
+                message,
+            ),
             e @ EngineError::InvalidAmount => {
                 ApiError::invalid("invalid_amount", e.to_string()).with_param("amount")
             }

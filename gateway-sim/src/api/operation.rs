@@ -9,9 +9,9 @@ use crate::behaviour::Endpoint;
 use crate::engine::idempotency::KeyState;
 use crate::engine::ids::PaymentId;
 use crate::engine::{
-    CheckoutSession, EndpointUpdate, NewCheckoutSession, NewPayment, NewPendingPayment,
-    NewWebhookEndpoint, PageQuery, Payment, PaymentMethod, PaymentUpdate, Refund, ReturnTo,
-    WebhookEndpoint,
+    CheckoutSession, DisputeAnswer, EndpointUpdate, NewCheckoutSession, NewPayment,
+    NewPendingPayment, NewWebhookEndpoint, PageQuery, Payment, PaymentMethod, PaymentUpdate,
+    Refund, ReturnTo, WebhookEndpoint,
 };
 
 /// What a request asks the engine to do.
@@ -89,6 +89,24 @@ pub enum Operation {
     DeleteWebhookEndpoint {
         id: String,
     },
+    /// The merchant's disputes, newest first; only one payment's with `payment`
+    /// (the engine's id).
+    ListDisputes {
+        payment: Option<String>,
+    },
+    /// `id` is the dispute's id (`dp_...`).
+    RetrieveDispute {
+        id: String,
+    },
+    /// Evidence for a dispute, submitted or kept.
+    AnswerDispute {
+        id: String,
+        answer: DisputeAnswer,
+    },
+    /// The merchant accepts the dispute.
+    CloseDispute {
+        id: String,
+    },
     /// Stripe Checkout sessions (only the Stripe door routes them).
     Checkout(CheckoutOperation),
 }
@@ -143,6 +161,12 @@ impl Operation {
                 CheckoutOperation::Create(_) | CheckoutOperation::Expire { .. },
             ) => Endpoint::Create,
             Operation::Checkout(_) => Endpoint::Retrieve,
+            // Answering a dispute moves no money through the card network: an
+            // account call too.
+            Operation::ListDisputes { .. }
+            | Operation::RetrieveDispute { .. }
+            | Operation::AnswerDispute { .. }
+            | Operation::CloseDispute { .. } => Endpoint::Retrieve,
         }
     }
 
@@ -168,6 +192,8 @@ impl Operation {
                 | Operation::Checkout(
                     CheckoutOperation::Create(_) | CheckoutOperation::Expire { .. }
                 )
+                | Operation::AnswerDispute { .. }
+                | Operation::CloseDispute { .. }
         )
     }
 }
@@ -192,6 +218,10 @@ pub enum Outcome {
     DeletedWebhookEndpoint(Arc<WebhookEndpoint>),
     CheckoutSession(CheckoutSession),
     CheckoutSessions(Vec<CheckoutSession>),
+    /// A disputed payment, shown as its dispute.
+    Dispute(Payment),
+    /// Disputed payments, newest dispute first, shown as their disputes.
+    Disputes(Vec<Payment>),
     Refused(ApiError),
 }
 
@@ -208,6 +238,7 @@ impl Outcome {
                 | Outcome::WebhookEndpoint { .. }
                 | Outcome::DeletedWebhookEndpoint(_)
                 | Outcome::CheckoutSession(_)
+                | Outcome::Dispute(_)
         )
     }
 }

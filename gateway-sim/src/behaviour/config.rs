@@ -77,6 +77,9 @@ pub struct BehaviourConfig {
     /// How long uncaptured authorizations last (`[gateway.authorizations]`).
     #[serde(skip_serializing_if = "AuthorizationsConfig::is_empty")]
     pub authorizations: AuthorizationsConfig,
+    /// When dispute cards' payments are disputed and decided (`[gateway.disputes]`).
+    #[serde(skip_serializing_if = "DisputesConfig::is_empty")]
+    pub disputes: DisputesConfig,
     /// The 3-D Secure challenge (`[gateway.three_ds]`).
     #[serde(skip_serializing_if = "ThreeDsConfig::is_empty")]
     pub three_ds: ThreeDsConfig,
@@ -124,6 +127,41 @@ impl AuthorizationsConfig {
 
     fn is_empty(&self) -> bool {
         *self == AuthorizationsConfig::default()
+    }
+}
+
+/// `[gateway.disputes]`: the life of a dispute opened by a dispute test card.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisputesConfig {
+    /// How long after capture the dispute opens, in simulator time. Absent: 1 day.
+    #[serde(
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_after: Option<Duration>,
+    /// How long after evidence is submitted the bank decides. Absent: 7 days.
+    #[serde(
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub decided_after: Option<Duration>,
+}
+
+impl DisputesConfig {
+    /// The opening delay in force: the configured one, else a day.
+    pub fn open_after(&self) -> Duration {
+        self.open_after.unwrap_or(Duration::from_secs(24 * 3600))
+    }
+
+    /// The decision delay in force: the configured one, else seven days.
+    pub fn decided_after(&self) -> Duration {
+        self.decided_after
+            .unwrap_or(Duration::from_secs(7 * 24 * 3600))
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == DisputesConfig::default()
     }
 }
 

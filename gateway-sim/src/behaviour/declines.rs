@@ -161,6 +161,35 @@ const TEST_PAYMENT_METHODS: &[(&str, Option<DeclineCode>)] = &[
     // `REQUIRES_AUTHENTICATION`).
     ("threeDSecure2Required", None),
     ("authenticationRequired", None),
+    // Disputes: approved, then disputed once captured (see `DISPUTE_CARDS`).
+    ("createDispute", None),
+    ("createDisputeInquiry", None),
+    ("createDisputeProductNotReceived", None),
+];
+
+/// The dispute a test card asks for once its payment is captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisputeCard {
+    /// Disputed as `fraudulent`.
+    Fraudulent,
+    /// An inquiry (reason `fraudulent`): no money moves.
+    Inquiry,
+    /// Disputed as `product_not_received`.
+    ProductNotReceived,
+}
+
+/// Test payment methods (after the prefix) and card numbers that are approved,
+/// then disputed, as in Stripe's test mode.
+const DISPUTE_CARDS: &[(&str, DisputeCard)] = &[
+    ("createDispute", DisputeCard::Fraudulent),
+    ("createDisputeInquiry", DisputeCard::Inquiry),
+    (
+        "createDisputeProductNotReceived",
+        DisputeCard::ProductNotReceived,
+    ),
+    ("4000000000000259", DisputeCard::Fraudulent),
+    ("4000000000001976", DisputeCard::Inquiry),
+    ("4000000000002685", DisputeCard::ProductNotReceived),
 ];
 
 /// Test payment methods (after the prefix) and card numbers whose every payment
@@ -203,6 +232,9 @@ const TEST_CARD_NUMBERS: &[(&str, Option<DeclineCode>)] = &[
     ("4100000000000019", Some(DeclineCode::FRAUDULENT)),
     ("4000002760003184", None),
     ("4000002500003155", None),
+    ("4000000000000259", None),
+    ("4000000000001976", None),
+    ("4000000000002685", None),
 ];
 
 /// The table entry for a test payment method, e.g. `pm_card_visa` or `tok_chargeDeclined`.
@@ -241,6 +273,32 @@ pub fn test_card_decline(
         .iter()
         .find(|(known, _)| *known == normalised)
         .and_then(|(_, outcome)| *outcome)
+}
+
+/// The dispute a test payment method or test card number asks for, if any.
+pub fn dispute_card(
+    payment_method: Option<&str>,
+    card_number: Option<&str>,
+) -> Option<DisputeCard> {
+    let find = |name: &str| {
+        DISPUTE_CARDS
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, card)| *card)
+    };
+    if let Some(card) = payment_method
+        .and_then(|pm| {
+            pm.strip_prefix("pm_card_")
+                .or_else(|| pm.strip_prefix("tok_"))
+        })
+        .and_then(find)
+    {
+        return Some(card);
+    }
+    let mut digits = [0u8; 19];
+    card_number
+        .and_then(|number| normalise_number(number, &mut digits))
+        .and_then(find)
 }
 
 /// Whether a test payment method or test card number asks for the buyer's

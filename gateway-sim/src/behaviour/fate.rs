@@ -12,7 +12,9 @@ use super::config::{
     BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DEFAULT_SLOW_BODY_DURATION, DeclinesConfig,
     FaultsConfig, RateLimitConfig,
 };
-use super::declines::{DeclineCode, requires_authentication, test_card_decline};
+use super::declines::{
+    DeclineCode, DisputeCard, dispute_card, requires_authentication, test_card_decline,
+};
 use super::endpoint::Endpoint;
 use super::fault::{Fault, FaultKind, FaultParams};
 use super::latency::{Dist, seconds_to_duration};
@@ -54,6 +56,9 @@ pub struct Fate {
     /// When processed and not declined, the card asks for the buyer's
     /// authentication (3-D Secure) first (Create only).
     pub authenticate: bool,
+    /// When processed and approved, the payment is disputed once captured (a
+    /// dispute test card; Create only).
+    pub dispute: Option<DisputeCard>,
     pub fault: Option<Fault>,
 }
 
@@ -391,10 +396,15 @@ impl Behaviour {
             && facts
                 .charge
                 .is_some_and(|c| requires_authentication(c.payment_method, c.card_number));
+        let dispute = facts
+            .charge
+            .filter(|_| decline.is_none() && endpoint == Endpoint::Create)
+            .and_then(|c| dispute_card(c.payment_method, c.card_number));
         Fate {
             latency: seconds_to_duration(seconds),
             decline,
             authenticate,
+            dispute,
             fault,
         }
     }

@@ -44,10 +44,10 @@ mod webhooks;
 
 pub use config::{
     AmountRule, AuthorizationsConfig, BehaviourConfig, ConfigError, DEFAULT_AUTHORIZATION_VALIDITY,
-    DeclinesConfig, EndpointConfig, EndpointsConfig, FaultsConfig, RateLimitConfig, ScheduleWindow,
-    SequenceRule, ThreeDsConfig,
+    DeclinesConfig, DisputesConfig, EndpointConfig, EndpointsConfig, FaultsConfig, RateLimitConfig,
+    ScheduleWindow, SequenceRule, ThreeDsConfig,
 };
-pub use declines::{DeclineCode, is_known_payment_method};
+pub use declines::{DeclineCode, DisputeCard, is_known_payment_method};
 pub use distribution::{DistributionKind, LatencyConfig};
 pub use duration::parse_duration;
 pub use endpoint::Endpoint;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::config::{
-    AuthorizationsConfig, BehaviourConfig, ConfigError, DeclinesConfig, FaultsConfig,
-    RateLimitConfig, ScheduleWindow,
+    AuthorizationsConfig, BehaviourConfig, ConfigError, DeclinesConfig, DisputesConfig,
+    FaultsConfig, RateLimitConfig, ScheduleWindow,
 };
 use super::declines::{DeclineCode, KNOWN_DECLINE_CODES};
 use super::distribution::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY};
@@ -55,6 +55,7 @@ impl BehaviourConfig {
         }
         validate_webhooks(&self.webhooks, "gateway.webhooks")?;
         validate_authorizations(&self.authorizations, "gateway.authorizations")?;
+        validate_disputes(&self.disputes, "gateway.disputes")?;
         if let Some(latency) = &self.three_ds.latency {
             validate_latency(latency, "gateway.three_ds.latency", false)?;
         }
@@ -78,6 +79,27 @@ fn validate_authorizations(config: &AuthorizationsConfig, path: &str) -> Result<
                 format_duration(validity)
             ),
         ));
+    }
+    Ok(())
+}
+
+/// The delays of `[gateway.disputes]`: from 1s to a year each.
+fn validate_disputes(config: &DisputesConfig, path: &str) -> Result<(), ConfigError> {
+    for (name, delay) in [
+        ("open_after", config.open_after),
+        ("decided_after", config.decided_after),
+    ] {
+        if let Some(delay) = delay
+            && (delay < Duration::from_secs(1) || delay > MAX_AUTHORIZATION_VALIDITY)
+        {
+            return Err(ConfigError::new(
+                format!("{path}.{name}"),
+                format!(
+                    "{} is not a delay the simulator takes; give one from 1s to 365d, such as \"1d\"",
+                    format_duration(delay)
+                ),
+            ));
+        }
     }
     Ok(())
 }

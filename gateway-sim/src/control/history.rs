@@ -161,6 +161,11 @@ fn endpoint_of(kind: ChangeKind) -> Endpoint {
         // no key is looked up under it; it is a cancellation in every other respect.
         ChangeKind::Canceled | ChangeKind::Expired => Endpoint::Cancel,
         ChangeKind::Refunded => Endpoint::Refund,
+        // Disputes open and close by themselves; answering one is an account call.
+        ChangeKind::DisputeCreated
+        | ChangeKind::DisputeUpdated
+        | ChangeKind::DisputeClosed
+        | ChangeKind::DisputeFundsReinstated => Endpoint::Retrieve,
     }
 }
 

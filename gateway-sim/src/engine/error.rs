@@ -11,6 +11,11 @@ pub enum EngineError {
     NoSuchCheckoutSession(String),
     #[error("{0}")]
     InvalidState(String),
+    #[error("no such dispute: {0}")]
+    NoSuchDispute(String),
+    /// A refund of a payment whose dispute is open.
+    #[error("{0}")]
+    Disputed(String),
     #[error("amount must be a positive integer in minor units, at most {MAX_AMOUNT}")]
     InvalidAmount,
     #[error("amount {requested} is larger than the {available} available")]

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::checkout_session::CheckoutSession;
+use super::dispute::Dispute;
 use super::ids::{MerchantId, PaymentId};
 use super::payment::{Payment, PaymentStatus, Refund};
 use super::shard::Map;
@@ -52,11 +53,19 @@ pub enum ChangeKind {
     CheckoutCompleted,
     /// A checkout session expired unpaid, by time or by the merchant.
     CheckoutExpired,
+    /// A dispute opened on the captured payment (the dispute is [`Snapshot::dispute`]).
+    DisputeCreated,
+    /// The merchant answered the dispute (evidence kept or submitted).
+    DisputeUpdated,
+    /// The dispute was decided (won, lost) or accepted by the merchant.
+    DisputeClosed,
+    /// A won dispute gave the merchant the disputed funds back.
+    DisputeFundsReinstated,
 }
 
 impl ChangeKind {
     /// Every kind, for tables that list what each dialect says of them.
-    pub const ALL: [ChangeKind; 11] = [
+    pub const ALL: [ChangeKind; 15] = [
         ChangeKind::Created,
         ChangeKind::Authorized,
         ChangeKind::Succeeded,
@@ -68,6 +77,10 @@ impl ChangeKind {
         ChangeKind::Expired,
         ChangeKind::CheckoutCompleted,
         ChangeKind::CheckoutExpired,
+        ChangeKind::DisputeCreated,
+        ChangeKind::DisputeUpdated,
+        ChangeKind::DisputeClosed,
+        ChangeKind::DisputeFundsReinstated,
     ];
 
     /// The change's name where no dialect's event names fit (the operator's view of a
@@ -85,6 +98,10 @@ impl ChangeKind {
             ChangeKind::Expired => "expired",
             ChangeKind::CheckoutCompleted => "checkout_completed",
             ChangeKind::CheckoutExpired => "checkout_expired",
+            ChangeKind::DisputeCreated => "dispute_created",
+            ChangeKind::DisputeUpdated => "dispute_updated",
+            ChangeKind::DisputeClosed => "dispute_closed",
+            ChangeKind::DisputeFundsReinstated => "dispute_funds_reinstated",
         }
     }
 }
@@ -150,6 +167,8 @@ pub struct Snapshot {
     pub amount_captured: i64,
     pub amount_refunded: i64,
     pub decline_code: Option<Arc<str>>,
+    /// The payment's dispute right after the change (few payments have one).
+    pub dispute: Option<Box<Dispute>>,
 }
 
 impl Snapshot {
@@ -162,6 +181,7 @@ impl Snapshot {
             amount_captured: p.amount_captured,
             amount_refunded: p.amount_refunded,
             decline_code: p.decline_code.clone(),
+            dispute: p.dispute.clone(),
         }
     }
 
@@ -172,6 +192,7 @@ impl Snapshot {
             amount_capturable: 0,
             amount_captured: 0,
             decline_code: None,
+            dispute: None,
             ..self.clone()
         }
     }
@@ -221,6 +242,7 @@ impl Change {
             amount_captured: state.amount_captured,
             amount_refunded: state.amount_refunded,
             decline_code: state.decline_code,
+            dispute: state.dispute,
             refunds,
             canceled_at: now
                 .canceled_at
@@ -441,6 +463,7 @@ impl EventLog {
                 amount_captured: 0,
                 amount_refunded: 0,
                 decline_code: None,
+                dispute: None,
             },
             Snapshot::of,
         );

@@ -55,6 +55,19 @@ impl Default for ExpirySchedule {
 }
 
 impl ExpirySchedule {
+    /// A schedule of other delays than an authorization's (dispute openings and
+    /// decisions): the same queue, swept with it in time order.
+    pub(super) fn with_delay(delay: Duration) -> ExpirySchedule {
+        let schedule = ExpirySchedule::default();
+        schedule.set_validity(delay);
+        schedule
+    }
+
+    /// When the soonest entry is due (`u64::MAX` when none is).
+    pub(super) fn next_due(&self) -> u64 {
+        self.next_due_ms.load(Ordering::Relaxed)
+    }
+
     pub(super) fn set_validity(&self, validity: Duration) {
         let ms = u64::try_from(validity.as_millis()).unwrap_or(u64::MAX);
         self.validity_ms.store(ms, Ordering::Relaxed);

@@ -55,6 +55,8 @@ macro_rules! id_type {
         impl $name {
             pub const PREFIX: &'static str = $prefix;
 
+            // Not every id is random: a dispute's is its payment's.
+            #[allow(dead_code)]
             pub(crate) fn random() -> Self {
                 Self(rand::random())
             }
@@ -89,6 +91,23 @@ id_type!(
     "we_",
     "A webhook endpoint's id, printed as `we_` and 22 base-62 digits."
 );
+
+id_type!(
+    DisputeId,
+    "dp_",
+    "A dispute's id, printed as `dp_` and the 22 digits of the payment it disputes."
+);
+
+impl DisputeId {
+    /// A payment has at most one dispute, so its id is the payment's number.
+    pub fn of(payment: PaymentId) -> DisputeId {
+        DisputeId(payment.0)
+    }
+
+    pub fn payment(self) -> PaymentId {
+        PaymentId(self.0)
+    }
+}
 
 impl PaymentId {
     /// Spreads payments over the engine's shards; ids are random, so the low bits are uniform.

@@ -20,6 +20,10 @@ pub enum EntryKind {
     Refund,
     /// A declined attempt: recorded so a test can see it, moves no money (amount is 0).
     Decline,
+    /// Captured funds taken back by the cardholder's bank when a dispute opens.
+    Dispute,
+    /// Disputed funds given back to the merchant: the dispute was won.
+    DisputeReversal,
 }
 
 /// Why a movement happened, on entries the gateway made by itself (no request

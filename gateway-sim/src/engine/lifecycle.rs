@@ -22,21 +22,43 @@ impl Engine {
     /// since the last sweep), for webhook delivery. Cheap when nothing is due: the
     /// server calls it before each request, when the clock is advanced, and once a
     /// second.
+    ///
+    /// Disputes due to open or to be decided are swept here too, all three
+    /// schedules merged in time order (ties: expiries, openings, decisions), so
+    /// the same requests and clock moves write the same ledger.
     pub fn expire_due_authorizations(&self) -> Vec<Arc<Change>> {
-        let expiries = &self.inner.expiries;
-        let now = self.inner.clock.now_ms();
-        if !expiries.has_work(now) {
+        let inner = &self.inner;
+        let schedules = [
+            &inner.expiries,
+            &inner.dispute_openings,
+            &inner.dispute_decisions,
+        ];
+        let now = inner.clock.now_ms();
+        if !schedules.iter().any(|s| s.has_work(now)) {
             return Vec::new();
         }
-        let mut raised = expiries.take_stashed();
+        let mut raised = inner.expiries.take_stashed();
         let cause = Cause::none();
-        while let Some((at, id)) = expiries.pop_due(now) {
-            let mut shard = self.shard(id).lock();
-            if let Some(p) = shard.get_mut(&id)
-                && p.status == PaymentStatus::RequiresCapture
-                && p.capture_before_ms == Some(at)
-            {
-                self.expire(p, &cause);
+        while let Some((which, schedule)) = schedules
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, s)| (s.next_due(), *i))
+        {
+            let Some((at, id)) = schedule.pop_due(now) else {
+                break;
+            };
+            match which {
+                0 => {
+                    let mut shard = self.shard(id).lock();
+                    if let Some(p) = shard.get_mut(&id)
+                        && p.status == PaymentStatus::RequiresCapture
+                        && p.capture_before_ms == Some(at)
+                    {
+                        self.expire(p, &cause);
+                    }
+                }
+                1 => self.open_due_dispute(id, &cause),
+                _ => self.decide_due_dispute(at, id, &cause),
             }
         }
         raised.extend(cause.take_raised());

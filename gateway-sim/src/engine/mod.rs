@@ -26,12 +26,18 @@
 //!   challenge; `expiry.rs` the schedule of expiries, soonest first.
 //! - `checkout.rs`: checkout sessions (Stripe Checkout): the order a buyer pays
 //!   on the hosted page, which payment paid it, and their 24-hour expiry.
+//!   challenge; `expiry.rs` the schedule of expiries (and of dispute openings and
+//!   decisions), soonest first.
+//! - `dispute.rs`: a dispute, its reason and status (plain data); `disputes.rs`
+//!   how one opens on a dispute card's captured payment, is answered and decided.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
 mod checkout;
 mod checkout_session;
 mod clock;
+mod dispute;
+mod disputes;
 mod error;
 mod events;
 mod expiry;
@@ -49,6 +55,8 @@ mod webhook_endpoints;
 
 pub use checkout_session::{CheckoutSession, CheckoutStatus, NewCheckoutSession};
 pub use clock::SimClock;
+pub use dispute::{DisputePlan, DisputeReason, DisputeStatus};
+pub use disputes::DisputeAnswer;
 pub use error::EngineError;
 pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};
 pub use ledger::{EntryKind, EntryReason, LedgerEntry};

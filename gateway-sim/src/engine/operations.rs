@@ -61,6 +61,12 @@ pub(super) struct Inner {
     pub(super) expiries: ExpirySchedule,
     /// Checkout sessions (`checkout.rs`).
     pub(super) checkout: CheckoutStore,
+    /// Dispute cards' payments, soonest opening first, and submitted disputes,
+    /// soonest decision first (see `disputes.rs`).
+    pub(super) dispute_openings: ExpirySchedule,
+    pub(super) dispute_decisions: ExpirySchedule,
+    /// Each merchant's disputed payments in the order their disputes opened.
+    pub(super) disputes_by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
     /// set by the server once it has bound its socket.
     public_url: parking_lot::RwLock<Arc<str>>,
@@ -84,6 +90,11 @@ impl Engine {
                 counters: Counters::default(),
                 expiries: ExpirySchedule::default(),
                 checkout: CheckoutStore::default(),
+                dispute_openings: ExpirySchedule::with_delay(super::disputes::DEFAULT_OPEN_AFTER),
+                dispute_decisions: ExpirySchedule::with_delay(
+                    super::disputes::DEFAULT_DECIDED_AFTER,
+                ),
+                disputes_by_merchant: Mutex::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
             }),
         }
@@ -144,7 +155,7 @@ impl Engine {
         &self.inner.references[(shard_hash(reference) as usize) & (SHARDS - 1)]
     }
 
-    fn record(&self, p: &Payment, kind: EntryKind, amount: i64, cause: &Cause) {
+    pub(super) fn record(&self, p: &Payment, kind: EntryKind, amount: i64, cause: &Cause) {
         self.record_because(p, kind, amount, cause, None);
     }
 
@@ -245,6 +256,8 @@ impl Engine {
             cancellation_reason: None,
             capture_before_ms: None,
             challenge: None,
+            dispute_plan: None,
+            dispute: None,
         };
         {
             let mut shard = self.shard(id).lock();
@@ -258,7 +271,10 @@ impl Engine {
                     payment.confirmed_at = None;
                     self.challenge(&mut payment, new.return_to);
                 }
-                Verdict::Approve => self.authorize(&mut payment, cause),
+                Verdict::Approve | Verdict::Dispute(_) => {
+                    payment.dispute_plan = verdict.dispute_plan();
+                    self.authorize(&mut payment, cause);
+                }
             }
             self.inner.counters.transition(None, payment.status);
             // Created and authorized in one step: one change that says both.
@@ -313,6 +329,8 @@ impl Engine {
             cancellation_reason: None,
             capture_before_ms: None,
             challenge: None,
+            dispute_plan: None,
+            dispute: None,
         };
         {
             let mut shard = self.shard(id).lock();
@@ -334,6 +352,7 @@ impl Engine {
                 self.record(p, EntryKind::Capture, p.amount, cause);
                 p.status = PaymentStatus::Succeeded;
                 p.amount_captured = p.amount;
+                self.schedule_dispute(p);
             }
             CaptureMethod::Manual => {
                 p.status = PaymentStatus::RequiresCapture;
@@ -438,8 +457,9 @@ impl Engine {
                 }
                 // Not an attempt at the issuer yet: `confirmed_at` waits for the answer.
                 Verdict::Authenticate => self.challenge(p, return_to),
-                Verdict::Approve => {
+                Verdict::Approve | Verdict::Dispute(_) => {
                     p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+                    p.dispute_plan = verdict.dispute_plan();
                     self.authorize(p, cause);
                 }
             }
@@ -581,6 +601,7 @@ impl Engine {
             p.status = PaymentStatus::Succeeded;
             p.amount_captured = amount;
             p.amount_capturable = 0;
+            self.schedule_dispute(p);
             self.raise(p, ChangeKind::Captured, cause);
             Ok(p.clone())
         })
@@ -665,8 +686,20 @@ impl Engine {
                     p.status.as_str()
                 )));
             }
-            let left = p.amount_captured - p.amount_refunded;
-            if left == 0 {
+            if let Some(d) = p.dispute.as_deref()
+                && !d.status.is_closed()
+            {
+                return Err(EngineError::Disputed(format!(
+                    "payment {} has an open dispute ({}, {}); it cannot be refunded until the dispute is closed",
+                    p.id,
+                    d.id,
+                    d.status.as_str()
+                )));
+            }
+            // A lost dispute already gave the cardholder their money back.
+            let withheld = p.dispute.as_deref().map_or(0, |d| d.withheld());
+            let left = p.amount_captured - p.amount_refunded - withheld;
+            if left <= 0 {
                 return Err(EngineError::InvalidState(format!(
                     "payment {} is already fully refunded",
                     p.id
@@ -988,6 +1021,9 @@ impl Engine {
         self.inner.counters.clear();
         self.inner.expiries.clear();
         self.inner.checkout.clear();
+        self.inner.dispute_openings.clear();
+        self.inner.dispute_decisions.clear();
+        self.inner.disputes_by_merchant.lock().clear();
         self.inner.clock.restart_epoch();
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::dispute::{Dispute, DisputePlan};
 use super::ids::{MerchantId, PaymentId, RefundId};
 use super::money::Currency;
 
@@ -167,6 +168,18 @@ pub enum Verdict<'a> {
     Decline(&'a str),
     /// The card asks for the buyer's authentication first (3-D Secure).
     Authenticate,
+    /// Approved, and disputed once captured (a dispute test card).
+    Dispute(DisputePlan),
+}
+
+impl Verdict<'_> {
+    /// The dispute an approved payment will get, if its card asks for one.
+    pub fn dispute_plan(self) -> Option<DisputePlan> {
+        match self {
+            Verdict::Dispute(plan) => Some(plan),
+            _ => None,
+        }
+    }
 }
 
 impl<'a> From<Option<&'a str>> for Verdict<'a> {
@@ -252,6 +265,10 @@ pub struct Payment {
     /// The authentication challenge, from the confirmation that asked for it on
     /// (kept once answered, so the page can say so).
     pub challenge: Option<Box<Challenge>>,
+    /// The dispute its test card asks for once captured (see `disputes.rs`).
+    pub dispute_plan: Option<DisputePlan>,
+    /// Its dispute, once opened.
+    pub dispute: Option<Box<Dispute>>,
 }
 
 /// A validated request to create a payment.

@@ -50,7 +50,8 @@ impl Counters {
                 self.refunds.fetch_add(1, Ordering::Relaxed);
                 &self.refunded
             }
-            EntryKind::Decline => return,
+            // Disputes are counted by the ledger itself, not in the totals of the stats.
+            EntryKind::Decline | EntryKind::Dispute | EntryKind::DisputeReversal => return,
         };
         counter.fetch_add(amount, Ordering::Relaxed);
     }

@@ -1000,3 +1000,87 @@ fn a_challenged_payment_moves_money_only_once_the_buyer_completes_it() {
         Err(EngineError::NoSuchPayment(_))
     ));
 }
+
+fn dispute_card(inquiry: bool) -> Verdict<'static> {
+    Verdict::Dispute(DisputePlan {
+        reason: DisputeReason::Fraudulent,
+        inquiry,
+    })
+}
+
+#[test]
+fn a_dispute_takes_back_only_what_was_captured_and_not_refunded() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let p = e
+        .create_payment_with(
+            m,
+            new_payment(1000, true, "o"),
+            &Cause::none(),
+            dispute_card(false),
+        )
+        .unwrap();
+    let id = p.id.to_string();
+    e.refund(m, &id, Some(300), &Cause::none()).unwrap();
+    e.advance_clock(Duration::from_secs(24 * 3600));
+    assert_eq!(e.expire_due_authorizations().len(), 1, "dispute created");
+    let p = e.payment(m, &id).unwrap();
+    let d = p.dispute.as_deref().expect("disputed");
+    assert_eq!((d.amount, d.status), (700, DisputeStatus::NeedsResponse));
+    assert_eq!(kinds(&e).last(), Some(&(EntryKind::Dispute, 700)));
+    // Refused while open, and nothing changes.
+    let refused = e.refund(m, &id, Some(1), &Cause::none());
+    assert!(
+        matches!(refused, Err(EngineError::Disputed(_))),
+        "{refused:?}"
+    );
+    // Accepted: lost, and nothing is left to refund.
+    let dp = d.id.to_string();
+    e.close_dispute(m, &dp, &Cause::none()).unwrap();
+    assert!(e.refund(m, &id, None, &Cause::none()).is_err());
+    assert!(
+        e.close_dispute(m, &dp, &Cause::none()).is_err(),
+        "closed once"
+    );
+    assert_eq!(kinds(&e).len(), 4);
+}
+
+#[test]
+fn a_fully_refunded_or_uncaptured_payment_is_never_disputed() {
+    let e = engine();
+    let m = e.merchant("sk_a");
+    let refunded = e
+        .create_payment_with(
+            m,
+            new_payment(500, true, "r"),
+            &Cause::none(),
+            dispute_card(false),
+        )
+        .unwrap();
+    e.refund(m, &refunded.id.to_string(), None, &Cause::none())
+        .unwrap();
+    let authorized = e
+        .create_payment_with(
+            m,
+            new_payment(500, false, "a"),
+            &Cause::none(),
+            dispute_card(true),
+        )
+        .unwrap();
+    e.advance_clock(Duration::from_secs(2 * 24 * 3600));
+    e.expire_due_authorizations();
+    assert!(e.disputes_of(m, None).is_empty());
+    // Captured later, it is disputed a day after its capture: an inquiry moves nothing.
+    let before = kinds(&e).len();
+    let id = authorized.id.to_string();
+    e.capture(m, &id, None, &Cause::none()).unwrap();
+    e.advance_clock(Duration::from_secs(24 * 3600));
+    e.expire_due_authorizations();
+    let disputed = e.disputes_of(m, Some(&id));
+    assert_eq!(disputed.len(), 1);
+    assert_eq!(
+        disputed[0].dispute.as_deref().unwrap().status,
+        DisputeStatus::WarningNeedsResponse
+    );
+    assert_eq!(kinds(&e).len(), before + 1, "the capture only");
+}

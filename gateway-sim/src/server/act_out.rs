@@ -24,9 +24,9 @@ use http::StatusCode;
 use super::pause::pause_until;
 use super::wire_faults::Mangled;
 use crate::api::{ApiError, Call, Dialect, Reply};
-use crate::behaviour::{Fate, Fault, RequestFacts};
+use crate::behaviour::{DisputeCard, Fate, Fault, RequestFacts};
 use crate::engine::idempotency::{Claim, Reservation};
-use crate::engine::{Cause, RequestRef, Verdict};
+use crate::engine::{Cause, DisputePlan, DisputeReason, RequestRef, Verdict};
 use crate::state::{Live, SimState};
 use crate::webhooks::Raised;
 
@@ -257,6 +257,7 @@ async fn process(
     let request_number = RequestRef::number_of(request_id).unwrap_or_default();
     let decline = fate.decline;
     let authenticate = fate.authenticate;
+    let dispute = fate.dispute.map(dispute_plan);
     let latency = fate.latency;
     let work = async move {
         pause_until(arrived, latency).await;
@@ -265,6 +266,7 @@ async fn process(
         let verdict = match &decline {
             Some(code) => Verdict::Decline(code.as_str()),
             None if authenticate => Verdict::Authenticate,
+            None if dispute.is_some() => dispute.map_or(Verdict::Approve, Verdict::Dispute),
             None => Verdict::Approve,
         };
         let outcome = call.execute(&engine, &cause, verdict);
@@ -321,4 +323,14 @@ async fn lose_answer(
         | Fault::Html502
         | Fault::EmptyReply => Ending::Reply(reply, raised),
     }
+}
+
+/// The engine's dispute plan for a dispute test card.
+fn dispute_plan(card: DisputeCard) -> DisputePlan {
+    let (reason, inquiry) = match card {
+        DisputeCard::Fraudulent => (DisputeReason::Fraudulent, false),
+        DisputeCard::Inquiry => (DisputeReason::Fraudulent, true),
+        DisputeCard::ProductNotReceived => (DisputeReason::ProductNotReceived, false),
+    };
+    DisputePlan { reason, inquiry }
 }

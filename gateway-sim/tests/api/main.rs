@@ -3,6 +3,7 @@
 
 mod control;
 mod dashboard;
+mod disputes;
 mod errors;
 mod events;
 mod faults;

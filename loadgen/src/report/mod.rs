@@ -38,6 +38,7 @@
 //! | `money.violations[]` | Violation | the first [`VIOLATIONS_IN_REPORT`]: `kind`, `order_id`, `flow`, `merchant`, `result`, `amount`, `currency`, `expected_capture`, `expected_refund`, `captured`, `captures`, `refunded`, `idempotency_keys[]`, `payment_ids[]`, `ledger[]` (the order's ledger entries as `GET /_sim/ledger` prints them), `detail`; for the merchant-view kinds also `merchant_view` (what the service said) and `deliveries[]` ({`event_id`, `event_type`, `attempt`, `outcome`, `status`, `faults[]`, `sent_at_ms`}: the gateway's webhook deliveries for the order, for the first 1,000 such orders; absent when none were read) |
 //! | `money.by_kind[]` | {`kind`, `orders`, `first_s`, `last_s`} | every violation kind found, with how many orders, and the earliest and latest time (seconds since the run's start; in a merge, each worker's own start) one of them sent its first request; times null for outcomes saved before loadgen kept them (violations also carry `first_sent_ms`) |
 //! | `money.unresolved_sample[]` | string | up to 100 order ids the client never learned the outcome of |
+//! | `money.disputes` | object | disputed orders, not violations: `won` (a `dispute_reversal` gave the funds back) and `open_or_lost`; absent when none |
 //! | `checks[]` | {`name`, `passed`, `observed`, `limit`, `detail`} | one per check; `limit` is null for report-only checks |
 //! | `gateway_windows[]` | {`kind`, `label`, `from_s`, `until_s`} | the scenario's `[[gateway.schedule]]` and `[[gateway.webhooks.outages]]` windows that overlapped the run: `kind` `outage` (its faults refuse every request), `brownout` or `webhook_outage`; `label` as the scenario wrote it (gateway time); `from_s`, `until_s` on the run's clock (`until_s` null: until the gateway stops); absent when none |
 //! | `gateway_lead_ms` | float | how long the embedded gateway had run when the run started (the windows are moved left by it); absent when loadgen did not start the gateway, and the windows are then placed as if it started with the run |
@@ -59,7 +60,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::latency::{LatencyRecorder, LatencySummary, SecondStats};
 use crate::outcomes::{OrderOutcome, OutcomeError};
-use crate::reconcile::{Reconciliation, Violation, ViolationCounts};
+use crate::reconcile::{DisputeCounts, Reconciliation, Violation, ViolationCounts};
 use crate::thresholds::CheckResult;
 
 pub(crate) use gateway_windows::clock_note;
@@ -165,6 +166,9 @@ pub struct MoneySummary {
     #[serde(default)]
     pub by_kind: Vec<KindTimes>,
     pub unresolved_sample: Vec<String>,
+    /// Disputed orders by outcome (not violations); absent when none was disputed.
+    #[serde(default, skip_serializing_if = "DisputeCounts::is_empty")]
+    pub disputes: DisputeCounts,
 }
 
 impl MoneySummary {
@@ -182,6 +186,7 @@ impl MoneySummary {
                 .collect(),
             by_kind: kind_times(&rec.violations),
             unresolved_sample: rec.unresolved_sample.clone(),
+            disputes: rec.disputes.clone(),
         }
     }
 }

@@ -92,6 +92,14 @@ pub fn render_summary(report: &RunReport) -> String {
         if let Some(m) = &c.merchant {
             let _ = writeln!(s, "merchant  {}", merchant_counts(m));
         }
+        if !money.disputes.is_empty() {
+            let d = &money.disputes;
+            let _ = writeln!(
+                s,
+                "disputes  won {}, open or lost {} (not violations)",
+                d.won, d.open_or_lost
+            );
+        }
         for v in money.violations.iter().take(VIOLATIONS_SHOWN) {
             let _ = writeln!(
                 s,

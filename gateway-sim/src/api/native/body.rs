@@ -10,7 +10,7 @@ use crate::api::{ApiError, check_return_url};
 use crate::behaviour;
 use crate::engine::ids::PaymentId;
 use crate::engine::money::{Currency, MAX_AMOUNT};
-use crate::engine::{NewPayment, PaymentMethod, ReturnTo};
+use crate::engine::{DisputeAnswer, NewPayment, PaymentMethod, ReturnTo};
 
 /// Metadata larger than this (as compact JSON) is refused.
 const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -264,6 +264,42 @@ pub(super) fn parse_amount(body: &Bytes) -> Result<Option<i64>, ApiError> {
         .with_param("amount"));
     }
     Ok(b.amount)
+}
+
+/// The longest evidence text taken.
+const MAX_EVIDENCE: usize = 20_000;
+
+/// `POST /v1/disputes/{id}/evidence`: `{"text": "...", "submit": true}`; `text`
+/// is required, `submit` (default true) sends it to the bank now.
+pub(super) fn parse_evidence(body: &Bytes) -> Result<DisputeAnswer, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EvidenceBody {
+        text: Option<String>,
+        submit: Option<bool>,
+    }
+    if body.is_empty() {
+        return Err(ApiError::invalid("parameter_missing", "text is required").with_param("text"));
+    }
+    let b: EvidenceBody = parse_json(body)?;
+    let text = b.text.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        ApiError::invalid(
+            "parameter_missing",
+            "text is required: the evidence, non-empty",
+        )
+        .with_param("text")
+    })?;
+    if text.chars().count() > MAX_EVIDENCE {
+        return Err(ApiError::invalid(
+            "invalid_text",
+            format!("text is longer than {MAX_EVIDENCE} characters"),
+        )
+        .with_param("text"));
+    }
+    Ok(DisputeAnswer {
+        evidence: Some(text),
+        submit: b.submit.unwrap_or(true),
+    })
 }
 
 pub(super) fn parse_empty(body: &Bytes) -> Result<(), ApiError> {

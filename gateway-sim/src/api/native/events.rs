@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::objects::{PaymentJson, RefundJson, to_json};
+use super::objects::{DisputeJson, PaymentJson, RefundJson, to_json};
 use crate::api::request::percent_decode;
 use crate::api::webhook_endpoints::check_type_filter;
 use crate::api::{ApiError, EventQuery, EventView, MAX_EVENTS_PAGE, find_event};
@@ -32,6 +32,10 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::RequiresAction => &["payment.requires_action"],
         // Checkout sessions are Stripe's alone.
         ChangeKind::CheckoutCompleted | ChangeKind::CheckoutExpired => &[],
+        ChangeKind::DisputeCreated => &["dispute.created"],
+        ChangeKind::DisputeUpdated => &[],
+        ChangeKind::DisputeClosed => &["dispute.closed"],
+        ChangeKind::DisputeFundsReinstated => &["dispute.funds_reinstated"],
     }
 }
 
@@ -43,6 +47,9 @@ pub(super) const ALL_EVENT_TYPES: &[&str] = &[
     "payment.canceled",
     "payment.requires_action",
     "refund.succeeded",
+    "dispute.created",
+    "dispute.closed",
+    "dispute.funds_reinstated",
 ];
 
 #[derive(Serialize)]
@@ -73,7 +80,11 @@ struct RequestJson<'a> {
 /// events and the payment otherwise, as the payments API shows them.
 pub(super) fn event_json<'a>(engine: &Engine, event: &'a EventView) -> EventJson<'a> {
     let change = &*event.change;
-    let object = if event.event_type.starts_with("refund.") {
+    let object = if event.event_type.starts_with("dispute.") {
+        event
+            .payment(engine)
+            .and_then(|p| serde_json::to_value(DisputeJson::of(&p)?).ok())
+    } else if event.event_type.starts_with("refund.") {
         event
             .refund(engine)
             .and_then(|r| serde_json::to_value(RefundJson::from(&r)).ok())

@@ -1,5 +1,6 @@
 //! The native JSON API: `/v1/payments...`, `/v1/idempotency-keys/{key}`,
-//! `/v1/events...` and `/v1/webhook-endpoints...`.
+//! `/v1/events...`, `/v1/webhook-endpoints...` and `/v1/disputes...` (which,
+//! like `/v1/events`, it leaves to the Stripe door for Stripe's clients).
 //!
 //! Routing (this file) turns a request into a [`Call`]; `body.rs` validates the
 //! JSON bodies field by field, apart because strictness is this API's promise:
@@ -60,6 +61,10 @@ enum Op<'a> {
     RetrieveEndpoint(&'a str),
     UpdateEndpoint(&'a str),
     DeleteEndpoint(&'a str),
+    ListDisputes,
+    RetrieveDispute(&'a str),
+    DisputeEvidence(&'a str),
+    CloseDispute(&'a str),
 }
 
 /// The route a path names: `None` when it is not this API's, 405 (with the
@@ -84,6 +89,12 @@ fn find_route<'a>(req: &Incoming<'a>) -> Result<Option<Op<'a>>, ApiError> {
         ["v1", "events"] if speaks_stripe(req.headers) => ("", None),
         ["v1", "events"] => ("GET", Some(Op::ListEvents)),
         ["v1", "events", id] => ("GET", Some(Op::RetrieveEvent(id))),
+        // Stripe's clients get Stripe's disputes on the same paths.
+        ["v1", "disputes", ..] if speaks_stripe(req.headers) => ("", None),
+        ["v1", "disputes"] => ("GET", Some(Op::ListDisputes)),
+        ["v1", "disputes", id] => ("GET", Some(Op::RetrieveDispute(id))),
+        ["v1", "disputes", id, "evidence"] => ("POST", Some(Op::DisputeEvidence(id))),
+        ["v1", "disputes", id, "close"] => ("POST", Some(Op::CloseDispute(id))),
         ["v1", "webhook-endpoints"] => (
             "GET, POST",
             Some(if req.method == Method::POST {
@@ -210,6 +221,22 @@ fn build_call(engine: &Engine, req: &Incoming<'_>, op: Op<'_>) -> Result<Call, A
                 id: webhook_endpoints::ours(engine, merchant, id)?,
             }
         }
+        Op::ListDisputes => Operation::ListDisputes {
+            payment: disputes_filter(req.query)?,
+        },
+        Op::RetrieveDispute(id) => Operation::RetrieveDispute {
+            id: path_segment(id)?,
+        },
+        Op::DisputeEvidence(id) => Operation::AnswerDispute {
+            id: path_segment(id)?,
+            answer: body::parse_evidence(req.body)?,
+        },
+        Op::CloseDispute(id) => {
+            body::parse_empty(req.body)?;
+            Operation::CloseDispute {
+                id: path_segment(id)?,
+            }
+        }
     };
     let mut call = Call::new(
         merchant,
@@ -222,4 +249,25 @@ fn build_call(engine: &Engine, req: &Incoming<'_>, op: Op<'_>) -> Result<Call, A
     );
     call.card_number = card_number;
     Ok(call)
+}
+
+/// `GET /v1/disputes?payment=pay_...`: the one filter the list takes.
+fn disputes_filter(query: Option<&str>) -> Result<Option<String>, ApiError> {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        if key != "payment" {
+            return Err(ApiError::invalid(
+                "parameter_unknown",
+                format!(
+                    "Unknown query parameter '{key}'; GET /v1/disputes takes payment=<payment id>."
+                ),
+            )
+            .with_param(key.to_string()));
+        }
+    }
+    Ok(query_param(query, "payment").filter(|p| !p.is_empty()))
 }

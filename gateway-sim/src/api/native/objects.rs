@@ -7,7 +7,9 @@ use bytes::Bytes;
 use serde::{Serialize, Serializer};
 
 use crate::engine::ids::{PaymentId, RefundId};
-use crate::engine::{CancellationReason, Payment, PaymentMethod, PaymentStatus, Refund};
+use crate::engine::{
+    CancellationReason, DisputeStatus, Payment, PaymentMethod, PaymentStatus, Refund,
+};
 
 pub(super) fn to_json<T: Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
@@ -43,6 +45,9 @@ pub(super) struct PaymentJson<'a> {
     /// The 3-D Secure page the buyer opens, while the payment `requires_action`.
     #[serde(skip_serializing_if = "Option::is_none")]
     action_url: Option<&'a str>,
+    /// The payment's dispute (`dp_...`), once one opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dispute: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -119,7 +124,66 @@ impl<'a> From<&'a Payment> for PaymentJson<'a> {
                 .as_ref()
                 .filter(|_| p.status == PaymentStatus::RequiresAction)
                 .map(|c| c.url.as_ref()),
+            dispute: p.dispute.as_ref().map(|d| d.id.to_string()),
         }
+    }
+}
+
+/// A dispute as this API shows it, with the payment it disputes.
+#[derive(Serialize)]
+pub(super) struct DisputeJson<'a> {
+    id: String,
+    object: &'static str,
+    #[serde(serialize_with = "display")]
+    payment: PaymentId,
+    reference: Option<&'a str>,
+    amount: i64,
+    currency: &'a str,
+    reason: &'static str,
+    /// An inquiry: the bank asks, no money moves.
+    inquiry: bool,
+    status: &'static str,
+    /// `won`, `lost` or `closed` (an inquiry) once closed; `null` while open.
+    outcome: Option<&'static str>,
+    evidence: EvidenceJson<'a>,
+    submission_count: u32,
+    /// Unix seconds by which the merchant must answer.
+    due_by: u64,
+    created: u64,
+}
+
+#[derive(Serialize)]
+struct EvidenceJson<'a> {
+    text: Option<&'a str>,
+}
+
+impl<'a> DisputeJson<'a> {
+    /// The dispute of `p`; `None` when it has none.
+    pub(super) fn of(p: &'a Payment) -> Option<DisputeJson<'a>> {
+        let d = p.dispute.as_deref()?;
+        Some(DisputeJson {
+            id: d.id.to_string(),
+            object: "dispute",
+            payment: p.id,
+            reference: p.reference.as_deref(),
+            amount: d.amount,
+            currency: p.currency.as_str(),
+            reason: d.reason.as_str(),
+            inquiry: d.inquiry,
+            status: d.status.as_str(),
+            outcome: match d.status {
+                DisputeStatus::Won => Some("won"),
+                DisputeStatus::Lost => Some("lost"),
+                DisputeStatus::WarningClosed => Some("closed"),
+                _ => None,
+            },
+            evidence: EvidenceJson {
+                text: d.evidence.as_deref(),
+            },
+            submission_count: d.submission_count,
+            due_by: d.due_by,
+            created: d.created,
+        })
     }
 }
 

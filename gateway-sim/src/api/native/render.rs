@@ -7,7 +7,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::objects::{PaymentJson, PaymentMethodJson, RefundJson, to_json};
+use super::objects::{DisputeJson, PaymentJson, PaymentMethodJson, RefundJson, to_json};
 use super::{Native, webhook_endpoints};
 use crate::api::{ApiError, Call, Dialect, EventView, MAX_EVENTS_PAGE, Operation, Outcome, Reply};
 use crate::behaviour;
@@ -59,6 +59,12 @@ impl Dialect for Native {
             Outcome::CheckoutSession(_) | Outcome::CheckoutSessions(_) => {
                 ApiError::not_found("resource_missing", "Checkout sessions are a Stripe resource: use /v1/checkout/sessions with a Stripe client.").into_reply()
             }
+            Outcome::Dispute(p) => Reply::ok(to_json(&DisputeJson::of(p))),
+            Outcome::Disputes(list) => Reply::ok(to_json(&PageJson {
+                object: "list",
+                data: list.iter().filter_map(DisputeJson::of).collect(),
+                has_more: false,
+            })),
         }
     }
 

@@ -48,6 +48,10 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::Expired => &["charge.expired", "payment_intent.canceled"],
         ChangeKind::CheckoutCompleted => &["checkout.session.completed"],
         ChangeKind::CheckoutExpired => &["checkout.session.expired"],
+        ChangeKind::DisputeCreated => &["charge.dispute.created"],
+        ChangeKind::DisputeUpdated => &["charge.dispute.updated"],
+        ChangeKind::DisputeClosed => &["charge.dispute.closed"],
+        ChangeKind::DisputeFundsReinstated => &["charge.dispute.funds_reinstated"],
     }
 }
 
@@ -64,6 +68,10 @@ pub(super) const ALL_EVENT_TYPES: &[&str] = &[
     "charge.captured",
     "charge.refunded",
     "charge.expired",
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+    "charge.dispute.funds_reinstated",
     "refund.created",
     "checkout.session.completed",
     "checkout.session.expired",
@@ -97,8 +105,9 @@ fn event_json(engine: &Engine, event: &EventView) -> Value {
 }
 
 /// The object an event is about, by the family its type names, as it was at
-/// the change: `charge.*` the charge (`charge.refunded` lists the refunds so
-/// far), `refund.*` the refund the change made, others the PaymentIntent.
+/// the change: `charge.dispute.*` the dispute, `charge.*` the charge
+/// (`charge.refunded` lists the refunds so far), `refund.*` the refund the
+/// change made, others the PaymentIntent.
 fn event_object(engine: &Engine, event: &EventView) -> Value {
     let family = event.event_type.split('.').next().unwrap_or_default();
     if let Some(session) = &event.change.checkout {
@@ -112,6 +121,10 @@ fn event_object(engine: &Engine, event: &EventView) -> Value {
     let Some(payment) = event.payment(engine) else {
         return Value::Null;
     };
+    if event.event_type.starts_with("charge.dispute.") {
+        return super::disputes::dispute(&payment, event.change.time_ms / 1000)
+            .unwrap_or(Value::Null);
+    }
     match family {
         "charge" => objects::charge(&payment, Expand::NONE),
         _ => objects::payment_intent(&payment, Expand::NONE),

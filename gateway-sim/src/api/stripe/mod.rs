@@ -1,6 +1,6 @@
 //! The Stripe-compatible front door: `/v1/payment_intents`, `/v1/charges`,
-//! `/v1/refunds`, `/v1/payment_methods`, `/v1/events` and
-//! `/v1/webhook_endpoints`, spoken the way Stripe's official SDKs speak them, so
+//! `/v1/refunds`, `/v1/payment_methods`, `/v1/events`, `/v1/webhook_endpoints`
+//! and `/v1/disputes`, spoken the way Stripe's official SDKs speak them, so
 //! a service built on an SDK runs against the simulator unchanged. (`/v1/events`
 //! is also a native path: the native door, asked first, leaves it to this one
 //! for Stripe clients: Basic auth, `Stripe-Version`, `sk_`/`rk_` keys.)
@@ -22,6 +22,8 @@
 //!   outcomes are shown. A new resource is a new file and a line in `routing.rs`.
 //! - `events.rs`: `/v1/events`, the Stripe event table (which events each
 //!   change makes) and an event's JSON, the same for the API and webhooks.
+//! - `disputes.rs`: `/v1/disputes` (a path both doors claim, as `/v1/events`):
+//!   list, retrieve, evidence, close, and the dispute object events carry.
 //! - `webhook_endpoints.rs`: `/v1/webhook_endpoints`, registered endpoints as
 //!   Stripe objects (the secret only in the create answer).
 //! - `presentation.rs`: what the request asked to see (object, expansions,
@@ -39,6 +41,7 @@
 mod auth;
 mod charges;
 mod checkout_sessions;
+mod disputes;
 mod errors;
 mod events;
 mod ids;

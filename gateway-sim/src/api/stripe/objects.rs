@@ -125,7 +125,7 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
         "currency": p.currency.as_str(),
         "customer": null,
         "description": null,
-        "disputed": false,
+        "disputed": p.dispute.is_some(),
         "failure_balance_transaction": null,
         "failure_code": p.decline_code.as_deref().map(decline_error_code),
         "failure_message": p.decline_code.as_deref().map(decline_message),

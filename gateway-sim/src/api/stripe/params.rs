@@ -127,6 +127,35 @@ impl Params {
         Ok(found.filter(|v| !v.is_empty()))
     }
 
+    /// `evidence[uncategorized_text]`, at most `max` characters; the other
+    /// evidence fields are refused as unknown (the simulator keeps only this one).
+    pub(super) fn evidence_text(&self, max: usize) -> Result<Option<String>, ApiError> {
+        let mut text = None;
+        for (path, value) in self.named("evidence") {
+            match path.as_slice() {
+                [_, field] if field == "uncategorized_text" => text = Some(value.as_str()),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "parameter_unknown",
+                        format!(
+                            "Received unknown parameter: {} (gateway-sim keeps evidence[uncategorized_text] only)",
+                            display_path(path)
+                        ),
+                    )
+                    .with_param(display_path(path)));
+                }
+            }
+        }
+        if text.is_some_and(|t| t.chars().count() > max) {
+            return Err(ApiError::invalid(
+                "parameter_invalid_string",
+                format!("evidence[uncategorized_text] is longer than {max} characters."),
+            )
+            .with_param("evidence[uncategorized_text]"));
+        }
+        Ok(text.filter(|t| !t.is_empty()).map(str::to_string))
+    }
+
     /// Whether the request sent `name` at all, even empty (`description=` unsets
     /// a field on update, where absence leaves it as is).
     pub(super) fn sent(&self, name: &str) -> bool {

@@ -12,7 +12,7 @@ use super::errors::{decline_error_code, error_reply, error_with, unrecognized_ur
 use super::ids::{CHARGE, INTENT, stripe_id};
 use super::pages::LARGEST_FIRST;
 use super::presentation::{Expand, Presentation};
-use super::{objects, payment_intents, payment_methods, refunds};
+use super::{disputes, objects, payment_intents, payment_methods, refunds};
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
 use crate::behaviour;
 use crate::engine::ids::PaymentId;
@@ -46,6 +46,7 @@ pub(super) fn by_kind(outcome: &Outcome) -> Presentation {
     match outcome {
         Outcome::Refund(_) => id(refunds::show, "refund"),
         Outcome::PaymentMethod(_) => id(payment_methods::show, "PaymentMethod"),
+        Outcome::Dispute(_) | Outcome::Disputes(_) => disputes::by_kind(outcome),
         Outcome::Payments(_) => Presentation::list(
             payment_intents::show_page,
             "payment_intent",
@@ -123,6 +124,18 @@ fn refusal(
                     .with_param("session"),
             )
         }
+        (StatusCode::CONFLICT, "invalid_state")
+            if call.is_some_and(|call| {
+                matches!(
+                    call.operation,
+                    Operation::AnswerDispute { .. } | Operation::CloseDispute { .. }
+                )
+            }) =>
+        {
+            error_reply(
+                &ApiError::invalid("invalid_state", e.message.clone()).with_param("dispute"),
+            )
+        }
         (StatusCode::CONFLICT, "invalid_state") => {
             let current = payment();
             let message = match (&current, call) {
@@ -153,6 +166,22 @@ fn refusal(
             error_with(
                 &ApiError::invalid("payment_intent_unexpected_state", message),
                 extra,
+            )
+        }
+        (_, "charge_disputed") => {
+            let charge = call
+                .and_then(|call| match &call.operation {
+                    Operation::Refund { id, .. } => PaymentId::parse(id),
+                    _ => None,
+                })
+                .map(|id| stripe_id(id, CHARGE))
+                .unwrap_or_default();
+            error_reply(
+                &ApiError::invalid(
+                    "charge_disputed",
+                    format!("Charge {charge} has been disputed; it cannot be refunded while the dispute is open."),
+                )
+                .with_param(presentation.param),
             )
         }
         (_, "invalid_amount" | "amount_too_large") => {

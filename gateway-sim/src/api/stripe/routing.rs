@@ -10,6 +10,7 @@ use http::Method;
 use super::auth::{api_key, missing_api_key};
 use super::charges::Charges;
 use super::checkout_sessions::CheckoutSessions;
+use super::disputes::Disputes;
 use super::errors::unrecognized_url;
 use super::events::Events;
 use super::params::Params;
@@ -35,6 +36,7 @@ const RESOURCES: &[(&str, Serve)] = &[
     ("events", serve::<Events>),
     ("webhook_endpoints", serve::<WebhookEndpoints>),
     ("checkout", serve::<CheckoutSessions>),
+    ("disputes", serve::<Disputes>),
 ];
 
 /// Routes a Stripe API request: `None` when the path is not one of this dialect's.

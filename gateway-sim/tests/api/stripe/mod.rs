@@ -6,6 +6,7 @@
 //! helpers (form bodies, Stripe-shaped assertions) live here.
 
 mod checkout;
+mod disputes;
 mod events;
 mod idempotency_and_faults;
 mod lifecycle;
