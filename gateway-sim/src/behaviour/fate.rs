@@ -9,8 +9,8 @@
 //! of a failed request draws afresh and can succeed.
 
 use super::config::{
-    BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DEFAULT_SLOW_BODY_DURATION, DeclinesConfig,
-    FaultsConfig, RateLimitConfig,
+    BehaviourConfig, CapacityConfig, ConfigError, DEFAULT_LOST_DELAY, DEFAULT_SLOW_BODY_DURATION,
+    DeclinesConfig, FaultsConfig, RateLimitConfig,
 };
 use super::declines::{DeclineCode, requires_authentication, test_card_decline};
 use super::endpoint::Endpoint;
@@ -55,6 +55,10 @@ pub struct Fate {
     /// authentication (3-D Secure) first (Create only).
     pub authenticate: bool,
     pub fault: Option<Fault>,
+    /// How long a `[gateway.capacity]` worker is busy with the request once it has one
+    /// (zero without that table). Drawn from its own stream, so adding the table changes no
+    /// other draw.
+    pub service_time: Duration,
 }
 
 /// A fault table ready to draw from.
@@ -226,6 +230,8 @@ pub struct Behaviour {
     sequences: Vec<SequencePlan>,
     /// How long answering a 3-D Secure challenge takes (`[gateway.three_ds] latency`).
     authentication: Dist,
+    /// A worker's service time (`[gateway.capacity] service_time`); `None` without the table.
+    service: Option<Dist>,
 }
 
 impl Behaviour {
@@ -282,8 +288,13 @@ impl Behaviour {
             .latency
             .as_ref()
             .map_or(Dist::ZERO, Dist::compile);
+        let service = config
+            .capacity
+            .as_ref()
+            .map(|c| Dist::compile(&c.service_time));
         Ok(Behaviour {
             authentication,
+            service,
             declines: DeclinePlan::compile(&config.declines),
             config,
             seed,
@@ -319,6 +330,12 @@ impl Behaviour {
     /// The per-merchant rate limit, if any (build a [`super::MerchantRateLimiter`] from it).
     pub fn rate_limit(&self) -> Option<&RateLimitConfig> {
         self.config.rate_limit.as_ref()
+    }
+
+    /// The workers and their queue (`[gateway.capacity]`), if any (the server builds its
+    /// worker pool from it).
+    pub fn capacity(&self) -> Option<&CapacityConfig> {
+        self.config.capacity.as_ref()
     }
 
     /// The true quantile `q` (0 < q < 1) of the delay `endpoint` gets outside schedule windows:
@@ -391,11 +408,15 @@ impl Behaviour {
             && facts
                 .charge
                 .is_some_and(|c| requires_authentication(c.payment_method, c.card_number));
+        let service_time = self.service.as_ref().map_or(Duration::ZERO, |dist| {
+            seconds_to_duration(dist.sample(&mut SplitMix64::for_request(request, Stream::Service)))
+        });
         Fate {
             latency: seconds_to_duration(seconds),
             decline,
             authenticate,
             fault,
+            service_time,
         }
     }
 
