@@ -15,6 +15,7 @@
 //! - `engine/`: the payments domain: payments, refunds, idempotency keys, the
 //!   append-only ledger, the simulator clock. Synchronous; knows no HTTP.
 //! - `control/`: `/_sim/*` (ledger, stats, config, reset, clock) and `/metrics`.
+//! - `workers.rs`: `[gateway.capacity]`'s workers and the queue before them.
 //! - `state.rs`: the shared handle the server and control plane hold;
 //!   `response.rs`: replies as hyper responses; [`cli`]: the binary's command line.
 //!
@@ -51,6 +52,7 @@ mod response;
 mod server;
 mod state;
 mod webhooks;
+mod workers;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -61,11 +63,11 @@ use tokio::task::JoinHandle;
 
 pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
 pub use behaviour::{
-    AmountRule, AuthorizationsConfig, BehaviourConfig, ConfigError, DEFAULT_AUTHORIZATION_VALIDITY,
-    DeclinesConfig, DeliveryFate, DisputesConfig, DistributionKind, Duplicate, Endpoint,
-    EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig, OutageWindow,
-    RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule, ThreeDsConfig,
-    WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
+    AmountRule, AuthorizationsConfig, BehaviourConfig, CapacityConfig, ConfigError,
+    DEFAULT_AUTHORIZATION_VALIDITY, DeclinesConfig, DeliveryFate, DisputesConfig, DistributionKind,
+    Duplicate, Endpoint, EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig,
+    OutageWindow, RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule,
+    ThreeDsConfig, WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
     default_webhook_secret, load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use control::Stats;
@@ -80,6 +82,7 @@ pub use engine::{
 };
 pub use server::Unanswered;
 pub use state::SimState;
+pub use workers::QueueFigures;
 
 /// How to start a simulator.
 #[derive(Debug, Clone)]

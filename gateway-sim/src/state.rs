@@ -18,11 +18,15 @@ use crate::behaviour::{
 };
 use crate::engine::{Engine, EventDialect, RequestRef};
 use crate::webhooks::Webhooks;
+use crate::workers::{QueueStats, WorkerPool};
 
 /// The behaviour in force, with the rate limiter built from it.
 pub struct Live {
     pub behaviour: Behaviour,
     pub limiter: Option<MerchantRateLimiter>,
+    /// The workers and their queue (`[gateway.capacity]`), new with each behaviour; see
+    /// `workers.rs` for why a new pool rather than a resized one.
+    pub workers: Option<WorkerPool>,
     /// The scenario it came from, by name; `None` when it was written by hand
     /// (`PUT /_sim/config`) or given in process. Swapped with the behaviour, so the two
     /// never disagree.
@@ -41,9 +45,11 @@ impl Live {
             .rate_limit()
             .map(MerchantRateLimiter::new)
             .transpose()?;
+        let workers = behaviour.capacity().map(WorkerPool::new);
         Ok(Live {
             behaviour,
             limiter,
+            workers,
             scenario,
         })
     }
@@ -78,6 +84,8 @@ pub struct ServerCounters {
     pub requests: AtomicU64,
     pub rate_limited: AtomicU64,
     faults: Mutex<BTreeMap<&'static str, u64>>,
+    /// The `[gateway.capacity]` queue, across configuration generations.
+    pub queue: Arc<QueueStats>,
 }
 
 impl ServerCounters {
@@ -93,6 +101,7 @@ impl ServerCounters {
         self.requests.store(0, Ordering::Relaxed);
         self.rate_limited.store(0, Ordering::Relaxed);
         self.faults.lock().clear();
+        self.queue.clear();
     }
 }
 

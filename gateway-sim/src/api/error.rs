@@ -199,6 +199,16 @@ impl ApiError {
         Self::new(status, "api_error", code, message)
     }
 
+    /// 503: every `[gateway.capacity]` worker is busy and the queue before them is full.
+    pub fn queue_full() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "service_unavailable",
+            "The gateway is overloaded: every worker is busy and its queue is full.",
+        )
+    }
+
     pub fn declined(payment_id: String, decline_code: &str) -> Self {
         let mut e = Self::new(
             StatusCode::PAYMENT_REQUIRED,

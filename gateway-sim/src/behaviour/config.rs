@@ -83,6 +83,36 @@ pub struct BehaviourConfig {
     /// The 3-D Secure challenge (`[gateway.three_ds]`).
     #[serde(skip_serializing_if = "ThreeDsConfig::is_empty")]
     pub three_ds: ThreeDsConfig,
+    /// Workers, their service time and the queue before them (`[gateway.capacity]`).
+    /// Absent: every request is served at once, however many arrive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityConfig>,
+}
+
+/// How many requests a `[gateway.capacity]` queue holds when the scenario does not say.
+pub const DEFAULT_MAX_QUEUE: u32 = 1000;
+
+/// `[gateway.capacity]`: a processor with `workers` that each serve one API request at a time
+/// for a drawn `service_time`; requests beyond them wait in arrival order, up to `max_queue`,
+/// beyond which they are answered 503 at once. Latency then grows with load, as in a real
+/// gateway: the capacity is `workers / mean(service_time)` requests per second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityConfig {
+    /// Requests served at once (>= 1).
+    pub workers: u32,
+    /// How long a worker is busy with one request, drawn per request from the seed.
+    pub service_time: LatencyConfig,
+    /// Requests that may wait for a worker (>= 0). Absent: 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue: Option<u32>,
+}
+
+impl CapacityConfig {
+    /// The queue bound in force: the configured one, else [`DEFAULT_MAX_QUEUE`].
+    pub fn max_queue(&self) -> u32 {
+        self.max_queue.unwrap_or(DEFAULT_MAX_QUEUE)
+    }
 }
 
 /// `[gateway.three_ds]`: the buyer's authentication, as the issuer's access

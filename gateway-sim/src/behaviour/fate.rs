@@ -9,8 +9,8 @@
 //! of a failed request draws afresh and can succeed.
 
 use super::config::{
-    BehaviourConfig, ConfigError, DEFAULT_LOST_DELAY, DEFAULT_SLOW_BODY_DURATION, DeclinesConfig,
-    FaultsConfig, RateLimitConfig,
+    BehaviourConfig, CapacityConfig, ConfigError, DEFAULT_LOST_DELAY, DEFAULT_SLOW_BODY_DURATION,
+    DeclinesConfig, FaultsConfig, RateLimitConfig,
 };
 use super::declines::{
     DeclineCode, DisputeCard, dispute_card, requires_authentication, test_card_decline,
@@ -60,6 +60,10 @@ pub struct Fate {
     /// dispute test card; Create only).
     pub dispute: Option<DisputeCard>,
     pub fault: Option<Fault>,
+    /// How long a `[gateway.capacity]` worker is busy with the request once it has one
+    /// (zero without that table). Drawn from its own stream, so adding the table changes no
+    /// other draw.
+    pub service_time: Duration,
 }
 
 /// A fault table ready to draw from.
@@ -231,6 +235,8 @@ pub struct Behaviour {
     sequences: Vec<SequencePlan>,
     /// How long answering a 3-D Secure challenge takes (`[gateway.three_ds] latency`).
     authentication: Dist,
+    /// A worker's service time (`[gateway.capacity] service_time`); `None` without the table.
+    service: Option<Dist>,
 }
 
 impl Behaviour {
@@ -287,8 +293,13 @@ impl Behaviour {
             .latency
             .as_ref()
             .map_or(Dist::ZERO, Dist::compile);
+        let service = config
+            .capacity
+            .as_ref()
+            .map(|c| Dist::compile(&c.service_time));
         Ok(Behaviour {
             authentication,
+            service,
             declines: DeclinePlan::compile(&config.declines),
             config,
             seed,
@@ -324,6 +335,12 @@ impl Behaviour {
     /// The per-merchant rate limit, if any (build a [`super::MerchantRateLimiter`] from it).
     pub fn rate_limit(&self) -> Option<&RateLimitConfig> {
         self.config.rate_limit.as_ref()
+    }
+
+    /// The workers and their queue (`[gateway.capacity]`), if any (the server builds its
+    /// worker pool from it).
+    pub fn capacity(&self) -> Option<&CapacityConfig> {
+        self.config.capacity.as_ref()
     }
 
     /// The true quantile `q` (0 < q < 1) of the delay `endpoint` gets outside schedule windows:
@@ -400,12 +417,16 @@ impl Behaviour {
             .charge
             .filter(|_| decline.is_none() && endpoint == Endpoint::Create)
             .and_then(|c| dispute_card(c.payment_method, c.card_number));
+        let service_time = self.service.as_ref().map_or(Duration::ZERO, |dist| {
+            seconds_to_duration(dist.sample(&mut SplitMix64::for_request(request, Stream::Service)))
+        });
         Fate {
             latency: seconds_to_duration(seconds),
             decline,
             authenticate,
             dispute,
             fault,
+            service_time,
         }
     }
 

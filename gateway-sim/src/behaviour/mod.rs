@@ -43,9 +43,9 @@ mod validate;
 mod webhooks;
 
 pub use config::{
-    AmountRule, AuthorizationsConfig, BehaviourConfig, ConfigError, DEFAULT_AUTHORIZATION_VALIDITY,
-    DeclinesConfig, DisputesConfig, EndpointConfig, EndpointsConfig, FaultsConfig, RateLimitConfig,
-    ScheduleWindow, SequenceRule, ThreeDsConfig,
+    AmountRule, AuthorizationsConfig, BehaviourConfig, CapacityConfig, ConfigError,
+    DEFAULT_AUTHORIZATION_VALIDITY, DeclinesConfig, DisputesConfig, EndpointConfig,
+    EndpointsConfig, FaultsConfig, RateLimitConfig, ScheduleWindow, SequenceRule, ThreeDsConfig,
 };
 pub use declines::{DeclineCode, DisputeCard, is_known_payment_method};
 pub use distribution::{DistributionKind, LatencyConfig};

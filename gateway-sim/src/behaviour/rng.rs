@@ -23,6 +23,8 @@ pub(crate) enum Stream {
     Webhook = 0x7765_6268_6f6f_6b04,
     /// The time a 3-D Secure challenge's answer takes.
     Authentication = 0x3364_7365_6375_7205,
+    /// How long a `[gateway.capacity]` worker is busy with the request.
+    Service = 0x7365_7276_6963_6506,
 }
 
 const C1: u64 = 0x87c3_7b91_1142_53d5;

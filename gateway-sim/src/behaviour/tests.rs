@@ -1085,6 +1085,7 @@ const EVERY_KEY: &str = r#"
     endpoints.retrieve = { faults = { reset = 0.5 } }
     schedule = [ { from = "10s", until = "25s", latency_factor = 10, latency = { distribution = "constant", value = "1ms" }, faults = { http_503 = 0.5 }, declines = { rate = 0.5 }, endpoints = ["create"] } ]
     sequences = [ { endpoints = ["refund"], fail_first = 2, fault = "reset" } ]
+    capacity = { workers = 4, max_queue = 10, service_time = { distribution = "constant", value = "20ms" } }
     [gateway.webhooks]
     endpoints = [ { url = "http://a/", events = ["*"], secret = "whsec_0123456789abcdef", dialect = "native", merchant = "sk_test_1" } ]
     faults = { duplicate = 0.1, reorder = 0.1, early = 0.1, drop = 0.1, delay = { distribution = "constant", value = "1s" } }
@@ -1181,4 +1182,67 @@ fn authorizations_and_three_ds_tables_read_validate_and_draw_deterministically()
                 .expect_err(bad);
         assert_eq!(err.field, "gateway.authorizations.validity", "{bad}");
     }
+}
+
+#[test]
+fn service_time_is_seeded_per_request_and_changes_no_other_draw() {
+    let plain = behaviour(
+        "latency = { distribution = \"lognormal\", p50 = \"10ms\", p99 = \"50ms\" }\nfaults = { http_503 = 0.2 }",
+    );
+    let queued = behaviour(
+        "latency = { distribution = \"lognormal\", p50 = \"10ms\", p99 = \"50ms\" }\nfaults = { http_503 = 0.2 }\n[capacity]\nworkers = 4\nservice_time = { distribution = \"uniform\", min = \"10ms\", max = \"30ms\" }",
+    );
+    let mut service_times = Vec::new();
+    for id in identities(2000) {
+        let facts = request(Endpoint::Create, &id, 0);
+        let without = plain.fate(&facts, Duration::ZERO);
+        let with = queued.fate(&facts, Duration::ZERO);
+        assert_eq!(without.service_time, Duration::ZERO);
+        assert_eq!(
+            (without.latency, without.fault),
+            (with.latency, with.fault),
+            "the table adds a draw and moves none"
+        );
+        assert_eq!(with, queued.fate(&facts, Duration::ZERO), "deterministic");
+        service_times.push(with.service_time);
+    }
+    service_times.sort();
+    assert!(service_times[0] >= Duration::from_millis(10));
+    assert!(service_times[service_times.len() - 1] <= Duration::from_millis(30));
+    assert_close(
+        empirical_quantile(&service_times, 0.5),
+        20.0,
+        "median service time",
+    );
+}
+
+#[test]
+fn capacity_is_validated_naming_its_field() {
+    let cases = [
+        (
+            "[capacity]\nworkers = 0\nservice_time = { distribution = \"constant\", value = \"1ms\" }",
+            "gateway.capacity.workers",
+        ),
+        (
+            "[capacity]\nworkers = 2\nmax_queue = 20000000\nservice_time = { distribution = \"constant\", value = \"1ms\" }",
+            "gateway.capacity.max_queue",
+        ),
+        (
+            "[capacity]\nworkers = 2\nservice_time = { distribution = \"constant\" }",
+            "gateway.capacity.service_time.value",
+        ),
+        (
+            "[capacity]\nworkers = 2\nservice_time = { distribution = \"uniform\", min = \"2ms\", max = \"1ms\" }",
+            "gateway.capacity.service_time.max",
+        ),
+    ];
+    for (toml, field) in cases {
+        let err = parse_scenario_gateway(&scenario(toml)).expect_err(toml);
+        assert_eq!(err.field, field, "{toml}: {err}");
+    }
+    let ok = parse_scenario_gateway(&scenario(
+        "[capacity]\nworkers = 1\nmax_queue = 0\nservice_time = { distribution = \"constant\", value = \"0s\" }",
+    ))
+    .expect("no queue at all is a valid capacity");
+    assert_eq!(ok.capacity.as_ref().map(CapacityConfig::max_queue), Some(0));
 }

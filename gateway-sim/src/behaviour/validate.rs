@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::config::{
-    AuthorizationsConfig, BehaviourConfig, ConfigError, DeclinesConfig, DisputesConfig,
-    FaultsConfig, RateLimitConfig, ScheduleWindow,
+    AuthorizationsConfig, BehaviourConfig, CapacityConfig, ConfigError, DeclinesConfig,
+    DisputesConfig, FaultsConfig, RateLimitConfig, ScheduleWindow,
 };
 use super::declines::{DeclineCode, KNOWN_DECLINE_CODES};
 use super::distribution::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY};
@@ -59,8 +59,38 @@ impl BehaviourConfig {
         if let Some(latency) = &self.three_ds.latency {
             validate_latency(latency, "gateway.three_ds.latency", false)?;
         }
+        if let Some(capacity) = &self.capacity {
+            validate_capacity(capacity, "gateway.capacity")?;
+        }
         Ok(())
     }
+}
+
+/// The most workers `[gateway.capacity]` takes: far past any gateway's concurrency, and well
+/// inside what a semaphore holds.
+const MAX_WORKERS: u32 = 1_000_000;
+/// The longest queue `[gateway.capacity]` takes: each waiting request holds a connection.
+const MAX_QUEUE: u32 = 10_000_000;
+
+fn validate_capacity(config: &CapacityConfig, path: &str) -> Result<(), ConfigError> {
+    if !(1..=MAX_WORKERS).contains(&config.workers) {
+        return Err(ConfigError::new(
+            format!("{path}.workers"),
+            format!(
+                "{} is not a number of workers the simulator takes; expected 1 to {MAX_WORKERS}",
+                config.workers
+            ),
+        ));
+    }
+    if config.max_queue.is_some_and(|q| q > MAX_QUEUE) {
+        return Err(ConfigError::new(
+            format!("{path}.max_queue"),
+            format!(
+                "at most {MAX_QUEUE} requests may wait (0: none wait, beyond the workers all are refused)"
+            ),
+        ));
+    }
+    validate_latency(&config.service_time, &format!("{path}.service_time"), false)
 }
 
 /// The longest validity a scenario may give an authorization: a year, far past

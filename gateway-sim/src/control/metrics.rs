@@ -97,6 +97,31 @@ fn render(state: &SimState) -> String {
         "Faults injected on purpose, by kind.",
         &faults,
     );
+    let q = &s.queue;
+    metric(
+        "queue_depth",
+        "gauge",
+        "Requests waiting for a [gateway.capacity] worker now.",
+        &[("", q.depth as i64)],
+    );
+    metric(
+        "queue_depth_max",
+        "gauge",
+        "The most requests that waited for a worker at once.",
+        &[("", q.max_depth as i64)],
+    );
+    metric(
+        "queue_rejected_total",
+        "counter",
+        "Requests refused with 503 because the worker queue was full.",
+        &[("", q.rejected as i64)],
+    );
+    metric(
+        "workers_busy",
+        "gauge",
+        "[gateway.capacity] workers serving a request now.",
+        &[("", q.busy_workers as i64)],
+    );
     let w = &s.webhooks;
     metric(
         "webhook_deliveries_pending",

@@ -1,4 +1,5 @@
-//! `GET /_sim/stats`: the ledger's counts and totals, requests, rate limits and injected faults.
+//! `GET /_sim/stats`: the ledger's counts and totals, requests, rate limits, injected faults
+//! and the `[gateway.capacity]` queue.
 
 use serde::Serialize;
 
@@ -18,6 +19,9 @@ pub struct Stats {
     /// names one or more events after each).
     pub changes: u64,
     pub webhooks: crate::webhooks::WebhookStats,
+    /// The `[gateway.capacity]` queue: waiting now, the most at once, refused for a full
+    /// queue (also counted as the fault `queue_full`), workers busy now. Zeros without the table.
+    pub queue: crate::workers::QueueFigures,
 }
 
 pub fn stats(state: &SimState) -> Stats {
@@ -33,5 +37,6 @@ pub fn stats(state: &SimState) -> Stats {
         sim_time_ms: state.engine().clock().now_ms(),
         changes: state.engine().changes_len(),
         webhooks: state.webhooks().stats(state.engine()),
+        queue: counters.queue.figures(),
     }
 }

@@ -4,11 +4,13 @@
 //! 2. [`decide_fate`]: the fault model's verdict for this request;
 //! 3. [`reject_before_processing`]: 500, 503, reset, hang, a cut 200, a load balancer's 502
 //!    or an empty reply, with nothing charged or stored;
-//! 4. [`claim_key`]: reserve the idempotency key, or replay its stored answer, or refuse
+//! 4. [`take_worker`]: with `[gateway.capacity]`, wait in line for a worker and hold it for
+//!    the drawn service time (503 `queue_full` at once when the line is full);
+//! 5. [`claim_key`]: reserve the idempotency key, or replay its stored answer, or refuse
 //!    (mismatch, in use);
-//! 5. [`process`]: wait the injected latency outside every lock, run the operation, store the
+//! 6. [`process`]: wait the injected latency outside every lock, run the operation, store the
 //!    answer under the key;
-//! 6. [`lose_answer`]: the faults after the commit, where the charge went through and the
+//! 7. [`lose_answer`]: the faults after the commit, where the charge went through and the
 //!    answer is lost, broken on the wire ([`Mangled`]), or only slow.
 //!
 //! The changes a processed call raised travel with its answer as a [`Raised`] guard: their
@@ -29,6 +31,7 @@ use crate::engine::idempotency::{Claim, Reservation};
 use crate::engine::{Cause, DisputePlan, DisputeReason, RequestRef, Verdict};
 use crate::state::{Live, SimState};
 use crate::webhooks::Raised;
+use crate::workers::{QueueFull, Worker};
 
 /// A hung request gives up after this long, so a forgotten client cannot pin a task forever.
 const HANG_LIMIT: Duration = Duration::from_secs(300);
@@ -66,7 +69,6 @@ pub(super) async fn act_out(
         return refusal;
     }
     let fate = decide_fate(state, &live, &call);
-    drop(live);
     let faults = FaultLog {
         state,
         request_id,
@@ -76,6 +78,13 @@ pub(super) async fn act_out(
     if let Some(ending) = reject_before_processing(&fate, dialect, arrived, &faults).await {
         return ending;
     }
+    // The worker is held through the claim and the processing, and let go before the
+    // answer's own faults (a lost answer's wait is not a worker's).
+    let worker = match take_worker(state, &live, &fate, dialect, &faults).await {
+        Ok(worker) => worker,
+        Err(refusal) => return refusal,
+    };
+    drop(live);
     let claim = match claim_key(state, &call, dialect) {
         Ok(claim) => claim,
         Err(refusal) => return refusal.into(),
@@ -106,6 +115,7 @@ pub(super) async fn act_out(
             }
         }
     };
+    drop(worker);
     // The `early` webhook fault: the receiver hears before the client does.
     raised.wait_for_early().await;
     lose_answer(&fate, reply, raised, dialect, &faults).await
@@ -158,12 +168,16 @@ struct FaultLog<'a> {
 
 impl FaultLog<'_> {
     fn note(&self, fault: &Fault) {
-        self.state.counters().fault(fault.kind());
+        self.note_kind(fault.kind());
+    }
+
+    fn note_kind(&self, kind: &'static str) {
+        self.state.counters().fault(kind);
         tracing::info!(
             request_id = self.request_id,
             merchant = %self.merchant,
             endpoint = self.endpoint,
-            fault = fault.kind(),
+            fault = kind,
             "injected fault"
         );
     }
@@ -204,6 +218,35 @@ async fn reject_before_processing(
     })
 }
 
+/// The kind a request refused for a full `[gateway.capacity]` queue is counted and logged as.
+const QUEUE_FULL: &str = "queue_full";
+
+/// Step 4: with `[gateway.capacity]`, wait in line (first come, first served) for one of the
+/// workers and keep it busy for the request's service time, outside every lock; a request that
+/// finds the line full is refused 503 at once, nothing run or stored, like the other faults
+/// before processing. Without the table, no worker and no wait.
+async fn take_worker(
+    state: &SimState,
+    live: &Live,
+    fate: &Fate,
+    dialect: &dyn Dialect,
+    faults: &FaultLog<'_>,
+) -> Result<Option<Worker>, Ending> {
+    let Some(pool) = live.workers.as_ref() else {
+        return Ok(None);
+    };
+    match pool.take(&state.counters().queue).await {
+        Ok(worker) => {
+            pause_until(worker.since, fate.service_time).await;
+            Ok(Some(worker))
+        }
+        Err(QueueFull) => {
+            faults.note_kind(QUEUE_FULL);
+            Err(dialect.render_error(&ApiError::queue_full()).into())
+        }
+    }
+}
+
 /// What the idempotency key says about running the call.
 enum KeyClaim {
     /// Run it; the reservation (if the call has a key) stores the answer.
@@ -212,7 +255,7 @@ enum KeyClaim {
     Replay(Reply),
 }
 
-/// Step 4: reserve the key of a state-changing call. Reads, and calls without a key, just run.
+/// Step 5: reserve the key of a state-changing call. Reads, and calls without a key, just run.
 fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<KeyClaim, Reply> {
     let Some(key) = call
         .idempotency_key
@@ -238,7 +281,7 @@ fn claim_key(state: &SimState, call: &Call, dialect: &dyn Dialect) -> Result<Key
     }
 }
 
-/// Step 5: wait the injected latency, run the operation on the engine, render it, and store the
+/// Step 6: wait the injected latency, run the operation on the engine, render it, and store the
 /// answer under the key. When it has to wait, it runs in its own task, so a client that hangs
 /// up mid-way does not cancel it: like a real gateway, the charge goes through even if nobody
 /// hears the answer; its webhooks are raised there too, so they are never lost with the client.
@@ -286,7 +329,7 @@ async fn process(
     }
 }
 
-/// Step 6: the faults after the commit. The operation happened and is recorded; the answer is
+/// Step 7: the faults after the commit. The operation happened and is recorded; the answer is
 /// lost, broken on the wire, or slow.
 async fn lose_answer(
     fate: &Fate,

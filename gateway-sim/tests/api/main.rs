@@ -1,6 +1,7 @@
 //! Integration tests of gateway-sim over HTTP: one test binary, one module per concern.
 //! Each test starts its own simulator on 127.0.0.1:0 with [`helpers::spawn_app`].
 
+mod capacity;
 mod control;
 mod dashboard;
 mod disputes;
