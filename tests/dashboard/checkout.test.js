@@ -11,41 +11,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const target = process.env.CARGO_TARGET_DIR ?? path.join(here, '..', '..', 'target');
-const binary = process.env.GATEWAY_SIM_BIN ?? path.join(target, 'release', 'gateway-sim');
-const browserBinary = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const WAIT = { timeout: 10000 };
+import { WAIT, browser, startSimulator } from './harness.js';
+
 const API_KEY = 'sk_test_checkout_shop';
-
-/** Starts gateway-sim; resolves with its URL once it says where it listens. */
-function startSimulator() {
-  const child = spawn(binary, ['--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway-sim did not start: ${stderr}`)), 30000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/gateway-sim listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], stop: () => child.kill() });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`gateway-sim exited ${code}: ${stderr}`)));
-  });
-}
 
 /** The merchant's site: `/success` (the thank-you page) and `/webhook` (the events). */
 function merchantSite() {
@@ -111,14 +82,8 @@ async function waitFor(check, what) {
 test('a buyer pays a Checkout session on the hosted page and the merchant hears of it', async () => {
   const sim = await startSimulator();
   const shop = await merchantSite();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-sim-checkout-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: browserBinary,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  const page = context.pages()[0] ?? await context.newPage();
+  const chromium = await browser();
+  const { page } = chromium;
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
@@ -188,8 +153,7 @@ test('a buyer pays a Checkout session on the hosted page and the merchant hears 
     assert.equal(intent.json.amount, 5000);
     assert.deepEqual(problems, []);
   } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await chromium.close();
     sim.stop();
     shop.close();
   }

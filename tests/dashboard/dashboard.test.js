@@ -9,19 +9,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const target = process.env.CARGO_TARGET_DIR ?? path.join(here, '..', '..', 'target');
-const binary = process.env.GATEWAY_SIM_BIN ?? path.join(target, 'release', 'gateway-sim');
-const browserBinary = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+import { WAIT, browser, startSimulator } from './harness.js';
+
 const screenshot = process.env.DASHBOARD_SCREENSHOT;
-const WAIT = { timeout: 10000 };
 
 /** Two scenario files in a fresh directory: `calm` (in force at start) and `stormy`. */
 function scenarioFiles(dir) {
@@ -38,55 +32,6 @@ function scenarioFiles(dir) {
     '',
   ].join('\n'));
   return [calm, stormy];
-}
-
-/** Starts gateway-sim with `args`; resolves with its URL once it says where it listens. */
-function startSimulator(args) {
-  const child = spawn(binary, ['--listen', '127.0.0.1:0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway-sim did not start: ${stderr}`)), 30000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/gateway-sim listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], stop: () => child.kill() });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`gateway-sim exited ${code}: ${stderr}`)));
-  });
-}
-
-/** Headless Chromium with a fresh profile; `close()` removes the profile too. */
-async function browser() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-sim-dashboard-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: browserBinary,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-  const page = context.pages()[0] ?? await context.newPage();
-  return {
-    context,
-    page,
-    close: async () => {
-      await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
-    },
-  };
 }
 
 /** A merchant's request to the native API, as a local service would send it. */
