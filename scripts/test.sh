@@ -30,7 +30,8 @@ PYTHONDONTWRITEBYTECODE=1 "$sdk_env/bin/python" -m pytest tests/stripe_sdk -q
 
 # The Node SDK suite: stripe-node from npm (pinned in tests/stripe_node/package.json,
 # locked in its package-lock.json), unpatched, verifies gateway-sim's webhook
-# signatures with stripe.webhooks.constructEvent. Node and npm come from Debian.
+# signatures with stripe.webhooks.constructEvent and drives 3-D Secure, authorization
+# expiry, disputes and Checkout. Node and npm come from Debian.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         apt-get install -y -qq nodejs npm >/dev/null
