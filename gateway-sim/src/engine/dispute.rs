@@ -7,8 +7,18 @@
 //! finding a dispute by id needs no index of its own.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::ids::DisputeId;
+
+// The defaults live with the plain data rather than in `disputes.rs`, so that the engine's
+// constructor (`operations.rs`) can name them without importing the module that imports it.
+
+/// How long after its capture a dispute card's payment is disputed, until told
+/// otherwise (`[gateway.disputes] open_after`).
+pub(super) const DEFAULT_OPEN_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// How long the bank takes to decide once evidence is submitted (`decided_after`).
+pub(super) const DEFAULT_DECIDED_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why the cardholder disputes the payment (Stripe's `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

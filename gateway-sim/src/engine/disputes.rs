@@ -19,12 +19,6 @@ use super::ledger::EntryKind;
 use super::operations::Engine;
 use super::payment::{Payment, PaymentStatus};
 
-/// How long after its capture a dispute card's payment is disputed, until told
-/// otherwise (`[gateway.disputes] open_after`).
-pub(super) const DEFAULT_OPEN_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// How long the bank takes to decide once evidence is submitted (`decided_after`).
-pub(super) const DEFAULT_DECIDED_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
-
 /// What the merchant sends in answer to a dispute.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DisputeAnswer {

@@ -90,9 +90,9 @@ impl Engine {
                 counters: Counters::default(),
                 expiries: ExpirySchedule::default(),
                 checkout: CheckoutStore::default(),
-                dispute_openings: ExpirySchedule::with_delay(super::disputes::DEFAULT_OPEN_AFTER),
+                dispute_openings: ExpirySchedule::with_delay(super::dispute::DEFAULT_OPEN_AFTER),
                 dispute_decisions: ExpirySchedule::with_delay(
-                    super::disputes::DEFAULT_DECIDED_AFTER,
+                    super::dispute::DEFAULT_DECIDED_AFTER,
                 ),
                 disputes_by_merchant: Mutex::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
