@@ -48,6 +48,8 @@ mod behaviour;
 pub mod cli;
 mod control;
 mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 mod response;
 mod server;
 mod state;

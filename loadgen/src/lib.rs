@@ -46,6 +46,8 @@
 pub mod capacity;
 pub mod cli;
 mod flows;
+#[doc(hidden)]
+pub mod fuzzing;
 mod latency;
 mod ledger_source;
 pub mod merchant_view;

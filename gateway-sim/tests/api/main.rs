@@ -8,6 +8,7 @@ mod disputes;
 mod errors;
 mod events;
 mod faults;
+mod fuzz_regressions;
 mod helpers;
 mod idempotency;
 mod lifecycle;
