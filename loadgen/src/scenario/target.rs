@@ -324,6 +324,16 @@ struct CompiledRequest {
 
 /// Checks and compiles a request's method, path, headers and body; `prefix` names the table
 /// in errors (`""` for `[target]`, `"capture."` for `[target.capture]`).
+/// The order templates are checked with when the scenario is read.
+fn sample_values() -> TemplateValues<'static> {
+    TemplateValues {
+        order_id: "ord-0-0",
+        amount: 1234,
+        currency: "usd",
+        idempotency_key: "ord-0-0-k0",
+    }
+}
+
 fn compile_request(
     prefix: &str,
     method: &str,
@@ -356,6 +366,18 @@ fn compile_request(
         }
         let t = Template::compile(&value)
             .map_err(|m| field_error(&field(&format!("headers.{name}")), m))?;
+        // The placeholders fill in with ids, digits and currency codes, so a value that is
+        // sendable for the sample order is sendable for every order; one that is not would
+        // fail every order at send time, far from the line that caused it.
+        let sample = t.render(&sample_values());
+        if http::HeaderValue::from_str(&sample).is_err() {
+            return Err(field_error(
+                &field(&format!("headers.{name}")),
+                format!(
+                    "{value:?} is not a header value HTTP allows (line breaks and control characters are not)"
+                ),
+            ));
+        }
         headers.push((name, t));
     }
     let body = body
@@ -363,12 +385,7 @@ fn compile_request(
         .transpose()
         .map_err(|m| field_error(&field("body"), m))?;
     if let Some(body) = &body {
-        let sample = body.render(&TemplateValues {
-            order_id: "ord-0-0",
-            amount: 1234,
-            currency: "usd",
-            idempotency_key: "ord-0-0-k0",
-        });
+        let sample = body.render(&sample_values());
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&sample) {
             return Err(field_error(
                 &field("body"),
