@@ -769,9 +769,30 @@ mod tests {
             )
         };
         let outcomes = vec![
-            three_ds("o-done", "k1", "pay_1", ClientResult::Succeeded, 1000, ChallengeEnd::Completed),
-            three_ds("o-abandoned", "k2", "pay_2", ClientResult::Declined, 0, ChallengeEnd::Abandoned),
-            three_ds("o-failed", "k3", "pay_3", ClientResult::Declined, 0, ChallengeEnd::Failed),
+            three_ds(
+                "o-done",
+                "k1",
+                "pay_1",
+                ClientResult::Succeeded,
+                1000,
+                ChallengeEnd::Completed,
+            ),
+            three_ds(
+                "o-abandoned",
+                "k2",
+                "pay_2",
+                ClientResult::Declined,
+                0,
+                ChallengeEnd::Abandoned,
+            ),
+            three_ds(
+                "o-failed",
+                "k3",
+                "pay_3",
+                ClientResult::Declined,
+                0,
+                ChallengeEnd::Failed,
+            ),
             three_ds(
                 "o-abandoned-charged",
                 "k4",

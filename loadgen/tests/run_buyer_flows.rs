@@ -62,17 +62,20 @@ async fn three_ds_and_checkout_orders_reconcile_and_challenges_are_counted() {
         report.money.violations
     );
 
-    let outcomes = loadgen::outcomes::read_ndjson(
-        finished.files.outcomes.as_ref().expect("outcomes written"),
-    )
-    .expect("outcomes parse");
+    let outcomes =
+        loadgen::outcomes::read_ndjson(finished.files.outcomes.as_ref().expect("outcomes written"))
+            .expect("outcomes parse");
     let by_flow = |flow: &'static str| outcomes.iter().filter(move |o| o.flow == flow);
     let three_ds = by_flow("three_ds").count() as u64;
     let checkout = by_flow("checkout").count() as u64;
     assert!(three_ds > 40 && checkout > 20, "{three_ds} / {checkout}");
 
     // Every three_ds order met a challenge, and the report counts them by ending.
-    let ends = |end| by_flow("three_ds").filter(|o| o.challenge == Some(end)).count() as u64;
+    let ends = |end| {
+        by_flow("three_ds")
+            .filter(|o| o.challenge == Some(end))
+            .count() as u64
+    };
     let c = &report.money.challenges;
     assert_eq!(
         (c.completed, c.abandoned, c.failed, c.unknown),

@@ -143,7 +143,8 @@ pub const DEFAULT_CHALLENGE_ABANDON_AFTER: Duration = Duration::from_secs(3600);
 impl ThreeDsConfig {
     /// The abandonment time in force: the configured one, else an hour.
     pub fn abandon_after(&self) -> Duration {
-        self.abandon_after.unwrap_or(DEFAULT_CHALLENGE_ABANDON_AFTER)
+        self.abandon_after
+            .unwrap_or(DEFAULT_CHALLENGE_ABANDON_AFTER)
     }
 
     fn is_empty(&self) -> bool {

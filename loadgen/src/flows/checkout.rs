@@ -26,7 +26,8 @@ pub const MAX_PAY_ATTEMPTS: u32 = 3;
 /// Pause before pay attempt `i` (1-based) is `i` times this.
 const RETRY_BACKOFF: Duration = Duration::from_millis(50);
 /// Where the buyer would land once paid; never fetched (load has no browser).
-const SUCCESS_URL: &str = "https%3A%2F%2Fmerchant.example%2Forders%2Fpaid%3Fsession%3D%7BCHECKOUT_SESSION_ID%7D";
+const SUCCESS_URL: &str =
+    "https%3A%2F%2Fmerchant.example%2Forders%2Fpaid%3Fsession%3D%7BCHECKOUT_SESSION_ID%7D";
 
 /// Plays one `checkout` order: (client result, expected capture, expected refund).
 pub(super) async fn play<T: Transport>(s: &mut Session<'_, T>) -> (ClientResult, i64, i64) {
@@ -144,7 +145,10 @@ mod tests {
     #[tokio::test]
     async fn a_session_is_created_for_the_order_and_paid_on_its_page() {
         let plan = plan();
-        let mut t = Scripted::new(vec![json(200, session("open")), json(200, session("complete"))]);
+        let mut t = Scripted::new(vec![
+            json(200, session("open")),
+            json(200, session("complete")),
+        ]);
         let run = play_native(&mut t, &plan, Instant::now()).await;
         let create = &t.sent[0];
         assert_eq!(create.path, "/v1/checkout/sessions");

@@ -31,10 +31,10 @@ use crate::outcomes::ClientResult;
 use crate::scenario::FlowKind;
 
 use super::native_answer::{Brief, PaymentReply};
-use super::{checkout, three_ds};
 use super::order_ids::OrderPlan;
 use super::session::{FlowRun, Session};
 use super::transport::{ApiRequest, HttpMethod, Transport};
+use super::{checkout, three_ds};
 
 /// Create attempts the retrying flows make, the first included.
 pub const MAX_CREATE_ATTEMPTS: u32 = 3;

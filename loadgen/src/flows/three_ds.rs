@@ -88,7 +88,11 @@ pub(super) async fn play<T: Transport>(s: &mut Session<'_, T>) -> (ClientResult,
     };
     let (end, result, capture) = match s.call(answer).await {
         PaymentReply::Ok(v) => match v.status.as_deref() {
-            Some("succeeded") => (ChallengeEnd::Completed, ClientResult::Succeeded, plan.amount),
+            Some("succeeded") => (
+                ChallengeEnd::Completed,
+                ClientResult::Succeeded,
+                plan.amount,
+            ),
             Some("failed") | Some("requires_payment_method") => {
                 (ChallengeEnd::Failed, ClientResult::Declined, 0)
             }
@@ -145,14 +149,20 @@ mod tests {
         let plan = plan(false);
         let mut t = Scripted::new(vec![
             json(200, requires_action(plan.amount)),
-            json(200, serde_json::json!({"id": "pay_3", "status": "succeeded"})),
+            json(
+                200,
+                serde_json::json!({"id": "pay_3", "status": "succeeded"}),
+            ),
         ]);
         let run = play_native(&mut t, &plan, Instant::now()).await;
         let body: serde_json::Value =
             serde_json::from_str(t.sent[0].body.as_deref().unwrap()).unwrap();
         assert_eq!(body["card"]["number"], CHALLENGE_CARD);
         assert_eq!(body["reference"], plan.order_id);
-        assert_eq!(t.sent[1].path, "/_sim/3ds/pay_3", "joined to the run's host");
+        assert_eq!(
+            t.sent[1].path, "/_sim/3ds/pay_3",
+            "joined to the run's host"
+        );
         assert_eq!(t.sent[1].bearer, None);
         assert_eq!(t.sent[1].body.as_deref(), Some(r#"{"outcome":"complete"}"#));
         let o = &run.outcome;

@@ -45,9 +45,9 @@ mod mix;
 mod order;
 mod target;
 mod template;
-mod three_ds;
 #[cfg(test)]
 mod tests;
+mod three_ds;
 
 use std::path::{Path, PathBuf};
 

@@ -286,15 +286,15 @@ async fn dispute_metadata_is_kept_shown_and_taken_even_once_decided() {
     let noted = app
         .form(
             &format!("/v1/disputes/{dp}"),
-            &[
-                ("metadata[case]", "c-17"),
-                ("metadata[owner]", "ops"),
-            ],
+            &[("metadata[case]", "c-17"), ("metadata[owner]", "ops")],
             None,
         )
         .await;
     assert_eq!(noted.status, StatusCode::OK, "{}", noted.json);
-    assert_eq!(noted.json["metadata"], json!({"case": "c-17", "owner": "ops"}));
+    assert_eq!(
+        noted.json["metadata"],
+        json!({"case": "c-17", "owner": "ops"})
+    );
     assert_eq!(
         noted.json["status"], "needs_response",
         "metadata alone submits nothing"

@@ -157,7 +157,11 @@ async fn challenged_intent(app: &crate::helpers::TestApp, key: &str) -> (String,
             Some(key),
         )
         .await;
-    assert_eq!(created.json["status"], "requires_action", "{}", created.json);
+    assert_eq!(
+        created.json["status"], "requires_action",
+        "{}",
+        created.json
+    );
     let url = created.json["next_action"]["redirect_to_url"]["url"]
         .as_str()
         .unwrap()
@@ -183,18 +187,12 @@ async fn answer_challenge(
 
 #[tokio::test]
 async fn a_challenge_nobody_answers_is_abandoned_when_the_clock_passes_abandon_after() {
-    let app = crate::helpers::spawn_app_with_behaviour(
-        "[gateway.three_ds]\nabandon_after = \"30m\"\n",
-    )
-    .await;
+    let app =
+        crate::helpers::spawn_app_with_behaviour("[gateway.three_ds]\nabandon_after = \"30m\"\n")
+            .await;
     let (pi, url) = challenged_intent(&app, "abandon-me").await;
-    let advance = |seconds: u64| {
-        app.post(
-            "/_sim/clock/advance",
-            json!({ "seconds": seconds }),
-            None,
-        )
-    };
+    let advance =
+        |seconds: u64| app.post("/_sim/clock/advance", json!({ "seconds": seconds }), None);
     assert_eq!(advance(29 * 60).await.status, StatusCode::OK);
     let waiting = app
         .stripe_get(&format!("/v1/payment_intents/{pi}"), &[])
@@ -217,10 +215,7 @@ async fn a_challenge_nobody_answers_is_abandoned_when_the_clock_passes_abandon_a
         "no money moved"
     );
     let events = app
-        .stripe_get(
-            "/v1/events",
-            &[("type", "payment_intent.payment_failed")],
-        )
+        .stripe_get("/v1/events", &[("type", "payment_intent.payment_failed")])
         .await;
     assert_eq!(events.json["data"].as_array().unwrap().len(), 1);
     // The buyer coming back too late is told the challenge is over.
