@@ -146,6 +146,7 @@ impl SimState {
             .map(|s| Arc::from(s.name.as_str()));
         let live = Live::build(behaviour, seed, scenario)?;
         engine.set_authorization_validity(live.behaviour.config().authorizations.validity());
+        engine.set_challenge_abandon_after(live.behaviour.config().three_ds.abandon_after());
         let disputes = &live.behaviour.config().disputes;
         engine.set_dispute_delays(disputes.open_after(), disputes.decided_after());
         let webhooks = Webhooks::new(
@@ -207,6 +208,9 @@ impl SimState {
         self.inner
             .engine
             .set_authorization_validity(live.behaviour.config().authorizations.validity());
+        self.inner
+            .engine
+            .set_challenge_abandon_after(live.behaviour.config().three_ds.abandon_after());
         let disputes = &live.behaviour.config().disputes;
         self.inner
             .engine

@@ -212,6 +212,7 @@ fn main() -> ExitCode {
             result,
             attempts,
             first_sent_ms: None,
+            challenge: None,
         });
         // Another merchant's traffic on the same gateway, with colliding references.
         if i % 2 == 0 {

@@ -763,6 +763,7 @@ mod tests {
                 latency_us: 1000,
             }],
             first_sent_ms: None,
+            challenge: None,
         }
     }
 

@@ -18,7 +18,7 @@ pub struct OrderOutcome {
     /// Also the `reference` sent to the gateway; unique per order.
     pub order_id: String,
     /// "purchase" | "auth_capture" | "auth_cancel" | "purchase_refund" | "double_submit" |
-    /// "retry_same_key" | "retry_new_key" | "service".
+    /// "retry_same_key" | "retry_new_key" | "three_ds" | "checkout" | "service".
     pub flow: String,
     /// The API key used. Empty when loadgen does not know it (`--service` mode, where the
     /// merchant's own service holds the key): the check then matches the ledger by reference only.
@@ -40,6 +40,26 @@ pub struct OrderOutcome {
     /// kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_sent_ms: Option<u64>,
+    /// How the order's 3-D Secure challenge ended, when its card asked for one (the
+    /// `three_ds` flow): the money check counts them, and knows an abandoned or failed
+    /// challenge moves no money. Absent for every other order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<ChallengeEnd>,
+}
+
+/// How a 3-D Secure challenge ended, as the buyer's side saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengeEnd {
+    /// Answered `complete`, and the gateway said the payment went through.
+    Completed,
+    /// The buyer walked away: nobody answered it.
+    Abandoned,
+    /// Answered, and the payment did not go through (authentication failed, or the
+    /// answer was refused).
+    Failed,
+    /// Answered, and no answer came back: the buyer does not know how it ended.
+    Unknown,
 }
 
 /// The final answer the client believed.
@@ -82,7 +102,7 @@ impl ClientResult {
 /// One HTTP request a client sent for an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
-    /// create | capture | cancel | refund | lookup | service
+    /// create | capture | cancel | refund | lookup | challenge | session | pay | service
     pub step: String,
     pub idempotency_key: Option<String>,
     /// `None`: timeout or connection error, no status was received.

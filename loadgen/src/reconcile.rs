@@ -16,7 +16,7 @@ use gateway_sim::{EntryKind, LedgerEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::merchant_view::{MerchantStatus, MerchantView};
-use crate::outcomes::{ClientResult, OrderOutcome};
+use crate::outcomes::{ChallengeEnd, ClientResult, OrderOutcome};
 use crate::webhook_delivery::WebhookDelivery;
 
 /// What went wrong with an order's money.
@@ -201,6 +201,36 @@ pub struct Reconciliation {
     /// Orders whose charge the cardholder disputed, by what the ledger says of them.
     #[serde(default, skip_serializing_if = "DisputeCounts::is_empty")]
     pub disputes: DisputeCounts,
+    /// Orders whose card asked for 3-D Secure (the `three_ds` flow), by how the challenge
+    /// ended. An abandoned or failed challenge is held to "no money moved" like any declined
+    /// order (money left captured is an orphan charge); these counts say how many there were.
+    #[serde(default, skip_serializing_if = "ChallengeCounts::is_empty")]
+    pub challenges: ChallengeCounts,
+}
+
+/// 3-D Secure challenges by how they ended (see [`ChallengeEnd`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeCounts {
+    pub completed: u64,
+    pub abandoned: u64,
+    pub failed: u64,
+    /// Answered with no answer back: the order is unresolved.
+    pub unknown: u64,
+}
+
+impl ChallengeCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == ChallengeCounts::default()
+    }
+
+    fn count(&mut self, end: ChallengeEnd) {
+        match end {
+            ChallengeEnd::Completed => self.completed += 1,
+            ChallengeEnd::Abandoned => self.abandoned += 1,
+            ChallengeEnd::Failed => self.failed += 1,
+            ChallengeEnd::Unknown => self.unknown += 1,
+        }
+    }
 }
 
 /// Disputed orders: a dispute takes captured money back, which is neither a
@@ -270,6 +300,10 @@ pub fn reconcile_with_views(
             } else {
                 rec.disputes.open_or_lost += 1;
             }
+        }
+
+        if let Some(end) = outcome.challenge {
+            rec.challenges.count(end);
         }
 
         if outcome.result == ClientResult::Unknown {
@@ -656,6 +690,7 @@ pub(crate) mod fixtures {
             result,
             attempts,
             first_sent_ms: None,
+            challenge: None,
         }
     }
 
@@ -710,6 +745,81 @@ mod tests {
                 won: 1
             }
         );
+    }
+
+    #[test]
+    fn an_abandoned_or_failed_challenge_must_move_no_money_and_challenges_are_counted() {
+        let mut l = Ledger::new();
+        // Completed: charged once.
+        l.charge("pay_1", "o-done", "k1", 1000);
+        // Abandoned, and the gateway never charged: right.
+        // Failed: the authentication failure is a decline entry, nothing moved.
+        l.push(M, "pay_3", "o-failed", "k3", EntryKind::Decline, 0);
+        // Abandoned, yet charged: the buyer never authenticated but paid.
+        l.charge("pay_4", "o-abandoned-charged", "k4", 700);
+        let three_ds = |id: &str, key: &str, pay: &str, result, expected, end| OrderOutcome {
+            challenge: Some(end),
+            ..order(
+                id,
+                "three_ds",
+                1000,
+                (expected, 0),
+                result,
+                vec![attempt("create", key, Some(200), Some(pay))],
+            )
+        };
+        let outcomes = vec![
+            three_ds(
+                "o-done",
+                "k1",
+                "pay_1",
+                ClientResult::Succeeded,
+                1000,
+                ChallengeEnd::Completed,
+            ),
+            three_ds(
+                "o-abandoned",
+                "k2",
+                "pay_2",
+                ClientResult::Declined,
+                0,
+                ChallengeEnd::Abandoned,
+            ),
+            three_ds(
+                "o-failed",
+                "k3",
+                "pay_3",
+                ClientResult::Declined,
+                0,
+                ChallengeEnd::Failed,
+            ),
+            three_ds(
+                "o-abandoned-charged",
+                "k4",
+                "pay_4",
+                ClientResult::Declined,
+                0,
+                ChallengeEnd::Abandoned,
+            ),
+        ];
+        let rec = reconcile(&outcomes, &l.0);
+        let v = only(&rec);
+        assert_eq!(
+            (v.kind, v.order_id.as_str()),
+            (ViolationKind::OrphanCharge, "o-abandoned-charged")
+        );
+        assert_eq!(
+            rec.challenges,
+            ChallengeCounts {
+                completed: 1,
+                abandoned: 2,
+                failed: 1,
+                unknown: 0
+            }
+        );
+        // A completed challenge whose money never moved is a lost charge like any purchase's.
+        let rec = reconcile(&outcomes[..1], &[]);
+        assert_eq!(only(&rec).kind, ViolationKind::LostCharge);
     }
 
     #[test]

@@ -77,6 +77,7 @@ fn outcome(id: &str, flow: &str, expected_capture: i64, attempts: Vec<Attempt>) 
         },
         attempts,
         first_sent_ms: None,
+        challenge: None,
     }
 }
 

@@ -117,6 +117,10 @@ def test_closing_a_dispute_accepts_the_loss(globally, api_key):
     assert closed.status == "lost"
     with pytest.raises(stripe.InvalidRequestError):
         stripe.Dispute.close(dispute.id)
+    # The merchant's notes are kept, on a decided dispute too.
+    noted = stripe.Dispute.modify(dispute.id, metadata={"case": "c-9"})
+    assert noted.metadata.to_dict() == {"case": "c-9"}
+    assert stripe.Dispute.retrieve(dispute.id).metadata.to_dict() == {"case": "c-9"}
     assert [d.id for d in stripe.Dispute.list(charge=intent.latest_charge)] == [dispute.id]
     assert ("dispute", 500) in kinds(globally, api_key, intent.id)
 

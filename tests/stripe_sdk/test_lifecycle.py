@@ -170,3 +170,24 @@ def test_a_failed_3ds_challenge_moves_no_money(client, ledger_of):
     # The buyer may try again with another card.
     intent = client.v1.payment_intents.confirm(intent.id, params={"payment_method": "pm_card_visa"})
     assert intent.status == "succeeded"
+
+
+def test_a_3ds_challenge_nobody_answers_is_abandoned_by_the_clock(start_sim, api_key):
+    # Its own simulator: advancing the clock would end other tests' challenges too.
+    sim = start_sim('[gateway.three_ds]\nabandon_after = "30m"\n')
+    client = sim.client(api_key)
+    intent = challenged_intent(client, "pm_card_threeDSecure2Required")
+    url = intent.next_action.redirect_to_url.url
+
+    post_json(f"{sim.url}/_sim/clock/advance", {"seconds": 1801})
+
+    intent = client.v1.payment_intents.retrieve(intent.id)
+    assert intent.status == "requires_payment_method"
+    assert intent.last_payment_error.code == "payment_intent_authentication_failure"
+    assert intent.next_action is None
+    with pytest.raises(urllib.error.HTTPError) as late:
+        post_json(url, {"outcome": "complete"})
+    assert late.value.code == 409, "the buyer came back too late"
+    payment = "pay_" + intent.id[len("pi_") :]
+    entries = [e for e in sim.ledger(api_key) if e["payment_id"] == payment]
+    assert [(e["kind"], e["amount"]) for e in entries] == [("decline", 0)]

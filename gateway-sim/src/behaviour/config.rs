@@ -124,9 +124,29 @@ pub struct ThreeDsConfig {
     /// payment proceeds: the issuer's authentication time. Absent: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyConfig>,
+    /// How long a challenge nobody answers stays open, in simulator time; then the
+    /// buyer is taken to have abandoned it and the payment waits for another payment
+    /// method, as after a failed challenge. Absent: one hour.
+    #[serde(
+        with = "super::duration::option_as_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub abandon_after: Option<Duration>,
 }
 
+/// How long an unanswered 3-D Secure challenge stays open when the scenario does not
+/// say: an hour. Stripe documents no such limit (a PaymentIntent can wait in
+/// `requires_action`); an issuer's challenge session lasts minutes, and an hour lets
+/// a slow buyer finish while still ending every abandoned order within a test run.
+pub const DEFAULT_CHALLENGE_ABANDON_AFTER: Duration = Duration::from_secs(3600);
+
 impl ThreeDsConfig {
+    /// The abandonment time in force: the configured one, else an hour.
+    pub fn abandon_after(&self) -> Duration {
+        self.abandon_after
+            .unwrap_or(DEFAULT_CHALLENGE_ABANDON_AFTER)
+    }
+
     fn is_empty(&self) -> bool {
         *self == ThreeDsConfig::default()
     }

@@ -59,6 +59,17 @@ impl BehaviourConfig {
         if let Some(latency) = &self.three_ds.latency {
             validate_latency(latency, "gateway.three_ds.latency", false)?;
         }
+        if let Some(after) = self.three_ds.abandon_after
+            && (after < Duration::from_secs(1) || after > MAX_AUTHORIZATION_VALIDITY)
+        {
+            return Err(ConfigError::new(
+                "gateway.three_ds.abandon_after",
+                format!(
+                    "{} is not a time the simulator takes; give one from 1s to 365d, such as \"1h\"",
+                    format_duration(after)
+                ),
+            ));
+        }
         if let Some(capacity) = &self.capacity {
             validate_capacity(capacity, "gateway.capacity")?;
         }

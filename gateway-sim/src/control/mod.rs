@@ -112,7 +112,7 @@ pub async fn handle(
         _ if path.starts_with("/_sim/3ds/") => {
             let id = &path[three_ds::PREFIX.len()..];
             match *method {
-                Method::GET => three_ds::page(state, id),
+                Method::GET => three_ds::page(state, parts, id),
                 Method::POST => three_ds::answer_challenge(state, parts, id, body).await,
                 _ => allowed("GET, POST"),
             }

@@ -1,7 +1,9 @@
 //! `/_sim/3ds/{id}`: the 3-D Secure challenge a card asked for, as the page the
 //! buyer's browser opens (`GET`: "Complete" and "Fail" buttons) and as the form
 //! it posts (`POST` with `outcome=complete|fail`, as a form or JSON, which
-//! scripts and load send straight away).
+//! scripts and load send straight away). Each confirmation that asks opens a
+//! challenge of its own, `?attempt=N` in the page's address: an answer to an
+//! older one is refused (409) and leaves the current one open.
 //!
 //! The buyer's browser carries no API key or admin token, so these routes need
 //! neither: the payment's id is the page's address. Every string the merchant
@@ -37,11 +39,30 @@ fn engine_id(id: &str) -> String {
     }
 }
 
-/// `GET /_sim/3ds/{id}`: the challenge page.
-pub(super) fn page(state: &SimState, id: &str) -> Response<Body> {
+/// `GET /_sim/3ds/{id}`: the challenge page (`?attempt=` names which of the
+/// payment's challenges; absent, the current one).
+pub(super) fn page(state: &SimState, parts: &http::request::Parts, id: &str) -> Response<Body> {
+    let attempt = match read_attempt(parts.uri.query()) {
+        Ok(attempt) => attempt,
+        Err(e) => return answer(e.into_reply()),
+    };
     match state.engine().payment_for_challenge(&engine_id(id)) {
-        Ok(p) if p.challenge.is_some() => html(StatusCode::OK, &render_page(&p)),
+        Ok(p) if p.challenge.is_some() => html(StatusCode::OK, &render_page(&p, attempt)),
         _ => not_found(id),
+    }
+}
+
+/// `attempt` from the query string: which of a payment's challenges the page is.
+fn read_attempt(query: Option<&str>) -> Result<Option<u32>, ApiError> {
+    match query_param(query, "attempt") {
+        None => Ok(None),
+        Some(text) => text.parse::<u32>().ok().filter(|n| *n >= 1).map(Some).ok_or_else(|| {
+            ApiError::invalid(
+                "parameter_invalid",
+                format!("attempt must be a challenge number from 1, as in the page's address; got {text:?}"),
+            )
+            .with_param("attempt")
+        }),
     }
 }
 
@@ -63,6 +84,10 @@ pub(super) async fn answer_challenge(
         Ok(outcome) => outcome,
         Err(e) => return answer(e.into_reply()),
     };
+    let attempt = match read_attempt(parts.uri.query()) {
+        Ok(attempt) => attempt,
+        Err(e) => return answer(e.into_reply()),
+    };
     // The issuer's authentication time (`[gateway.three_ds] latency`): waited
     // outside every lock, before the payment is touched.
     let latency = state
@@ -75,7 +100,7 @@ pub(super) async fn answer_challenge(
     let cause = Cause::none();
     let paid = state
         .engine()
-        .complete_authentication(&engine_id(id), outcome, &cause);
+        .answer_challenge(&engine_id(id), attempt, outcome, &cause);
     // The change is the buyer's, not an API request's: its webhooks go at once.
     drop(state.webhooks().raise(cause.take_raised()));
     let p = match paid {
@@ -162,9 +187,11 @@ fn return_location(p: &Payment, return_url: &str) -> String {
     )
 }
 
-fn render_page(p: &Payment) -> String {
-    let open = p.status == PaymentStatus::RequiresAction;
+fn render_page(p: &Payment, attempt: Option<u32>) -> String {
     let challenge = p.challenge.as_deref();
+    let current = challenge.map_or(1, |c| c.attempt);
+    let replaced = attempt.is_some_and(|asked| asked != current);
+    let open = p.status == PaymentStatus::RequiresAction && !replaced;
     let return_url = challenge.and_then(|c| c.return_url.as_deref());
     let mut details = String::new();
     if let Some(reference) = &p.reference {
@@ -187,15 +214,17 @@ fn render_page(p: &Payment) -> String {
     }
     let action = if open {
         format!(
-            "<form method=\"post\" action=\"{PREFIX}{id}\">\
+            "<form method=\"post\" action=\"{PREFIX}{id}?attempt={current}\">\
              <button type=\"submit\" name=\"outcome\" value=\"complete\">Complete</button> \
              <button type=\"submit\" name=\"outcome\" value=\"fail\" class=\"fail\">Fail</button>\
              </form>",
             id = escape(&p.id.to_string()),
         )
+    } else if replaced {
+        "<p class=\"done\">This challenge is over: a later confirmation of the payment opened a new one.</p>".to_string()
     } else {
         format!(
-            "<p class=\"done\">This challenge was already answered: the payment is {}.</p>",
+            "<p class=\"done\">This challenge is over (answered or abandoned): the payment is {}.</p>",
             escape(p.status.as_str())
         )
     };

@@ -297,7 +297,13 @@ impl Engine {
         s.status = status;
         if let Some(p) = payment {
             s.payment = Some(p.id);
-            s.paid = p.status == PaymentStatus::Succeeded;
+            // Stripe's `payment_status` says whether the buyer paid, not whether the
+            // merchant has captured: a card authorized for a manual capture is `paid`
+            // (`unpaid` is for delayed methods, which the simulator has none of).
+            s.paid = matches!(
+                p.status,
+                PaymentStatus::Succeeded | PaymentStatus::RequiresCapture
+            );
         }
         let kind = match status {
             CheckoutStatus::Complete => ChangeKind::CheckoutCompleted,

@@ -87,8 +87,8 @@ pub struct CheckoutSession {
     pub capture_method: CaptureMethod,
     /// The payment that paid the session; `None` until it is paid.
     pub payment: Option<PaymentId>,
-    /// The payment's status when the session completed (a manual capture leaves
-    /// it authorized only: `payment_status: unpaid`).
+    /// Whether the buyer paid when the session completed (`payment_status: paid`),
+    /// which a card authorized for a manual capture did too, as on Stripe.
     pub paid: bool,
     /// The last payment attempted (a decline, or one waiting for 3-D Secure).
     pub attempt: Option<PaymentId>,

@@ -115,6 +115,8 @@ pub struct Dispute {
     pub submission_count: u32,
     /// Unix milliseconds when the bank decides a submitted dispute.
     pub decides_at_ms: Option<u64>,
+    /// The merchant's metadata object on the dispute, as compact JSON text.
+    pub metadata: Option<Arc<str>>,
 }
 
 impl Dispute {

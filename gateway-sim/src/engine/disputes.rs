@@ -9,6 +9,7 @@
 //! when simulator time passes them (`lifecycle.rs`). An entry that outlived its
 //! reason (the payment was refunded in full first) is skipped by the sweep.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::dispute::{Dispute, DisputeStatus, RESPONSE_WINDOW_SECS, WINNING_EVIDENCE};
@@ -16,8 +17,8 @@ use super::error::EngineError;
 use super::events::{Cause, ChangeKind};
 use super::ids::{DisputeId, MerchantId, PaymentId};
 use super::ledger::EntryKind;
-use super::operations::Engine;
-use super::payment::{Payment, PaymentStatus};
+use super::operations::{Engine, patch_metadata};
+use super::payment::{MetadataPatch, Payment, PaymentStatus};
 
 /// What the merchant sends in answer to a dispute.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub struct DisputeAnswer {
     pub evidence: Option<String>,
     /// Submit it to the bank now (`true`), or only keep it (`false`).
     pub submit: bool,
+    /// Changes to the dispute's metadata: the merchant's own notes, which any
+    /// dispute takes, closed or not.
+    pub metadata: Option<MetadataPatch>,
 }
 
 impl Engine {
@@ -76,6 +80,7 @@ impl Engine {
                 due_by: created + RESPONSE_WINDOW_SECS,
                 evidence: None,
                 submission_count: 0,
+                metadata: None,
                 decides_at_ms: None,
             }));
             if !plan.inquiry {
@@ -137,8 +142,12 @@ impl Engine {
     ) -> Result<Payment, EngineError> {
         self.with_dispute(merchant, id, |p| {
             let d = p.dispute.as_deref_mut().ok_or_else(|| missing(id))?;
-            if !d.status.needs_response() {
+            let answers = answer.evidence.is_some() || answer.submit;
+            if answers && !d.status.needs_response() {
                 return Err(not_open(d, "take evidence"));
+            }
+            if let Some(patch) = &answer.metadata {
+                d.metadata = patch_metadata(d.metadata.as_deref(), patch).map(Arc::from);
             }
             if let Some(text) = answer.evidence {
                 d.evidence = Some(text.into());

@@ -23,7 +23,7 @@
 //! - `webhook_endpoints.rs`: where merchants asked their events to be sent.
 //! - `lifecycle.rs`: what happens after the first answer without the merchant's
 //!   call: an uncaptured authorization expires, a buyer answers a 3-D Secure
-//!   challenge; `expiry.rs` the schedule of expiries, soonest first.
+//!   challenge or abandons it; `expiry.rs` the schedule of expiries, soonest first.
 //! - `checkout.rs`: checkout sessions (Stripe Checkout): the order a buyer pays
 //!   on the hosted page, which payment paid it, and their 24-hour expiry.
 //!   challenge; `expiry.rs` the schedule of expiries (and of dispute openings and

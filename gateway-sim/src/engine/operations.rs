@@ -65,6 +65,8 @@ pub(super) struct Inner {
     /// soonest decision first (see `disputes.rs`).
     pub(super) dispute_openings: ExpirySchedule,
     pub(super) dispute_decisions: ExpirySchedule,
+    /// Open 3-D Secure challenges, soonest abandonment first (see `lifecycle.rs`).
+    pub(super) challenge_timeouts: ExpirySchedule,
     /// Each merchant's disputed payments in the order their disputes opened.
     pub(super) disputes_by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
@@ -93,6 +95,9 @@ impl Engine {
                 dispute_openings: ExpirySchedule::with_delay(super::dispute::DEFAULT_OPEN_AFTER),
                 dispute_decisions: ExpirySchedule::with_delay(
                     super::dispute::DEFAULT_DECIDED_AFTER,
+                ),
+                challenge_timeouts: ExpirySchedule::with_delay(
+                    super::lifecycle::DEFAULT_ABANDON_AFTER,
                 ),
                 disputes_by_merchant: Mutex::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
@@ -365,13 +370,23 @@ impl Engine {
 
     /// Opens an authentication challenge on `p`: `RequiresAction`, no money moved,
     /// until the buyer answers it (see `lifecycle.rs`).
+    /// Each confirmation that asks opens a challenge of its own (`attempt`, in its
+    /// page's address), so an answer to an older one never decides this one.
     fn challenge(&self, p: &mut Payment, return_to: ReturnTo) {
         p.status = PaymentStatus::RequiresAction;
+        let attempt = p.challenge.as_ref().map_or(1, |c| c.attempt + 1);
+        let now = self.inner.clock.now_ms();
         p.challenge = Some(Box::new(Challenge {
-            url: Arc::from(format!("{}/_sim/3ds/{}", self.public_url(), p.id)),
+            url: Arc::from(format!(
+                "{}/_sim/3ds/{}?attempt={attempt}",
+                self.public_url(),
+                p.id
+            )),
             return_url: return_to.url.map(Arc::from),
             return_param: return_to.param,
             return_id_prefix: return_to.id_prefix,
+            attempt,
+            abandon_at_ms: self.inner.challenge_timeouts.schedule(p.id, now),
         }));
     }
 
@@ -1023,6 +1038,7 @@ impl Engine {
         self.inner.checkout.clear();
         self.inner.dispute_openings.clear();
         self.inner.dispute_decisions.clear();
+        self.inner.challenge_timeouts.clear();
         self.inner.disputes_by_merchant.lock().clear();
         self.inner.clock.restart_epoch();
     }
@@ -1055,7 +1071,7 @@ fn method_for_confirmation(p: &Payment, given: Option<PaymentMethod>) -> Option<
 }
 
 /// Applies `patch` to a metadata object kept as JSON text; `None` when it ends empty.
-fn patch_metadata(current: Option<&str>, patch: &MetadataPatch) -> Option<String> {
+pub(super) fn patch_metadata(current: Option<&str>, patch: &MetadataPatch) -> Option<String> {
     let mut map: serde_json::Map<String, serde_json::Value> = match current {
         Some(text) if !patch.clear => serde_json::from_str(text).unwrap_or_default(),
         _ => serde_json::Map::new(),

@@ -213,11 +213,17 @@ pub struct ReturnTo {
 /// Boxed on the payment: few payments have one, and a pointer costs the rest 8 bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Challenge {
-    /// The page the buyer opens: `{simulator}/_sim/3ds/{payment id}`.
+    /// The page the buyer opens: `{simulator}/_sim/3ds/{payment id}?attempt={n}`.
     pub url: Arc<str>,
     pub return_url: Option<Arc<str>>,
     pub return_param: &'static str,
     pub return_id_prefix: &'static str,
+    /// Which of the payment's challenges this is (1, then 2 after a confirmation
+    /// that followed a failed one, ...): the page's `?attempt=`.
+    pub attempt: u32,
+    /// Unix milliseconds, simulator time, when nobody having answered it the buyer
+    /// is taken to have abandoned it (`[gateway.three_ds] abandon_after`).
+    pub abandon_at_ms: u64,
 }
 
 /// One refund of (part of) a captured payment.

@@ -240,6 +240,7 @@ mod tests {
                     })
                     .collect(),
                 first_sent_ms: None,
+                challenge: None,
             },
             timings: steps
                 .iter()

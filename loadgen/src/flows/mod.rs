@@ -21,7 +21,9 @@
 //! - `session.rs`: one order being played: attempts and timings recorded as requests go
 //!   out, closed into a `FlowRun`.
 //! - `native.rs` and `service.rs`: the flows themselves, against the native API and
-//!   against a merchant's own service (`--service`).
+//!   against a merchant's own service (`--service`); `three_ds.rs` and `checkout.rs` the
+//!   two flows with a buyer in them (a 3-D Secure challenge answered or abandoned, a Stripe
+//!   Checkout session paid on its page), apart because they speak to the buyer's pages.
 //! - `error_kind.rs`: what kind of failure a failed request was (timeout, connection, 5xx,
 //!   429, 4xx, an answer the client could not take). Apart because the session tags requests
 //!   with it and the live metrics count by it.
@@ -31,6 +33,7 @@
 //!
 //! Only what the rest of loadgen uses is exported below.
 
+mod checkout;
 mod driver;
 mod error_kind;
 mod goose_adapter;
@@ -41,6 +44,7 @@ mod order_ids;
 mod scripted;
 mod service;
 mod session;
+mod three_ds;
 mod transport;
 
 pub use driver::{Driver, FlowMode};

@@ -14,6 +14,8 @@
 //! | double_submit | the same create twice at once, one key | either answer was a payment (original or replay) |
 //! | retry_same_key | create; on timeout/reset/5xx/`in_use` retry with the same key (3 attempts), then `GET /v1/idempotency-keys/{key}` | the create (or its stored answer) was a payment |
 //! | retry_new_key | create; on timeout/5xx retry with a fresh key each time (3 attempts) | the last answer was a payment |
+//! | three_ds | create with a card that asks for 3-D Secure, then the buyer completes the challenge or abandons it (`three_ds.rs`) | the challenge was completed and the amount captured |
+//! | checkout | a Stripe Checkout session for the order, paid on its page (`checkout.rs`) | the session completed |
 //!
 //! `retry_new_key` is the classic bug, played on purpose: when the first
 //! attempt's charge went through but its answer was lost, the retry charges
@@ -32,6 +34,7 @@ use super::native_answer::{Brief, PaymentReply};
 use super::order_ids::OrderPlan;
 use super::session::{FlowRun, Session};
 use super::transport::{ApiRequest, HttpMethod, Transport};
+use super::{checkout, three_ds};
 
 /// Create attempts the retrying flows make, the first included.
 pub const MAX_CREATE_ATTEMPTS: u32 = 3;
@@ -170,6 +173,8 @@ pub async fn play<T: Transport>(transport: &mut T, plan: &OrderPlan, due: Instan
         }
         FlowKind::RetrySameKey => (retry_same_key(&mut s).await, amount, 0),
         FlowKind::RetryNewKey => (retry_new_key(&mut s).await, amount, 0),
+        FlowKind::ThreeDs => three_ds::play(&mut s).await,
+        FlowKind::Checkout => checkout::play(&mut s).await,
     };
     s.finish(plan.flow.name(), merchant, result, capture, refund)
 }

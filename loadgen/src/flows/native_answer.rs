@@ -33,6 +33,9 @@ pub struct Brief {
     /// The answer stored under an idempotency key.
     #[serde(default)]
     pub response: Option<StoredBrief>,
+    /// The 3-D Secure page the buyer opens, while a payment `requires_action`.
+    #[serde(default)]
+    pub action_url: Option<String>,
 }
 
 /// The `error` object of an error answer.

@@ -18,6 +18,7 @@ pub(crate) mod salt {
     pub const PARTIAL: u64 = 0x9e37_79b9_0000_0004;
     pub const PARTIAL_AMOUNT: u64 = 0x9e37_79b9_0000_0005;
     pub const VOID: u64 = 0x9e37_79b9_0000_0006;
+    pub const ABANDON: u64 = 0x9e37_79b9_0000_0007;
 }
 
 /// A uniformly distributed 64-bit number fixed by `(seed, n, salt)`: splitmix64
@@ -114,6 +115,9 @@ pub struct OrderPlan {
     pub amount: i64,
     pub currency: String,
     pub flow: FlowKind,
+    /// A `three_ds` order whose buyer walks away from the challenge (`[load.three_ds]
+    /// abandon`), drawn per order so the same seed abandons the same orders.
+    pub abandons_challenge: bool,
 }
 
 impl OrderPlan {
@@ -126,6 +130,7 @@ impl OrderPlan {
             .unwrap_or(FlowKind::Purchase);
         let amount = draw_between(seed, n, salt::AMOUNT, load.amount_min, load.amount_max);
         let merchant = (draw(seed, n, salt::MERCHANT) % u64::from(load.merchants.max(1))) as u32;
+        let abandons_challenge = load.three_ds.abandons(draw(seed, n, salt::ABANDON));
         Self {
             n,
             seed,
@@ -134,6 +139,7 @@ impl OrderPlan {
             amount,
             currency: load.currency.clone(),
             flow,
+            abandons_challenge,
         }
     }
 

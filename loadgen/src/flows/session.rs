@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::outcomes::{Attempt, ClientResult, OrderOutcome};
+use crate::outcomes::{Attempt, ChallengeEnd, ClientResult, OrderOutcome};
 
 use super::error_kind::ErrorKind;
 use super::native_answer::{PaymentReply, read_reply};
@@ -55,6 +55,8 @@ pub struct Session<'t, T: Transport> {
     pub(super) timings: Vec<StepTiming>,
     /// When the next request is meant to go: the due time, until the first one is sent.
     next_intended: Option<Instant>,
+    /// How the order's 3-D Secure challenge ended, if its card asked for one.
+    pub(super) challenge: Option<ChallengeEnd>,
 }
 
 impl<'t, T: Transport> Session<'t, T> {
@@ -65,6 +67,7 @@ impl<'t, T: Transport> Session<'t, T> {
             attempts: Vec::with_capacity(2),
             timings: Vec::with_capacity(2),
             next_intended: Some(due),
+            challenge: None,
         }
     }
 
@@ -167,6 +170,7 @@ impl<'t, T: Transport> Session<'t, T> {
                 attempts: self.attempts,
                 // The driver knows the run's start; it fills this in.
                 first_sent_ms: None,
+                challenge: self.challenge,
             },
             timings: self.timings,
         }

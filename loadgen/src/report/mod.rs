@@ -39,6 +39,7 @@
 //! | `money.by_kind[]` | {`kind`, `orders`, `first_s`, `last_s`} | every violation kind found, with how many orders, and the earliest and latest time (seconds since the run's start; in a merge, each worker's own start) one of them sent its first request; times null for outcomes saved before loadgen kept them (violations also carry `first_sent_ms`) |
 //! | `money.unresolved_sample[]` | string | up to 100 order ids the client never learned the outcome of |
 //! | `money.disputes` | object | disputed orders, not violations: `won` (a `dispute_reversal` gave the funds back) and `open_or_lost`; absent when none |
+//! | `money.challenges` | object | 3-D Secure challenges (`three_ds` flow) by how they ended: `completed`, `abandoned`, `failed`, `unknown`; abandoned and failed ones are held to "no money moved"; absent when none |
 //! | `checks[]` | {`name`, `passed`, `observed`, `limit`, `detail`} | one per check; `limit` is null for report-only checks |
 //! | `gateway_windows[]` | {`kind`, `label`, `from_s`, `until_s`} | the scenario's `[[gateway.schedule]]` and `[[gateway.webhooks.outages]]` windows that overlapped the run: `kind` `outage` (its faults refuse every request), `brownout` or `webhook_outage`; `label` as the scenario wrote it (gateway time); `from_s`, `until_s` on the run's clock (`until_s` null: until the gateway stops); absent when none |
 //! | `gateway_lead_ms` | float | how long the embedded gateway had run when the run started (the windows are moved left by it); absent when loadgen did not start the gateway, and the windows are then placed as if it started with the run |
@@ -60,7 +61,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::latency::{LatencyRecorder, LatencySummary, SecondStats};
 use crate::outcomes::{OrderOutcome, OutcomeError};
-use crate::reconcile::{DisputeCounts, Reconciliation, Violation, ViolationCounts};
+use crate::reconcile::{
+    ChallengeCounts, DisputeCounts, Reconciliation, Violation, ViolationCounts,
+};
 use crate::thresholds::CheckResult;
 
 pub(crate) use gateway_windows::clock_note;
@@ -169,6 +172,9 @@ pub struct MoneySummary {
     /// Disputed orders by outcome (not violations); absent when none was disputed.
     #[serde(default, skip_serializing_if = "DisputeCounts::is_empty")]
     pub disputes: DisputeCounts,
+    /// 3-D Secure challenges by how they ended (not violations); absent when no order met one.
+    #[serde(default, skip_serializing_if = "ChallengeCounts::is_empty")]
+    pub challenges: ChallengeCounts,
 }
 
 impl MoneySummary {
@@ -187,6 +193,7 @@ impl MoneySummary {
             by_kind: kind_times(&rec.violations),
             unresolved_sample: rec.unresolved_sample.clone(),
             disputes: rec.disputes.clone(),
+            challenges: rec.challenges.clone(),
         }
     }
 }

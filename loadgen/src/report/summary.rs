@@ -100,6 +100,14 @@ pub fn render_summary(report: &RunReport) -> String {
                 d.won, d.open_or_lost
             );
         }
+        if !money.challenges.is_empty() {
+            let c = &money.challenges;
+            let _ = writeln!(
+                s,
+                "3-D Secure  completed {}, abandoned {}, failed {}, unknown {} (any money kept by an abandoned or failed one is an orphan charge)",
+                c.completed, c.abandoned, c.failed, c.unknown
+            );
+        }
         for v in money.violations.iter().take(VIOLATIONS_SHOWN) {
             let _ = writeln!(
                 s,

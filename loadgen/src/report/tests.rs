@@ -52,6 +52,7 @@ fn outcome(id: &str, flow: &str, keys: &[&str], result: ClientResult) -> OrderOu
             })
             .collect(),
         first_sent_ms: None,
+        challenge: None,
     }
 }
 

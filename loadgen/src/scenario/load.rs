@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::field::{FieldError, field_error};
 use super::mix::{FlowMix, FlowMixWeights};
+use super::three_ds::{ChallengeAnswers, RawThreeDs};
 use crate::pacing::ScheduleMath;
 
 /// The largest accepted arrival rate, orders per second.
@@ -50,6 +51,7 @@ pub(super) struct RawLoad {
     #[serde(default = "default_settle")]
     settle: String,
     mix: Option<FlowMixWeights>,
+    three_ds: Option<RawThreeDs>,
 }
 
 impl Default for RawLoad {
@@ -66,6 +68,7 @@ impl Default for RawLoad {
             timeout: default_timeout(),
             settle: default_settle(),
             mix: None,
+            three_ds: None,
         }
     }
 }
@@ -107,6 +110,7 @@ impl RawLoad {
             purchase: 1,
             ..FlowMixWeights::default()
         });
+        let three_ds = self.three_ds.unwrap_or_default().validate()?;
         LoadPlan {
             rate: self.rate,
             duration,
@@ -119,6 +123,7 @@ impl RawLoad {
             timeout,
             settle,
             mix: FlowMix::new(mix),
+            three_ds,
             schedule: placeholder_schedule(),
         }
         .checked(self.users, self.merchants)
@@ -152,6 +157,8 @@ pub struct LoadPlan {
     /// Wait after the run before the ledger is read.
     pub settle: Duration,
     pub mix: FlowMix,
+    /// How the `three_ds` flow's buyers answer their challenge (`[load.three_ds]`).
+    pub three_ds: ChallengeAnswers,
     /// Derived from rate and duration by validation.
     schedule: ScheduleMath,
 }

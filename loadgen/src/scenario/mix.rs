@@ -23,10 +23,15 @@ pub enum FlowKind {
     RetrySameKey,
     /// On an ambiguous failure, retry with a fresh key (the classic double-charge bug).
     RetryNewKey,
+    /// A purchase with a card that asks for 3-D Secure: the buyer completes the challenge,
+    /// or abandons it (`[load.three_ds] abandon`).
+    ThreeDs,
+    /// A Stripe Checkout session, paid on its hosted page's script endpoint.
+    Checkout,
 }
 
 impl FlowKind {
-    pub const ALL: [FlowKind; 7] = [
+    pub const ALL: [FlowKind; 9] = [
         FlowKind::Purchase,
         FlowKind::AuthCapture,
         FlowKind::AuthCancel,
@@ -34,6 +39,8 @@ impl FlowKind {
         FlowKind::DoubleSubmit,
         FlowKind::RetrySameKey,
         FlowKind::RetryNewKey,
+        FlowKind::ThreeDs,
+        FlowKind::Checkout,
     ];
 
     /// The name used in `[load.mix]`, reports and request names.
@@ -46,6 +53,8 @@ impl FlowKind {
             FlowKind::DoubleSubmit => "double_submit",
             FlowKind::RetrySameKey => "retry_same_key",
             FlowKind::RetryNewKey => "retry_new_key",
+            FlowKind::ThreeDs => "three_ds",
+            FlowKind::Checkout => "checkout",
         }
     }
 }
@@ -74,6 +83,10 @@ pub struct FlowMixWeights {
     pub retry_same_key: u32,
     #[serde(default)]
     pub retry_new_key: u32,
+    #[serde(default)]
+    pub three_ds: u32,
+    #[serde(default)]
+    pub checkout: u32,
 }
 
 impl FlowMixWeights {
@@ -86,6 +99,8 @@ impl FlowMixWeights {
             FlowKind::DoubleSubmit => self.double_submit,
             FlowKind::RetrySameKey => self.retry_same_key,
             FlowKind::RetryNewKey => self.retry_new_key,
+            FlowKind::ThreeDs => self.three_ds,
+            FlowKind::Checkout => self.checkout,
         }
     }
 }

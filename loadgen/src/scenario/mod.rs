@@ -28,6 +28,7 @@
 //!   top-level table check;
 //! - `load.rs`: `[load]`, the traffic of one run, and the flags that override it;
 //! - `mix.rs`: `[load.mix]`, the flow kinds and their weights (the flows pick from it);
+//! - `three_ds.rs`: `[load.three_ds]`, how the `three_ds` flow's buyers answer the challenge;
 //! - `capacity.rs`: `[capacity]`, the staircase `loadgen capacity` climbs (read only there);
 //! - `target.rs`: `[target]`, the request template of `--service` mode (read only there);
 //! - `template.rs`: the `{{placeholder}}` text both `[target]` and `[target.order]` fill in;
@@ -46,6 +47,7 @@ mod target;
 mod template;
 #[cfg(test)]
 mod tests;
+mod three_ds;
 
 use std::path::{Path, PathBuf};
 

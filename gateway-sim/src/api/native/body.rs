@@ -299,6 +299,7 @@ pub(super) fn parse_evidence(body: &Bytes) -> Result<DisputeAnswer, ApiError> {
     Ok(DisputeAnswer {
         evidence: Some(text),
         submit: b.submit.unwrap_or(true),
+        metadata: None,
     })
 }
 

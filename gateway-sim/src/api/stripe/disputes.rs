@@ -88,17 +88,24 @@ fn one(id: &str) -> Presentation {
 }
 
 /// `POST /v1/disputes/{id}`: `evidence[uncategorized_text]` and `submit`
-/// (default true), `metadata` accepted and not kept.
+/// (default true when evidence is given), and `metadata`, kept and shown. An update
+/// of the metadata alone submits nothing, so a decided dispute takes it too.
 fn update(id: &str, params: &Params) -> Result<(Operation, Presentation), ApiError> {
     params.only(&["evidence", "submit", "metadata", "expand"], false)?;
     params.expand(Expand::NONE)?;
-    params.metadata_patch()?;
+    let metadata = params.metadata_patch()?;
     let evidence = params.evidence_text(MAX_EVIDENCE)?;
-    let submit = params.boolean("submit")?.unwrap_or(true);
+    let submit = params
+        .boolean("submit")?
+        .unwrap_or(evidence.is_some() || metadata.is_none());
     let id = path_segment(id)?;
     let operation = Operation::AnswerDispute {
         id: id.clone(),
-        answer: DisputeAnswer { evidence, submit },
+        answer: DisputeAnswer {
+            evidence,
+            submit,
+            metadata,
+        },
     };
     Ok((operation, one(&id)))
 }
@@ -190,7 +197,11 @@ pub(super) fn dispute(p: &Payment, now: u64) -> Option<Value> {
         },
         "is_charge_refundable": d.status.is_closed() && d.withheld() == 0,
         "livemode": false,
-        "metadata": {},
+        "metadata": d
+            .metadata
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<Value>(m).ok())
+            .unwrap_or_else(|| json!({})),
         "payment_intent": stripe_id(p.id, INTENT),
         "reason": d.reason.as_str(),
         "status": d.status.as_str(),

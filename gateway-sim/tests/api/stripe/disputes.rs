@@ -275,3 +275,54 @@ async fn an_inquiry_moves_no_money_and_bad_input_is_refused() {
         .await;
     assert_eq!(refund.status, StatusCode::OK, "{}", refund.json);
 }
+
+#[tokio::test]
+async fn dispute_metadata_is_kept_shown_and_taken_even_once_decided() {
+    let app = spawn_app().await;
+    let pi = app.disputed_intent("900", "pm_card_createDispute").await;
+    app.advance_days(1).await;
+    let dp = id(&app.stripe_dispute_of(id(&pi)).await).to_string();
+
+    let noted = app
+        .form(
+            &format!("/v1/disputes/{dp}"),
+            &[("metadata[case]", "c-17"), ("metadata[owner]", "ops")],
+            None,
+        )
+        .await;
+    assert_eq!(noted.status, StatusCode::OK, "{}", noted.json);
+    assert_eq!(
+        noted.json["metadata"],
+        json!({"case": "c-17", "owner": "ops"})
+    );
+    assert_eq!(
+        noted.json["status"], "needs_response",
+        "metadata alone submits nothing"
+    );
+    let closed = app
+        .form(&format!("/v1/disputes/{dp}/close"), &[], None)
+        .await;
+    assert_eq!(closed.json["status"], "lost");
+    // A decided dispute takes no evidence, but the merchant's notes still change.
+    let renoted = app
+        .form(
+            &format!("/v1/disputes/{dp}"),
+            &[("metadata[owner]", ""), ("metadata[outcome]", "accepted")],
+            None,
+        )
+        .await;
+    assert_eq!(renoted.status, StatusCode::OK, "{}", renoted.json);
+    let read = app.stripe_get(&format!("/v1/disputes/{dp}"), &[]).await;
+    assert_eq!(
+        read.json["metadata"],
+        json!({"case": "c-17", "outcome": "accepted"})
+    );
+    let refused = app
+        .form(
+            &format!("/v1/disputes/{dp}"),
+            &[("evidence[uncategorized_text]", "winning_evidence")],
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.json);
+}
