@@ -16,6 +16,7 @@
 //!   append-only ledger, the simulator clock. Synchronous; knows no HTTP.
 //! - `control/`: `/_sim/*` (ledger, stats, config, reset, clock) and `/metrics`.
 //! - `workers.rs`: `[gateway.capacity]`'s workers and the queue before them.
+//! - `settlement_terms.rs`: `[gateway.settlement]` as the engine's settlement policy.
 //! - `state.rs`: the shared handle the server and control plane hold;
 //!   `response.rs`: replies as hyper responses; [`cli`]: the binary's command line.
 //!
@@ -50,6 +51,7 @@ mod control;
 mod engine;
 mod response;
 mod server;
+mod settlement_terms;
 mod state;
 mod webhooks;
 mod workers;
@@ -67,15 +69,17 @@ pub use behaviour::{
     DEFAULT_AUTHORIZATION_VALIDITY, DeclinesConfig, DeliveryFate, DisputesConfig, DistributionKind,
     Duplicate, Endpoint, EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig,
     OutageWindow, RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule,
+    SettlementConfig, DiscrepanciesConfig, FeeConfig,
     ThreeDsConfig, WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
     default_webhook_secret, load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use control::Stats;
 pub use engine::SimClock;
-pub use engine::ids::{MerchantId, PaymentId, RefundId};
+pub use engine::ids::{BalanceTransactionId, MerchantId, PaymentId, PayoutId, RefundId};
 pub use engine::money::Currency;
 pub use engine::{
     AuthenticationOutcome, CancellationReason, CaptureMethod, Cause, Challenge, Change, ChangeKind,
+    Balance, BalanceTransaction, DiscrepancyKind, Payout, PayoutStatus, ReportingCategory,
     Engine, EngineError, EntryKind, EntryReason, EventDialect, EventId, LedgerEntry, LedgerStats,
     NewPayment, Payment, PaymentMethod, PaymentStatus, Refund, RequestRef, ReturnTo, Verdict,
     WebhookEndpoint,

@@ -71,9 +71,9 @@ pub use payment::{
     PaymentUpdate, Refund, ReturnTo, Verdict,
 };
 pub use settlement::{
-    Balance, BalanceTransaction, DAY_MS, Discrepancy, DiscrepancyKind, DiscrepancyRates, Fee,
+    Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee,
     Payout, PayoutStatus, ReportRow, ReportSelection, ReportingCategory, SettlementPolicy,
-    TxnQuery, TxnSource, TxnStatus,
+    TxnQuery, TxnSource,
 };
 pub use stats::LedgerStats;
 pub use webhook_endpoints::{

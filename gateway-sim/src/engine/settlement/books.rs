@@ -99,6 +99,11 @@ impl Books {
         self.payout_index.get(&id).map(|&i| i as usize)
     }
 
+    /// Every account that has booked anything, in the order first booked.
+    pub(super) fn accounts(&self) -> impl Iterator<Item = (MerchantId, Currency)> + '_ {
+        self.accounts.iter().map(|a| (a.merchant, a.currency))
+    }
+
     /// The accounts' unpaid transactions, for the balance.
     pub(super) fn unpaid(&self) -> impl Iterator<Item = &BalanceTransaction> {
         self.accounts
@@ -159,7 +164,7 @@ impl Books {
             }
             DiscrepancyKind::FeeOff => {
                 // Off by 1 to 100 minor units, always over: the costly direction to miss.
-                txn.fee += 1 + (draw::mix(&[policy.seed, a, b, 0xfee]) % 100) as i64;
+                txn.fee += 1 + (draw::mix(&[policy.seed, 0xfee, words[0], words[1], words[2]]) % 100) as i64;
                 noted.fee = txn.fee;
                 self.push(txn, m.merchant_word);
             }
@@ -169,7 +174,10 @@ impl Books {
             }
             DiscrepancyKind::UnknownRow => {
                 let stranger = draw::id128(&[policy.seed, a, b, 0x0dd]);
-                let gross = 500 + (draw::mix(&[policy.seed, a, b, 0x9055]) % 9_500) as i64;
+                // Drawn from the order, not the ids, so the same orders get the same strangers.
+                let gross = 500
+                    + (draw::mix(&[policy.seed, 0x9055, words[0], words[1], words[2]]) % 9_500)
+                        as i64;
                 let fee = policy.fee_for(m.currency).on(gross);
                 let unknown = BalanceTransaction {
                     id: BalanceTransactionId(draw::id128(&[a, b, 0x0dd])),

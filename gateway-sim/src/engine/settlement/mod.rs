@@ -28,7 +28,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock};
 pub use balance_transaction::{BalanceTransaction, ReportingCategory, TxnSource, TxnStatus};
 pub use discrepancy::{Discrepancy, DiscrepancyKind};
 pub use payout::{Payout, PayoutStatus};
-pub use policy::{DAY_MS, DiscrepancyRates, Fee, SettlementPolicy};
+pub use policy::{DiscrepancyRates, Fee, SettlementPolicy};
 
 use super::ids::{BalanceTransactionId, MerchantId, PaymentId, PayoutId};
 use super::ledger::EntryKind;
@@ -208,18 +208,19 @@ impl Engine {
     pub fn balance(&self, merchant: MerchantId) -> Vec<Balance> {
         let books = self.books();
         let now = self.inner.clock.now_ms();
-        let mut out: Vec<Balance> = Vec::new();
+        // Every currency booked shows, paid out to zero or not.
+        let mut out: Vec<Balance> = books
+            .accounts()
+            .filter(|(m, _)| *m == merchant)
+            .map(|(_, currency)| Balance {
+                currency,
+                available: 0,
+                pending: 0,
+            })
+            .collect();
         for txn in books.unpaid().filter(|t| t.merchant == merchant) {
-            let at = match out.iter().position(|b| b.currency == txn.currency) {
-                Some(at) => at,
-                None => {
-                    out.push(Balance {
-                        currency: txn.currency,
-                        available: 0,
-                        pending: 0,
-                    });
-                    out.len() - 1
-                }
+            let Some(at) = out.iter().position(|b| b.currency == txn.currency) else {
+                continue;
             };
             match txn.status(now) {
                 TxnStatus::Available => out[at].available += txn.net(),
