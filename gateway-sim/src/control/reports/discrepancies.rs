@@ -25,6 +25,9 @@ struct Entry {
     /// The correctly booked transaction beside a duplicate or unknown row; the same as
     /// `balance_transaction` for the other kinds.
     original: String,
+    /// What it settles, as the report's `source_id` shows it (`ch_`, `re_`, `dp_`).
+    source: String,
+    reporting_category: &'static str,
     expected_fee: i64,
     fee: i64,
     payout: Option<String>,
@@ -45,6 +48,8 @@ pub(crate) fn answer_key(state: &SimState) -> Response<Body> {
             merchant: engine.merchant_api_key(d.merchant).to_string(),
             balance_transaction: d.balance_transaction.to_string(),
             original: d.original.to_string(),
+            source: super::payout_reconciliation::source_id(&d.source),
+            reporting_category: d.category.as_str(),
             expected_fee: d.expected_fee,
             fee: d.fee,
             payout: d.payout.map(|p| p.to_string()),

@@ -112,10 +112,7 @@ impl hyper::body::Body for ReportStream {
 
 fn render(out: &mut String, row: &ReportRow) {
     let t = &row.txn;
-    let source = match t.source {
-        TxnSource::Payment(p) => format!("ch_{}", digits(&p.to_string())),
-        other => other.engine_id(),
-    };
+    let source = source_id(&t.source);
     let (intent, charge) = match t.payment {
         Some(p) => {
             let d = digits(&p.to_string()).to_string();
@@ -144,6 +141,15 @@ fn render(out: &mut String, row: &ReportRow) {
             &order,
         ],
     );
+}
+
+/// What a transaction settles, as Stripe names it: a capture's charge `ch_`, a refund
+/// `re_`, a dispute `dp_`, a payout `po_`.
+pub(super) fn source_id(source: &TxnSource) -> String {
+    match source {
+        TxnSource::Payment(p) => format!("ch_{}", digits(&p.to_string())),
+        other => other.engine_id(),
+    }
 }
 
 /// A payment id's digits, without `pay_`.

@@ -149,6 +149,8 @@ impl Books {
             merchant: m.merchant,
             balance_transaction: id,
             original: id,
+            source,
+            category,
             expected_fee: fee,
             fee,
             payout: None,
@@ -189,6 +191,7 @@ impl Books {
                     ..txn.clone()
                 };
                 noted.balance_transaction = unknown.id;
+                noted.source = unknown.source;
                 noted.expected_fee = fee;
                 noted.fee = fee;
                 self.push(txn, m.merchant_word);

@@ -3,6 +3,7 @@
 //! reference or payment, what kind of movement, which one of its kind), so the same orders get
 //! the same mistakes whatever order the requests arrived in.
 
+use super::balance_transaction::{ReportingCategory, TxnSource};
 use super::draw;
 use super::policy::DiscrepancyRates;
 use crate::engine::ids::{BalanceTransactionId, MerchantId, PayoutId};
@@ -56,6 +57,10 @@ pub struct Discrepancy {
     /// The transaction the mistake was made on (for a duplicate or unknown row, the one
     /// booked correctly beside it; for the others, the same as `balance_transaction`).
     pub original: BalanceTransactionId,
+    /// What the transaction at fault settles, and how it is reported: for a missing row,
+    /// the only handle a merchant has (its transaction was never booked).
+    pub source: TxnSource,
+    pub category: ReportingCategory,
     /// The fee the schedule asks, and the fee booked (they differ for `fee_off` only).
     pub expected_fee: i64,
     pub fee: i64,
