@@ -66,11 +66,11 @@ use tokio::task::JoinHandle;
 pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
 pub use behaviour::{
     AmountRule, AuthorizationsConfig, BehaviourConfig, CapacityConfig, ConfigError,
-    DEFAULT_AUTHORIZATION_VALIDITY, DeclinesConfig, DeliveryFate, DisputesConfig, DistributionKind,
-    Duplicate, Endpoint, EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig,
-    OutageWindow, RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule,
-    SettlementConfig, DiscrepanciesConfig, FeeConfig,
-    ThreeDsConfig, WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
+    DEFAULT_AUTHORIZATION_VALIDITY, DeclinesConfig, DeliveryFate, DiscrepanciesConfig,
+    DisputesConfig, DistributionKind, Duplicate, Endpoint, EndpointConfig, EndpointsConfig,
+    FaultKind, FaultsConfig, FeeConfig, LatencyConfig, OutageWindow, RateLimitConfig, RetryConfig,
+    ScenarioBehaviour, ScheduleWindow, SequenceRule, SettlementConfig, ThreeDsConfig,
+    WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
     default_webhook_secret, load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use control::Stats;
@@ -78,10 +78,10 @@ pub use engine::SimClock;
 pub use engine::ids::{BalanceTransactionId, MerchantId, PaymentId, PayoutId, RefundId};
 pub use engine::money::Currency;
 pub use engine::{
-    AuthenticationOutcome, CancellationReason, CaptureMethod, Cause, Challenge, Change, ChangeKind,
-    Balance, BalanceTransaction, DiscrepancyKind, Payout, PayoutStatus, ReportingCategory,
-    Engine, EngineError, EntryKind, EntryReason, EventDialect, EventId, LedgerEntry, LedgerStats,
-    NewPayment, Payment, PaymentMethod, PaymentStatus, Refund, RequestRef, ReturnTo, Verdict,
+    AuthenticationOutcome, Balance, BalanceTransaction, CancellationReason, CaptureMethod, Cause,
+    Challenge, Change, ChangeKind, DiscrepancyKind, Engine, EngineError, EntryKind, EntryReason,
+    EventDialect, EventId, LedgerEntry, LedgerStats, NewPayment, Payment, PaymentMethod,
+    PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef, ReturnTo, Verdict,
     WebhookEndpoint,
 };
 pub use server::Unanswered;

@@ -71,10 +71,18 @@ async fn every_mistake_is_found_as_often_as_the_answer_key_says() {
     for kind in KINDS {
         let key = settlement.key_counts[kind];
         assert!(key > 0, "{kind} never drawn over 400 orders");
-        assert_eq!(settlement.findings.count(kind), key, "{kind}: {:?}", settlement.findings);
+        assert_eq!(
+            settlement.findings.count(kind),
+            key,
+            "{kind}: {:?}",
+            settlement.findings
+        );
     }
     assert!(settlement.findings.payout_mismatches.is_empty());
-    assert_eq!(settlement.findings.banked, settlement.findings.banked_rows_net);
+    assert_eq!(
+        settlement.findings.banked,
+        settlement.findings.banked_rows_net
+    );
     assert!(settlement.passed());
 }
 
@@ -92,9 +100,17 @@ async fn a_clean_gateway_settles_without_findings_and_the_cli_passes() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for kind in KINDS {
-        assert!(stdout.contains(&format!("{kind:<14} found      0  answer key      0  ok")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{kind:<14} found      0  answer key      0  ok")),
+            "{stdout}"
+        );
     }
 }
 
@@ -134,8 +150,13 @@ async fn score_grades_flagged_ids_per_kind_and_fails_under_the_thresholds() {
         .collect();
     std::fs::write(&half, format!("id,kind\n{fee_only}txn_invented,late\n")).unwrap();
 
-    let scores = loadgen::settle::score_file(&sim.url(), None, &perfect).await.unwrap();
-    assert!(scores.iter().all(|s| s.precision == 1.0 && s.recall == 1.0), "{scores:?}");
+    let scores = loadgen::settle::score_file(&sim.url(), None, &perfect)
+        .await
+        .unwrap();
+    assert!(
+        scores.iter().all(|s| s.precision == 1.0 && s.recall == 1.0),
+        "{scores:?}"
+    );
     let scores: BTreeMap<String, (f64, f64)> = loadgen::settle::score_file(&sim.url(), None, &half)
         .await
         .unwrap()

@@ -54,10 +54,10 @@ pub use events::{
 };
 pub use operation::{CheckoutOperation, Operation, Outcome};
 pub use reply::Reply;
-pub use settlement::{SettlementRead, SettlementView};
 pub(crate) use request::path_segment;
 pub use request::{Incoming, bearer_api_key, query_param};
 pub use return_url::check_return_url;
+pub use settlement::{SettlementRead, SettlementView};
 pub(crate) use stripe::checkout_session_json;
 
 /// The doors, asked in order. The native API comes first: its paths are the

@@ -40,8 +40,8 @@ mod latency;
 pub mod rate_limit;
 mod rng;
 mod scenario_file;
-mod settlement;
 pub mod seen;
+mod settlement;
 mod validate;
 mod webhooks;
 

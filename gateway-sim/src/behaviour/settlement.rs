@@ -126,7 +126,11 @@ mod tests {
     fn defaults_are_stripes_standard_terms() {
         let config = SettlementConfig::default();
         assert_eq!(
-            (config.delay_days(), config.payout_hour(), config.arrival_days()),
+            (
+                config.delay_days(),
+                config.payout_hour(),
+                config.arrival_days()
+            ),
             (2, 0, 1)
         );
         assert_eq!(config.dispute_fee(), 1500);
@@ -138,13 +142,22 @@ mod tests {
         let cases = [
             ("payout_hour = 24", "gateway.settlement.payout_hour"),
             ("delay_days = 91", "gateway.settlement.delay_days"),
-            ("payout_failure_rate = 1.5", "gateway.settlement.payout_failure_rate"),
-            ("fees.USD = { percent_bps = 290, fixed = 30 }", "gateway.settlement.fees.USD"),
+            (
+                "payout_failure_rate = 1.5",
+                "gateway.settlement.payout_failure_rate",
+            ),
+            (
+                "fees.USD = { percent_bps = 290, fixed = 30 }",
+                "gateway.settlement.fees.USD",
+            ),
             (
                 "fees.usd = { percent_bps = 10001, fixed = 30 }",
                 "gateway.settlement.fees.usd.percent_bps",
             ),
-            ("discrepancies.late = -0.1", "gateway.settlement.discrepancies.late"),
+            (
+                "discrepancies.late = -0.1",
+                "gateway.settlement.discrepancies.late",
+            ),
             (
                 "discrepancies.late = 0.6\ndiscrepancies.fee_off = 0.6",
                 "gateway.settlement.discrepancies",

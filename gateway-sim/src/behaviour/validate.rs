@@ -145,7 +145,10 @@ fn validate_settlement(config: &SettlementConfig, path: &str) -> Result<(), Conf
         if days.is_some_and(|d| d > super::settlement::MAX_DAYS) {
             return Err(ConfigError::new(
                 format!("{path}.{name}"),
-                format!("must be from 0 to {} whole days", super::settlement::MAX_DAYS),
+                format!(
+                    "must be from 0 to {} whole days",
+                    super::settlement::MAX_DAYS
+                ),
             ));
         }
     }
@@ -155,13 +158,19 @@ fn validate_settlement(config: &SettlementConfig, path: &str) -> Result<(), Conf
             "is an hour of the day, from 0 to 23 (UTC, simulator time)",
         ));
     }
-    if config.dispute_fee.is_some_and(|f| !(0..=1_000_000).contains(&f)) {
+    if config
+        .dispute_fee
+        .is_some_and(|f| !(0..=1_000_000).contains(&f))
+    {
         return Err(ConfigError::new(
             format!("{path}.dispute_fee"),
             "is minor units, from 0 to 1000000",
         ));
     }
-    validate_probability(config.payout_failure_rate, format!("{path}.payout_failure_rate"))?;
+    validate_probability(
+        config.payout_failure_rate,
+        format!("{path}.payout_failure_rate"),
+    )?;
     for (currency, fee) in &config.fees {
         let field = format!("{path}.fees.{currency}");
         let named = currency == "default"
@@ -193,7 +202,9 @@ fn validate_settlement(config: &SettlementConfig, path: &str) -> Result<(), Conf
     if total > 1.0 + 1e-9 {
         return Err(ConfigError::new(
             format!("{path}.discrepancies"),
-            format!("the probabilities add up to {total}; at most one mistake is made per transaction, so they must add up to at most 1"),
+            format!(
+                "the probabilities add up to {total}; at most one mistake is made per transaction, so they must add up to at most 1"
+            ),
         ));
     }
     Ok(())

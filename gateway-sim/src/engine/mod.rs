@@ -71,9 +71,8 @@ pub use payment::{
     PaymentUpdate, Refund, ReturnTo, Verdict,
 };
 pub use settlement::{
-    Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee,
-    Payout, PayoutStatus, ReportRow, ReportSelection, ReportingCategory, SettlementPolicy,
-    TxnQuery, TxnSource,
+    Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee, Payout, PayoutStatus,
+    ReportRow, ReportSelection, ReportingCategory, SettlementPolicy, TxnQuery, TxnSource,
 };
 pub use stats::LedgerStats;
 pub use webhook_endpoints::{

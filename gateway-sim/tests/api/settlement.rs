@@ -76,7 +76,11 @@ async fn a_capture_books_its_fee_and_waits_the_settlement_delay() {
     assert_eq!(t["status"], "pending");
     let created = t["created"].as_u64().unwrap();
     let available_on = t["available_on"].as_u64().unwrap();
-    assert_eq!(available_on, (created / DAY + 2) * DAY, "midnight, two days on");
+    assert_eq!(
+        available_on,
+        (created / DAY + 2) * DAY,
+        "midnight, two days on"
+    );
 
     let balance = app.list("/v1/balance").await;
     assert_eq!(balance[0]["pending"], 9_680);
@@ -103,9 +107,17 @@ async fn fees_follow_the_configured_schedule_per_currency() {
         .list("/v1/balance-transactions")
         .await
         .iter()
-        .map(|t| (t["currency"].as_str().unwrap().to_string(), t["fee"].as_i64().unwrap()))
+        .map(|t| {
+            (
+                t["currency"].as_str().unwrap().to_string(),
+                t["fee"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(fees, BTreeMap::from([("eur".into(), 7), ("usd".into(), 105)]));
+    assert_eq!(
+        fees,
+        BTreeMap::from([("eur".into(), 7), ("usd".into(), 105)])
+    );
 }
 
 #[tokio::test]
@@ -113,7 +125,9 @@ async fn advancing_the_clock_pays_the_available_balance_out() {
     let app = spawn_app().await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        let p = app.create_payment(10_000, true, &format!("order-{n}")).await;
+        let p = app
+            .create_payment(10_000, true, &format!("order-{n}"))
+            .await;
         ids.push(p["id"].as_str().unwrap().to_string());
     }
     app.refund(&ids[0], 2_000).await;
@@ -133,14 +147,29 @@ async fn advancing_the_clock_pays_the_available_balance_out() {
     assert_eq!(rows.len(), 4);
     let net: i64 = rows.iter().map(|r| r["net"].as_i64().unwrap()).sum();
     assert_eq!(net, po["amount"].as_i64().unwrap());
-    let refund = rows.iter().find(|r| r["reporting_category"] == "refund").unwrap();
-    assert_eq!((refund["amount"].as_i64(), refund["fee"].as_i64()), (Some(-2_000), Some(0)));
+    let refund = rows
+        .iter()
+        .find(|r| r["reporting_category"] == "refund")
+        .unwrap();
+    assert_eq!(
+        (refund["amount"].as_i64(), refund["fee"].as_i64()),
+        (Some(-2_000), Some(0))
+    );
 
     let balance = app.list("/v1/balance").await;
-    assert_eq!((balance[0]["available"].as_i64(), balance[0]["pending"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (
+            balance[0]["available"].as_i64(),
+            balance[0]["pending"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
     let one = app.get(&format!("/v1/payouts/{po_id}")).await;
     assert_eq!(one.json["id"], po_id);
-    assert_eq!(app.get("/v1/payouts/po_nothing").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/v1/payouts/po_nothing").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -151,27 +180,39 @@ async fn a_returned_payout_gives_the_money_back_to_the_next_one() {
     app.advance(3 * DAY).await;
 
     let payouts = app.list("/v1/payouts").await;
-    assert_eq!(payouts.len(), 2, "the return is paid out again at once: {payouts:?}");
+    assert_eq!(
+        payouts.len(),
+        2,
+        "the return is paid out again at once: {payouts:?}"
+    );
     let (again, failed) = (&payouts[0], &payouts[1]);
     assert_eq!(failed["status"], "failed");
     assert!(failed["failure_code"].is_string());
     assert_eq!(again["status"], "pending");
     assert_eq!(again["amount"], failed["amount"]);
     let rows = app
-        .list(&format!("/v1/balance-transactions?payout={}", again["id"].as_str().unwrap()))
+        .list(&format!(
+            "/v1/balance-transactions?payout={}",
+            again["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["reporting_category"], "payout_reversal");
     assert_eq!(rows[0]["id"], failed["failure_balance_transaction"]);
     let statement = app.text("/_sim/reports/bank_statement").await;
-    assert_eq!(statement.lines().count(), 1, "nothing reached the bank: {statement}");
+    assert_eq!(
+        statement.lines().count(),
+        1,
+        "nothing reached the bank: {statement}"
+    );
 }
 
 #[tokio::test]
 async fn the_report_itemizes_each_payout_with_its_orders() {
     let app = spawn_app().await;
     for n in 0..5 {
-        app.create_payment(1_000 + n, true, &format!("order-{n}")).await;
+        app.create_payment(1_000 + n, true, &format!("order-{n}"))
+            .await;
     }
     app.advance(3 * DAY).await;
 
@@ -179,27 +220,51 @@ async fn the_report_itemizes_each_payout_with_its_orders() {
     assert!(csv.starts_with("automatic_payout_id,automatic_payout_effective_at,balance_transaction_id,created,available_on,currency,gross,fee,net,reporting_category,source_id,description,payment_intent_id,charge_id,payment_metadata[order_id]\n"));
     let rows = rows(&csv);
     assert_eq!(rows.len(), 5);
-    let mut orders: Vec<&str> = rows.iter().map(|r| r["payment_metadata[order_id]"].as_str()).collect();
+    let mut orders: Vec<&str> = rows
+        .iter()
+        .map(|r| r["payment_metadata[order_id]"].as_str())
+        .collect();
     orders.sort();
-    assert_eq!(orders, ["order-0", "order-1", "order-2", "order-3", "order-4"]);
+    assert_eq!(
+        orders,
+        ["order-0", "order-1", "order-2", "order-3", "order-4"]
+    );
     let payout = app.list("/v1/payouts").await[0].clone();
     let net: i64 = rows.iter().map(|r| r["net"].parse::<i64>().unwrap()).sum();
     assert_eq!(net, payout["amount"].as_i64().unwrap());
-    assert!(rows.iter().all(|r| r["automatic_payout_id"] == payout["id"].as_str().unwrap()));
+    assert!(
+        rows.iter()
+            .all(|r| r["automatic_payout_id"] == payout["id"].as_str().unwrap())
+    );
 
     let one = app
-        .text(&format!("/_sim/reports/payout_reconciliation?payout={}", payout["id"].as_str().unwrap()))
+        .text(&format!(
+            "/_sim/reports/payout_reconciliation?payout={}",
+            payout["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(one, csv);
-    let none = app.text("/_sim/reports/payout_reconciliation?from=0&to=1").await;
+    let none = app
+        .text("/_sim/reports/payout_reconciliation?from=0&to=1")
+        .await;
     assert_eq!(none.lines().count(), 1, "only the header");
-    let bad = app.get("/_sim/reports/payout_reconciliation?from=yesterday").await;
+    let bad = app
+        .get("/_sim/reports/payout_reconciliation?from=yesterday")
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    let missing = app.get("/_sim/reports/payout_reconciliation?payout=po_x").await;
+    let missing = app
+        .get("/_sim/reports/payout_reconciliation?payout=po_x")
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     let statement = rows_of_statement(&app.text("/_sim/reports/bank_statement").await);
-    assert_eq!(statement, vec![(payout["id"].as_str().unwrap().to_string(), payout["amount"].as_i64().unwrap())]);
+    assert_eq!(
+        statement,
+        vec![(
+            payout["id"].as_str().unwrap().to_string(),
+            payout["amount"].as_i64().unwrap()
+        )]
+    );
 }
 
 fn rows_of_statement(csv: &str) -> Vec<(String, i64)> {
@@ -215,17 +280,30 @@ const MISTAKES: &str = "[gateway.settlement.discrepancies]\nmissing_row = 0.1\nd
 async fn mistakes_on_purpose_stay_consistent_with_the_money_and_are_in_the_answer_key() {
     let app = spawn_app_with_behaviour(MISTAKES).await;
     for n in 0..200 {
-        app.create_payment(10_000, true, &format!("order-{n}")).await;
+        app.create_payment(10_000, true, &format!("order-{n}"))
+            .await;
     }
     app.advance(5 * DAY).await;
 
     let key = app.get("/_sim/reports/discrepancies").await.json;
     let counts = &key["counts"];
-    for kind in ["missing_row", "duplicate_row", "fee_off", "late", "unknown_row"] {
-        assert!(counts[kind].as_u64().unwrap() > 0, "{kind} never drawn: {counts}");
+    for kind in [
+        "missing_row",
+        "duplicate_row",
+        "fee_off",
+        "late",
+        "unknown_row",
+    ] {
+        assert!(
+            counts[kind].as_u64().unwrap() > 0,
+            "{kind} never drawn: {counts}"
+        );
     }
     let report = rows(&app.text("/_sim/reports/payout_reconciliation").await);
-    let listed: Vec<&str> = report.iter().map(|r| r["balance_transaction_id"].as_str()).collect();
+    let listed: Vec<&str> = report
+        .iter()
+        .map(|r| r["balance_transaction_id"].as_str())
+        .collect();
     for d in key["discrepancies"].as_array().unwrap() {
         let txn = d["balance_transaction"].as_str().unwrap();
         let in_report = listed.contains(&txn);
@@ -234,20 +312,29 @@ async fn mistakes_on_purpose_stay_consistent_with_the_money_and_are_in_the_answe
             "fee_off" => {
                 assert!(in_report);
                 assert_ne!(d["fee"], d["expected_fee"]);
-                let row = report.iter().find(|r| r["balance_transaction_id"] == txn).unwrap();
+                let row = report
+                    .iter()
+                    .find(|r| r["balance_transaction_id"] == txn)
+                    .unwrap();
                 assert_eq!(row["fee"], d["fee"].to_string());
             }
             _ => assert!(in_report, "{d}"),
         }
     }
-    let captures = report.iter().filter(|r| r["reporting_category"] == "charge").count() as u64;
+    let captures = report
+        .iter()
+        .filter(|r| r["reporting_category"] == "charge")
+        .count() as u64;
     let expected = 200 - counts["missing_row"].as_u64().unwrap()
         + counts["duplicate_row"].as_u64().unwrap()
         + counts["unknown_row"].as_u64().unwrap();
     assert_eq!(captures, expected);
 
     // What reached the bank is what the report adds up to, mistakes included.
-    let report_net: i64 = report.iter().map(|r| r["net"].parse::<i64>().unwrap()).sum();
+    let report_net: i64 = report
+        .iter()
+        .map(|r| r["net"].parse::<i64>().unwrap())
+        .sum();
     let banked: i64 = rows_of_statement(&app.text("/_sim/reports/bank_statement").await)
         .iter()
         .map(|(_, amount)| amount)
@@ -261,16 +348,26 @@ async fn the_same_seed_and_orders_make_the_same_mistakes_whatever_the_order() {
     for order in [(0..60).collect::<Vec<_>>(), (0..60).rev().collect()] {
         let app = spawn_app_with_behaviour(MISTAKES).await;
         for n in order {
-            app.create_payment(10_000, true, &format!("order-{n}")).await;
+            app.create_payment(10_000, true, &format!("order-{n}"))
+                .await;
         }
         app.advance(5 * DAY).await;
         let report = rows(&app.text("/_sim/reports/payout_reconciliation").await);
         let mut by_order: Vec<(String, String, String)> = report
             .iter()
-            .map(|r| (r["payment_metadata[order_id]"].clone(), r["fee"].clone(), r["reporting_category"].clone()))
+            .map(|r| {
+                (
+                    r["payment_metadata[order_id]"].clone(),
+                    r["fee"].clone(),
+                    r["reporting_category"].clone(),
+                )
+            })
             .collect();
         by_order.sort();
-        kinds.push((app.get("/_sim/reports/discrepancies").await.json["counts"].clone(), by_order));
+        kinds.push((
+            app.get("/_sim/reports/discrepancies").await.json["counts"].clone(),
+            by_order,
+        ));
     }
     assert_eq!(kinds[0], kinds[1]);
 }
@@ -288,5 +385,8 @@ async fn settlement_tables_that_cannot_run_are_refused_by_field() {
         .unwrap();
     assert_eq!(a.status(), StatusCode::BAD_REQUEST);
     let body: Value = a.json().await.unwrap();
-    assert!(body.to_string().contains("gateway.settlement.payout_hour"), "{body}");
+    assert!(
+        body.to_string().contains("gateway.settlement.payout_hour"),
+        "{body}"
+    );
 }

@@ -15,7 +15,13 @@ use serde::Serialize;
 use super::csv::{ReportLine, StatementLine};
 use super::terms::{DAY, Terms};
 
-pub const KINDS: [&str; 5] = ["missing_row", "duplicate_row", "fee_off", "late", "unknown_row"];
+pub const KINDS: [&str; 5] = [
+    "missing_row",
+    "duplicate_row",
+    "fee_off",
+    "late",
+    "unknown_row",
+];
 
 /// What the check found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -91,7 +97,11 @@ pub fn check(
         let known = !row.charge.is_empty() && merchant_of.contains_key(digits(&row.charge));
         let is_payout = row.category.starts_with("payout");
         if !known && !is_payout {
-            flag("unknown_row", row.balance_transaction.clone(), &mut findings);
+            flag(
+                "unknown_row",
+                row.balance_transaction.clone(),
+                &mut findings,
+            );
         }
         if let Some(category) = KNOWN_CATEGORIES.iter().find(|c| **c == row.category)
             && known
@@ -111,7 +121,11 @@ pub fn check(
         let (all, due) = expected.get(&key).copied().unwrap_or_default();
         let rows = rows_of.get(&key).map_or(&[][..], Vec::as_slice);
         for extra in rows.iter().skip(all) {
-            flag("duplicate_row", extra.balance_transaction.clone(), &mut findings);
+            flag(
+                "duplicate_row",
+                extra.balance_transaction.clone(),
+                &mut findings,
+            );
         }
         for _ in rows.len()..due {
             flag("missing_row", format!("ch_{}", key.0), &mut findings);
@@ -149,7 +163,10 @@ pub fn check(
     for line in statement {
         findings.payouts_paid += 1;
         findings.banked += line.amount;
-        let rows_net = net_of.get(line.payout.as_str()).copied().unwrap_or_default();
+        let rows_net = net_of
+            .get(line.payout.as_str())
+            .copied()
+            .unwrap_or_default();
         findings.banked_rows_net += rows_net;
         if rows_net != line.amount {
             findings.payout_mismatches.push(line.payout.clone());
@@ -212,7 +229,11 @@ mod tests {
             net: gross - fee,
             category: category.into(),
             source: format!("ch_{payment}"),
-            charge: if payment.is_empty() { String::new() } else { format!("ch_{payment}") },
+            charge: if payment.is_empty() {
+                String::new()
+            } else {
+                format!("ch_{payment}")
+            },
             order_id: String::new(),
         }
     }
@@ -238,7 +259,13 @@ mod tests {
             row("txn_1", "A", "charge", 10_000, 320, 2 * DAY),
             row("txn_2", "B", "charge", 1_000, 59, 2 * DAY),
         ];
-        let f = check(&ledger, &report, &[statement("po_172800", 10_621)], &Terms::default(), 10 * DAY);
+        let f = check(
+            &ledger,
+            &report,
+            &[statement("po_172800", 10_621)],
+            &Terms::default(),
+            10 * DAY,
+        );
         assert!(f.found.values().all(Vec::is_empty), "{f:?}");
         assert!(f.payout_mismatches.is_empty());
         assert_eq!((f.banked, f.banked_rows_net), (10_621, 10_621));
@@ -262,7 +289,13 @@ mod tests {
             row("txn_d", "D", "charge", 10_000, 320, 3 * DAY),
             row("txn_x", "", "charge", 700, 50, 3 * DAY),
         ];
-        let f = check(&ledger, &report, &[statement("po_172800", 1)], &Terms::default(), 10 * DAY);
+        let f = check(
+            &ledger,
+            &report,
+            &[statement("po_172800", 1)],
+            &Terms::default(),
+            10 * DAY,
+        );
         assert_eq!(f.found["missing_row"], ["ch_A"]);
         assert_eq!(f.found["duplicate_row"], ["txn_b2"]);
         assert_eq!(f.found["fee_off"], ["txn_c"]);

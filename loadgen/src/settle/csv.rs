@@ -116,7 +116,9 @@ impl Reader<'_> {
     fn time(&self, column: &str) -> Result<u64, CsvError> {
         let v = self.text(column)?;
         unix_seconds(&v).ok_or_else(|| {
-            self.err(format!("`{column}` is not a time YYYY-MM-DD HH:MM:SS: {v:?}"))
+            self.err(format!(
+                "`{column}` is not a time YYYY-MM-DD HH:MM:SS: {v:?}"
+            ))
         })
     }
 }

@@ -51,7 +51,10 @@ pub struct Flag {
 pub fn read_flags(text: &str) -> Vec<Flag> {
     text.lines()
         .filter_map(|line| {
-            let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
+            let fields: Vec<&str> = line
+                .split(',')
+                .map(|f| f.trim().trim_matches('"'))
+                .collect();
             let id = fields.iter().find(|f| {
                 ["txn_", "ch_", "re_", "dp_", "po_"]
                     .iter()
@@ -145,7 +148,10 @@ mod tests {
         let flags = read_flags("id,kind\nch_m,missing_row\ntxn_f\ntxn_nothing,fee_off\n");
         let scores = score(&key(), &flags);
         let of = |k: &str| scores.iter().find(|s| s.kind == k).unwrap().clone();
-        assert_eq!((of("missing_row").precision, of("missing_row").recall), (1.0, 1.0));
+        assert_eq!(
+            (of("missing_row").precision, of("missing_row").recall),
+            (1.0, 1.0)
+        );
         assert_eq!((of("fee_off").precision, of("fee_off").recall), (0.5, 0.5));
         assert_eq!((of("late").precision, of("late").recall), (1.0, 1.0));
     }
@@ -156,6 +162,10 @@ mod tests {
         let scores = score(&key(), &flags);
         let fee = scores.iter().find(|s| s.kind == "fee_off").unwrap();
         assert_eq!((fee.true_positives, fee.flagged), (1, 2));
-        assert!(scores.iter().any(|s| s.kind == "unattributed" && s.precision == 0.0));
+        assert!(
+            scores
+                .iter()
+                .any(|s| s.kind == "unattributed" && s.precision == 0.0)
+        );
     }
 }

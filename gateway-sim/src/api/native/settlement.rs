@@ -15,7 +15,11 @@ const FILTERS: [&str; 5] = ["payout", "type", "source", "created_gte", "created_
 /// `GET /v1/balance-transactions?payout=&type=&source=&created_gte=&created_lte=`; unknown
 /// parameters are refused, so a misspelt filter never lists everything.
 pub(super) fn query(query: Option<&str>) -> Result<TxnQuery, ApiError> {
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let key = pair.split_once('=').map_or(pair, |(key, _)| key);
         if !FILTERS.contains(&key) {
             return Err(ApiError::invalid(

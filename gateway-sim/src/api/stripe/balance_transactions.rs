@@ -123,15 +123,13 @@ fn show_list(
         return None;
     };
     let now = now_ms(engine);
-    Some(
-        match presentation.page().slice(all, |t| t.id.to_string()) {
-            Some((items, has_more)) => {
-                let data = items.iter().map(|t| balance_transaction(t, now)).collect();
-                shown(list_json(presentation.url, data, has_more))
-            }
-            None => presentation.missing(),
-        },
-    )
+    Some(match presentation.page().slice(all, |t| t.id.to_string()) {
+        Some((items, has_more)) => {
+            let data = items.iter().map(|t| balance_transaction(t, now)).collect();
+            shown(list_json(presentation.url, data, has_more))
+        }
+        None => presentation.missing(),
+    })
 }
 
 /// The Stripe id of what a transaction settles: a capture's charge, a refund, a dispute,

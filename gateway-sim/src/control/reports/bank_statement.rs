@@ -21,7 +21,14 @@ pub(crate) fn bank_statement(state: &SimState, query: Option<&str>) -> Response<
     let mut out = String::new();
     csv::row(
         &mut out,
-        &["value_date", "account", "description", "reference", "amount", "currency"],
+        &[
+            "value_date",
+            "account",
+            "description",
+            "reference",
+            "amount",
+            "currency",
+        ],
     );
     for p in payouts
         .iter()

@@ -36,8 +36,10 @@ struct Entry {
 pub(crate) fn answer_key(state: &SimState) -> Response<Body> {
     let engine = super::settled(state);
     let found = engine.discrepancies();
-    let mut counts: BTreeMap<&'static str, usize> =
-        DiscrepancyKind::ALL.iter().map(|k| (k.as_str(), 0)).collect();
+    let mut counts: BTreeMap<&'static str, usize> = DiscrepancyKind::ALL
+        .iter()
+        .map(|k| (k.as_str(), 0))
+        .collect();
     for d in &found {
         *counts.entry(d.kind.as_str()).or_default() += 1;
     }

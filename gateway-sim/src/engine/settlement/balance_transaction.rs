@@ -1,7 +1,9 @@
 //! A balance transaction: one movement of the merchant's balance at the processor, with its
 //! fee and the day it becomes available, and what it settles. Plain data.
 
-use crate::engine::ids::{BalanceTransactionId, DisputeId, MerchantId, PaymentId, PayoutId, RefundId};
+use crate::engine::ids::{
+    BalanceTransactionId, DisputeId, MerchantId, PaymentId, PayoutId, RefundId,
+};
 use crate::engine::money::Currency;
 
 /// Stripe's `reporting_category`: what the movement is, for accounting.

@@ -12,7 +12,9 @@ use super::discrepancy::{self, Discrepancy, DiscrepancyKind};
 use super::draw;
 use super::payout::{FAILURE_CODES, Payout, PayoutStatus};
 use super::policy::{DAY_MS, SettlementPolicy};
-use crate::engine::ids::{BalanceTransactionId, DisputeId, MerchantId, PaymentId, PayoutId, RefundId};
+use crate::engine::ids::{
+    BalanceTransactionId, DisputeId, MerchantId, PaymentId, PayoutId, RefundId,
+};
 use crate::engine::ledger::EntryKind;
 use crate::engine::money::Currency;
 
@@ -85,7 +87,11 @@ fn terms(m: &Movement, policy: &SettlementPolicy) -> Option<(ReportingCategory, 
 
 /// The id of the transaction a payment's movement books as: derived, so a charge can name
 /// its transaction without asking the books.
-pub(crate) fn txn_id(payment: PaymentId, category: ReportingCategory, ordinal: u32) -> BalanceTransactionId {
+pub(crate) fn txn_id(
+    payment: PaymentId,
+    category: ReportingCategory,
+    ordinal: u32,
+) -> BalanceTransactionId {
     let [a, b] = draw::words(payment.0);
     BalanceTransactionId(draw::id128(&[a, b, category as u64, u64::from(ordinal)]))
 }
@@ -118,7 +124,9 @@ impl Books {
         };
         let id = txn_id(m.payment, category, m.ordinal);
         let source = match category {
-            ReportingCategory::Refund => m.refund.map_or(TxnSource::Payment(m.payment), TxnSource::Refund),
+            ReportingCategory::Refund => m
+                .refund
+                .map_or(TxnSource::Payment(m.payment), TxnSource::Refund),
             ReportingCategory::Dispute | ReportingCategory::DisputeReversal => {
                 TxnSource::Dispute(DisputeId::of(m.payment))
             }
@@ -166,7 +174,8 @@ impl Books {
             }
             DiscrepancyKind::FeeOff => {
                 // Off by 1 to 100 minor units, always over: the costly direction to miss.
-                txn.fee += 1 + (draw::mix(&[policy.seed, 0xfee, words[0], words[1], words[2]]) % 100) as i64;
+                txn.fee += 1
+                    + (draw::mix(&[policy.seed, 0xfee, words[0], words[1], words[2]]) % 100) as i64;
                 noted.fee = txn.fee;
                 self.push(txn, m.merchant_word);
             }
@@ -247,7 +256,9 @@ impl Books {
                 .map(|&i| self.payouts[i as usize].arrival_ms)
                 .min();
             match (arrival, self.next_run_ms) {
-                (Some(a), run) if a <= now_ms && run.is_none_or(|r| a <= r) => self.arrive(a, policy),
+                (Some(a), run) if a <= now_ms && run.is_none_or(|r| a <= r) => {
+                    self.arrive(a, policy)
+                }
                 (_, Some(r)) if r <= now_ms => {
                     self.run(r, policy);
                     let waiting = self.accounts.iter().any(|a| !a.unpaid.is_empty());
@@ -261,7 +272,12 @@ impl Books {
     /// A scheduled run at `t`: each account with a positive available balance is paid out.
     fn run(&mut self, t: u64, policy: &SettlementPolicy) {
         let mut order: Vec<usize> = (0..self.accounts.len()).collect();
-        order.sort_by_key(|&a| (self.accounts[a].merchant_word, self.accounts[a].currency.as_str().to_string()));
+        order.sort_by_key(|&a| {
+            (
+                self.accounts[a].merchant_word,
+                self.accounts[a].currency.as_str().to_string(),
+            )
+        });
         for a in order {
             self.pay_out(a, t, policy);
         }

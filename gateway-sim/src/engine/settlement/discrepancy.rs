@@ -107,7 +107,9 @@ mod tests {
         assert_eq!(count(DiscrepancyKind::FeeOff), 0);
         assert_eq!(
             drawn,
-            (0..10_000u64).map(|n| draw(&rates, 7, &[n])).collect::<Vec<_>>()
+            (0..10_000u64)
+                .map(|n| draw(&rates, 7, &[n]))
+                .collect::<Vec<_>>()
         );
     }
 }

@@ -81,7 +81,10 @@ pub struct TxnQuery {
 pub enum ReportSelection {
     Payout(String),
     /// Payouts made in `[from, to)`, Unix seconds of simulator time.
-    Between { from: u64, to: u64 },
+    Between {
+        from: u64,
+        to: u64,
+    },
 }
 
 /// One row of the payout reconciliation report: a transaction, the payout that paid it
@@ -248,9 +251,10 @@ impl Engine {
             .filter(|t| t.merchant == merchant)
             .filter(|t| payout.is_none_or(|p| t.payout == p))
             .filter(|t| {
-                query.kind.as_deref().is_none_or(|k| {
-                    k == t.category.as_str() || k == t.category.stripe_type()
-                })
+                query
+                    .kind
+                    .as_deref()
+                    .is_none_or(|k| k == t.category.as_str() || k == t.category.stripe_type())
             })
             .filter(|t| {
                 query

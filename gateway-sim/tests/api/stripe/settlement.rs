@@ -11,12 +11,19 @@ async fn a_charge_names_its_balance_transaction_and_payouts_list_it() {
     let app = spawn_app().await;
     let pi = app.paid_intent("5000", "automatic").await;
     let charge = app
-        .stripe_get("/v1/charges", &[("payment_intent", pi["id"].as_str().unwrap())])
+        .stripe_get(
+            "/v1/charges",
+            &[("payment_intent", pi["id"].as_str().unwrap())],
+        )
         .await
         .json["data"][0]
         .clone();
-    let txn_id = charge["balance_transaction"].as_str().expect("a captured charge has one");
-    let txn = app.stripe_get(&format!("/v1/balance_transactions/{txn_id}"), &[]).await;
+    let txn_id = charge["balance_transaction"]
+        .as_str()
+        .expect("a captured charge has one");
+    let txn = app
+        .stripe_get(&format!("/v1/balance_transactions/{txn_id}"), &[])
+        .await;
     assert_eq!(txn.status, StatusCode::OK, "{}", txn.json);
     assert_eq!(txn.json["object"], "balance_transaction");
     assert_eq!(txn.json["source"], charge["id"]);
@@ -39,7 +46,10 @@ async fn a_charge_names_its_balance_transaction_and_payouts_list_it() {
     assert_eq!(po["amount"], 4_825);
     assert_eq!(po["automatic"], true);
     let of_payout = app
-        .stripe_get("/v1/balance_transactions", &[("payout", po["id"].as_str().unwrap())])
+        .stripe_get(
+            "/v1/balance_transactions",
+            &[("payout", po["id"].as_str().unwrap())],
+        )
         .await;
     assert_eq!(of_payout.json["data"].as_array().unwrap().len(), 1);
     assert_eq!(of_payout.json["data"][0]["id"], txn_id);
