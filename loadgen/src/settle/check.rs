@@ -71,7 +71,7 @@ pub fn check(
     for kind in KINDS {
         findings.found.insert(kind, Vec::new());
     }
-    let mut flag = |kind: &'static str, id: String, f: &mut Findings| {
+    let flag = |kind: &'static str, id: String, f: &mut Findings| {
         f.found.entry(kind).or_default().push(id);
     };
 
@@ -287,7 +287,7 @@ mod tests {
             row("txn_c", "C", "charge", 10_000, 333, 2 * DAY),
             row("txn_e", "E", "charge", 10_000, 320, 2 * DAY),
             row("txn_d", "D", "charge", 10_000, 320, 3 * DAY),
-            row("txn_x", "", "charge", 700, 50, 3 * DAY),
+            row("txn_x", "", "charge", 700, 50, 2 * DAY),
         ];
         let f = check(
             &ledger,
