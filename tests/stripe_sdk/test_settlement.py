@@ -59,7 +59,7 @@ def test_the_report_itemizes_each_payout_with_the_orders(settle_sim, api_key):
     orders = {}
     for n, amount in enumerate([1000, 2550, 9999]):
         order = f"order,{n}"  # a comma: the report must quote it
-        intent = client.payment_intents.create(
+        intent = client.v1.payment_intents.create(
             params={
                 "amount": amount,
                 "currency": "usd",
@@ -70,16 +70,16 @@ def test_the_report_itemizes_each_payout_with_the_orders(settle_sim, api_key):
         )
         orders[intent.id] = (order, amount)
     refunded = next(iter(orders))
-    client.refunds.create(params={"payment_intent": refunded, "amount": 400})
+    client.v1.refunds.create(params={"payment_intent": refunded, "amount": 400})
 
-    charge = client.charges.list(params={"payment_intent": refunded}).data[0]
-    txn = client.balance_transactions.retrieve(charge.balance_transaction)
+    charge = client.v1.charges.list(params={"payment_intent": refunded}).data[0]
+    txn = client.v1.balance_transactions.retrieve(charge.balance_transaction)
     assert (txn.amount, txn.fee, txn.net) == (1000, 59, 941)
     assert txn.status == "pending"
 
     advance(settle_sim, 3 * 86_400)
 
-    payouts = client.payouts.list().data
+    payouts = client.v1.payouts.list().data
     assert len(payouts) == 1
     payout = payouts[0]
     rows = report(settle_sim, f"?payout={payout.id}")
@@ -101,5 +101,5 @@ def test_the_report_itemizes_each_payout_with_the_orders(settle_sim, api_key):
     refund = next(r for r in rows if r["reporting_category"] == "refund")
     assert (int(refund["gross"]), int(refund["fee"])) == (-400, 0)
     assert refund["source_id"].startswith("re_")
-    listed = client.balance_transactions.list(params={"payout": payout.id}).data
+    listed = client.v1.balance_transactions.list(params={"payout": payout.id}).data
     assert {t.id for t in listed} == {r["balance_transaction_id"] for r in rows}
