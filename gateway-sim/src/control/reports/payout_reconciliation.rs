@@ -4,6 +4,7 @@
 //! over a million payments starts at once and never sits in memory whole.
 
 use std::convert::Infallible;
+use std::fmt::Write;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -59,6 +60,7 @@ pub(crate) fn payout_reconciliation(state: &SimState, query: Option<&str>) -> Re
         at: 0,
         row: 0,
         header_sent: false,
+        renderer: Renderer::default(),
     };
     let mut r = Response::new(stream.boxed());
     r.headers_mut().insert(
@@ -75,6 +77,7 @@ struct ReportStream {
     at: usize,
     row: usize,
     header_sent: bool,
+    renderer: Renderer,
 }
 
 impl hyper::body::Body for ReportStream {
@@ -102,7 +105,7 @@ impl hyper::body::Body for ReportStream {
             this.row += rows.len();
             let mut out = String::with_capacity(rows.len() * 260);
             for row in &rows {
-                render(&mut out, row);
+                this.renderer.row(&mut out, row);
             }
             return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
         }
@@ -110,37 +113,75 @@ impl hyper::body::Body for ReportStream {
     }
 }
 
-fn render(out: &mut String, row: &ReportRow) {
-    let t = &row.txn;
-    let source = source_id(&t.source);
-    let (intent, charge) = match t.payment {
-        Some(p) => {
-            let d = digits(&p.to_string()).to_string();
-            (format!("pi_{d}"), format!("ch_{d}"))
+/// Writes rows straight into the chunk's buffer: ids and numbers without a String each, and
+/// the three times from a one-entry cache per column (a payout's rows share its time and
+/// their `available_on`, and thousands share a creation second). A million rows is then
+/// seconds of work, not tens.
+#[derive(Default)]
+struct Renderer {
+    times: [(u64, String); 3],
+    scratch: String,
+}
+
+impl Renderer {
+    fn time(&mut self, column: usize, unix: u64) -> &str {
+        let (at, text) = &mut self.times[column];
+        if *at != unix || text.is_empty() {
+            *at = unix;
+            *text = csv::time(unix);
         }
-        None => (String::new(), String::new()),
-    };
-    let order = order_id(row).unwrap_or_default();
-    csv::row(
-        out,
-        &[
-            &row.payout.to_string(),
-            &csv::time(row.payout_effective_at),
-            &t.id.to_string(),
-            &csv::time(t.created()),
-            &csv::time(t.available_on()),
-            t.currency.as_str(),
-            &t.amount.to_string(),
-            &t.fee.to_string(),
-            &t.net().to_string(),
-            t.category.as_str(),
-            &source,
-            t.description(),
-            &intent,
-            &charge,
-            &order,
-        ],
-    );
+        text
+    }
+
+    fn row(&mut self, out: &mut String, row: &ReportRow) {
+        let t = &row.txn;
+        let _ = write!(out, "{},", row.payout);
+        out.push_str(self.time(0, row.payout_effective_at));
+        let _ = write!(out, ",{},", t.id);
+        out.push_str(self.time(1, t.created()));
+        out.push(',');
+        out.push_str(self.time(2, t.available_on()));
+        let _ = write!(
+            out,
+            ",{},{},{},{},{},",
+            t.currency,
+            t.amount,
+            t.fee,
+            t.net(),
+            t.category.as_str()
+        );
+        match t.source {
+            TxnSource::Payment(p) => self.with_digits(p, |d| {
+                out.push_str("ch_");
+                out.push_str(d);
+            }),
+            other => {
+                let _ = write!(out, "{}", other.engine_id());
+            }
+        }
+        out.push(',');
+        out.push_str(t.description());
+        out.push(',');
+        if let Some(p) = t.payment {
+            self.with_digits(p, |d| {
+                let _ = write!(out, "pi_{d},ch_{d}");
+            });
+        } else {
+            out.push(',');
+        }
+        out.push(',');
+        if let Some(order) = order_id(row) {
+            csv::field(out, &order);
+        }
+        out.push('\n');
+    }
+
+    /// Calls `f` with a payment id's digits (without `pay_`), printed into the scratch buffer.
+    fn with_digits(&mut self, p: crate::engine::ids::PaymentId, f: impl FnOnce(&str)) {
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{p}");
+        f(digits(&self.scratch));
+    }
 }
 
 /// What a transaction settles, as Stripe names it: a capture's charge `ch_`, a refund
@@ -159,9 +200,15 @@ fn digits(printed: &str) -> &str {
 
 /// The order: `metadata[order_id]` as Stripe's merchants set it, else the native reference.
 fn order_id(row: &ReportRow) -> Option<String> {
-    let from_metadata = row.metadata.as_deref().and_then(|text| {
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
-        map.get("order_id")?.as_str().map(str::to_string)
-    });
+    // Only metadata that names an order is parsed: most rows carry none.
+    let from_metadata = row
+        .metadata
+        .as_deref()
+        .filter(|text| text.contains("order_id"))
+        .and_then(|text| {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(text).ok()?;
+            map.get("order_id")?.as_str().map(str::to_string)
+        });
     from_metadata.or_else(|| row.reference.as_deref().map(str::to_string))
 }

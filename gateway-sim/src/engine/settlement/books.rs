@@ -5,8 +5,6 @@
 //! an empty `Books` over the same ledger gives the same books. That is what lets the journal
 //! persist the ledger and the clock only: settlement is derived, never stored.
 
-use std::collections::HashMap;
-
 use super::balance_transaction::{BalanceTransaction, ReportingCategory, TxnSource};
 use super::discrepancy::{self, Discrepancy, DiscrepancyKind};
 use super::draw;
@@ -17,6 +15,8 @@ use crate::engine::ids::{
 };
 use crate::engine::ledger::EntryKind;
 use crate::engine::money::Currency;
+// foldhash, as every engine table: std's SipHash would be a tenth of booking a million.
+use crate::engine::shard::Map;
 
 /// A ledger movement that touches the balance, with what settlement needs to know of it.
 #[derive(Debug, Clone)]
@@ -51,13 +51,13 @@ pub(super) struct Books {
     /// The last ledger sequence number booked.
     pub(super) ingested: u64,
     pub(super) txns: Vec<BalanceTransaction>,
-    index: HashMap<BalanceTransactionId, u32>,
+    index: Map<BalanceTransactionId, u32>,
     accounts: Vec<Account>,
-    account_of: HashMap<(MerchantId, Currency), usize>,
+    account_of: Map<(MerchantId, Currency), usize>,
     pub(super) payouts: Vec<Payout>,
     /// Each payout's rows (indices into `txns`), in booking order.
     pub(super) payout_rows: Vec<Vec<u32>>,
-    payout_index: HashMap<PayoutId, u32>,
+    payout_index: Map<PayoutId, u32>,
     /// Payouts not arrived yet.
     in_transit: Vec<u32>,
     /// The next scheduled payout run; `None` while nothing waits to be paid out.
@@ -65,8 +65,8 @@ pub(super) struct Books {
     pub(super) discrepancies: Vec<Discrepancy>,
     /// How many refunds of each payment were booked: the ledger's n-th refund of a payment
     /// is the payment's n-th refund.
-    pub(super) refunds_seen: HashMap<PaymentId, u32>,
-    pub(super) merchant_words: HashMap<MerchantId, u64>,
+    pub(super) refunds_seen: Map<PaymentId, u32>,
+    pub(super) merchant_words: Map<MerchantId, u64>,
 }
 
 /// The category, gross and fee a movement books as; `None` for movements that do not touch
@@ -147,7 +147,7 @@ impl Books {
             sit_out: 0,
         };
         let words = [m.identity, category as u64, u64::from(m.ordinal)];
-        let Some(kind) = discrepancy::draw(&policy.discrepancies, policy.seed, &words) else {
+        let Some(kind) = discrepancy::draw(&policy.discrepancies, policy.seed, words) else {
             self.push(txn, m.merchant_word);
             return;
         };

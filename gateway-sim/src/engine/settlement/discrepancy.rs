@@ -69,10 +69,12 @@ pub struct Discrepancy {
 }
 
 /// Which mistake (if any) is made on the transaction `words` identify.
-pub(super) fn draw(rates: &DiscrepancyRates, seed: u64, words: &[u64]) -> Option<DiscrepancyKind> {
-    let mut with = vec![seed, 0x6469_7363_7265_7061];
-    with.extend_from_slice(words);
-    let u = draw::unit(&with);
+pub(super) fn draw(
+    rates: &DiscrepancyRates,
+    seed: u64,
+    words: [u64; 3],
+) -> Option<DiscrepancyKind> {
+    let u = draw::unit(&[seed, 0x6469_7363_7265_7061, words[0], words[1], words[2]]);
     let mut edge = 0.0;
     for (kind, p) in [
         (DiscrepancyKind::MissingRow, rates.missing_row),
@@ -100,7 +102,7 @@ mod tests {
             late: 0.2,
             ..DiscrepancyRates::default()
         };
-        let drawn: Vec<_> = (0..10_000u64).map(|n| draw(&rates, 7, &[n])).collect();
+        let drawn: Vec<_> = (0..10_000u64).map(|n| draw(&rates, 7, [n, 0, 0])).collect();
         let count = |k| drawn.iter().filter(|d| **d == Some(k)).count();
         assert!((800..1200).contains(&count(DiscrepancyKind::MissingRow)));
         assert!((1750..2250).contains(&count(DiscrepancyKind::Late)));
@@ -108,7 +110,7 @@ mod tests {
         assert_eq!(
             drawn,
             (0..10_000u64)
-                .map(|n| draw(&rates, 7, &[n]))
+                .map(|n| draw(&rates, 7, [n, 0, 0]))
                 .collect::<Vec<_>>()
         );
     }
