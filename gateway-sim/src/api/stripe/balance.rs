@@ -16,7 +16,7 @@ pub(super) struct Balance;
 impl Resource for Balance {
     type Route<'a> = ();
 
-    fn route<'a>(method: &Method, path: &[&'a str]) -> Option<()> {
+    fn route(method: &Method, path: &[&str]) -> Option<()> {
         (path.is_empty() && method == Method::GET).then_some(())
     }
 

@@ -13,7 +13,7 @@ pub(crate) fn bank_statement(state: &SimState, query: Option<&str>) -> Response<
     let (from, to) = match super::selection(query) {
         Ok(crate::engine::ReportSelection::Between { from, to }) => (from, to),
         Ok(crate::engine::ReportSelection::Payout(_)) => (0, u64::MAX),
-        Err(answer) => return answer,
+        Err(e) => return super::refused(e),
     };
     let engine = super::settled(state);
     let mut payouts = engine.payouts(None);

@@ -26,27 +26,29 @@ pub(super) use payout_reconciliation::payout_reconciliation;
 
 /// Which payouts a report covers: `payout=po_...`, or `from=`/`to=` (Unix seconds of
 /// simulator time, payouts made in `[from, to)`), or every payout when neither is given.
-fn selection(query: Option<&str>) -> Result<ReportSelection, Response<Body>> {
+fn selection(query: Option<&str>) -> Result<ReportSelection, ApiError> {
     if let Some(payout) = query_param(query, "payout").filter(|p| !p.is_empty()) {
         return Ok(ReportSelection::Payout(payout));
     }
     let seconds = |name: &'static str, absent: u64| match query_param(query, name) {
         None => Ok(absent),
         Some(v) => v.parse::<u64>().map_err(|_| {
-            super::answer(
-                ApiError::invalid(
-                    "parameter_invalid",
-                    format!("`{name}` is Unix seconds of simulator time; got '{v}'."),
-                )
-                .with_param(name)
-                .into_reply(),
+            ApiError::invalid(
+                "parameter_invalid",
+                format!("`{name}` is Unix seconds of simulator time; got '{v}'."),
             )
+            .with_param(name)
         }),
     };
     Ok(ReportSelection::Between {
         from: seconds("from", 0)?,
         to: seconds("to", u64::MAX)?,
     })
+}
+
+/// A refused report query, answered as the control plane answers errors.
+fn refused(e: ApiError) -> Response<Body> {
+    super::answer(e.into_reply())
 }
 
 /// Brings the books up to simulator time, so a report read after a clock advance shows

@@ -44,7 +44,7 @@ pub(crate) const COLUMNS: [&str; 15] = [
 pub(crate) fn payout_reconciliation(state: &SimState, query: Option<&str>) -> Response<Body> {
     let selection = match super::selection(query) {
         Ok(s) => s,
-        Err(answer) => return answer,
+        Err(e) => return super::refused(e),
     };
     let engine = super::settled(state);
     let Some(payouts) = engine.report_payouts(&selection) else {
