@@ -16,6 +16,7 @@
 //!   append-only ledger, the simulator clock. Synchronous; knows no HTTP.
 //! - `control/`: `/_sim/*` (ledger, stats, config, reset, clock) and `/metrics`.
 //! - `workers.rs`: `[gateway.capacity]`'s workers and the queue before them.
+//! - `settlement_terms.rs`: `[gateway.settlement]` as the engine's settlement policy.
 //! - `state.rs`: the shared handle the server and control plane hold;
 //!   `response.rs`: replies as hyper responses; [`cli`]: the binary's command line.
 //!
@@ -52,6 +53,7 @@ mod engine;
 pub mod fuzzing;
 mod response;
 mod server;
+mod settlement_terms;
 mod state;
 mod webhooks;
 mod workers;
@@ -66,20 +68,22 @@ use tokio::task::JoinHandle;
 pub use behaviour::duration::{DURATION_SYNTAX, format_duration, parse_duration};
 pub use behaviour::{
     AmountRule, AuthorizationsConfig, BehaviourConfig, CapacityConfig, ConfigError,
-    DEFAULT_AUTHORIZATION_VALIDITY, DeclinesConfig, DeliveryFate, DisputesConfig, DistributionKind,
-    Duplicate, Endpoint, EndpointConfig, EndpointsConfig, FaultKind, FaultsConfig, LatencyConfig,
-    OutageWindow, RateLimitConfig, RetryConfig, ScenarioBehaviour, ScheduleWindow, SequenceRule,
-    ThreeDsConfig, WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
+    DEFAULT_AUTHORIZATION_VALIDITY, DeclinesConfig, DeliveryFate, DiscrepanciesConfig,
+    DisputesConfig, DistributionKind, Duplicate, Endpoint, EndpointConfig, EndpointsConfig,
+    FaultKind, FaultsConfig, FeeConfig, LatencyConfig, OutageWindow, RateLimitConfig, RetryConfig,
+    ScenarioBehaviour, ScheduleWindow, SequenceRule, SettlementConfig, ThreeDsConfig,
+    WebhookDialect, WebhookEndpointConfig, WebhookFaultsConfig, WebhooksConfig,
     default_webhook_secret, load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use control::Stats;
 pub use engine::SimClock;
-pub use engine::ids::{MerchantId, PaymentId, RefundId};
+pub use engine::ids::{BalanceTransactionId, MerchantId, PaymentId, PayoutId, RefundId};
 pub use engine::money::Currency;
 pub use engine::{
-    AuthenticationOutcome, CancellationReason, CaptureMethod, Cause, Challenge, Change, ChangeKind,
-    Engine, EngineError, EntryKind, EntryReason, EventDialect, EventId, LedgerEntry, LedgerStats,
-    NewPayment, Payment, PaymentMethod, PaymentStatus, Refund, RequestRef, ReturnTo, Verdict,
+    AuthenticationOutcome, Balance, BalanceTransaction, CancellationReason, CaptureMethod, Cause,
+    Challenge, Change, ChangeKind, DiscrepancyKind, Engine, EngineError, EntryKind, EntryReason,
+    EventDialect, EventId, LedgerEntry, LedgerStats, NewPayment, Payment, PaymentMethod,
+    PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef, ReturnTo, Verdict,
     WebhookEndpoint,
 };
 pub use server::Unanswered;

@@ -149,6 +149,10 @@ impl SimState {
         engine.set_challenge_abandon_after(live.behaviour.config().three_ds.abandon_after());
         let disputes = &live.behaviour.config().disputes;
         engine.set_dispute_delays(disputes.open_after(), disputes.decided_after());
+        engine.set_settlement_policy(crate::settlement_terms::settlement_policy(
+            &live.behaviour.config().settlement,
+            live.behaviour.seed(),
+        ));
         let webhooks = Webhooks::new(
             engine.clone(),
             &live.behaviour.config().webhooks,
@@ -215,6 +219,12 @@ impl SimState {
         self.inner
             .engine
             .set_dispute_delays(disputes.open_after(), disputes.decided_after());
+        self.inner
+            .engine
+            .set_settlement_policy(crate::settlement_terms::settlement_policy(
+                &live.behaviour.config().settlement,
+                live.behaviour.seed(),
+            ));
         self.inner
             .webhooks
             .configure(&live.behaviour.config().webhooks, live.behaviour.seed());

@@ -162,6 +162,47 @@ pub enum Command {
     /// Merge several workers' report directories into one report, checking money once
     #[command(after_long_help = MERGE_EXAMPLES)]
     Merge(MergeArgs),
+    /// Settle a gateway-sim and check its payout reconciliation report (or score yours)
+    #[command(after_long_help = SETTLE_EXAMPLES)]
+    Settle(SettleArgs),
+}
+
+const SETTLE_EXAMPLES: &str = "\
+Examples:
+  # After a run against a gateway-sim: move its clock past settlement, then check the
+  # payouts and the report against the ledger (and, with discrepancies on, the answer key)
+  loadgen settle --target http://127.0.0.1:4242 --scenario scenarios/month-end.toml
+
+  # Score your own reconciliation job's output (flagged transaction ids, one per line or CSV)
+  loadgen settle --target http://127.0.0.1:4242 --score flagged.csv --scenario scenarios/month-end.toml
+";
+
+#[derive(Debug, Args)]
+pub struct SettleArgs {
+    /// The gateway-sim to settle (its control plane and reports)
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+
+    /// Read [gateway.settlement] (fees, schedule) and [checks] from this scenario
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Days to move the gateway's clock first [default: enough to pay everything out]
+    #[arg(long, value_name = "DAYS")]
+    pub advance_days: Option<u64>,
+
+    /// Score this file of flagged transaction ids against the answer key instead of checking
+    #[arg(long, value_name = "FILE")]
+    pub score: Option<PathBuf>,
+
+    /// gateway-sim's admin token (also read from LOADGEN_ADMIN_TOKEN)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LOADGEN_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -470,7 +511,57 @@ pub async fn run(cli: Cli) -> Result<Verdict, CliError> {
         Command::Capacity(args) => capacity_command(args).await,
         Command::Check(args) => check_command(args).await,
         Command::Merge(args) => merge_command(args).await,
+        Command::Settle(args) => settle_command(args).await,
     }
+}
+
+async fn settle_command(args: SettleArgs) -> Result<Verdict, CliError> {
+    let target = base_url("--target", &args.target)?;
+    let scenario = args.scenario.as_deref().map(Scenario::load).transpose()?;
+    let (terms, thresholds) = match &scenario {
+        Some(s) => {
+            let gateway = gateway_sim::parse_scenario_gateway(&s.text)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", s.origin)))?;
+            (
+                crate::settle::Terms::from_config(&gateway.settlement),
+                crate::run::thresholds(s)?,
+            )
+        }
+        None => (crate::settle::Terms::default(), CheckThresholds::default()),
+    };
+    let failed = |e: crate::settle::SettleError| CliError::Usage(format!("settle: {e}"));
+    if let Some(flags) = &args.score {
+        let scores = crate::settle::score_file(&target, args.admin_token, flags)
+            .await
+            .map_err(failed)?;
+        let min_precision = thresholds.min_reconciliation_precision.unwrap_or(1.0);
+        let min_recall = thresholds.min_reconciliation_recall.unwrap_or(1.0);
+        let mut passed = true;
+        for s in &scores {
+            let ok = s.precision >= min_precision && s.recall >= min_recall;
+            passed &= ok;
+            println!(
+                "{:<14} expected {:>6}  flagged {:>6}  found {:>6}  precision {:.3}  recall {:.3}  {}",
+                s.kind,
+                s.expected,
+                s.flagged,
+                s.true_positives,
+                s.precision,
+                s.recall,
+                if ok { "ok" } else { "BELOW THRESHOLD" }
+            );
+        }
+        return Ok(Verdict::from_passed(passed));
+    }
+    let options = crate::settle::SettleOptions {
+        target,
+        admin_token: args.admin_token,
+        terms,
+        advance_days: args.advance_days,
+    };
+    let settlement = crate::settle::settle(&options).await.map_err(failed)?;
+    print!("{}", crate::settle::summary(&settlement));
+    Ok(Verdict::from_passed(settlement.passed()))
 }
 
 fn base_url(flag: &str, url: &str) -> Result<String, CliError> {

@@ -62,6 +62,7 @@ mod reconcile;
 pub mod report;
 pub mod run;
 mod scenario;
+pub mod settle;
 mod thresholds;
 mod webhook_deliveries;
 mod webhook_delivery;

@@ -46,6 +46,10 @@ pub struct CheckThresholds {
     pub max_error_rate: Option<f64>,
     /// achieved rate / target rate. Checked only when set.
     pub min_achieved_rate_ratio: Option<f64>,
+    /// `loadgen settle --score`: the least precision and recall, per discrepancy kind, a
+    /// merchant's reconciliation job must reach. Default 1: every mistake found, none invented.
+    pub min_reconciliation_precision: Option<f64>,
+    pub min_reconciliation_recall: Option<f64>,
 }
 
 /// One check's verdict (one JUnit test case).

@@ -235,6 +235,9 @@ impl Call {
                     .map(Outcome::DeletedWebhookEndpoint)
             }),
             Operation::Checkout(op) => checkout_outcome(engine, m, op, cause),
+            Operation::Settlement(read) => {
+                Outcome::Settlement(super::settlement::read(engine, m, read))
+            }
             Operation::ListDisputes { payment } => {
                 Outcome::Disputes(engine.disputes_of(m, payment.as_deref()))
             }

@@ -22,6 +22,8 @@
 //! - `compact.rs`: stored answers, compacted and replayed byte for byte.
 //! - `events.rs`: events as dialects show them ([`EventView`]), listed and found
 //!   the same way by both doors and by webhook delivery.
+//! - `settlement.rs`: the reads of the balance, its transactions and payouts both doors
+//!   ask ([`SettlementRead`]) and the books' answers ([`SettlementView`]).
 //! - `return_url.rs`: the rule both doors apply to a confirmation's `return_url`.
 //! - `webhook_endpoints.rs`: what both doors accept as a webhook endpoint (URL,
 //!   event types, description), so the rules cannot drift between them.
@@ -37,6 +39,7 @@ mod operation;
 mod reply;
 mod request;
 mod return_url;
+mod settlement;
 mod stripe;
 mod webhook_endpoints;
 
@@ -54,6 +57,7 @@ pub use reply::Reply;
 pub(crate) use request::path_segment;
 pub use request::{Incoming, bearer_api_key, query_param};
 pub use return_url::check_return_url;
+pub use settlement::{SettlementRead, SettlementView};
 pub(crate) use stripe::checkout_session_json;
 
 /// The doors, asked in order. The native API comes first: its paths are the

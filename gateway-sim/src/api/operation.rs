@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::settlement::{SettlementRead, SettlementView};
 use super::{ApiError, EventQuery, EventView};
 use crate::behaviour::Endpoint;
 use crate::engine::idempotency::KeyState;
@@ -109,6 +110,8 @@ pub enum Operation {
     },
     /// Stripe Checkout sessions (only the Stripe door routes them).
     Checkout(CheckoutOperation),
+    /// Reads of the balance, its transactions and the payouts.
+    Settlement(SettlementRead),
 }
 
 /// What a request asks of checkout sessions.
@@ -167,6 +170,7 @@ impl Operation {
             | Operation::RetrieveDispute { .. }
             | Operation::AnswerDispute { .. }
             | Operation::CloseDispute { .. } => Endpoint::Retrieve,
+            Operation::Settlement(_) => Endpoint::Retrieve,
         }
     }
 
@@ -222,6 +226,7 @@ pub enum Outcome {
     Dispute(Payment),
     /// Disputed payments, newest dispute first, shown as their disputes.
     Disputes(Vec<Payment>),
+    Settlement(SettlementView),
     Refused(ApiError),
 }
 

@@ -10,6 +10,7 @@
 use super::distribution::LatencyConfig;
 use super::endpoint::Endpoint;
 use super::fault::FaultKind;
+use super::settlement::SettlementConfig;
 use super::webhooks::WebhooksConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -83,6 +84,10 @@ pub struct BehaviourConfig {
     /// The 3-D Secure challenge (`[gateway.three_ds]`).
     #[serde(skip_serializing_if = "ThreeDsConfig::is_empty")]
     pub three_ds: ThreeDsConfig,
+    /// Fees, the settlement delay, payouts and the processor's mistakes on purpose
+    /// (`[gateway.settlement]`).
+    #[serde(skip_serializing_if = "SettlementConfig::is_empty")]
+    pub settlement: SettlementConfig,
     /// Workers, their service time and the queue before them (`[gateway.capacity]`).
     /// Absent: every request is served at once, however many arrive.
     #[serde(skip_serializing_if = "Option::is_none")]

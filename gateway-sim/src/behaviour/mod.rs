@@ -23,6 +23,8 @@
 //! - [`seen`] and [`rate_limit`]: the two pieces of state the server owns (retry counting and
 //!   per-merchant rate limiting).
 //! - [`duration`]: "80ms"-style durations, the one grammar of every scenario file.
+//! - `settlement.rs`: the `[gateway.settlement]` table ([`SettlementConfig`]): fees, delays,
+//!   the payout schedule and the processor's mistakes on purpose (its rules in `validate.rs`).
 //! - `webhooks.rs`: the `[gateway.webhooks]` table ([`WebhooksConfig`]) and the pure decisions
 //!   the webhook dispatcher asks of it: a delivery's [`DeliveryFate`], the retry schedule,
 //!   outage windows, the default signing secret.
@@ -39,6 +41,7 @@ pub mod rate_limit;
 mod rng;
 mod scenario_file;
 pub mod seen;
+mod settlement;
 mod validate;
 mod webhooks;
 
@@ -58,6 +61,7 @@ pub use scenario_file::{
     ScenarioBehaviour, load_scenario_gateway, parse_scenario_gateway, scenario_name,
 };
 pub use seen::SeenCounter;
+pub use settlement::{DiscrepanciesConfig, FeeConfig, SettlementConfig};
 pub(crate) use validate::{check_webhook_secret, check_webhook_url};
 pub use webhooks::{
     DeliveryFate, Duplicate, OutageWindow, RetryConfig, WebhookDialect, WebhookEndpointConfig,

@@ -13,6 +13,7 @@ use super::distribution::{DistributionKind, LatencyConfig, MAX_INJECTED_LATENCY}
 use super::duration::{DURATION_SYNTAX, format_duration};
 use super::endpoint::Endpoint;
 use super::fault::FaultKind;
+use super::settlement::SettlementConfig;
 use super::webhooks::{WebhookEndpointConfig, WebhooksConfig};
 
 /// Float slack for "probabilities sum to at most 1" (0.1 + 0.2 + 0.7 is 1.0000000000000002).
@@ -56,6 +57,7 @@ impl BehaviourConfig {
         validate_webhooks(&self.webhooks, "gateway.webhooks")?;
         validate_authorizations(&self.authorizations, "gateway.authorizations")?;
         validate_disputes(&self.disputes, "gateway.disputes")?;
+        validate_settlement(&self.settlement, "gateway.settlement")?;
         if let Some(latency) = &self.three_ds.latency {
             validate_latency(latency, "gateway.three_ds.latency", false)?;
         }
@@ -141,6 +143,80 @@ fn validate_disputes(config: &DisputesConfig, path: &str) -> Result<(), ConfigEr
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// `[gateway.settlement]`: days, hours, fees and probabilities in range.
+fn validate_settlement(config: &SettlementConfig, path: &str) -> Result<(), ConfigError> {
+    for (name, days) in [
+        ("delay_days", config.delay_days),
+        ("arrival_days", config.arrival_days),
+    ] {
+        if days.is_some_and(|d| d > super::settlement::MAX_DAYS) {
+            return Err(ConfigError::new(
+                format!("{path}.{name}"),
+                format!(
+                    "must be from 0 to {} whole days",
+                    super::settlement::MAX_DAYS
+                ),
+            ));
+        }
+    }
+    if config.payout_hour.is_some_and(|h| h > 23) {
+        return Err(ConfigError::new(
+            format!("{path}.payout_hour"),
+            "is an hour of the day, from 0 to 23 (UTC, simulator time)",
+        ));
+    }
+    if config
+        .dispute_fee
+        .is_some_and(|f| !(0..=1_000_000).contains(&f))
+    {
+        return Err(ConfigError::new(
+            format!("{path}.dispute_fee"),
+            "is minor units, from 0 to 1000000",
+        ));
+    }
+    validate_probability(
+        config.payout_failure_rate,
+        format!("{path}.payout_failure_rate"),
+    )?;
+    for (currency, fee) in &config.fees {
+        let field = format!("{path}.fees.{currency}");
+        let named = currency == "default"
+            || (currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_lowercase()));
+        if !named {
+            return Err(ConfigError::new(
+                field,
+                "name a currency in three lowercase letters (usd, eur) or `default`",
+            ));
+        }
+        if fee.percent_bps > 10_000 {
+            return Err(ConfigError::new(
+                format!("{field}.percent_bps"),
+                "is basis points of the gross, from 0 to 10000 (290 is 2.9%)",
+            ));
+        }
+        if !(0..=1_000_000).contains(&fee.fixed) {
+            return Err(ConfigError::new(
+                format!("{field}.fixed"),
+                "is minor units, from 0 to 1000000",
+            ));
+        }
+    }
+    let mut total = 0.0;
+    for (name, rate) in config.discrepancies.rates() {
+        validate_probability(rate, format!("{path}.discrepancies.{name}"))?;
+        total += rate;
+    }
+    if total > 1.0 + 1e-9 {
+        return Err(ConfigError::new(
+            format!("{path}.discrepancies"),
+            format!(
+                "the probabilities add up to {total}; at most one mistake is made per transaction, so they must add up to at most 1"
+            ),
+        ));
     }
     Ok(())
 }

@@ -38,6 +38,8 @@ pub(super) fn advance(state: &SimState, body: &Bytes) -> Response<Body> {
             state.engine().advance_clock(Duration::from_secs(a.seconds));
             // Authorizations the jump ran out expire now, their events first in line.
             state.expire_authorizations();
+            // Payout runs and arrivals the jump passed are played now, in order.
+            state.engine().settle();
             // Retries and held deliveries follow simulator time.
             state.webhooks().clock_moved();
             json(StatusCode::OK, &super::stats(state))

@@ -10,7 +10,9 @@
 //! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text);
 //! `scenarios.rs` (the scenario files given at start, switched by name), `payments.rs` (any
 //! merchant's payment by id or order, with `history.rs`: what every store knows of it) and
-//! `ui.rs` (the dashboard page, its files in `ui/`, served without the token it asks for).
+//! `ui.rs` (the dashboard page, its files in `ui/`, served without the token it asks for);
+//! `reports/` the settlement reports (the payout reconciliation CSV, the bank statement, the
+//! discrepancies' answer key).
 //!
 //! `openapi.rs` serves `GET /openapi.json`, the API's OpenAPI document; like health and
 //! `/metrics`, it never needs the admin token.
@@ -27,6 +29,7 @@ mod ledger;
 mod metrics;
 mod openapi;
 mod payments;
+mod reports;
 mod scenarios;
 mod stats;
 mod three_ds;
@@ -96,6 +99,18 @@ pub async fn handle(
         "/_sim/clock/advance" => match *method {
             Method::POST => clock::advance(state, body),
             _ => allowed("POST"),
+        },
+        "/_sim/reports/payout_reconciliation" => match *method {
+            Method::GET => reports::payout_reconciliation(state, parts.uri.query()),
+            _ => allowed("GET"),
+        },
+        "/_sim/reports/bank_statement" => match *method {
+            Method::GET => reports::bank_statement(state, parts.uri.query()),
+            _ => allowed("GET"),
+        },
+        "/_sim/reports/discrepancies" => match *method {
+            Method::GET => reports::answer_key(state),
+            _ => allowed("GET"),
         },
         "/_sim/webhooks/deliveries" => match *method {
             Method::GET => webhooks::deliveries(state, parts.uri.query()),

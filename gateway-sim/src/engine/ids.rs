@@ -98,6 +98,18 @@ id_type!(
     "A dispute's id, printed as `dp_` and the 22 digits of the payment it disputes."
 );
 
+id_type!(
+    BalanceTransactionId,
+    "txn_",
+    "A balance transaction's id, printed as `txn_` and 22 base-62 digits derived from what it settles."
+);
+
+id_type!(
+    PayoutId,
+    "po_",
+    "A payout's id, printed as `po_` and 22 base-62 digits derived from its account and time."
+);
+
 impl DisputeId {
     /// A payment has at most one dispute, so its id is the payment's number.
     pub fn of(payment: PaymentId) -> DisputeId {

@@ -30,6 +30,8 @@
 //!   decisions), soonest first.
 //! - `dispute.rs`: a dispute, its reason and status (plain data); `disputes.rs`
 //!   how one opens on a dispute card's captured payment, is answered and decided.
+//! - `settlement/`: balance transactions, fees, payouts and the processor's mistakes on
+//!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`).
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
@@ -49,6 +51,7 @@ pub mod money;
 mod operations;
 mod page;
 mod payment;
+mod settlement;
 mod shard;
 mod stats;
 mod webhook_endpoints;
@@ -66,6 +69,10 @@ pub use payment::{
     AUTHENTICATION_FAILURE, AuthenticationOutcome, CancellationReason, CaptureMethod, Challenge,
     MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod, PaymentStatus,
     PaymentUpdate, Refund, ReturnTo, Verdict,
+};
+pub use settlement::{
+    Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee, Payout, PayoutStatus,
+    ReportRow, ReportSelection, ReportingCategory, SettlementPolicy, TxnQuery, TxnSource,
 };
 pub use stats::LedgerStats;
 pub use webhook_endpoints::{

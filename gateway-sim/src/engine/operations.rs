@@ -51,7 +51,7 @@ pub(super) struct Inner {
     refund_index: Box<[Mutex<Map<RefundId, PaymentId>>]>,
     merchants: Merchants,
     idempotency: Arc<IdempotencyStore>,
-    ledger: Ledger,
+    pub(super) ledger: Ledger,
     /// Every change a merchant is told about, recorded with its ledger entries.
     pub(super) events: EventLog,
     webhook_endpoints: EndpointRegistry,
@@ -69,6 +69,8 @@ pub(super) struct Inner {
     pub(super) challenge_timeouts: ExpirySchedule,
     /// Each merchant's disputed payments in the order their disputes opened.
     pub(super) disputes_by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
+    /// Balance transactions and payouts, derived from the ledger (`settlement/`).
+    pub(super) settlement: super::settlement::Settlement,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
     /// set by the server once it has bound its socket.
     public_url: parking_lot::RwLock<Arc<str>>,
@@ -100,6 +102,7 @@ impl Engine {
                     super::lifecycle::DEFAULT_ABANDON_AFTER,
                 ),
                 disputes_by_merchant: Mutex::default(),
+                settlement: Default::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
             }),
         }
@@ -1040,6 +1043,7 @@ impl Engine {
         self.inner.dispute_decisions.clear();
         self.inner.challenge_timeouts.clear();
         self.inner.disputes_by_merchant.lock().clear();
+        self.inner.settlement.clear();
         self.inner.clock.restart_epoch();
     }
 }

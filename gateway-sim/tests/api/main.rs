@@ -19,6 +19,7 @@ mod raw;
 mod receiver;
 mod routes;
 mod scenarios;
+mod settlement;
 mod stripe;
 mod webhooks;
 mod wire_faults;

@@ -1,6 +1,7 @@
 //! The native JSON API: `/v1/payments...`, `/v1/idempotency-keys/{key}`,
-//! `/v1/events...`, `/v1/webhook-endpoints...` and `/v1/disputes...` (which,
-//! like `/v1/events`, it leaves to the Stripe door for Stripe's clients).
+//! `/v1/events...`, `/v1/webhook-endpoints...`, `/v1/disputes...`, `/v1/balance`,
+//! `/v1/balance-transactions...` and `/v1/payouts...` (`/v1/disputes`, `/v1/balance` and
+//! `/v1/payouts`, like `/v1/events`, it leaves to the Stripe door for Stripe's clients).
 //!
 //! Routing (this file) turns a request into a [`Call`]; `body.rs` validates the
 //! JSON bodies field by field, apart because strictness is this API's promise:
@@ -8,7 +9,8 @@
 //! silently changes what is charged; `render.rs` shows the engine's outcomes as
 //! this API's JSON, payments and refunds as `objects.rs` writes them (events
 //! carry them too). `events.rs` is the native event table, an event's JSON and
-//! the events list's query; `webhook_endpoints.rs` the endpoint bodies and JSON.
+//! the events list's query; `webhook_endpoints.rs` the endpoint bodies and JSON;
+//! `settlement.rs` the balance, balance transactions and payouts (read-only).
 //!
 //! `/v1/events` is a path both doors claim, and this door is asked first. It
 //! keeps a list request there unless it is a Stripe client's: HTTP Basic auth,
@@ -21,6 +23,7 @@ mod body;
 mod events;
 mod objects;
 mod render;
+mod settlement;
 mod webhook_endpoints;
 
 use std::sync::Arc;
@@ -28,7 +31,7 @@ use std::sync::Arc;
 use http::Method;
 
 use super::request::{bearer_api_key, idempotency_key, is_json, path_segment, query_param};
-use super::{ApiError, Call, FrontDoor, Incoming, Operation};
+use super::{ApiError, Call, FrontDoor, Incoming, Operation, SettlementRead};
 use crate::engine::{Engine, EventDialect};
 
 /// The native API's front door and dialect.
@@ -65,6 +68,11 @@ enum Op<'a> {
     RetrieveDispute(&'a str),
     DisputeEvidence(&'a str),
     CloseDispute(&'a str),
+    Balance,
+    ListBalanceTransactions,
+    RetrieveBalanceTransaction(&'a str),
+    ListPayouts,
+    RetrievePayout(&'a str),
 }
 
 /// The route a path names: `None` when it is not this API's, 405 (with the
@@ -95,6 +103,15 @@ fn find_route<'a>(req: &Incoming<'a>) -> Result<Option<Op<'a>>, ApiError> {
         ["v1", "disputes", id] => ("GET", Some(Op::RetrieveDispute(id))),
         ["v1", "disputes", id, "evidence"] => ("POST", Some(Op::DisputeEvidence(id))),
         ["v1", "disputes", id, "close"] => ("POST", Some(Op::CloseDispute(id))),
+        // Stripe's clients get Stripe's balance and payouts on the same paths.
+        ["v1", "balance"] if speaks_stripe(req.headers) => ("", None),
+        ["v1", "payouts"] if speaks_stripe(req.headers) => ("", None),
+        ["v1", "payouts", _] if speaks_stripe(req.headers) => ("", None),
+        ["v1", "balance"] => ("GET", Some(Op::Balance)),
+        ["v1", "balance-transactions"] => ("GET", Some(Op::ListBalanceTransactions)),
+        ["v1", "balance-transactions", id] => ("GET", Some(Op::RetrieveBalanceTransaction(id))),
+        ["v1", "payouts"] => ("GET", Some(Op::ListPayouts)),
+        ["v1", "payouts", id] => ("GET", Some(Op::RetrievePayout(id))),
         ["v1", "webhook-endpoints"] => (
             "GET, POST",
             Some(if req.method == Method::POST {
@@ -237,6 +254,17 @@ fn build_call(engine: &Engine, req: &Incoming<'_>, op: Op<'_>) -> Result<Call, A
                 id: path_segment(id)?,
             }
         }
+        Op::Balance => Operation::Settlement(SettlementRead::Balance),
+        Op::ListBalanceTransactions => {
+            Operation::Settlement(SettlementRead::Transactions(settlement::query(req.query)?))
+        }
+        Op::RetrieveBalanceTransaction(id) => Operation::Settlement(SettlementRead::Transaction {
+            id: path_segment(id)?,
+        }),
+        Op::ListPayouts => Operation::Settlement(SettlementRead::Payouts),
+        Op::RetrievePayout(id) => Operation::Settlement(SettlementRead::Payout {
+            id: path_segment(id)?,
+        }),
     };
     let mut call = Call::new(
         merchant,

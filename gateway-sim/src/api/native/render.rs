@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::objects::{DisputeJson, PaymentJson, PaymentMethodJson, RefundJson, to_json};
-use super::{Native, webhook_endpoints};
+use super::{Native, settlement, webhook_endpoints};
 use crate::api::{ApiError, Call, Dialect, EventView, MAX_EVENTS_PAGE, Operation, Outcome, Reply};
 use crate::behaviour;
 use crate::engine::idempotency::KeyState;
@@ -59,6 +59,7 @@ impl Dialect for Native {
             Outcome::CheckoutSession(_) | Outcome::CheckoutSessions(_) => {
                 ApiError::not_found("resource_missing", "Checkout sessions are a Stripe resource: use /v1/checkout/sessions with a Stripe client.").into_reply()
             }
+            Outcome::Settlement(view) => settlement::render(view, engine.clock().now_ms()),
             Outcome::Dispute(p) => Reply::ok(to_json(&DisputeJson::of(p))),
             Outcome::Disputes(list) => Reply::ok(to_json(&PageJson {
                 object: "list",

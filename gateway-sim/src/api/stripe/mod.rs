@@ -36,9 +36,14 @@
 //!   test payment-method catalogue they embed.
 //! - `checkout_sessions.rs`: `/v1/checkout/sessions` (Stripe Checkout) and a
 //!   session's JSON, which the hosted page's script answers also show.
+//! - `balance.rs`, `balance_transactions.rs`, `payouts.rs`: settlement as Stripe shows
+//!   it (`/v1/balance`, `/v1/balance_transactions`, `/v1/payouts`), read-only, from the
+//!   books the engine derives from the ledger.
 //! - `ids.rs`: Stripe ids over engine ids; `errors.rs`: Stripe's error shape.
 
 mod auth;
+mod balance;
+mod balance_transactions;
 mod charges;
 mod checkout_sessions;
 mod disputes;
@@ -50,6 +55,7 @@ mod pages;
 mod params;
 mod payment_intents;
 mod payment_methods;
+mod payouts;
 mod presentation;
 mod refunds;
 mod render;

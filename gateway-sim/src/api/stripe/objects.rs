@@ -14,7 +14,8 @@ use super::payment_methods;
 use super::presentation::Expand;
 use crate::engine::ids::PaymentId;
 use crate::engine::{
-    AUTHENTICATION_FAILURE, CancellationReason, Payment, PaymentMethod, PaymentStatus, Refund,
+    AUTHENTICATION_FAILURE, CancellationReason, Engine, Payment, PaymentMethod, PaymentStatus,
+    Refund,
 };
 
 /// A PaymentIntent.
@@ -113,7 +114,8 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
         "application": null,
         "application_fee": null,
         "application_fee_amount": null,
-        "balance_transaction": null,
+        "balance_transaction": (p.amount_captured > 0)
+            .then(|| Engine::charge_balance_transaction(p.id).to_string()),
         "billing_details": {
             "address": {"city": null, "country": null, "line1": null, "line2": null, "postal_code": null, "state": null},
             "email": null, "name": null, "phone": null,

@@ -12,7 +12,7 @@ use super::errors::{decline_error_code, error_reply, error_with, unrecognized_ur
 use super::ids::{CHARGE, INTENT, stripe_id};
 use super::pages::LARGEST_FIRST;
 use super::presentation::{Expand, Presentation};
-use super::{disputes, objects, payment_intents, payment_methods, refunds};
+use super::{balance, disputes, objects, payment_intents, payment_methods, refunds};
 use crate::api::{ApiError, Call, Operation, Outcome, Reply};
 use crate::behaviour;
 use crate::engine::ids::PaymentId;
@@ -47,6 +47,8 @@ pub(super) fn by_kind(outcome: &Outcome) -> Presentation {
         Outcome::Refund(_) => id(refunds::show, "refund"),
         Outcome::PaymentMethod(_) => id(payment_methods::show, "PaymentMethod"),
         Outcome::Dispute(_) | Outcome::Disputes(_) => disputes::by_kind(outcome),
+        // Only the balance shows without its route's presentation; the server always routes.
+        Outcome::Settlement(_) => id(balance::show, "balance"),
         Outcome::Payments(_) => Presentation::list(
             payment_intents::show_page,
             "payment_intent",

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use http::Method;
 
 use super::auth::{api_key, missing_api_key};
+use super::balance::Balance;
+use super::balance_transactions::BalanceTransactions;
 use super::charges::Charges;
 use super::checkout_sessions::CheckoutSessions;
 use super::disputes::Disputes;
@@ -16,6 +18,7 @@ use super::events::Events;
 use super::params::Params;
 use super::payment_intents::PaymentIntents;
 use super::payment_methods::PaymentMethods;
+use super::payouts::Payouts;
 use super::refunds::Refunds;
 use super::resource::{Request, Resource};
 use super::webhook_endpoints::WebhookEndpoints;
@@ -37,6 +40,9 @@ const RESOURCES: &[(&str, Serve)] = &[
     ("webhook_endpoints", serve::<WebhookEndpoints>),
     ("checkout", serve::<CheckoutSessions>),
     ("disputes", serve::<Disputes>),
+    ("balance", serve::<Balance>),
+    ("balance_transactions", serve::<BalanceTransactions>),
+    ("payouts", serve::<Payouts>),
 ];
 
 /// Routes a Stripe API request: `None` when the path is not one of this dialect's.

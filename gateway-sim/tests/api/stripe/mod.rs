@@ -16,6 +16,7 @@ mod payment_methods;
 mod refunds;
 mod requests;
 mod retry_advice;
+mod settlement;
 
 use reqwest::StatusCode;
 use serde_json::Value;
