@@ -30,6 +30,11 @@
 //!   decisions), soonest first.
 //! - `dispute.rs`: a dispute, its reason and status (plain data); `disputes.rs`
 //!   how one opens on a dispute card's captured payment, is answered and decided.
+//! - `durable.rs`: what a journal is told of each change (a frame of [`Record`]s,
+//!   the resulting state) and the section a change holds while it is made, so the
+//!   journal has the ledger and the changes in sequence order; `restore.rs` takes
+//!   records back on start (replay, `--restore`) and writes the whole state out as
+//!   records (a snapshot).
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
@@ -38,6 +43,7 @@ mod checkout_session;
 mod clock;
 mod dispute;
 mod disputes;
+mod durable;
 mod error;
 mod events;
 mod expiry;
@@ -49,6 +55,7 @@ pub mod money;
 mod operations;
 mod page;
 mod payment;
+mod restore;
 mod shard;
 mod stats;
 mod webhook_endpoints;
@@ -57,6 +64,7 @@ pub use checkout_session::{CheckoutSession, CheckoutStatus, NewCheckoutSession};
 pub use clock::SimClock;
 pub use dispute::{DisputePlan, DisputeReason, DisputeStatus};
 pub use disputes::DisputeAnswer;
+pub(crate) use durable::{JournalSink, Record};
 pub use error::EngineError;
 pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};
 pub use ledger::{EntryKind, EntryReason, LedgerEntry};
