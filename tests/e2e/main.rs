@@ -1,5 +1,6 @@
 //! End-to-end tests: gateway-sim, the reference merchant service and loadgen together.
 
+mod crash;
 mod gate;
 mod helpers;
 mod merchant;
