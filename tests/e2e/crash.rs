@@ -25,7 +25,7 @@ const MAX_REPLAYS: usize = 300;
 const API_KEY: &str = "Bearer sk_test_crash";
 
 /// The release binary beside this test's own (`target/release/deps/e2e-*` → `target/release`).
-fn gateway_binary() -> PathBuf {
+pub(super) fn gateway_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
     let dir = exe
         .parent()
@@ -41,16 +41,22 @@ fn gateway_binary() -> PathBuf {
 }
 
 /// A gateway-sim process on a free port, killed when dropped.
-struct Gateway {
+pub(super) struct Gateway {
     child: Child,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Gateway {
     fn start(data_dir: &Path) -> Gateway {
+        let dir = data_dir.to_string_lossy().into_owned();
+        Gateway::start_with(&["--fsync", "batch", "--data-dir", &dir])
+    }
+
+    /// Starts the binary with `args` after `--listen 127.0.0.1:0`.
+    pub(super) fn start_with(args: &[&str]) -> Gateway {
         let mut child = Command::new(gateway_binary())
-            .args(["--listen", "127.0.0.1:0", "--fsync", "batch", "--data-dir"])
-            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -72,7 +78,7 @@ impl Gateway {
     }
 
     /// SIGKILL: no shutdown, no flush, as a crash.
-    fn kill(mut self) {
+    pub(super) fn kill(mut self) {
         self.child.kill().expect("SIGKILL is delivered");
         self.child.wait().expect("the killed process is reaped");
     }
@@ -225,7 +231,7 @@ async fn get_payment(client: &reqwest::Client, url: &str, id: &str) -> Option<Va
     response.json().await.ok()
 }
 
-async fn ledger(url: &str) -> Vec<Value> {
+pub(super) async fn ledger(url: &str) -> Vec<Value> {
     let text = reqwest::get(format!("{url}/_sim/ledger"))
         .await
         .expect("the ledger answers")
@@ -238,7 +244,7 @@ async fn ledger(url: &str) -> Vec<Value> {
         .collect()
 }
 
-fn scratch_dir() -> PathBuf {
+pub(super) fn scratch_dir() -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

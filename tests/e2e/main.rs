@@ -5,5 +5,6 @@ mod gate;
 mod helpers;
 mod merchant;
 mod service_shapes;
+mod snapshot;
 mod webhook_gate;
 mod webhook_merchant;

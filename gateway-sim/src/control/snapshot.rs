@@ -1,12 +1,10 @@
 //! `POST /_sim/snapshot`: writes the whole state to a file, which `--restore FILE` starts a
 //! gateway from, so a team can share a prepared state.
 //!
-//! Where: the body's `path` (a file path on the simulator's machine, relative to its
-//! working directory), or without one `snapshots/snapshot-<simulator ms>.gsnap` inside
-//! `--data-dir`; with neither, a 400 says to give one. The admin token guards it like the
-//! rest of `/_sim/*`.
-
-use std::path::PathBuf;
+//! Where: always inside `--data-dir`, in its `snapshots/` folder, under the body's `name`
+//! (a plain file name: letters, digits, `.`, `-`, `_`, not starting with `.`) or, without
+//! one, `snapshot-<simulator ms>.gsnap`. Never an arbitrary path: a request must not be
+//! able to write anywhere the simulator's user may. Without `--data-dir`, a 400 says so.
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -21,7 +19,7 @@ pub(super) async fn take(state: &SimState, body: &Bytes) -> Response<Body> {
     #[derive(Deserialize, Default)]
     #[serde(deny_unknown_fields)]
     struct Request {
-        path: Option<String>,
+        name: Option<String>,
     }
     #[derive(Serialize)]
     struct Taken {
@@ -32,7 +30,7 @@ pub(super) async fn take(state: &SimState, body: &Bytes) -> Response<Body> {
     let invalid = |why: String| {
         answer(
             ApiError::invalid("parameter_invalid", why)
-                .with_param("path")
+                .with_param("name")
                 .into_reply(),
         )
     };
@@ -43,27 +41,27 @@ pub(super) async fn take(state: &SimState, body: &Bytes) -> Response<Body> {
             Ok(request) => request,
             Err(e) => {
                 return invalid(format!(
-                    "the body must be {{\"path\": \"FILE\"}} or empty: {e}"
+                    "the body must be {{\"name\": \"FILE\"}} or empty: {e}"
                 ));
             }
         }
     };
-    let path = match (
-        request.path.filter(|p| !p.trim().is_empty()),
-        state.data_dir(),
-    ) {
-        (Some(path), _) => PathBuf::from(path),
-        (None, Some(dir)) => dir.join(crate::SNAPSHOT_DIR).join(format!(
-            "snapshot-{}.gsnap",
-            state.engine().clock().now_ms()
-        )),
-        (None, None) => {
-            return invalid(
-                "give a \"path\" to write the snapshot to (without --data-dir there is no default place)"
-                    .to_string(),
-            );
-        }
+    let Some(dir) = state.data_dir() else {
+        return invalid(
+            "snapshots are written inside --data-dir; start gateway-sim with --data-dir DIR"
+                .to_string(),
+        );
     };
+    let name = match request.name {
+        Some(name) if !is_plain_file_name(&name) => {
+            return invalid(format!(
+                "name must be a plain file name (letters, digits, '.', '-', '_'; at most 100; not starting with '.'); got {name:?}"
+            ));
+        }
+        Some(name) => name,
+        None => format!("snapshot-{}.gsnap", state.engine().clock().now_ms()),
+    };
+    let path = dir.join(crate::SNAPSHOT_DIR).join(name);
     let engine = state.engine().clone();
     let target = path.clone();
     // Copying the state and writing the file both block: off the async workers.
@@ -78,7 +76,23 @@ pub(super) async fn take(state: &SimState, body: &Bytes) -> Response<Body> {
                 bytes: written.bytes,
             },
         ),
-        Ok(Err(e)) => invalid(format!("cannot write {}: {e}", path.display())),
+        Ok(Err(e)) => answer(
+            ApiError::invalid(
+                "snapshot_failed",
+                format!("cannot write {}: {e}", path.display()),
+            )
+            .into_reply(),
+        ),
         Err(_) => answer(ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR).into_reply()),
     }
+}
+
+/// A name that stays inside the snapshots folder: no separators, no `..`, no hidden file.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
