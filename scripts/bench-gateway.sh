@@ -18,6 +18,8 @@
 #   PAYMENTS=1000000    payments to store for the memory run (0 to skip the memory run)
 #   MEMORY_TIMEOUT=300  seconds the memory run may take at most
 #   SKIP_BUILD=1        use the existing release binary
+#   GATEWAY_ARGS=...    more gateway-sim flags, split on spaces (scripts/bench-journal.sh
+#                       passes --data-dir DIR --fsync batch here)
 #
 # Bounded: every wrk run has a duration, the memory run stops at PAYMENTS or MEMORY_TIMEOUT,
 # and the servers this script starts are stopped on exit (also on Ctrl-C or failure).
@@ -88,7 +90,8 @@ start_server() {
   local out="$WORK/server.out"
   : >"$out"
   # Logs at warn: info lines per request would measure the terminal, not the gateway.
-  RUST_LOG=warn "$BIN" --listen 127.0.0.1:0 >"$out" 2>"$WORK/server.err" &
+  # shellcheck disable=SC2086 # GATEWAY_ARGS is a list of flags, split on purpose.
+  RUST_LOG=warn "$BIN" --listen 127.0.0.1:0 ${GATEWAY_ARGS:-} >"$out" 2>"$WORK/server.err" &
   SERVER_PID=$!
   URL=""
   for _ in $(seq 1 100); do

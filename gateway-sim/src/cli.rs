@@ -157,6 +157,41 @@ pub struct Args {
     /// Log format on stderr.
     #[arg(long, env = "GATEWAY_SIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Keep the state in DIR: every change (payments, refunds, ledger, events, idempotency
+    /// keys and their answers, checkout sessions, disputes, webhook endpoints, the clock) is
+    /// appended to DIR/journal.log before its answer leaves, and replayed on start. Without
+    /// it, state lives in memory only. `POST /_sim/snapshot` without a path writes to
+    /// DIR/snapshots/.
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_DATA_DIR",
+        value_name = "DIR",
+        help_heading = "Durability"
+    )]
+    pub data_dir: Option<std::path::PathBuf>,
+
+    /// When the journal is synced to disk: `always` before each answer (group commit);
+    /// `batch` at least every 10 ms, answers leaving once written (a killed process loses
+    /// nothing, a power cut at most 10 ms); `off` when the OS pleases.
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_FSYNC",
+        value_enum,
+        default_value_t = crate::FsyncPolicy::Batch,
+        help_heading = "Durability"
+    )]
+    pub fsync: crate::FsyncPolicy,
+
+    /// Start from a snapshot written by `POST /_sim/snapshot` (with --data-dir, only into an
+    /// empty one, whose journal then starts from the snapshot).
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_RESTORE",
+        value_name = "FILE",
+        help_heading = "Durability"
+    )]
+    pub restore: Option<std::path::PathBuf>,
 }
 
 /// The seed when neither `--seed` nor the scenario gives one.
@@ -315,8 +350,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let seed = config.seed;
     let scenarios: Vec<String> = config.scenarios.iter().map(|s| s.name.clone()).collect();
     let webhooks = webhook_lines(&config.behaviour.webhooks.endpoints, seed);
-    crate::serve_until(
+    let durability = crate::Durability {
+        data_dir: args.data_dir.clone(),
+        fsync: args.fsync,
+        restore: args.restore.clone(),
+    };
+    crate::serve_until_durable(
         config,
+        &durability,
         |addr| {
             // The one line scripts wait for: they read the URL from it. It comes first.
             println!("gateway-sim listening on http://{addr}");

@@ -51,6 +51,7 @@ mod control;
 mod engine;
 #[doc(hidden)]
 pub mod fuzzing;
+mod journal;
 mod response;
 mod server;
 mod settlement_terms;
@@ -86,6 +87,7 @@ pub use engine::{
     PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef, ReturnTo, Verdict,
     WebhookEndpoint,
 };
+pub use journal::{Durability, FsyncPolicy, JOURNAL_FILE, Replayed, SNAPSHOT_DIR, replay_into};
 pub use server::Unanswered;
 pub use state::SimState;
 pub use workers::QueueFigures;
@@ -132,6 +134,9 @@ pub enum StartError {
     },
     #[error("invalid behaviour: {0}")]
     Config(#[from] ConfigError),
+    /// `--data-dir` or `--restore` could not be read, replayed or opened.
+    #[error("{0:#}")]
+    Journal(anyhow::Error),
 }
 
 /// A running simulator. Dropping it stops the server at once; use
@@ -157,7 +162,7 @@ impl GatewaySim {
 
     /// Serves on a listener the caller bound.
     pub fn serve(listener: TcpListener, config: SimConfig) -> Result<GatewaySim, StartError> {
-        let (addr, state) = prepare(&listener, config)?;
+        let (addr, state) = prepare(&listener, config, &Durability::default())?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(listener, state.clone(), async {
             let _ = stopped.await;
@@ -233,6 +238,7 @@ impl GatewaySim {
 fn prepare(
     listener: &TcpListener,
     config: SimConfig,
+    durability: &Durability,
 ) -> Result<(SocketAddr, SimState), StartError> {
     let addr = listener.local_addr().map_err(|source| StartError::Bind {
         addr: config.listen,
@@ -240,6 +246,8 @@ fn prepare(
     })?;
     let engine = Engine::new(config.idempotency_ttl);
     engine.set_public_url(&public_url(addr));
+    // Replayed before anything else can touch the engine.
+    let journal = journal::open(&engine, durability).map_err(StartError::Journal)?;
     let state = SimState::new(
         engine,
         config.behaviour,
@@ -247,6 +255,9 @@ fn prepare(
         config.admin_token,
         config.scenarios,
     )?;
+    if let Some(journal) = journal {
+        state.set_journal(journal);
+    }
     Ok((addr, state))
 }
 
@@ -273,13 +284,23 @@ pub async fn serve_until(
     listening: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
+    serve_until_durable(config, &Durability::default(), listening, shutdown).await
+}
+
+/// [`serve_until`] with a journal (`--data-dir`) or a snapshot to start from (`--restore`).
+pub async fn serve_until_durable(
+    config: SimConfig,
+    durability: &Durability,
+    listening: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
     let listener = server::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
             addr: config.listen,
             source,
         })?;
-    let (addr, state) = prepare(&listener, config)?;
+    let (addr, state) = prepare(&listener, config, durability)?;
     listening(addr);
     server::run(listener, state, shutdown).await;
     Ok(())

@@ -122,6 +122,8 @@ struct Shared {
     webhooks: Webhooks,
     /// The scenarios given at start, in order, to switch among by name.
     scenarios: Vec<ScenarioBehaviour>,
+    /// With `--data-dir`: the journal every change is written to before its answer leaves.
+    journal: std::sync::OnceLock<crate::journal::Journal>,
 }
 
 impl SimState {
@@ -170,6 +172,7 @@ impl SimState {
                 started: Instant::now(),
                 request_ids: AtomicU64::new(0),
                 scenarios,
+                journal: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -254,6 +257,23 @@ impl SimState {
 
     pub fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    pub(crate) fn set_journal(&self, journal: crate::journal::Journal) {
+        let _ = self.inner.journal.set(journal);
+    }
+
+    /// `--data-dir`, when the simulator keeps a journal there.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.inner.journal.get().map(|j| j.data_dir.as_path())
+    }
+
+    /// Waits until every change made so far is in the journal (at once without one): what
+    /// an answer does before it leaves. Outside every lock.
+    pub(crate) async fn journaled(&self) {
+        if let Some(journal) = self.inner.journal.get() {
+            journal.writer.written().await;
+        }
     }
 
     pub fn admin_token(&self) -> Option<&str> {

@@ -6,7 +6,7 @@
 //! `X-Admin-Token: <token>`.
 //!
 //! `mod.rs` routes a control request to its handler; each resource of the control plane has
-//! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `ledger.rs` (the
+//! its own file: `stats.rs`, `config.rs` (the live behaviour), `clock.rs`, `snapshot.rs` (the whole state to a file, for `--restore`), `ledger.rs` (the
 //! NDJSON stream), `webhooks.rs` (deliveries and resends) and `metrics.rs` (Prometheus text);
 //! `scenarios.rs` (the scenario files given at start, switched by name), `payments.rs` (any
 //! merchant's payment by id or order, with `history.rs`: what every store knows of it) and
@@ -31,6 +31,7 @@ mod openapi;
 mod payments;
 mod reports;
 mod scenarios;
+mod snapshot;
 mod stats;
 mod three_ds;
 mod ui;
@@ -94,6 +95,10 @@ pub async fn handle(
                 tracing::info!("simulator reset: ledger, payments and keys forgotten");
                 json(StatusCode::OK, &Health { status: "reset" })
             }
+            _ => allowed("POST"),
+        },
+        "/_sim/snapshot" => match *method {
+            Method::POST => snapshot::take(state, body).await,
             _ => allowed("POST"),
         },
         "/_sim/clock/advance" => match *method {

@@ -94,6 +94,8 @@ impl Engine {
             attempt: None,
             paying: false,
         };
+        let _section = self.section();
+        self.touch_session(&id);
         let store = &self.inner.checkout;
         let mut inner = store.inner.lock();
         inner.sequence += 1;
@@ -151,6 +153,7 @@ impl Engine {
         id: &str,
         cause: &Cause,
     ) -> Result<CheckoutSession, EngineError> {
+        let _section = self.section();
         let mut inner = self.inner.checkout.inner.lock();
         let s = inner
             .sessions
@@ -178,6 +181,7 @@ impl Engine {
             return Vec::new();
         }
         let cause = Cause::none();
+        let _section = self.section();
         let mut inner = store.inner.lock();
         while let Some(entry) = inner.expiries.first_entry() {
             if entry.key().0 > now {
@@ -240,11 +244,13 @@ impl Engine {
         payment: Option<&Payment>,
         cause: &Cause,
     ) -> Option<CheckoutSession> {
+        let _section = self.section();
         let mut inner = self.inner.checkout.inner.lock();
         if let Some(p) = payment.filter(|p| p.status == PaymentStatus::RequiresAction) {
             inner.waiting.insert(p.id, Arc::from(id));
         }
         let s = inner.sessions.get_mut(id)?;
+        self.touch_session(&s.id);
         s.paying = false;
         if let Some(p) = payment {
             s.attempt = Some(p.id);
@@ -267,6 +273,7 @@ impl Engine {
     /// 3-D Secure, now that the buyer's answer authorized it; the session as it is
     /// now (still open after a failed challenge), or `None` when `p` paid no session.
     pub fn settle_checkout_payment(&self, p: &Payment, cause: &Cause) -> Option<CheckoutSession> {
+        let _section = self.section();
         let mut inner = self.inner.checkout.inner.lock();
         let id = inner.waiting.get(&p.id)?.clone();
         if p.status != PaymentStatus::RequiresAction {
@@ -294,6 +301,7 @@ impl Engine {
         payment: Option<&Payment>,
         cause: &Cause,
     ) {
+        self.touch_session(&s.id);
         s.status = status;
         if let Some(p) = payment {
             s.payment = Some(p.id);

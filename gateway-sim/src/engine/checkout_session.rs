@@ -20,7 +20,7 @@ pub const CHECKOUT_SESSION_LIFETIME_MS: u64 = 24 * 3600 * 1000;
 pub const CHECKOUT_SESSION_PREFIX: &str = "cs_test_";
 
 /// One line of a session: `quantity` × `unit_amount` of a product.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineItem {
     /// `li_...`.
     pub id: String,
@@ -50,7 +50,7 @@ pub struct NewCheckoutSession {
     pub capture_method: CaptureMethod,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CheckoutStatus {
     Open,
     Complete,
@@ -68,7 +68,7 @@ impl CheckoutStatus {
 }
 
 /// A checkout session (plain data; the store keeps the live one).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckoutSession {
     pub id: Arc<str>,
     pub merchant: MerchantId,

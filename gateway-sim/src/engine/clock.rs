@@ -53,6 +53,16 @@ impl SimClock {
             });
     }
 
+    /// How far time has been advanced beyond the wall clock (journaled on each move).
+    pub(super) fn advanced_ms(&self) -> u64 {
+        self.advanced_ms.load(Ordering::Relaxed)
+    }
+
+    /// Replay: the journaled run's advance, so simulator time never runs backwards.
+    pub(super) fn restore_advanced(&self, ms: u64) {
+        self.advanced_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
     pub(super) fn restart_epoch(&self) {
         self.epoch_ms.store(self.now_ms(), Ordering::Relaxed);
     }

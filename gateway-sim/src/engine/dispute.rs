@@ -21,7 +21,7 @@ pub(super) const DEFAULT_OPEN_AFTER: Duration = Duration::from_secs(24 * 3600);
 pub(super) const DEFAULT_DECIDED_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why the cardholder disputes the payment (Stripe's `reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DisputeReason {
     Fraudulent,
     ProductNotReceived,
@@ -38,7 +38,7 @@ impl DisputeReason {
 
 /// The dispute a payment will get once captured, as the fault model decided from
 /// its test card (`pm_card_createDispute`...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DisputePlan {
     pub reason: DisputeReason,
     /// An inquiry: the bank asks questions, no money moves.
@@ -47,7 +47,7 @@ pub struct DisputePlan {
 
 /// Where a dispute stands, in Stripe's words. Inquiries go through the
 /// `warning_` statuses, chargebacks through the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DisputeStatus {
     WarningNeedsResponse,
     WarningUnderReview,
@@ -96,7 +96,7 @@ pub const WINNING_EVIDENCE: &str = "winning_evidence";
 pub const RESPONSE_WINDOW_SECS: u64 = 7 * 24 * 3600;
 
 /// A dispute of (part of) a captured payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dispute {
     pub id: DisputeId,
     /// What the dispute takes back: the payment's captured amount not refunded

@@ -226,12 +226,18 @@ impl Engine {
         let pid = DisputeId::parse(id)
             .map(DisputeId::payment)
             .ok_or_else(|| missing(id))?;
+        let _section = self.section();
         let mut shard = self.shard(pid).lock();
         let p = shard
             .get_mut(&pid)
             .filter(|p| p.merchant == merchant && p.dispute.is_some())
             .ok_or_else(|| missing(id))?;
-        change(p)
+        let changed = change(p);
+        if changed.is_ok() && self.journaling() {
+            // Evidence kept without submitting raises nothing, but is a change all the same.
+            self.touch_payment(pid);
+        }
+        changed
     }
 }
 

@@ -29,7 +29,7 @@ use super::shard::Map;
 
 /// What happened to a payment, in the domain's words. The dialects' event tables
 /// are keyed by this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ChangeKind {
     /// A payment created without being authorized (a PaymentIntent not confirmed yet).
     Created,
@@ -107,7 +107,7 @@ impl ChangeKind {
 }
 
 /// The API request that caused a change (`request` in an event).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RequestRef {
     /// The request's number: its id is [`RequestRef::id`] (kept as a number, so a
     /// change costs no string of its own).
@@ -133,7 +133,7 @@ impl RequestRef {
 }
 
 /// Which dialect an event is named and rendered in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EventDialect {
     Stripe,
     Native,
@@ -157,7 +157,7 @@ impl EventDialect {
 }
 
 /// What a change changed: the payment's state right after it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub status: PaymentStatus,
     /// How many refunds the payment had (the last one is a refund change's own).
@@ -199,7 +199,7 @@ impl Snapshot {
 }
 
 /// One recorded state change.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// 1-based, gap-free, in the order the changes happened.
     pub seq: u64,
@@ -221,6 +221,7 @@ pub struct Change {
     pub checkout: Option<Arc<CheckoutSession>>,
     /// One bit per event made of this change (see [`EventDialect::bit_base`]): set
     /// while some delivery of that event has not succeeded yet.
+    #[serde(skip)]
     undelivered: AtomicU64,
 }
 
@@ -278,6 +279,25 @@ impl Change {
         } else {
             self.undelivered
                 .fetch_or(bit(dialect, index), Ordering::Relaxed);
+        }
+    }
+}
+
+impl Change {
+    /// A copy for the journal; deliveries are not journaled, so neither are their bits.
+    pub(super) fn journal_copy(&self) -> Change {
+        Change {
+            seq: self.seq,
+            kind: self.kind,
+            created: self.created,
+            merchant: self.merchant,
+            payment: self.payment,
+            reference: self.reference.clone(),
+            time_ms: self.time_ms,
+            state: self.state.clone(),
+            request: self.request.clone(),
+            checkout: self.checkout.clone(),
+            undelivered: AtomicU64::new(0),
         }
     }
 }
@@ -499,6 +519,24 @@ impl EventLog {
 
     pub(super) fn salt(&self) -> u32 {
         self.inner.lock().salt
+    }
+
+    /// Replay: the salt of the journaled run's event ids.
+    pub(super) fn restore_salt(&self, salt: u32) {
+        self.inner.lock().salt = salt;
+    }
+
+    /// Replay: appends a journaled change if it is the next one; `false` otherwise (a
+    /// duplicate, or a gap the journal cannot have).
+    pub(super) fn restore(&self, change: Change) -> bool {
+        let mut inner = self.inner.lock();
+        if change.seq != inner.changes.len() as u64 + 1 {
+            return false;
+        }
+        let (seq, merchant) = (change.seq, change.merchant);
+        inner.changes.push(Arc::new(change));
+        inner.by_merchant.entry(merchant).or_default().push(seq);
+        true
     }
 
     pub(super) fn len(&self) -> u64 {

@@ -85,6 +85,13 @@ impl ExpirySchedule {
     }
 
     /// Whether a sweep at `now_ms` has anything to do.
+    /// Replay: schedules `payment` at the time it was given before the restart.
+    pub(super) fn insert_at(&self, at: u64, payment: PaymentId) {
+        let sequence = self.next_sequence.fetch_add(1, Ordering::Relaxed);
+        self.queue.lock().insert((at, sequence), payment);
+        self.next_due_ms.fetch_min(at, Ordering::Relaxed);
+    }
+
     pub(super) fn has_work(&self, now_ms: u64) -> bool {
         self.next_due_ms.load(Ordering::Relaxed) <= now_ms
             || self.outbox_len.load(Ordering::Relaxed) > 0

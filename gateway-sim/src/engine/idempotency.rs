@@ -68,6 +68,8 @@ pub(crate) struct IdempotencyStore {
     shards: Box<[Mutex<Shard>]>,
     ttl_ms: u64,
     pub(crate) counters: IdempotencyCounters,
+    /// With `--data-dir`: each completed key and its answer are journaled.
+    journal: std::sync::OnceLock<Arc<dyn super::durable::JournalSink>>,
 }
 
 impl IdempotencyStore {
@@ -76,6 +78,7 @@ impl IdempotencyStore {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             ttl_ms,
             counters: IdempotencyCounters::default(),
+            journal: std::sync::OnceLock::new(),
         }
     }
 
@@ -160,6 +163,45 @@ impl IdempotencyStore {
         self.counters.in_use.store(0, Ordering::Relaxed);
     }
 
+    pub(crate) fn attach_journal(&self, sink: Arc<dyn super::durable::JournalSink>) {
+        let _ = self.journal.set(sink);
+    }
+
+    /// Replay: a completed key with its stored answer.
+    pub(crate) fn restore(
+        &self,
+        merchant: MerchantId,
+        key: Arc<str>,
+        fingerprint: u64,
+        created_ms: u64,
+        response: StoredResponse,
+    ) {
+        let mut shard = self.shard(merchant, &key).lock();
+        shard.entry(merchant).or_default().insert(
+            key,
+            KeyRecord {
+                fingerprint,
+                created_ms,
+                state: KeyState::Completed(response),
+            },
+        );
+    }
+
+    /// Every completed key as a journal record (for a snapshot); keys in flight are not
+    /// state yet.
+    pub(crate) fn completed_records(&self, mut visit: impl FnMut(super::durable::Record)) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for (merchant, keys) in shard.iter() {
+                for (key, record) in keys {
+                    if let KeyState::Completed(stored) = &record.state {
+                        visit(key_record(*merchant, key, record, stored));
+                    }
+                }
+            }
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
@@ -190,9 +232,30 @@ impl Reservation {
             .get_mut(&self.merchant)
             .and_then(|k| k.get_mut(&*self.key))
         {
+            // Journaled under the key's lock, so a later record of the same key (after its
+            // expiry) always follows this one.
+            if let Some(journal) = self.store.journal.get() {
+                journal.append(&[key_record(self.merchant, &self.key, record, &response)]);
+            }
             record.state = KeyState::Completed(response);
         }
         self.done = true;
+    }
+}
+
+fn key_record(
+    merchant: MerchantId,
+    key: &Arc<str>,
+    record: &KeyRecord,
+    stored: &StoredResponse,
+) -> super::durable::Record {
+    super::durable::Record::Key {
+        merchant,
+        key: key.clone(),
+        fingerprint: record.fingerprint,
+        created_ms: record.created_ms,
+        status: stored.status,
+        body: super::durable::StoredBody::of(&stored.body),
     }
 }
 

@@ -72,6 +72,23 @@ macro_rules! id_type {
                 encode($prefix, self.0, f)
             }
         }
+
+        // In the journal and snapshots an id is its printed form, so a file reads like
+        // the API's answers and a wrong prefix is refused on the way back in.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!("not a {} id: {text}", $prefix))
+                })
+            }
+        }
     };
 }
 
@@ -129,13 +146,17 @@ impl PaymentId {
 }
 
 /// A merchant account, interned: the API key is stored once, everything else holds this number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct MerchantId(pub(crate) u32);
 
 /// Interns API keys into [`MerchantId`]s. Read-mostly: a run has a handful of merchants.
 #[derive(Default)]
 pub(crate) struct Merchants {
     inner: RwLock<MerchantTable>,
+    /// With `--data-dir`: each new merchant is journaled before its number is used.
+    journal: std::sync::OnceLock<std::sync::Arc<dyn super::durable::JournalSink>>,
 }
 
 #[derive(Default)]
@@ -156,8 +177,42 @@ impl Merchants {
         let id = MerchantId(table.keys.len() as u32);
         let key: Arc<str> = Arc::from(api_key);
         table.keys.push(key.clone());
-        table.by_key.insert(key, id);
+        table.by_key.insert(key.clone(), id);
+        // Under the write lock: the number is journaled before anyone can use it.
+        if let Some(journal) = self.journal.get() {
+            journal.append(&[super::durable::Record::Merchant { id, api_key: key }]);
+        }
         id
+    }
+
+    pub(crate) fn attach_journal(&self, sink: std::sync::Arc<dyn super::durable::JournalSink>) {
+        let _ = self.journal.set(sink);
+    }
+
+    /// Replay: merchant `id` has `api_key`; `false` when the number is taken by another.
+    pub(crate) fn restore(&self, id: MerchantId, api_key: &str) -> bool {
+        let mut table = self.inner.write();
+        if let Some(known) = table.by_key.get(api_key) {
+            return *known == id;
+        }
+        if table.keys.len() != id.0 as usize {
+            return false;
+        }
+        let key: Arc<str> = Arc::from(api_key);
+        table.keys.push(key.clone());
+        table.by_key.insert(key, id);
+        true
+    }
+
+    /// Every merchant, by number (for a snapshot).
+    pub(crate) fn all(&self) -> Vec<(MerchantId, Arc<str>)> {
+        let table = self.inner.read();
+        table
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| (MerchantId(i as u32), key.clone()))
+            .collect()
     }
 
     pub(crate) fn api_key(&self, id: MerchantId) -> Arc<str> {

@@ -70,7 +70,7 @@ use super::money::Currency;
 
 /// The stored form of an entry: numbers and shared strings, no per-entry heap allocation.
 /// The sequence number is the position in the ledger, so it is not stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Movement {
     pub time_ms: u64,
     pub payment: PaymentId,
@@ -104,6 +104,15 @@ impl Ledger {
         let last = chunks.last_mut().expect("a chunk was just ensured");
         last.push(movement);
         (full + last.len()) as u64
+    }
+
+    /// Replay: appends a journaled entry if it is the next one; `false` otherwise.
+    pub(crate) fn restore(&self, seq: u64, movement: Movement) -> bool {
+        if seq != self.len() + 1 {
+            return false;
+        }
+        self.append(movement);
+        true
     }
 
     pub(crate) fn len(&self) -> u64 {

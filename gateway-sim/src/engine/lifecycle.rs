@@ -52,6 +52,7 @@ impl Engine {
         if !schedules.iter().any(|s| s.has_work(now)) {
             return Vec::new();
         }
+        let _section = self.section();
         let mut raised = inner.expiries.take_stashed();
         let cause = Cause::none();
         while let Some((which, schedule)) = schedules
@@ -191,6 +192,7 @@ impl Engine {
     ) -> Result<Payment, EngineError> {
         let missing = || EngineError::NoSuchPayment(id.to_string());
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
+        let _section = self.section();
         let mut shard = self.shard(pid).lock();
         let p = shard.get_mut(&pid).ok_or_else(missing)?;
         let current = p.challenge.as_ref().map(|c| c.attempt);

@@ -32,6 +32,11 @@
 //!   how one opens on a dispute card's captured payment, is answered and decided.
 //! - `settlement/`: balance transactions, fees, payouts and the processor's mistakes on
 //!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`).
+//! - `durable.rs`: what a journal is told of each change (a frame of [`Record`]s,
+//!   the resulting state) and the section a change holds while it is made, so the
+//!   journal has the ledger and the changes in sequence order; `restore.rs` takes
+//!   records back on start (replay, `--restore`) and writes the whole state out as
+//!   records (a snapshot).
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
@@ -40,6 +45,7 @@ mod checkout_session;
 mod clock;
 mod dispute;
 mod disputes;
+mod durable;
 mod error;
 mod events;
 mod expiry;
@@ -51,6 +57,7 @@ pub mod money;
 mod operations;
 mod page;
 mod payment;
+mod restore;
 mod settlement;
 mod shard;
 mod stats;
@@ -60,6 +67,7 @@ pub use checkout_session::{CheckoutSession, CheckoutStatus, NewCheckoutSession};
 pub use clock::SimClock;
 pub use dispute::{DisputePlan, DisputeReason, DisputeStatus};
 pub use disputes::DisputeAnswer;
+pub(crate) use durable::{JournalSink, Record};
 pub use error::EngineError;
 pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};
 pub use ledger::{EntryKind, EntryReason, LedgerEntry};

@@ -7,7 +7,7 @@ use std::fmt;
 pub const MAX_AMOUNT: i64 = 9_999_999_999;
 
 /// An ISO-4217-shaped currency code, stored lowercase in three bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Currency([u8; 3]);
 
 impl Currency {

@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 
 use super::checkout_session::CheckoutStore;
 use super::clock::SimClock;
+use super::durable::Record;
 use super::error::EngineError;
 use super::events::{Cause, Change, ChangeKind, EventId, EventLog};
 use super::expiry::ExpirySchedule;
@@ -42,19 +43,19 @@ pub struct Engine {
 pub(super) struct Inner {
     /// Payments are boxed: a hash table keeps up to twice its entries' size in
     /// empty slots, and a 16-byte pointer wastes far less there than a whole payment.
-    payments: Box<[Mutex<PaymentShard>]>,
+    pub(super) payments: Box<[Mutex<PaymentShard>]>,
     /// (merchant, reference) → payments, for `GET /v1/payments?reference=`.
-    references: Box<[Mutex<ReferenceShard>]>,
+    pub(super) references: Box<[Mutex<ReferenceShard>]>,
     /// Each merchant's payments in creation order, for listing pages.
-    by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
+    pub(super) by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
     /// Refund → its payment, for looking refunds up by id.
-    refund_index: Box<[Mutex<Map<RefundId, PaymentId>>]>,
-    merchants: Merchants,
-    idempotency: Arc<IdempotencyStore>,
+    pub(super) refund_index: Box<[Mutex<Map<RefundId, PaymentId>>]>,
+    pub(super) merchants: Merchants,
+    pub(super) idempotency: Arc<IdempotencyStore>,
     pub(super) ledger: Ledger,
     /// Every change a merchant is told about, recorded with its ledger entries.
     pub(super) events: EventLog,
-    webhook_endpoints: EndpointRegistry,
+    pub(super) webhook_endpoints: EndpointRegistry,
     pub(super) clock: SimClock,
     pub(super) counters: Counters,
     /// Uncaptured authorizations, soonest expiry first (see `expiry.rs`).
@@ -71,6 +72,8 @@ pub(super) struct Inner {
     pub(super) disputes_by_merchant: Mutex<Map<MerchantId, Vec<PaymentId>>>,
     /// Balance transactions and payouts, derived from the ledger (`settlement/`).
     pub(super) settlement: super::settlement::Settlement,
+    /// The section every change holds, and the journal when there is one (`durable.rs`).
+    pub(super) durability: super::durable::Durability,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
     /// set by the server once it has bound its socket.
     public_url: parking_lot::RwLock<Arc<str>>,
@@ -103,6 +106,7 @@ impl Engine {
                 ),
                 disputes_by_merchant: Mutex::default(),
                 settlement: Default::default(),
+                durability: Default::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
             }),
         }
@@ -175,6 +179,7 @@ impl Engine {
         cause: &Cause,
         reason: Option<EntryReason>,
     ) {
+        self.touch_payment(p.id);
         self.inner.counters.moved(kind, amount);
         self.inner.ledger.append(Movement {
             time_ms: self.inner.clock.now_ms(),
@@ -195,6 +200,7 @@ impl Engine {
 
     /// Records that `p` changed (`kind`), for the events and webhooks; under `p`'s lock.
     pub(super) fn raise(&self, p: &Payment, kind: ChangeKind, cause: &Cause) {
+        self.touch_payment(p.id);
         self.inner
             .events
             .record(kind, false, self.inner.clock.now_ms(), p, cause);
@@ -240,6 +246,7 @@ impl Engine {
         if new.amount <= 0 || new.amount > MAX_AMOUNT {
             return Err(EngineError::InvalidAmount);
         }
+        let _section = self.section();
         let id = PaymentId::random();
         let reference: Option<Arc<str>> = new.reference.map(Arc::from);
         let now = self.inner.clock.now_ms() / 1000;
@@ -286,6 +293,7 @@ impl Engine {
             }
             self.inner.counters.transition(None, payment.status);
             // Created and authorized in one step: one change that says both.
+            self.touch_payment(id);
             self.inner.events.record(
                 outcome_of_authorization(&payment),
                 true,
@@ -311,6 +319,7 @@ impl Engine {
         if new.amount <= 0 || new.amount > MAX_AMOUNT {
             return Err(EngineError::InvalidAmount);
         }
+        let _section = self.section();
         let id = PaymentId::random();
         let (status, payment_method) = match new.payment_method {
             Some(method) if !method.is_none() => (PaymentStatus::RequiresConfirmation, method),
@@ -396,7 +405,7 @@ impl Engine {
     /// Makes a new payment findable by reference and in its merchant's listing.
     /// Called after the payment's shard lock is released: the listing holds its own
     /// lock while it reads payments, so the two are never taken in the other order.
-    fn index_new(&self, payment: &Payment) {
+    pub(super) fn index_new(&self, payment: &Payment) {
         if let Some(reference) = &payment.reference {
             let mut index = self.reference_shard(reference).lock();
             index
@@ -496,15 +505,13 @@ impl Engine {
         id: &str,
         payment_method: Option<&PaymentMethod>,
     ) -> Option<(i64, PaymentMethod)> {
-        self.with_payment(merchant, id, |p| {
-            Ok(p.status
-                .awaits_confirmation()
-                .then(|| method_for_confirmation(p, payment_method.cloned()))
-                .flatten()
-                .map(|method| (p.amount, method)))
-        })
-        .ok()
-        .flatten()
+        // A read: no section, so a journal gets no frame of it.
+        let p = self.payment(merchant, id).ok()?;
+        p.status
+            .awaits_confirmation()
+            .then(|| method_for_confirmation(&p, payment_method.cloned()))
+            .flatten()
+            .map(|method| (p.amount, method))
     }
 
     /// Changes a payment. Amount, currency, payment method and capture method only
@@ -572,16 +579,30 @@ impl Engine {
     ) -> Result<T, EngineError> {
         let missing = || EngineError::NoSuchPayment(id.to_string());
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
+        let _section = self.section();
         let mut shard = self.shard(pid).lock();
         let payment = shard
             .get_mut(&pid)
             .filter(|p| p.merchant == merchant)
             .ok_or_else(missing)?;
-        change(payment)
+        let changed = change(payment);
+        if changed.is_ok() && self.journaling() {
+            // An update changes no money and raises nothing, but is a change all the same.
+            self.touch_payment(pid);
+        }
+        changed
     }
 
+    /// The merchant's payment, read without a section (reads never wait for changes).
     pub fn payment(&self, merchant: MerchantId, id: &str) -> Result<Payment, EngineError> {
-        self.with_payment(merchant, id, |p| Ok(p.clone()))
+        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let pid = PaymentId::parse(id).ok_or_else(missing)?;
+        let shard = self.shard(pid).lock();
+        shard
+            .get(&pid)
+            .filter(|p| p.merchant == merchant)
+            .map(|p| (**p).clone())
+            .ok_or_else(missing)
     }
 
     /// Captures `amount` (default: all) of an authorization; the uncaptured rest is released.
@@ -897,7 +918,8 @@ impl Engine {
         merchant: MerchantId,
         new: NewWebhookEndpoint,
     ) -> Option<Arc<WebhookEndpoint>> {
-        self.inner.webhook_endpoints.add(WebhookEndpoint {
+        let section = self.section();
+        let added = self.inner.webhook_endpoints.add(WebhookEndpoint {
             id: WebhookEndpointId::random(),
             merchant,
             url: new.url,
@@ -907,7 +929,11 @@ impl Engine {
             disabled: false,
             description: new.description,
             created: self.inner.clock.now_ms() / 1000,
-        })
+        });
+        if let Some(endpoint) = &added {
+            section.note(Record::Endpoint(Box::new((**endpoint).clone())));
+        }
+        added
     }
 
     pub fn webhook_endpoint(
@@ -924,7 +950,12 @@ impl Engine {
         id: WebhookEndpointId,
         update: EndpointUpdate,
     ) -> Option<Arc<WebhookEndpoint>> {
-        self.inner.webhook_endpoints.update(merchant, id, update)
+        let section = self.section();
+        let updated = self.inner.webhook_endpoints.update(merchant, id, update);
+        if let Some(endpoint) = &updated {
+            section.note(Record::Endpoint(Box::new((**endpoint).clone())));
+        }
+        updated
     }
 
     pub fn delete_webhook_endpoint(
@@ -932,7 +963,12 @@ impl Engine {
         merchant: MerchantId,
         id: WebhookEndpointId,
     ) -> Option<Arc<WebhookEndpoint>> {
-        self.inner.webhook_endpoints.remove(merchant, id)
+        let section = self.section();
+        let removed = self.inner.webhook_endpoints.remove(merchant, id);
+        if removed.is_some() {
+            section.note(Record::EndpointRemoved { merchant, id });
+        }
+        removed
     }
 
     /// The merchant's endpoints, newest first.
@@ -1015,13 +1051,29 @@ impl Engine {
 
     /// Moves simulator time forward; idempotency keys older than their TTL go.
     pub fn advance_clock(&self, by: Duration) {
+        let section = self.section();
         self.inner.clock.advance(by);
+        section.note(Record::Clock {
+            advanced_ms: self.inner.clock.advanced_ms(),
+        });
+        drop(section);
         self.inner.idempotency.sweep(self.inner.clock.now_ms());
     }
 
     /// Forgets every payment, key and ledger entry; schedules start again from zero.
     /// Merchant ids are kept, so requests racing the reset stay consistent.
     pub fn reset(&self) {
+        let section = self.section();
+        self.reset_state();
+        section.restart_sequences();
+        section.note(Record::Reset);
+        section.note(Record::Salt {
+            salt: self.event_salt(),
+        });
+    }
+
+    /// Empties every store (a reset, or a journal's `Reset` record on replay).
+    pub(super) fn reset_state(&self) {
         for shard in self.inner.payments.iter() {
             shard.lock().clear();
         }
@@ -1059,7 +1111,7 @@ fn outcome_of_authorization(p: &Payment) -> ChangeKind {
 }
 
 /// Refund ids are random, so their low bits spread them evenly over the shards.
-fn refund_shard(id: RefundId) -> usize {
+pub(super) fn refund_shard(id: RefundId) -> usize {
     (id.0 as usize) & (SHARDS - 1)
 }
 

@@ -12,7 +12,7 @@ use super::ids::{MerchantId, PaymentId, RefundId};
 use super::money::Currency;
 
 /// Where a payment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PaymentStatus {
     /// Authorized, waiting for a capture or a cancel.
     RequiresCapture,
@@ -71,7 +71,7 @@ impl PaymentStatus {
 }
 
 /// When authorized funds are taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CaptureMethod {
     /// Captured in the same step as the authorization (a charge).
     Automatic,
@@ -97,7 +97,7 @@ impl CaptureMethod {
 }
 
 /// How the customer pays: a payment-method token, or raw card details.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PaymentMethod {
     Token(Arc<str>),
     Card {
@@ -148,7 +148,7 @@ impl PaymentMethod {
 }
 
 /// Why a payment was canceled, when the gateway did it rather than the merchant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CancellationReason {
     /// The authorization was not captured within its validity and was released.
     Expired,
@@ -227,7 +227,7 @@ pub struct Challenge {
 }
 
 /// One refund of (part of) a captured payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refund {
     pub id: RefundId,
     pub payment: PaymentId,
@@ -239,7 +239,7 @@ pub struct Refund {
 }
 
 /// A payment as the engine keeps it. Amounts are minor units.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Payment {
     pub id: PaymentId,
     pub merchant: MerchantId,
@@ -270,6 +270,7 @@ pub struct Payment {
     pub capture_before_ms: Option<u64>,
     /// The authentication challenge, from the confirmation that asked for it on
     /// (kept once answered, so the page can say so).
+    #[serde(with = "super::durable::challenge")]
     pub challenge: Option<Box<Challenge>>,
     /// The dispute its test card asks for once captured (see `disputes.rs`).
     pub dispute_plan: Option<DisputePlan>,

@@ -12,7 +12,7 @@ use super::events::EventDialect;
 use super::ids::{MerchantId, WebhookEndpointId};
 
 /// One registered endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WebhookEndpoint {
     pub id: WebhookEndpointId,
     /// The merchant whose events it receives.
@@ -104,6 +104,17 @@ impl EndpointRegistry {
         all.push(endpoint.clone());
         self.recount(&all);
         Some(endpoint)
+    }
+
+    /// Replay: an endpoint as journaled, in its place if it is known (an update).
+    pub(super) fn restore(&self, endpoint: WebhookEndpoint) {
+        let mut all = self.endpoints.write();
+        let endpoint = Arc::new(endpoint);
+        match all.iter_mut().find(|e| e.id == endpoint.id) {
+            Some(slot) => *slot = endpoint,
+            None => all.push(endpoint),
+        }
+        self.recount(&all);
     }
 
     pub(super) fn get(

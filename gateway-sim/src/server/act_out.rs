@@ -297,6 +297,7 @@ async fn process(
 ) -> Option<(Reply, Raised)> {
     let engine = state.engine().clone();
     let webhooks = state.webhooks().clone();
+    let journaled = state.clone();
     let request_number = RequestRef::number_of(request_id).unwrap_or_default();
     let decline = fate.decline;
     let authenticate = fate.authenticate;
@@ -320,6 +321,8 @@ async fn process(
         {
             reservation.complete((&reply).into());
         }
+        // The answer leaves only once its changes are in the journal (with `--data-dir`).
+        journaled.journaled().await;
         (reply, webhooks.raise(cause.take_raised()))
     };
     if latency.is_zero() {

@@ -69,6 +69,11 @@ pub(crate) async fn answer(
     state.expire_authorizations();
     if control::owns(path) {
         let mut response = control::handle(state, parts, body).await;
+        if !matches!(parts.method, http::Method::GET | http::Method::HEAD) {
+            // A control-plane change (clock, reset, a hosted page's payment) is answered
+            // once it is in the journal, like an API call.
+            state.journaled().await;
+        }
         set_request_id(&mut response, request_id);
         return Ok(response);
     }
