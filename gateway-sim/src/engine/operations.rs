@@ -97,7 +97,7 @@ impl Engine {
                     super::dispute::DEFAULT_DECIDED_AFTER,
                 ),
                 challenge_timeouts: ExpirySchedule::with_delay(
-                    super::lifecycle::DEFAULT_ABANDON_AFTER,
+                    super::payment::DEFAULT_ABANDON_AFTER,
                 ),
                 disputes_by_merchant: Mutex::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
