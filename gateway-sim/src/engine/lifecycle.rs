@@ -18,11 +18,6 @@ use super::payment::{
     AUTHENTICATION_FAILURE, AuthenticationOutcome, CancellationReason, Payment, PaymentStatus,
 };
 
-/// How long an unanswered challenge stays open until told otherwise: an hour. The
-/// behaviour's own default (`[gateway.three_ds] abandon_after`) is the same, and the
-/// server always sets it.
-pub(super) const DEFAULT_ABANDON_AFTER: Duration = Duration::from_secs(3600);
-
 impl Engine {
     /// How long a 3-D Secure challenge opened from now on waits for its buyer before
     /// it is abandoned (`[gateway.three_ds] abandon_after`); open ones keep their time.

@@ -102,7 +102,7 @@ impl Engine {
                     super::dispute::DEFAULT_DECIDED_AFTER,
                 ),
                 challenge_timeouts: ExpirySchedule::with_delay(
-                    super::lifecycle::DEFAULT_ABANDON_AFTER,
+                    super::payment::DEFAULT_ABANDON_AFTER,
                 ),
                 disputes_by_merchant: Mutex::default(),
                 settlement: Default::default(),

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -208,6 +209,13 @@ pub struct ReturnTo {
     /// The prefix the merchant's id of the payment has (`pi_`, `pay_`).
     pub id_prefix: &'static str,
 }
+
+/// How long an unanswered challenge stays open until told otherwise: an hour. The
+/// behaviour's own default (`[gateway.three_ds] abandon_after`) is the same, and the
+/// server always sets it. Here with the challenge's plain data rather than in
+/// `lifecycle.rs`, so the engine's constructor names it without importing the module
+/// that imports it.
+pub(super) const DEFAULT_ABANDON_AFTER: Duration = Duration::from_secs(3600);
 
 /// An open authentication challenge (3-D Secure) of a payment in `RequiresAction`.
 /// Boxed on the payment: few payments have one, and a pointer costs the rest 8 bytes.
