@@ -15,119 +15,22 @@
 //! (`Engine::snapshot`) and costs the hot path one uncontended atomic.
 
 use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use parking_lot::{ReentrantMutex, RwLock, RwLockReadGuard};
-use serde::{Deserialize, Serialize};
+use parking_lot::{ReentrantMutex, RwLockReadGuard};
 
-use super::checkout_session::CheckoutSession;
-use super::events::Change;
-use super::ids::{MerchantId, PaymentId, WebhookEndpointId};
-use super::ledger::Movement;
-use super::payment::Payment;
-use super::webhook_endpoints::WebhookEndpoint;
-
-/// One fact of the simulator's state, as journaled and as snapshotted.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "record", rename_all = "snake_case")]
-pub(crate) enum Record {
-    /// A merchant account's number and API key, written when it is first seen.
-    Merchant { id: MerchantId, api_key: Arc<str> },
-    /// A payment as it is after a change (later records of it replace earlier ones).
-    Payment(Box<Payment>),
-    /// A ledger entry with its sequence number.
-    Ledger { seq: u64, movement: Movement },
-    /// A change (the events' source) with its sequence number.
-    Change(Box<Change>),
-    /// A completed idempotency key and the answer it replays, byte for byte.
-    Key {
-        merchant: MerchantId,
-        key: Arc<str>,
-        fingerprint: u64,
-        created_ms: u64,
-        status: u16,
-        body: StoredBody,
-    },
-    /// A checkout session as it is after a change.
-    Checkout(Box<CheckoutSession>),
-    /// A webhook endpoint as registered or updated.
-    Endpoint(Box<WebhookEndpoint>),
-    EndpointRemoved {
-        merchant: MerchantId,
-        id: WebhookEndpointId,
-    },
-    /// How far simulator time has been advanced beyond wall-clock time.
-    Clock { advanced_ms: u64 },
-    /// The salt every event id carries (new on each reset).
-    Salt { salt: u32 },
-    /// `POST /_sim/reset`: everything before is forgotten.
-    Reset,
-}
-
-/// A stored answer's bytes: as text when they are UTF-8 (every JSON answer), so a journal
-/// stays readable and half the size of a list of numbers.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum StoredBody {
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
-impl StoredBody {
-    pub(crate) fn of(bytes: &[u8]) -> StoredBody {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => StoredBody::Text(text.to_string()),
-            Err(_) => StoredBody::Bytes(bytes.to_vec()),
-        }
-    }
-
-    pub(crate) fn into_bytes(self) -> Box<[u8]> {
-        match self {
-            StoredBody::Text(text) => text.into_bytes().into_boxed_slice(),
-            StoredBody::Bytes(bytes) => bytes.into_boxed_slice(),
-        }
-    }
-}
-
-/// Where frames go: the journal writer, outside the engine. `append` must not block on
-/// I/O (it is called under the section lock); it queues the frame for the writer.
-pub(crate) trait JournalSink: Send + Sync {
-    fn append(&self, frame: &[Record]);
-}
-
-/// The engine's half of durability: the section lock and, once attached, the sink.
-#[derive(Default)]
-pub(super) struct Durability {
-    /// Taken shared by every change, exclusively by a snapshot.
-    quiet: RwLock<()>,
-    attached: OnceLock<Attached>,
-}
-
-struct Attached {
-    sink: Arc<dyn JournalSink>,
-    section: ReentrantMutex<RefCell<Pending>>,
-}
-
-/// What the section being held has changed so far, and how far the journal has the
-/// ledger and the change log.
-#[derive(Default)]
-struct Pending {
-    depth: u32,
-    notes: Vec<Record>,
-    payments: Vec<PaymentId>,
-    sessions: Vec<Arc<str>>,
-    ledger_journaled: u64,
-    changes_journaled: u64,
-}
+use super::ids::PaymentId;
+use super::operations::Engine;
+use super::record::{Attached, JournalSink, Pending, Record, StoredBody};
 
 /// Held while a change is made; hands its frame to the journal when the outermost is dropped.
 pub(super) struct Section<'a> {
-    engine: &'a super::Engine,
+    engine: &'a Engine,
     _quiet: RwLockReadGuard<'a, ()>,
     journal: Option<parking_lot::ReentrantMutexGuard<'a, RefCell<Pending>>>,
 }
 
-impl super::Engine {
+impl Engine {
     /// Opens a section; take it before the payment's lock (see the module doc).
     pub(super) fn section(&self) -> Section<'_> {
         let durability = &self.inner.durability;
@@ -187,8 +90,26 @@ impl super::Engine {
             section: ReentrantMutex::new(RefCell::new(pending)),
         };
         if self.inner.durability.attached.set(attached).is_ok() {
-            self.inner.merchants.attach_journal(sink.clone());
-            self.inner.idempotency.attach_journal(sink.clone());
+            let merchants = sink.clone();
+            self.inner.merchants.on_new(Box::new(move |id, api_key| {
+                merchants.append(&[Record::Merchant {
+                    id,
+                    api_key: api_key.clone(),
+                }]);
+            }));
+            let keys = sink.clone();
+            self.inner.idempotency.on_completed(Box::new(
+                move |merchant, key, fingerprint, created_ms, stored| {
+                    keys.append(&[Record::Key {
+                        merchant,
+                        key: key.clone(),
+                        fingerprint,
+                        created_ms,
+                        status: stored.status,
+                        body: StoredBody::of(&stored.body),
+                    }]);
+                },
+            ));
             // The salt of this run's event ids, so they survive a restart.
             sink.append(&[Record::Salt {
                 salt: self.event_salt(),
@@ -279,86 +200,5 @@ impl Drop for Section<'_> {
             a.sink.append(&frame);
         }
         drop(journal);
-    }
-}
-
-/// Serde for a payment's challenge, whose `&'static str` fields (which query parameter and
-/// id prefix the buyer returns with) are a handful of constants, interned back on the way in.
-pub(super) mod challenge {
-    use std::collections::HashSet;
-    use std::sync::{Arc, Mutex, OnceLock};
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::super::payment::Challenge;
-
-    #[derive(Serialize, Deserialize)]
-    struct Form {
-        url: Arc<str>,
-        return_url: Option<Arc<str>>,
-        return_param: String,
-        return_id_prefix: String,
-        // Absent in journals written before challenges had attempts: the first one.
-        #[serde(default = "first_attempt")]
-        attempt: u32,
-        #[serde(default)]
-        abandon_at_ms: u64,
-    }
-
-    fn first_attempt() -> u32 {
-        1
-    }
-
-    pub fn serialize<S: Serializer>(
-        value: &Option<Box<Challenge>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        value
-            .as_deref()
-            .map(|c| Form {
-                url: c.url.clone(),
-                return_url: c.return_url.clone(),
-                return_param: c.return_param.to_string(),
-                return_id_prefix: c.return_id_prefix.to_string(),
-                attempt: c.attempt,
-                abandon_at_ms: c.abandon_at_ms,
-            })
-            .serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Box<Challenge>>, D::Error> {
-        let Some(form) = Option::<Form>::deserialize(d)? else {
-            return Ok(None);
-        };
-        Ok(Some(Box::new(Challenge {
-            url: form.url,
-            return_url: form.return_url,
-            return_param: intern(form.return_param).map_err(serde::de::Error::custom)?,
-            return_id_prefix: intern(form.return_id_prefix).map_err(serde::de::Error::custom)?,
-            attempt: form.attempt,
-            abandon_at_ms: form.abandon_at_ms,
-        })))
-    }
-
-    fn intern(text: String) -> Result<&'static str, &'static str> {
-        /// Past this many distinct values the journal is not ours; refuse it rather
-        /// than grow without bound.
-        const MAX: usize = 64;
-        static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-        let mut seen = SEEN
-            .get_or_init(Mutex::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(known) = seen.get(text.as_str()) {
-            return Ok(known);
-        }
-        if seen.len() >= MAX {
-            return Err("too many distinct return parameters");
-        }
-        let leaked: &'static str = Box::leak(text.into_boxed_str());
-        seen.insert(leaked);
-        Ok(leaked)
     }
 }

@@ -68,8 +68,8 @@ pub(crate) struct IdempotencyStore {
     shards: Box<[Mutex<Shard>]>,
     ttl_ms: u64,
     pub(crate) counters: IdempotencyCounters,
-    /// With `--data-dir`: each completed key and its answer are journaled.
-    journal: std::sync::OnceLock<Arc<dyn super::durable::JournalSink>>,
+    /// With `--data-dir`: told of each completed key and its answer (the journal).
+    on_completed: std::sync::OnceLock<OnCompleted>,
 }
 
 impl IdempotencyStore {
@@ -78,7 +78,7 @@ impl IdempotencyStore {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             ttl_ms,
             counters: IdempotencyCounters::default(),
-            journal: std::sync::OnceLock::new(),
+            on_completed: std::sync::OnceLock::new(),
         }
     }
 
@@ -163,8 +163,8 @@ impl IdempotencyStore {
         self.counters.in_use.store(0, Ordering::Relaxed);
     }
 
-    pub(crate) fn attach_journal(&self, sink: Arc<dyn super::durable::JournalSink>) {
-        let _ = self.journal.set(sink);
+    pub(crate) fn on_completed(&self, tell: OnCompleted) {
+        let _ = self.on_completed.set(tell);
     }
 
     /// Replay: a completed key with its stored answer.
@@ -189,13 +189,22 @@ impl IdempotencyStore {
 
     /// Every completed key as a journal record (for a snapshot); keys in flight are not
     /// state yet.
-    pub(crate) fn completed_records(&self, mut visit: impl FnMut(super::durable::Record)) {
+    pub(crate) fn completed(
+        &self,
+        mut visit: impl FnMut(MerchantId, &Arc<str>, u64, u64, &StoredResponse),
+    ) {
         for shard in self.shards.iter() {
             let shard = shard.lock();
             for (merchant, keys) in shard.iter() {
                 for (key, record) in keys {
                     if let KeyState::Completed(stored) = &record.state {
-                        visit(key_record(*merchant, key, record, stored));
+                        visit(
+                            *merchant,
+                            key,
+                            record.fingerprint,
+                            record.created_ms,
+                            stored,
+                        );
                     }
                 }
             }
@@ -234,8 +243,14 @@ impl Reservation {
         {
             // Journaled under the key's lock, so a later record of the same key (after its
             // expiry) always follows this one.
-            if let Some(journal) = self.store.journal.get() {
-                journal.append(&[key_record(self.merchant, &self.key, record, &response)]);
+            if let Some(tell) = self.store.on_completed.get() {
+                tell(
+                    self.merchant,
+                    &self.key,
+                    record.fingerprint,
+                    record.created_ms,
+                    &response,
+                );
             }
             record.state = KeyState::Completed(response);
         }
@@ -243,21 +258,9 @@ impl Reservation {
     }
 }
 
-fn key_record(
-    merchant: MerchantId,
-    key: &Arc<str>,
-    record: &KeyRecord,
-    stored: &StoredResponse,
-) -> super::durable::Record {
-    super::durable::Record::Key {
-        merchant,
-        key: key.clone(),
-        fingerprint: record.fingerprint,
-        created_ms: record.created_ms,
-        status: stored.status,
-        body: super::durable::StoredBody::of(&stored.body),
-    }
-}
+/// Told of a completed key: merchant, key, fingerprint, when it was claimed, its answer.
+pub(crate) type OnCompleted =
+    Box<dyn Fn(MerchantId, &Arc<str>, u64, u64, &StoredResponse) + Send + Sync>;
 
 impl std::fmt::Debug for IdempotencyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

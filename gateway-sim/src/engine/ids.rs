@@ -155,9 +155,12 @@ pub struct MerchantId(pub(crate) u32);
 #[derive(Default)]
 pub(crate) struct Merchants {
     inner: RwLock<MerchantTable>,
-    /// With `--data-dir`: each new merchant is journaled before its number is used.
-    journal: std::sync::OnceLock<std::sync::Arc<dyn super::durable::JournalSink>>,
+    /// With `--data-dir`: told of each new merchant before its number is used (the journal).
+    on_new: std::sync::OnceLock<OnNewMerchant>,
 }
+
+/// Told of a new merchant account: its number and API key.
+pub(crate) type OnNewMerchant = Box<dyn Fn(MerchantId, &Arc<str>) + Send + Sync>;
 
 #[derive(Default)]
 struct MerchantTable {
@@ -179,14 +182,14 @@ impl Merchants {
         table.keys.push(key.clone());
         table.by_key.insert(key.clone(), id);
         // Under the write lock: the number is journaled before anyone can use it.
-        if let Some(journal) = self.journal.get() {
-            journal.append(&[super::durable::Record::Merchant { id, api_key: key }]);
+        if let Some(tell) = self.on_new.get() {
+            tell(id, &key);
         }
         id
     }
 
-    pub(crate) fn attach_journal(&self, sink: std::sync::Arc<dyn super::durable::JournalSink>) {
-        let _ = self.journal.set(sink);
+    pub(crate) fn on_new(&self, tell: OnNewMerchant) {
+        let _ = self.on_new.set(tell);
     }
 
     /// Replay: merchant `id` has `api_key`; `false` when the number is taken by another.

@@ -32,9 +32,10 @@
 //!   how one opens on a dispute card's captured payment, is answered and decided.
 //! - `settlement/`: balance transactions, fees, payouts and the processor's mistakes on
 //!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`).
-//! - `durable.rs`: what a journal is told of each change (a frame of [`Record`]s,
-//!   the resulting state) and the section a change holds while it is made, so the
-//!   journal has the ledger and the changes in sequence order; `restore.rs` takes
+//! - `record.rs`: what a journal is told (a frame of [`Record`]s per change, the
+//!   resulting state) and where it goes; `durable.rs` the section a change holds
+//!   while it is made, so the journal has the ledger and the changes in sequence
+//!   order and each change whole; `restore.rs` takes
 //!   records back on start (replay, `--restore`) and writes the whole state out as
 //!   records (a snapshot).
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
@@ -57,6 +58,7 @@ pub mod money;
 mod operations;
 mod page;
 mod payment;
+mod record;
 mod restore;
 mod settlement;
 mod shard;
@@ -67,7 +69,6 @@ pub use checkout_session::{CheckoutSession, CheckoutStatus, NewCheckoutSession};
 pub use clock::SimClock;
 pub use dispute::{DisputePlan, DisputeReason, DisputeStatus};
 pub use disputes::DisputeAnswer;
-pub(crate) use durable::{JournalSink, Record};
 pub use error::EngineError;
 pub use events::{Cause, Change, ChangeKind, EventDialect, EventId, RequestRef};
 pub use ledger::{EntryKind, EntryReason, LedgerEntry};
@@ -78,6 +79,7 @@ pub use payment::{
     MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod, PaymentStatus,
     PaymentUpdate, Refund, ReturnTo, Verdict,
 };
+pub(crate) use record::{JournalSink, Record};
 pub use settlement::{
     Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee, Payout, PayoutStatus,
     ReportRow, ReportSelection, ReportingCategory, SettlementPolicy, TxnQuery, TxnSource,

@@ -9,7 +9,6 @@ use parking_lot::Mutex;
 
 use super::checkout_session::CheckoutStore;
 use super::clock::SimClock;
-use super::durable::Record;
 use super::error::EngineError;
 use super::events::{Cause, Change, ChangeKind, EventId, EventLog};
 use super::expiry::ExpirySchedule;
@@ -22,6 +21,7 @@ use super::payment::{
     CaptureMethod, Challenge, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
     PaymentStatus, PaymentUpdate, Refund, ReturnTo, Verdict,
 };
+use super::record::Record;
 use super::shard::{Map, SHARDS, shard_hash};
 use super::stats::{Counters, LedgerStats};
 use super::webhook_endpoints::{
@@ -73,7 +73,7 @@ pub(super) struct Inner {
     /// Balance transactions and payouts, derived from the ledger (`settlement/`).
     pub(super) settlement: super::settlement::Settlement,
     /// The section every change holds, and the journal when there is one (`durable.rs`).
-    pub(super) durability: super::durable::Durability,
+    pub(super) durability: super::record::Durability,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
     /// set by the server once it has bound its socket.
     public_url: parking_lot::RwLock<Arc<str>>,

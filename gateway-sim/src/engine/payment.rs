@@ -278,7 +278,7 @@ pub struct Payment {
     pub capture_before_ms: Option<u64>,
     /// The authentication challenge, from the confirmation that asked for it on
     /// (kept once answered, so the page can say so).
-    #[serde(with = "super::durable::challenge")]
+    #[serde(with = "challenge_form")]
     pub challenge: Option<Box<Challenge>>,
     /// The dispute its test card asks for once captured (see `disputes.rs`).
     pub dispute_plan: Option<DisputePlan>,
@@ -331,4 +331,85 @@ pub struct PaymentUpdate {
 pub struct MetadataPatch {
     pub clear: bool,
     pub set: Vec<(String, Option<String>)>,
+}
+
+/// Serde for a payment's challenge, whose `&'static str` fields (which query parameter and
+/// id prefix the buyer returns with) are a handful of constants, interned back on the way in.
+mod challenge_form {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Challenge;
+
+    #[derive(Serialize, Deserialize)]
+    struct Form {
+        url: Arc<str>,
+        return_url: Option<Arc<str>>,
+        return_param: String,
+        return_id_prefix: String,
+        // Absent in journals written before challenges had attempts: the first one.
+        #[serde(default = "first_attempt")]
+        attempt: u32,
+        #[serde(default)]
+        abandon_at_ms: u64,
+    }
+
+    fn first_attempt() -> u32 {
+        1
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Box<Challenge>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        value
+            .as_deref()
+            .map(|c| Form {
+                url: c.url.clone(),
+                return_url: c.return_url.clone(),
+                return_param: c.return_param.to_string(),
+                return_id_prefix: c.return_id_prefix.to_string(),
+                attempt: c.attempt,
+                abandon_at_ms: c.abandon_at_ms,
+            })
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Box<Challenge>>, D::Error> {
+        let Some(form) = Option::<Form>::deserialize(d)? else {
+            return Ok(None);
+        };
+        Ok(Some(Box::new(Challenge {
+            url: form.url,
+            return_url: form.return_url,
+            return_param: intern(form.return_param).map_err(serde::de::Error::custom)?,
+            return_id_prefix: intern(form.return_id_prefix).map_err(serde::de::Error::custom)?,
+            attempt: form.attempt,
+            abandon_at_ms: form.abandon_at_ms,
+        })))
+    }
+
+    fn intern(text: String) -> Result<&'static str, &'static str> {
+        /// Past this many distinct values the journal is not ours; refuse it rather
+        /// than grow without bound.
+        const MAX: usize = 64;
+        static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+        let mut seen = SEEN
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = seen.get(text.as_str()) {
+            return Ok(known);
+        }
+        if seen.len() >= MAX {
+            return Err("too many distinct return parameters");
+        }
+        let leaked: &'static str = Box::leak(text.into_boxed_str());
+        seen.insert(leaked);
+        Ok(leaked)
+    }
 }

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use super::checkout_session::CheckoutStatus;
 use super::dispute::DisputeStatus;
-use super::durable::Record;
 use super::idempotency::StoredResponse;
 use super::ids::PaymentId;
 use super::operations::Engine;
 use super::payment::{Payment, PaymentStatus};
+use super::record::{Record, StoredBody};
 
 /// Why a record could not be taken back: the file is not a journal of this state.
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +204,18 @@ impl Engine {
                     emit(&std::mem::take(&mut batch));
                 }
             }
-            inner.idempotency.completed_records(|r| batch.push(r));
+            inner
+                .idempotency
+                .completed(|merchant, key, fingerprint, created_ms, stored| {
+                    batch.push(Record::Key {
+                        merchant,
+                        key: key.clone(),
+                        fingerprint,
+                        created_ms,
+                        status: stored.status,
+                        body: StoredBody::of(&stored.body),
+                    });
+                });
             for s in inner.checkout.all() {
                 batch.push(Record::Checkout(Box::new(s)));
             }

@@ -298,6 +298,8 @@ async fn process(
     let engine = state.engine().clone();
     let webhooks = state.webhooks().clone();
     let journaled = state.clone();
+    // A read waits for nobody's frames: only a call that may change state waits for the journal.
+    let changes_state = call.operation.changes_state();
     let request_number = RequestRef::number_of(request_id).unwrap_or_default();
     let decline = fate.decline;
     let authenticate = fate.authenticate;
@@ -322,7 +324,9 @@ async fn process(
             reservation.complete((&reply).into());
         }
         // The answer leaves only once its changes are in the journal (with `--data-dir`).
-        journaled.journaled().await;
+        if changes_state {
+            journaled.journaled().await;
+        }
         (reply, webhooks.raise(cause.take_raised()))
     };
     if latency.is_zero() {
