@@ -31,10 +31,12 @@
 //! - `dispute.rs`: a dispute, its reason and status (plain data); `disputes.rs`
 //!   how one opens on a dispute card's captured payment, is answered and decided.
 //! - `settlement/`: balance transactions, fees, payouts and the processor's mistakes on
-//!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`).
+//!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`);
+//!   `balance.rs` the engine's reads of them, each bringing the books up to time first.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
+mod balance;
 mod checkout;
 mod checkout_session;
 mod clock;
