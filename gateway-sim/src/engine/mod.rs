@@ -31,7 +31,8 @@
 //! - `dispute.rs`: a dispute, its reason and status (plain data); `disputes.rs`
 //!   how one opens on a dispute card's captured payment, is answered and decided.
 //! - `settlement/`: balance transactions, fees, payouts and the processor's mistakes on
-//!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`).
+//!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`);
+//!   `balance.rs` the engine's reads of them, each bringing the books up to time first.
 //! - `record.rs`: what a journal is told (a frame of [`Record`]s per change, the
 //!   resulting state) and where it goes; `durable.rs` the section a change holds
 //!   while it is made, so the journal has the ledger and the changes in sequence
@@ -41,6 +42,7 @@
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
+mod balance;
 mod checkout;
 mod checkout_session;
 mod clock;

@@ -20,7 +20,7 @@ use crate::engine::shard::Map;
 
 /// A ledger movement that touches the balance, with what settlement needs to know of it.
 #[derive(Debug, Clone)]
-pub(super) struct Movement {
+pub(crate) struct Movement {
     pub merchant: MerchantId,
     /// The merchant's API key, hashed: merchant numbers depend on arrival order, keys do not.
     pub merchant_word: u64,
@@ -47,26 +47,26 @@ struct Account {
 }
 
 #[derive(Default)]
-pub(super) struct Books {
+pub(crate) struct Books {
     /// The last ledger sequence number booked.
-    pub(super) ingested: u64,
-    pub(super) txns: Vec<BalanceTransaction>,
+    pub(crate) ingested: u64,
+    pub(crate) txns: Vec<BalanceTransaction>,
     index: Map<BalanceTransactionId, u32>,
     accounts: Vec<Account>,
     account_of: Map<(MerchantId, Currency), usize>,
-    pub(super) payouts: Vec<Payout>,
+    pub(crate) payouts: Vec<Payout>,
     /// Each payout's rows (indices into `txns`), in booking order.
-    pub(super) payout_rows: Vec<Vec<u32>>,
+    pub(crate) payout_rows: Vec<Vec<u32>>,
     payout_index: Map<PayoutId, u32>,
     /// Payouts not arrived yet.
     in_transit: Vec<u32>,
     /// The next scheduled payout run; `None` while nothing waits to be paid out.
     next_run_ms: Option<u64>,
-    pub(super) discrepancies: Vec<Discrepancy>,
+    pub(crate) discrepancies: Vec<Discrepancy>,
     /// How many refunds of each payment were booked: the ledger's n-th refund of a payment
     /// is the payment's n-th refund.
-    pub(super) refunds_seen: Map<PaymentId, u32>,
-    pub(super) merchant_words: Map<MerchantId, u64>,
+    pub(crate) refunds_seen: Map<PaymentId, u32>,
+    pub(crate) merchant_words: Map<MerchantId, u64>,
 }
 
 /// The category, gross and fee a movement books as; `None` for movements that do not touch
@@ -97,28 +97,28 @@ pub(crate) fn txn_id(
 }
 
 impl Books {
-    pub(super) fn txn(&self, id: BalanceTransactionId) -> Option<&BalanceTransaction> {
+    pub(crate) fn txn(&self, id: BalanceTransactionId) -> Option<&BalanceTransaction> {
         self.index.get(&id).map(|&i| &self.txns[i as usize])
     }
 
-    pub(super) fn payout_position(&self, id: PayoutId) -> Option<usize> {
+    pub(crate) fn payout_position(&self, id: PayoutId) -> Option<usize> {
         self.payout_index.get(&id).map(|&i| i as usize)
     }
 
     /// Every account that has booked anything, in the order first booked.
-    pub(super) fn accounts(&self) -> impl Iterator<Item = (MerchantId, Currency)> + '_ {
+    pub(crate) fn accounts(&self) -> impl Iterator<Item = (MerchantId, Currency)> + '_ {
         self.accounts.iter().map(|a| (a.merchant, a.currency))
     }
 
     /// The accounts' unpaid transactions, for the balance.
-    pub(super) fn unpaid(&self) -> impl Iterator<Item = &BalanceTransaction> {
+    pub(crate) fn unpaid(&self) -> impl Iterator<Item = &BalanceTransaction> {
         self.accounts
             .iter()
             .flat_map(|a| a.unpaid.iter().map(|&i| &self.txns[i as usize]))
     }
 
     /// Books one movement, with the mistake (if any) the policy draws for it.
-    pub(super) fn book(&mut self, m: &Movement, policy: &SettlementPolicy) {
+    pub(crate) fn book(&mut self, m: &Movement, policy: &SettlementPolicy) {
         let Some((category, amount, fee)) = terms(m, policy) else {
             return;
         };
@@ -244,7 +244,7 @@ impl Books {
 
     /// Plays everything that falls due up to `now_ms`, in time order: payouts arriving (a
     /// return first, so its money is in the next run), then scheduled runs.
-    pub(super) fn run_until(&mut self, now_ms: u64, policy: &SettlementPolicy) {
+    pub(crate) fn run_until(&mut self, now_ms: u64, policy: &SettlementPolicy) {
         loop {
             // Runs fall at the scheduled hour; a `next` set by a booking is only "not before".
             self.next_run_ms = self

@@ -12,6 +12,9 @@
 //! - `balance_transaction.rs` and `payout.rs`: the two records (plain data);
 //! - `discrepancy.rs`: the mistakes and the answer key's entries;
 //! - `books.rs`: the derivation (booking movements, playing the schedule);
+//!
+//! The engine's reads of the books (`engine/balance.rs`) are beside this folder, not in it: the
+//! engine's handle holds the books, so the books must not name the handle.
 //! - `draw.rs`: the stable hashing every id and draw comes from.
 
 mod balance_transaction;
@@ -23,27 +26,23 @@ mod policy;
 
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard, RwLock};
+use parking_lot::{Mutex, RwLock};
 
 pub use balance_transaction::{BalanceTransaction, ReportingCategory, TxnSource, TxnStatus};
 pub use discrepancy::{Discrepancy, DiscrepancyKind};
 pub use payout::{Payout, PayoutStatus};
 pub use policy::{DiscrepancyRates, Fee, SettlementPolicy};
 
-use super::ids::{BalanceTransactionId, MerchantId, PaymentId, PayoutId};
-use super::ledger::EntryKind;
-use super::money::Currency;
-use super::operations::Engine;
-use books::{Books, Movement};
+pub(crate) use books::{Books, Movement, txn_id};
 
-/// Ledger entries read per lock of the ledger while booking.
-const BOOKING_CHUNK: u64 = 4096;
+use super::ids::{PaymentId, PayoutId};
+use super::money::Currency;
 
 /// The policy in force and the books derived under it.
 #[derive(Default)]
 pub(crate) struct Settlement {
-    policy: RwLock<SettlementPolicy>,
-    books: Mutex<Books>,
+    pub(crate) policy: RwLock<SettlementPolicy>,
+    pub(crate) books: Mutex<Books>,
 }
 
 impl Settlement {
@@ -100,6 +99,20 @@ pub struct ReportRow {
     pub metadata: Option<Arc<str>>,
 }
 
+/// The word a merchant's draws and payout ids are keyed by: its API key hashed (merchant
+/// numbers follow arrival order, keys do not).
+pub(crate) fn merchant_word(api_key: &str) -> u64 {
+    draw::text(api_key)
+}
+
+/// The word a movement's mistakes are drawn from: its order reference, else its payment.
+pub(crate) fn identity(reference: Option<&str>, payment: PaymentId) -> u64 {
+    match reference {
+        Some(r) => draw::text(r),
+        None => draw::mix(&draw::words(payment.0)),
+    }
+}
+
 impl TxnSource {
     /// The engine's printed id of the source.
     pub fn engine_id(&self) -> String {
@@ -109,272 +122,5 @@ impl TxnSource {
             TxnSource::Dispute(d) => d.to_string(),
             TxnSource::Payout(p) => p.to_string(),
         }
-    }
-}
-
-impl Engine {
-    /// Puts settlement terms in force. Different terms rebuild the books from the ledger,
-    /// so they always read as if these terms had been in force from the start.
-    pub fn set_settlement_policy(&self, policy: SettlementPolicy) {
-        let settlement = &self.inner.settlement;
-        if *settlement.policy.read() == policy {
-            return;
-        }
-        *settlement.policy.write() = policy;
-        settlement.clear();
-    }
-
-    /// The id of the balance transaction a payment's capture books as (whether or not a
-    /// mistake kept it off the books).
-    pub fn charge_balance_transaction(payment: PaymentId) -> BalanceTransactionId {
-        books::txn_id(payment, ReportingCategory::Charge, 0)
-    }
-
-    /// Brings the books up to simulator time: books the ledger's new movements, then plays
-    /// the payout runs and arrivals that fell due, in order.
-    pub fn settle(&self) {
-        drop(self.books());
-    }
-
-    fn books(&self) -> MutexGuard<'_, Books> {
-        let policy = self.inner.settlement.policy.read().clone();
-        let mut books = self.inner.settlement.books.lock();
-        let len = self.ledger_len();
-        while books.ingested < len {
-            let to = (books.ingested + BOOKING_CHUNK).min(len);
-            let movements = self.inner.ledger.range(books.ingested + 1, to);
-            if movements.is_empty() {
-                break;
-            }
-            for (seq, m) in movements {
-                books.ingested = seq;
-                if !matches!(
-                    m.kind,
-                    EntryKind::Capture
-                        | EntryKind::Refund
-                        | EntryKind::Dispute
-                        | EntryKind::DisputeReversal
-                ) {
-                    continue;
-                }
-                let movement = self.movement(&mut books, &m);
-                books.book(&movement, &policy);
-            }
-        }
-        books.run_until(self.inner.clock.now_ms(), &policy);
-        books
-    }
-
-    /// What booking needs to know of a ledger movement, read from its payment.
-    fn movement(&self, books: &mut Books, m: &super::ledger::Movement) -> Movement {
-        let merchant_word = *books
-            .merchant_words
-            .entry(m.merchant)
-            .or_insert_with(|| draw::text(&self.merchant_api_key(m.merchant)));
-        let ordinal = if m.kind == EntryKind::Refund {
-            let seen = books.refunds_seen.entry(m.payment).or_default();
-            *seen += 1;
-            *seen - 1
-        } else {
-            0
-        };
-        let (reference, refund) = self
-            .shard(m.payment)
-            .lock()
-            .get(&m.payment)
-            .map(|p| {
-                let refund = (m.kind == EntryKind::Refund)
-                    .then(|| p.refunds.get(ordinal as usize).map(|r| r.id))
-                    .flatten();
-                (p.reference.clone(), refund)
-            })
-            .unwrap_or_default();
-        let identity = match reference {
-            Some(r) => draw::text(&r),
-            None => draw::mix(&draw::words(m.payment.0)),
-        };
-        Movement {
-            merchant: m.merchant,
-            merchant_word,
-            payment: m.payment,
-            kind: m.kind,
-            amount: m.amount,
-            currency: m.currency,
-            time_ms: m.time_ms,
-            identity,
-            ordinal,
-            refund,
-        }
-    }
-
-    /// A merchant's balance per currency (currencies in the order first booked).
-    pub fn balance(&self, merchant: MerchantId) -> Vec<Balance> {
-        let books = self.books();
-        let now = self.inner.clock.now_ms();
-        // Every currency booked shows, paid out to zero or not.
-        let mut out: Vec<Balance> = books
-            .accounts()
-            .filter(|(m, _)| *m == merchant)
-            .map(|(_, currency)| Balance {
-                currency,
-                available: 0,
-                pending: 0,
-            })
-            .collect();
-        for txn in books.unpaid().filter(|t| t.merchant == merchant) {
-            let Some(at) = out.iter().position(|b| b.currency == txn.currency) else {
-                continue;
-            };
-            match txn.status(now) {
-                TxnStatus::Available => out[at].available += txn.net(),
-                TxnStatus::Pending => out[at].pending += txn.net(),
-            }
-        }
-        out
-    }
-
-    /// A merchant's balance transactions that `query` keeps, newest first.
-    pub fn balance_transactions(
-        &self,
-        merchant: MerchantId,
-        query: &TxnQuery,
-    ) -> Vec<BalanceTransaction> {
-        let books = self.books();
-        let payout = query.payout.as_deref().map(PayoutId::parse);
-        if payout == Some(None) {
-            return Vec::new();
-        }
-        books
-            .txns
-            .iter()
-            .rev()
-            .filter(|t| t.merchant == merchant)
-            .filter(|t| payout.is_none_or(|p| t.payout == p))
-            .filter(|t| {
-                query
-                    .kind
-                    .as_deref()
-                    .is_none_or(|k| k == t.category.as_str() || k == t.category.stripe_type())
-            })
-            .filter(|t| {
-                query
-                    .source
-                    .as_deref()
-                    .is_none_or(|s| t.source.engine_id() == s)
-            })
-            .filter(|t| query.created_gte.is_none_or(|g| t.created() >= g))
-            .filter(|t| query.created_lte.is_none_or(|l| t.created() <= l))
-            .cloned()
-            .collect()
-    }
-
-    pub fn balance_transaction(
-        &self,
-        merchant: MerchantId,
-        id: &str,
-    ) -> Option<BalanceTransaction> {
-        let id = BalanceTransactionId::parse(id)?;
-        self.books()
-            .txn(id)
-            .filter(|t| t.merchant == merchant)
-            .cloned()
-    }
-
-    /// Payouts, newest first: one merchant's, or every merchant's (`None`).
-    pub fn payouts(&self, merchant: Option<MerchantId>) -> Vec<Payout> {
-        self.books()
-            .payouts
-            .iter()
-            .rev()
-            .filter(|p| merchant.is_none_or(|m| p.merchant == m))
-            .cloned()
-            .collect()
-    }
-
-    pub fn payout(&self, merchant: Option<MerchantId>, id: &str) -> Option<Payout> {
-        let id = PayoutId::parse(id)?;
-        let books = self.books();
-        let at = books.payout_position(id)?;
-        Some(books.payouts[at].clone()).filter(|p| merchant.is_none_or(|m| p.merchant == m))
-    }
-
-    /// The positions of the payouts a report covers, oldest first; `None` when it names a
-    /// payout that does not exist.
-    pub fn report_payouts(&self, selection: &ReportSelection) -> Option<Vec<usize>> {
-        let books = self.books();
-        match selection {
-            ReportSelection::Payout(id) => {
-                let at = books.payout_position(PayoutId::parse(id)?)?;
-                Some(vec![at])
-            }
-            ReportSelection::Between { from, to } => Some(
-                books
-                    .payouts
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| (*from..*to).contains(&p.created()))
-                    .map(|(at, _)| at)
-                    .collect(),
-            ),
-        }
-    }
-
-    /// Up to `max` rows of the payout at `position`, from its row `from`. The rows are
-    /// copied under the books' lock and the orders read after it is let go. Empty past the
-    /// end, or when the books were rebuilt since the position was found.
-    pub fn report_rows(&self, position: usize, from: usize, max: usize) -> Vec<ReportRow> {
-        let rows: Vec<(BalanceTransaction, PayoutId, u64)> = {
-            let books = self.inner.settlement.books.lock();
-            let (Some(payout), Some(rows)) =
-                (books.payouts.get(position), books.payout_rows.get(position))
-            else {
-                return Vec::new();
-            };
-            rows.iter()
-                .skip(from)
-                .take(max)
-                .map(|&i| {
-                    (
-                        books.txns[i as usize].clone(),
-                        payout.id,
-                        payout.arrival_date(),
-                    )
-                })
-                .collect()
-        };
-        rows.into_iter()
-            .map(|(txn, payout, payout_effective_at)| {
-                let (reference, metadata) = txn
-                    .payment
-                    .and_then(|pid| {
-                        self.shard(pid)
-                            .lock()
-                            .get(&pid)
-                            .map(|p| (p.reference.clone(), p.metadata.clone()))
-                    })
-                    .unwrap_or_default();
-                ReportRow {
-                    txn,
-                    payout,
-                    payout_effective_at,
-                    reference,
-                    metadata,
-                }
-            })
-            .collect()
-    }
-
-    /// The answer key: every mistake the processor made, in booking order, with the payout
-    /// that paid the transaction at fault (if one has).
-    pub fn discrepancies(&self) -> Vec<Discrepancy> {
-        let books = self.books();
-        books
-            .discrepancies
-            .iter()
-            .map(|d| Discrepancy {
-                payout: books.txn(d.balance_transaction).and_then(|t| t.payout),
-                ..d.clone()
-            })
-            .collect()
     }
 }
