@@ -47,7 +47,9 @@ for target in "${targets[@]}"; do
     echo "== $target for ${seconds}s"
     log=$(mktemp)
     mkdir -p "fuzz/corpus/$target"
-    # -timeout: one input taking 10 s is a hang worth reporting, not a slow machine.
+    # -timeout: one input taking 10 s is a hang worth reporting. It is wall-clock time, so on a
+    # machine busy with other work (or under nice) a starved process can trip it: replay the
+    # artifact before believing a timeout.
     if cargo +nightly fuzz run -O "$target" "fuzz/corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 -dict="fuzz/dictionaries/$target.dict" \
         -print_final_stats=1 >"$log" 2>&1; then
@@ -64,8 +66,11 @@ for target in "${targets[@]}"; do
     fi
     runs=$(grep -o "stat::number_of_executed_units: *[0-9]*" "$log" | grep -o "[0-9]*$" | tail -n 1)
     corpus=$(find "fuzz/corpus/$target" -type f | wc -l)
-    summary+=("$(printf '%-16s %-6s %12s executions  %6s/s  corpus %s' \
-        "$target" "$verdict" "${runs:-?}" "$(( ${runs:-0} / seconds ))" "$corpus")")
+    line=$(printf '%-16s %-6s %12s executions  %6s/s  corpus %s' \
+        "$target" "$verdict" "${runs:-?}" "$(( ${runs:-0} / seconds ))" "$corpus")
+    # Printed as each target ends too, so a run stopped early still says what it did.
+    echo "   $line"
+    summary+=("$line")
     rm -f "$log"
 done
 
