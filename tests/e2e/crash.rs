@@ -270,6 +270,7 @@ async fn a_killed_gateway_comes_back_with_every_answer_it_gave() {
     let journal = dir.join(gateway_sim::JOURNAL_FILE);
     let before = std::fs::read(&journal).expect("the journal exists");
     let intact = before.len();
+    let keyed_changes = keys_share_their_changes_frame(&before);
     // A header promising 1,000 bytes, then 20 of them: what a kill mid-write leaves.
     let mut torn = 1000u32.to_le_bytes().to_vec();
     torn.extend_from_slice(&[7u8; 20]);
@@ -397,7 +398,7 @@ async fn a_killed_gateway_comes_back_with_every_answer_it_gave() {
         );
     }
     eprintln!(
-        "crash test: {} payments and {} answers acknowledged before the kill, {} further along after it, {} ledger entries, journal {} bytes",
+        "crash test: {} payments and {} answers acknowledged before the kill, {} further along after it, {} ledger entries, {keyed_changes} keyed changes each journaled with its key, journal {} bytes",
         heard.payments.len(),
         heard.answers.len(),
         ahead,
@@ -406,4 +407,44 @@ async fn a_killed_gateway_comes_back_with_every_answer_it_gave() {
     );
     drop(gateway);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every change a keyed request made is in the same journal frame as that key's stored
+/// answer. Were they apart, a crash between the two frames would keep the charge and lose
+/// the key, and the client's retry with it would charge again. Returns how many keyed
+/// changes the journal holds (the intact frames; a torn tail is where reading stops).
+fn keys_share_their_changes_frame(journal: &[u8]) -> usize {
+    let mut rest = journal;
+    let mut keyed_changes = 0;
+    while rest.len() >= 8 {
+        let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
+        let Some(payload) = rest.get(8..8 + len) else {
+            break;
+        };
+        rest = &rest[8 + len..];
+        let Ok(records) = serde_json::from_slice::<Vec<Value>>(payload) else {
+            break;
+        };
+        let keys: Vec<&str> = records
+            .iter()
+            .filter(|r| r["record"] == "key")
+            .filter_map(|r| r["key"].as_str())
+            .collect();
+        for change in records.iter().filter(|r| r["record"] == "change") {
+            if let Some(key) = change["request"]["idempotency_key"].as_str() {
+                keyed_changes += 1;
+                assert!(
+                    keys.contains(&key),
+                    "change {} of key {key} is journaled without the key's answer: {}",
+                    change["seq"],
+                    String::from_utf8_lossy(payload)
+                );
+            }
+        }
+    }
+    assert!(
+        keyed_changes > 0,
+        "the journal holds no keyed change to check"
+    );
+    keyed_changes
 }

@@ -47,6 +47,15 @@ impl Engine {
         }
     }
 
+    /// Runs `call` in one section: every change it makes, and the idempotency key whose
+    /// answer it stores, are one frame of the journal. The server runs a keyed call, its
+    /// rendering and the key's completion in here, so no crash can keep the charge and
+    /// lose the key that a retry would replay.
+    pub fn in_one_frame<T>(&self, call: impl FnOnce() -> T) -> T {
+        let _section = self.section();
+        call()
+    }
+
     /// Whether a journal is attached (a section then writes a frame).
     pub(super) fn journaling(&self) -> bool {
         self.inner.durability.attached.get().is_some()
@@ -85,9 +94,10 @@ impl Engine {
             changes_journaled: self.changes_len(),
             ..Pending::default()
         };
+        let section = Arc::new(ReentrantMutex::new(RefCell::new(pending)));
         let attached = Attached {
             sink: sink.clone(),
-            section: ReentrantMutex::new(RefCell::new(pending)),
+            section: section.clone(),
         };
         if self.inner.durability.attached.set(attached).is_ok() {
             let merchants = sink.clone();
@@ -100,14 +110,25 @@ impl Engine {
             let keys = sink.clone();
             self.inner.idempotency.on_completed(Box::new(
                 move |merchant, key, fingerprint, created_ms, stored| {
-                    keys.append(&[Record::Key {
+                    let record = Record::Key {
                         merchant,
                         key: key.clone(),
                         fingerprint,
                         created_ms,
                         status: stored.status,
                         body: StoredBody::of(&stored.body),
-                    }]);
+                    };
+                    // A key completed inside a section (`Engine::in_one_frame`) joins the
+                    // frame of the change it answers: after a crash both come back or
+                    // neither does. A key apart from its change could be lost while the
+                    // change survives, and a retry with it would charge a second time.
+                    if let Some(guard) = section.try_lock()
+                        && guard.borrow().depth > 0
+                    {
+                        guard.borrow_mut().notes.push(record);
+                        return;
+                    }
+                    keys.append(&[record]);
                 },
             ));
             // The salt of this run's event ids, so they survive a restart.

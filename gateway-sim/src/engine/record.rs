@@ -96,7 +96,9 @@ pub(super) struct Durability {
 
 pub(super) struct Attached {
     pub(super) sink: Arc<dyn JournalSink>,
-    pub(super) section: ReentrantMutex<RefCell<Pending>>,
+    /// Shared with the idempotency store's hook, which adds a completed key to the frame
+    /// of the section its thread holds.
+    pub(super) section: Arc<ReentrantMutex<RefCell<Pending>>>,
 }
 
 /// What the section being held has changed so far, and how far the journal has the

@@ -315,14 +315,18 @@ async fn process(
             None if dispute.is_some() => dispute.map_or(Verdict::Approve, Verdict::Dispute),
             None => Verdict::Approve,
         };
-        let outcome = call.execute(&engine, &cause, verdict);
-        let reply = dialect.render_call(&engine, &call, &outcome);
-        // A refused operation drops its reservation here instead, which frees the key.
-        if let Some(reservation) = reservation
-            && outcome.is_stored()
-        {
-            reservation.complete((&reply).into());
-        }
+        // The change and the key that replays its answer are journaled as one frame.
+        let reply = engine.in_one_frame(|| {
+            let outcome = call.execute(&engine, &cause, verdict);
+            let reply = dialect.render_call(&engine, &call, &outcome);
+            // A refused operation drops its reservation here instead, which frees the key.
+            if let Some(reservation) = reservation
+                && outcome.is_stored()
+            {
+                reservation.complete((&reply).into());
+            }
+            reply
+        });
         // The answer leaves only once its changes are in the journal (with `--data-dir`).
         if changes_state {
             journaled.journaled().await;
