@@ -422,7 +422,7 @@ fn keys_share_their_changes_frame(journal: &[u8]) -> usize {
             break;
         };
         rest = &rest[8 + len..];
-        let Ok(records) = serde_json::from_slice::<Vec<Value>>(payload) else {
+        let Ok(records) = rmp_serde::from_slice::<Vec<Value>>(payload) else {
             break;
         };
         let keys: Vec<&str> = records
@@ -435,9 +435,8 @@ fn keys_share_their_changes_frame(journal: &[u8]) -> usize {
                 keyed_changes += 1;
                 assert!(
                     keys.contains(&key),
-                    "change {} of key {key} is journaled without the key's answer: {}",
-                    change["seq"],
-                    String::from_utf8_lossy(payload)
+                    "change {} of key {key} is journaled without the key's answer: {records:?}",
+                    change["seq"]
                 );
             }
         }

@@ -81,7 +81,7 @@ pub use payment::{
     MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod, PaymentStatus,
     PaymentUpdate, Refund, ReturnTo, Verdict,
 };
-pub(crate) use record::{JournalSink, Record};
+pub(crate) use record::{JournalSink, Record, StoredBody};
 pub use settlement::{
     Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee, Payout, PayoutStatus,
     ReportRow, ReportSelection, ReportingCategory, SettlementPolicy, TxnQuery, TxnSource,

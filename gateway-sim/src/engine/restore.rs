@@ -25,6 +25,8 @@ pub enum RestoreError {
     ChangeSequence(u64),
     #[error("merchant number {0} is given to two API keys")]
     Merchant(u32),
+    #[error("the stored answer of idempotency key {0:?} is not valid base64")]
+    StoredBody(Arc<str>),
 }
 
 impl Engine {
@@ -58,16 +60,18 @@ impl Engine {
                 created_ms,
                 status,
                 body,
-            } => inner.idempotency.restore(
-                merchant,
-                key,
-                fingerprint,
-                created_ms,
-                StoredResponse {
-                    status,
-                    body: body.into_bytes(),
-                },
-            ),
+            } => {
+                let Some(body) = body.into_bytes() else {
+                    return Err(RestoreError::StoredBody(key));
+                };
+                inner.idempotency.restore(
+                    merchant,
+                    key,
+                    fingerprint,
+                    created_ms,
+                    StoredResponse { status, body },
+                );
+            }
             Record::Checkout(session) => inner.checkout.restore(*session),
             Record::Endpoint(endpoint) => inner.webhook_endpoints.restore(*endpoint),
             Record::EndpointRemoved { merchant, id } => {

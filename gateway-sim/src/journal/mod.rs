@@ -1,6 +1,7 @@
 //! Durability (`--data-dir`, `--fsync`, `--restore`): an append-only journal of the
 //! engine's changes, replayed on start, and snapshots of the whole state.
 //!
+//! - `encoding.rs`: a frame's records as bytes (MessagePack; JSON from older files).
 //! - `frame.rs`: the bytes of one frame (length, CRC-32, payload) and reading them back,
 //!   stopping at a torn last frame.
 //! - `writer.rs`: group commit: the buffer changes append to, the writer thread, the
@@ -15,6 +16,7 @@
 //! append of a few hundred bytes and nothing is ever read back but at start, in order;
 //! a store would add its own log and index to the same append, and replay needs none.
 
+mod encoding;
 mod frame;
 mod replay;
 mod snapshot;

@@ -7,8 +7,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::encoding;
 use super::frame::FrameReader;
-use crate::engine::{Engine, Record};
+use crate::engine::Engine;
 
 /// What a replay found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub(crate) fn replay_file(
         .next_frame()
         .with_context(|| format!("cannot read {}", path.display()))?
     {
-        let records: Vec<Record> = serde_json::from_slice(&payload).with_context(|| {
+        let records = encoding::decode(&payload).with_context(|| {
             format!(
                 "{}: frame {} (at byte {}) is intact but not a journal frame of this version",
                 path.display(),

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use super::frame;
+use super::{encoding, frame};
 use crate::engine::Engine;
 
 /// What a snapshot wrote.
@@ -23,7 +23,7 @@ pub(crate) fn write_snapshot(engine: &Engine, path: &Path) -> std::io::Result<Wr
     let mut failed = None;
     engine.snapshot(|batch| {
         records += batch.len() as u64;
-        match serde_json::to_vec(batch) {
+        match encoding::encode(batch) {
             Ok(payload) => frame::encode(&payload, &mut bytes),
             Err(e) => failed = Some(e),
         }

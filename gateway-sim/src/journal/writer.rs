@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
 
-use super::frame;
+use super::{encoding, frame};
 use crate::engine::{JournalSink, Record};
 
 /// When the journal is synced to the disk (`--fsync`).
@@ -84,7 +84,7 @@ impl JournalWriter {
 impl JournalSink for JournalWriter {
     fn append(&self, records: &[Record]) {
         // Encoded before the buffer's lock: only the copy is made under it.
-        let payload = match serde_json::to_vec(records) {
+        let payload = match encoding::encode(records) {
             Ok(payload) => payload,
             Err(e) => {
                 // Our own types always serialize; if one ever did not, the change would
