@@ -246,6 +246,17 @@ impl SimState {
         }
     }
 
+    /// Records the payouts' changes simulator time has passed (`payout.created`, `payout.paid`,
+    /// `payout.failed`; each told once, see `engine/payout_events.rs`) and queues their
+    /// webhooks. Called once a second and on each clock advance, not before each request:
+    /// bringing the books up to time is not worth a lock on the hot path.
+    pub fn raise_payout_events(&self) {
+        let changes = self.inner.engine.raise_due_payout_changes();
+        if !changes.is_empty() {
+            drop(self.inner.webhooks.raise(changes));
+        }
+    }
+
     /// Webhook delivery.
     pub fn webhooks(&self) -> &Webhooks {
         &self.inner.webhooks

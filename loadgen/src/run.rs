@@ -1,7 +1,9 @@
 //! One run, end to end: reach the payment API (start gateway-sim in-process, or
 //! use a running one, or a merchant's service), drive it under goose on the
-//! open-model schedule, wait for the gateway to settle, read its ledger,
-//! reconcile every order, judge the `[checks]`, and write every report.
+//! open-model schedule, wait for the gateway to settle, play the scenario's
+//! `[settle]` step if it has one (the gateway's clock moved a day at a time during
+//! the load, `loadgen settle`'s check after it), read its ledger, reconcile every
+//! order, judge the `[checks]`, and write every report.
 //!
 //! [`execute`] returns what happened; printing is separate ([`print_finished`])
 //! so tests can run quietly and judge the [`FinishedRun`].
@@ -174,6 +176,17 @@ pub fn thresholds(scenario: &Scenario) -> Result<CheckThresholds, RunError> {
         })
 }
 
+/// The settlement terms the `[settle]` step holds the report to: the scenario's
+/// `[gateway.settlement]` (Stripe's standard terms when absent), as `loadgen settle` reads them.
+fn settle_terms(scenario: &Scenario) -> Result<crate::settle::Terms, RunError> {
+    let gateway =
+        gateway_sim::parse_scenario_gateway(&scenario.text).map_err(|e| RunError::Config {
+            origin: scenario.origin.clone(),
+            message: e.to_string(),
+        })?;
+    Ok(crate::settle::Terms::from_config(&gateway.settlement))
+}
+
 /// Now, as time since the Unix epoch: what reports stamp (`started_at_unix_ms`) and
 /// default report directories are named by.
 pub(crate) fn unix_now() -> Duration {
@@ -290,6 +303,9 @@ pub(crate) struct Connection {
     pub mode: RunMode,
     /// The base URL the users drive.
     pub host: String,
+    /// The gateway-sim whose control plane and reports the `[settle]` step uses: the one
+    /// driven, or the one behind the service.
+    pub gateway: String,
     pub ledger: LedgerAccess,
     /// Kept in every order id: empty against the embedded gateway, which is new
     /// each run; fresh otherwise, so a rerun against a long-lived gateway never
@@ -332,6 +348,7 @@ impl Connection {
                 Connection {
                     mode: RunMode::Embedded,
                     host: sim.url(),
+                    gateway: sim.url(),
                     ledger: LedgerAccess::InProcess(sim),
                     run_tag: String::new(),
                     flows: FlowMode::Native,
@@ -344,6 +361,7 @@ impl Connection {
                 Connection {
                     mode: RunMode::Target,
                     host: url.clone(),
+                    gateway: url.clone(),
                     ledger: LedgerAccess::Http(url.clone()),
                     run_tag: OrderIds::fresh_tag(),
                     flows: FlowMode::Native,
@@ -364,6 +382,7 @@ impl Connection {
                 Connection {
                     mode: RunMode::Service,
                     host: service.clone(),
+                    gateway: gateway.clone(),
                     ledger: LedgerAccess::Http(gateway.clone()),
                     run_tag: OrderIds::fresh_tag(),
                     timeout: template.timeout,
@@ -410,12 +429,20 @@ pub async fn execute_live(
             }
         }
     }
+    if scenario.settle.is_some() && shard.worker.is_some() {
+        // Each worker would move the one gateway's clock, and settle it, on its own.
+        return Err(RunError::Config {
+            origin: scenario.origin.clone(),
+            message: "[settle] moves the gateway's clock and settles it once per run; a --worker run is one of several: settle after the merge with `loadgen settle`".into(),
+        });
+    }
     let mut load = scenario.load.clone();
     let thresholds = thresholds(scenario)?;
 
     let Connection {
         mode,
         host,
+        gateway,
         ledger: ledger_access,
         run_tag,
         flows: flow_mode,
@@ -471,6 +498,22 @@ pub async fn execute_live(
         OutcomeLog::with_capacity(capacity),
     ));
 
+    let settle_terms = match scenario.settle {
+        Some(_) => Some(settle_terms(scenario)?),
+        None => None,
+    };
+    // Started with the load, stopped as it ends: the days fall among the orders.
+    let ticker = match scenario.settle.and_then(|plan| plan.day_every) {
+        Some(every) => Some(
+            crate::settle::DayTicker::start(&gateway, options.admin_token.clone(), every).map_err(
+                |e| RunError::Config {
+                    origin: scenario.origin.clone(),
+                    message: format!("[settle] day_every: {e}"),
+                },
+            )?,
+        ),
+        None => None,
+    };
     let live_metrics = live.metrics.map(|endpoint| {
         let board = LiveBoard::new("run", &scenario.name, mode.as_str());
         board.begin(driver.clone(), None);
@@ -489,6 +532,10 @@ pub async fn execute_live(
         },
     )
     .await;
+    let days_during_load = match ticker {
+        Some(ticker) => ticker.stop().await,
+        None => (0, None),
+    };
     if let Some(progress) = progress {
         progress.stop().await;
     }
@@ -507,6 +554,26 @@ pub async fn execute_live(
     tokio::time::sleep(load.settle).await;
     let mut warnings = Vec::new();
     let views = read_merchant_views(&options, &driver, &report_dir, &mut warnings).await?;
+    if let (_, Some(error)) = &days_during_load {
+        warnings.push(format!(
+            "[settle] day_every stopped moving the gateway's clock after {} days: {error}",
+            days_during_load.0
+        ));
+    }
+    // Before the ledger is read: the embedded gateway stops then. The clock it moves only
+    // releases authorizations nobody captured, which the money check does not count.
+    let settlement = match (scenario.settle, settle_terms) {
+        (Some(plan), Some(terms)) => {
+            let settle_options = crate::settle::SettleOptions {
+                target: gateway.clone(),
+                admin_token: options.admin_token.clone(),
+                terms,
+                advance_days: plan.advance_days,
+            };
+            Some(crate::settle::run_step(&settle_options, days_during_load.0).await)
+        }
+        _ => None,
+    };
     let ledger_read_from = ledger_access.describe();
     let (ledger, _saved) = ledger_access
         .read(options.admin_token.as_deref(), &report_dir)
@@ -575,6 +642,10 @@ pub async fn execute_live(
     if let (Some(board), Some(rec)) = (&board, &reconciliation) {
         board.money_checked(CheckedMoney::of(rec));
     }
+    let mut checks = checks;
+    if let Some(settlement) = &settlement {
+        checks.extend(settlement.checks());
+    }
 
     let meta = RunMeta {
         scenario: scenario.name.clone(),
@@ -599,6 +670,7 @@ pub async fn execute_live(
         reconciliation.as_ref(),
         checks,
     );
+    report.settlement = settlement;
     if let Some(run_t0) = schedule.started_at() {
         let shown_s = report
             .timeline

@@ -1,7 +1,8 @@
 """Settlement through the official Stripe SDK and the reconciliation report read back
 with Python's csv module, as a finance team's job would read it: a charge's balance
-transaction and fee, payouts after the clock moves, and the itemized payout
-reconciliation report whose rows add up to each payout.
+transaction and fee, payouts after the clock moves, the itemized payout
+reconciliation report whose rows add up to each payout, and the payouts' events
+(payout.created, payout.paid, payout.failed) listed and retrieved through the SDK.
 """
 
 import csv
@@ -103,3 +104,73 @@ def test_the_report_itemizes_each_payout_with_the_orders(settle_sim, api_key):
     assert refund["source_id"].startswith("re_")
     listed = client.v1.balance_transactions.list(params={"payout": payout.id}).data
     assert {t.id for t in listed} == {r["balance_transaction_id"] for r in rows}
+
+
+def payout_events(client):
+    """The merchant's payout.* events, oldest first, through the SDK's list."""
+    events = client.v1.events.list(params={"type": "payout.*", "limit": 100})
+    return list(reversed(events.data))
+
+
+def test_a_payout_tells_its_creation_and_arrival_as_events(settle_sim, api_key):
+    client = settle_sim.client(api_key)
+    client.v1.payment_intents.create(
+        params={
+            "amount": 5000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
+    )
+    assert payout_events(client) == []
+
+    # Four days: the run is at 06:00 two days on, the arrival a day later.
+    advance(settle_sim, 4 * 86_400)
+
+    events = payout_events(client)
+    assert [e.type for e in events] == ["payout.created", "payout.paid"]
+    payout = client.v1.payouts.list().data[0]
+    created, paid = events
+    assert created.data.object.id == payout.id
+    assert created.data.object.status == "pending"
+    assert created.created == payout.created
+    assert paid.data.object.status == "paid"
+    assert paid.created == payout.arrival_date
+    assert paid.data.object.amount == 5000 - 175
+    again = client.v1.events.retrieve(paid.id)
+    assert again.type == "payout.paid"
+    assert again.data.object.id == payout.id
+    only_paid = client.v1.events.list(params={"types": ["payout.paid"]}).data
+    assert [e.id for e in only_paid] == [paid.id]
+
+
+@pytest.fixture(scope="module")
+def returning_sim(start_sim):
+    # Every payout comes back from the bank.
+    return start_sim("[gateway.settlement]\npayout_failure_rate = 1.0\n")
+
+
+def test_a_returned_payout_tells_its_failure(returning_sim, api_key):
+    client = returning_sim.client(api_key)
+    client.v1.payment_intents.create(
+        params={
+            "amount": 5000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+        }
+    )
+    advance(returning_sim, 3 * 86_400)
+
+    events = payout_events(client)
+    assert [e.type for e in events] == [
+        "payout.created",
+        "payout.failed",
+        "payout.created",
+    ]
+    failed = events[1].data.object
+    assert failed.status == "failed"
+    assert failed.failure_code in ("account_closed", "no_account", "could_not_process")
+    assert failed.failure_balance_transaction.startswith("txn_")
+    returned = client.v1.payouts.retrieve(failed.id)
+    assert returned.status == "failed"

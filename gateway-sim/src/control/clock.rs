@@ -38,8 +38,9 @@ pub(super) fn advance(state: &SimState, body: &Bytes) -> Response<Body> {
             state.engine().advance_clock(Duration::from_secs(a.seconds));
             // Authorizations the jump ran out expire now, their events first in line.
             state.expire_authorizations();
-            // Payout runs and arrivals the jump passed are played now, in order.
-            state.engine().settle();
+            // Payout runs and arrivals the jump passed are played now, in order, and told
+            // as events before the answer leaves.
+            state.raise_payout_events();
             // Retries and held deliveries follow simulator time.
             state.webhooks().clock_moved();
             json(StatusCode::OK, &super::stats(state))

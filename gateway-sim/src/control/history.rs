@@ -166,6 +166,10 @@ fn endpoint_of(kind: ChangeKind) -> Endpoint {
         | ChangeKind::DisputeUpdated
         | ChangeKind::DisputeClosed
         | ChangeKind::DisputeFundsReinstated => Endpoint::Retrieve,
+        // Payouts are made by the schedule and name no payment (never in a payment's history).
+        ChangeKind::PayoutCreated | ChangeKind::PayoutPaid | ChangeKind::PayoutFailed => {
+            Endpoint::Retrieve
+        }
     }
 }
 

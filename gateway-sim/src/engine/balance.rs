@@ -41,6 +41,11 @@ impl Engine {
         drop(self.books());
     }
 
+    /// The books, brought up to simulator time, held.
+    pub(super) fn settled_books(&self) -> MutexGuard<'_, Books> {
+        self.books()
+    }
+
     fn books(&self) -> MutexGuard<'_, Books> {
         let policy = self.inner.settlement.policy.read().clone();
         let mut books = self.inner.settlement.books.lock();

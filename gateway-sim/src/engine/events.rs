@@ -14,6 +14,11 @@
 //! copy of the payment. What an event shows is that, laid over the payment as it
 //! is now ([`Change::payment_then`]), whose other fields only change before the
 //! first authorization.
+//!
+//! A payout's changes (created, paid, failed) are recorded here too, though a payout is
+//! no payment: settlement is derived from the ledger and the clock, so its changes are
+//! raised when simulator time passes them (`engine/payout_events.rs`), and the change
+//! keeps the payout as it was ([`Change::payout`]), since the books may be rebuilt since.
 
 use std::fmt;
 use std::sync::Arc;
@@ -25,6 +30,7 @@ use super::checkout_session::CheckoutSession;
 use super::dispute::Dispute;
 use super::ids::{MerchantId, PaymentId};
 use super::payment::{Payment, PaymentStatus, Refund};
+use super::settlement::Payout;
 use super::shard::Map;
 
 /// What happened to a payment, in the domain's words. The dialects' event tables
@@ -61,11 +67,18 @@ pub enum ChangeKind {
     DisputeClosed,
     /// A won dispute gave the merchant the disputed funds back.
     DisputeFundsReinstated,
+    /// A scheduled run sent an account's available balance to the bank (the payout is
+    /// [`Change::payout`]; the change names no payment).
+    PayoutCreated,
+    /// A payout arrived at the bank.
+    PayoutPaid,
+    /// The bank returned a payout; its money is back in the balance.
+    PayoutFailed,
 }
 
 impl ChangeKind {
     /// Every kind, for tables that list what each dialect says of them.
-    pub const ALL: [ChangeKind; 15] = [
+    pub const ALL: [ChangeKind; 18] = [
         ChangeKind::Created,
         ChangeKind::Authorized,
         ChangeKind::Succeeded,
@@ -81,6 +94,9 @@ impl ChangeKind {
         ChangeKind::DisputeUpdated,
         ChangeKind::DisputeClosed,
         ChangeKind::DisputeFundsReinstated,
+        ChangeKind::PayoutCreated,
+        ChangeKind::PayoutPaid,
+        ChangeKind::PayoutFailed,
     ];
 
     /// The change's name where no dialect's event names fit (the operator's view of a
@@ -102,6 +118,9 @@ impl ChangeKind {
             ChangeKind::DisputeUpdated => "dispute_updated",
             ChangeKind::DisputeClosed => "dispute_closed",
             ChangeKind::DisputeFundsReinstated => "dispute_funds_reinstated",
+            ChangeKind::PayoutCreated => "payout_created",
+            ChangeKind::PayoutPaid => "payout_paid",
+            ChangeKind::PayoutFailed => "payout_failed",
         }
     }
 }
@@ -185,6 +204,21 @@ impl Snapshot {
         }
     }
 
+    /// The state of a change that names no payment (an unpaid checkout session's, a
+    /// payout's): nothing authorized, nothing moved.
+    fn no_payment(amount: i64) -> Snapshot {
+        Snapshot {
+            status: PaymentStatus::RequiresPaymentMethod,
+            refunds: 0,
+            amount,
+            amount_capturable: 0,
+            amount_captured: 0,
+            amount_refunded: 0,
+            decline_code: None,
+            dispute: None,
+        }
+    }
+
     /// A payment created and authorized in one step, as it was when created.
     fn before_authorization(&self) -> Snapshot {
         Snapshot {
@@ -219,6 +253,10 @@ pub struct Change {
     pub request: Option<RequestRef>,
     /// The checkout session as it was at a checkout change; `None` for payments'.
     pub checkout: Option<Arc<CheckoutSession>>,
+    /// The payout as it was at a payout change; `None` for the others. A journal written
+    /// before payouts had events has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout: Option<Box<Payout>>,
     /// One bit per event made of this change (see [`EventDialect::bit_base`]): set
     /// while some delivery of that event has not succeeded yet.
     #[serde(skip)]
@@ -297,6 +335,7 @@ impl Change {
             state: self.state.clone(),
             request: self.request.clone(),
             checkout: self.checkout.clone(),
+            payout: self.payout.clone(),
             undelivered: AtomicU64::new(0),
         }
     }
@@ -458,6 +497,7 @@ impl EventLog {
             state: Snapshot::of(payment),
             request: cause.request.clone(),
             checkout: None,
+            payout: None,
             undelivered: AtomicU64::new(0),
         });
         self.push(inner, change, cause);
@@ -474,19 +514,7 @@ impl EventLog {
         payment: Option<&Payment>,
         cause: &Cause,
     ) {
-        let state = payment.map_or(
-            Snapshot {
-                status: PaymentStatus::RequiresPaymentMethod,
-                refunds: 0,
-                amount: session.amount_total,
-                amount_capturable: 0,
-                amount_captured: 0,
-                amount_refunded: 0,
-                decline_code: None,
-                dispute: None,
-            },
-            Snapshot::of,
-        );
+        let state = payment.map_or(Snapshot::no_payment(session.amount_total), Snapshot::of);
         let inner = self.inner.lock();
         let change = Arc::new(Change {
             seq: inner.changes.len() as u64 + 1,
@@ -499,6 +527,34 @@ impl EventLog {
             state,
             request: cause.request.clone(),
             checkout: Some(session),
+            payout: None,
+            undelivered: AtomicU64::new(0),
+        });
+        self.push(inner, change, cause);
+    }
+
+    /// Records a payout's change at `time_ms`, the simulator time it happened (not when
+    /// it was noticed), with the payout as it was then. It names no payment (the nil id).
+    pub(super) fn record_payout(
+        &self,
+        kind: ChangeKind,
+        time_ms: u64,
+        payout: Payout,
+        cause: &Cause,
+    ) {
+        let inner = self.inner.lock();
+        let change = Arc::new(Change {
+            seq: inner.changes.len() as u64 + 1,
+            kind,
+            created: false,
+            merchant: payout.merchant,
+            payment: PaymentId(0),
+            reference: None,
+            time_ms,
+            state: Snapshot::no_payment(payout.amount),
+            request: cause.request.clone(),
+            checkout: None,
+            payout: Some(Box::new(payout)),
             undelivered: AtomicU64::new(0),
         });
         self.push(inner, change, cause);

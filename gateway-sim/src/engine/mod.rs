@@ -32,7 +32,9 @@
 //!   how one opens on a dispute card's captured payment, is answered and decided.
 //! - `settlement/`: balance transactions, fees, payouts and the processor's mistakes on
 //!   purpose, derived from the ledger and the clock (never stored; see its `mod.rs`);
-//!   `balance.rs` the engine's reads of them, each bringing the books up to time first.
+//!   `balance.rs` the engine's reads of them, each bringing the books up to time first;
+//!   `payout_events.rs` the payouts' changes told as events once simulator time passes
+//!   them, exactly once however often the books are rebuilt.
 //! - `record.rs`: what a journal is told (a frame of [`Record`]s per change, the
 //!   resulting state) and where it goes; `durable.rs` the section a change holds
 //!   while it is made, so the journal has the ledger and the changes in sequence
@@ -60,6 +62,7 @@ pub mod money;
 mod operations;
 mod page;
 mod payment;
+mod payout_events;
 mod record;
 mod restore;
 mod settlement;

@@ -1096,6 +1096,8 @@ impl Engine {
         self.inner.challenge_timeouts.clear();
         self.inner.disputes_by_merchant.lock().clear();
         self.inner.settlement.clear();
+        // The payout events went with the change log: none has been told.
+        *self.inner.settlement.announced_until_ms.lock() = 0;
         self.inner.clock.restart_epoch();
     }
 }

@@ -49,6 +49,7 @@ impl Engine {
             }
             Record::Change(change) => {
                 let seq = change.seq;
+                self.restore_payout_told(&change);
                 if !inner.events.restore(*change) {
                     return Err(RestoreError::ChangeSequence(seq));
                 }

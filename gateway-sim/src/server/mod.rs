@@ -107,14 +107,17 @@ pub async fn run(listener: TcpListener, state: SimState, shutdown: impl Future<O
 /// comes (every request and every clock advance check too).
 const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(1);
 
-/// Expires authorizations as real time runs them out, so their events go out
-/// even while no request arrives.
+/// Expires authorizations as real time runs them out, and tells the payouts' changes real
+/// time passes, so their events go out even while no request arrives.
 async fn sweep_expiries(state: SimState) {
     let mut tick = tokio::time::interval(EXPIRY_SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         state.expire_authorizations();
+        // Booking can take a while after a burst of load: off the runtime's threads.
+        let payouts = state.clone();
+        let _ = tokio::task::spawn_blocking(move || payouts.raise_payout_events()).await;
     }
 }
 

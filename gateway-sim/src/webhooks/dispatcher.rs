@@ -629,7 +629,7 @@ async fn run(dispatcher: Weak<Dispatcher>, wake: Arc<Notify>) {
 /// What identifies one event to one endpoint for the fault draws, so the same
 /// seed and the same requests give the same faults whatever the arrival order:
 /// the endpoint (its place in the configuration, or its URL), the event type, and the order reference (or, without one, the
-/// idempotency key, or the payment id), and which refund it is.
+/// idempotency key, or the payout's id, or the payment id), and which refund it is.
 fn fault_identity(target: &Target, event: &EventView) -> Vec<u8> {
     let change = &event.change;
     let who = change
@@ -642,6 +642,7 @@ fn fault_identity(target: &Target, event: &EventView) -> Vec<u8> {
                 .as_ref()
                 .and_then(|r| r.idempotency_key.as_deref().map(str::to_string))
         })
+        .or_else(|| change.payout.as_ref().map(|p| p.id.to_string()))
         .unwrap_or_else(|| change.payment.to_string());
     format!(
         "{}\n{}\n{}\n{}",
@@ -664,6 +665,7 @@ fn record(
         event_id: delivery.event_id.to_string(),
         event_type: delivery.event_type,
         payment_id: change.payment.to_string(),
+        payout_id: change.payout.as_ref().map(|p| p.id.to_string()),
         reference: change.reference.as_deref().map(str::to_string),
         endpoint: delivery.target.id.clone(),
         url: delivery.target.url.to_string(),

@@ -19,8 +19,12 @@ pub struct DeliveryRecord {
     pub event_id: String,
     pub event_type: &'static str,
     /// The payment the event is about, as the ledger names it (`pay_...`; a Stripe
-    /// endpoint saw the same digits as `pi_...`). A refund's event names the refunded payment.
+    /// endpoint saw the same digits as `pi_...`). A refund's event names the refunded payment;
+    /// an event about no payment (a payout's, an unpaid checkout session's) the nil id.
     pub payment_id: String,
+    /// The payout a `payout.*` event is about (`po_...`); absent for the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payout_id: Option<String>,
     /// That payment's merchant reference (the order id), so one order's deliveries can be
     /// found (`?reference=`) beside its ledger entries; absent when the payment has none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,6 +153,7 @@ mod tests {
             event_id: event_id.into(),
             event_type: "payment.succeeded",
             payment_id: "pay_1".into(),
+            payout_id: None,
             reference: reference.map(str::to_string),
             endpoint: "config[0]".into(),
             url: "http://127.0.0.1:9/hooks".into(),

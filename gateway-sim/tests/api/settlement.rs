@@ -390,3 +390,38 @@ async fn settlement_tables_that_cannot_run_are_refused_by_field() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn payouts_are_told_as_native_events_in_the_order_they_happened() {
+    let app = spawn_app().await;
+    app.create_payment(10_000, true, "order-told").await;
+    app.advance(4 * DAY).await;
+
+    let events = app.list("/v1/events?type=payout.*").await;
+    let mut told: Vec<(&str, &str, u64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["data"]["object"]["status"].as_str().unwrap(),
+                e["created"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    told.reverse();
+    assert_eq!(told.len(), 2, "{events:?}");
+    assert_eq!(
+        (told[0].0, told[0].1, told[1].0, told[1].1),
+        ("payout.created", "pending", "payout.paid", "paid")
+    );
+    assert_eq!(
+        told[1].2 - told[0].2,
+        DAY,
+        "made at the run, paid a day later"
+    );
+    let po = &app.list("/v1/payouts").await[0];
+    assert_eq!(events[0]["data"]["object"]["id"], po["id"]);
+    assert_eq!(events[0]["data"]["object"]["amount"], po["amount"]);
+    let paid = app.list("/v1/events?type=payout.paid").await;
+    assert_eq!(paid.len(), 1);
+}

@@ -299,6 +299,7 @@ pub async fn execute_live(
         flows: flow_mode,
         timeout,
         gateway_started,
+        ..
     } = Connection::open(
         scenario,
         &options.system,

@@ -221,6 +221,9 @@ pub struct RunReport {
     /// by); `None` when loadgen did not start the gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_lead_ms: Option<f64>,
+    /// The `[settle]` step, when the scenario asked for it (its verdict is among `checks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<crate::settle::SettlementSummary>,
 }
 
 /// `errors / requests` over all steps; 0 when nothing was sent. What the `max_error_rate` check
@@ -262,6 +265,7 @@ impl RunReport {
             checks,
             gateway_windows: Vec::new(),
             gateway_lead_ms: None,
+            settlement: None,
         }
     }
 }

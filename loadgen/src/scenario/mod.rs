@@ -9,6 +9,8 @@
 //! - `[target]`: the request template for `--service` mode ([`TargetTemplate`]);
 //! - `[capacity]`: how `loadgen capacity` steps the arrival rate
 //!   ([`CapacitySettings`]); its flags override it;
+//! - `[settle]`: the settlement step of `loadgen run` ([`SettlePlan`]): the gateway's clock
+//!   moved during the load, and `loadgen settle`'s check after it;
 //! - `[gateway]`: not read here beyond being a table; the embedded gateway-sim
 //!   reads it from the same text ([`Scenario::text`]).
 //!
@@ -30,6 +32,7 @@
 //! - `mix.rs`: `[load.mix]`, the flow kinds and their weights (the flows pick from it);
 //! - `three_ds.rs`: `[load.three_ds]`, how the `three_ds` flow's buyers answer the challenge;
 //! - `capacity.rs`: `[capacity]`, the staircase `loadgen capacity` climbs (read only there);
+//! - `settle.rs`: `[settle]`, the settlement a run plays and checks (read only by the run);
 //! - `target.rs`: `[target]`, the request template of `--service` mode (read only there);
 //! - `template.rs`: the `{{placeholder}}` text both `[target]` and `[target.order]` fill in;
 //! - `order.rs`: `[target.order]`, how to read an order back from the service after the run
@@ -43,6 +46,7 @@ mod field;
 mod load;
 mod mix;
 mod order;
+mod settle;
 mod target;
 mod template;
 #[cfg(test)]
@@ -59,11 +63,13 @@ pub use capacity::{
 pub use load::{LoadOverrides, LoadPlan, MAX_RATE};
 pub use mix::FlowKind;
 pub use order::OrderLookup;
+pub use settle::SettlePlan;
 pub use target::{SecondStep, StepRequest, TargetTemplate};
 pub use template::{Template, TemplateValues};
 
 use capacity::RawCapacity;
 use load::RawLoad;
+use settle::RawSettle;
 use target::RawTarget;
 
 /// Why a scenario could not be used; the message names the file and the field.
@@ -102,6 +108,8 @@ pub struct Scenario {
     pub target: Option<TargetTemplate>,
     /// The `[capacity]` table, if any (read only by `loadgen capacity`).
     pub capacity: Option<CapacitySettings>,
+    /// The `[settle]` table, if any: the run plays and checks settlement.
+    pub settle: Option<SettlePlan>,
 }
 
 impl Scenario {
@@ -145,6 +153,11 @@ impl Scenario {
             .map(RawCapacity::validate)
             .transpose()
             .map_err(|(field, message)| invalid(&format!("[capacity] {field}"), message))?;
+        let settle = raw
+            .settle
+            .map(RawSettle::validate)
+            .transpose()
+            .map_err(|(field, message)| invalid(&format!("[settle] {field}"), message))?;
         Ok(Self {
             name: sanitize_name(name),
             origin: origin.to_string(),
@@ -154,6 +167,7 @@ impl Scenario {
             gateway: raw.gateway,
             target,
             capacity,
+            settle,
         })
     }
 
@@ -198,4 +212,5 @@ struct RawScenario {
     checks: Option<toml::Table>,
     target: Option<RawTarget>,
     capacity: Option<RawCapacity>,
+    settle: Option<RawSettle>,
 }

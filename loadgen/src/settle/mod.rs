@@ -2,9 +2,11 @@
 //! settlement, reads the ledger, the payout reconciliation report, the bank statement and the
 //! discrepancies' answer key, and checks the report against the ledger (`check.rs`); with
 //! `--score FILE` it scores a merchant's own reconciliation output against the answer key
-//! instead (`score.rs`).
+//! instead (`score.rs`). `loadgen run` plays the same check as a step when the scenario has a
+//! `[settle]` table ([`run_step`], its verdict as the run's checks), and moves the clock a day
+//! at a time during the load ([`DayTicker`]).
 //!
-//! - this file: the command (HTTP reads, printing, the verdict);
+//! - this file: the command and the run's step (HTTP reads, printing, the verdict);
 //! - `csv.rs`: reading the report and the statement;
 //! - `terms.rs`: the fees and schedule the report is held to (`[gateway.settlement]`);
 //! - `check.rs` and `score.rs`: pure functions of what was read.
@@ -14,10 +16,13 @@ mod csv;
 mod score;
 mod terms;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::thresholds::CheckResult;
 
 pub use check::{Findings, KINDS, check};
 pub use csv::{ReportLine, StatementLine, read_report, read_statement};
@@ -216,4 +221,162 @@ pub fn summary(s: &Settlement) -> String {
         ));
     }
     out
+}
+
+/// One discrepancy kind in the run's report: how many the check found, and the answer key's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KindCount {
+    pub found: usize,
+    pub answer_key: usize,
+}
+
+/// The settlement step of a run, as `report.json` keeps it (`settlement`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SettlementSummary {
+    pub passed: bool,
+    /// Simulated days the clock moved during the load (`[settle] day_every`).
+    pub days_during_load: u64,
+    /// Simulated days it moved after the load, before the check.
+    pub days_after_load: u64,
+    pub rows: usize,
+    pub payouts_paid: usize,
+    /// Minor units that reached the bank, and what the rows of those payouts add up to.
+    pub banked: i64,
+    pub banked_rows_net: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payout_mismatches: Vec<String>,
+    pub kinds: BTreeMap<String, KindCount>,
+    /// Why the check could not be made (then it did not pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl SettlementSummary {
+    fn of(s: &Settlement, days_during_load: u64, days_after_load: u64) -> SettlementSummary {
+        let f = &s.findings;
+        SettlementSummary {
+            passed: s.passed(),
+            days_during_load,
+            days_after_load,
+            rows: f.rows,
+            payouts_paid: f.payouts_paid,
+            banked: f.banked,
+            banked_rows_net: f.banked_rows_net,
+            payout_mismatches: f.payout_mismatches.clone(),
+            kinds: KINDS
+                .iter()
+                .map(|k| {
+                    let count = KindCount {
+                        found: f.count(k),
+                        answer_key: s.key_counts.get(*k).copied().unwrap_or_default(),
+                    };
+                    (k.to_string(), count)
+                })
+                .collect(),
+            error: None,
+        }
+    }
+
+    /// The step's verdict as the run's checks: each paid payout adding up to its rows, and
+    /// each discrepancy kind found as often as the answer key lists it.
+    pub fn checks(&self) -> Vec<CheckResult> {
+        if let Some(error) = &self.error {
+            return vec![CheckResult {
+                name: "settlement".into(),
+                passed: false,
+                observed: 0.0,
+                limit: None,
+                detail: format!("the settlement check could not be made: {error}"),
+            }];
+        }
+        let mut checks = vec![CheckResult {
+            name: "settlement_payouts".into(),
+            passed: self.payout_mismatches.is_empty(),
+            observed: self.payout_mismatches.len() as f64,
+            limit: Some(0.0),
+            detail: format!(
+                "{} payouts reached the bank ({} minor units; their rows add up to {}); {} do not add up",
+                self.payouts_paid,
+                self.banked,
+                self.banked_rows_net,
+                self.payout_mismatches.len()
+            ),
+        }];
+        for (kind, count) in &self.kinds {
+            checks.push(CheckResult {
+                name: format!("settlement_{kind}"),
+                passed: count.found == count.answer_key,
+                observed: count.found as f64,
+                limit: Some(count.answer_key as f64),
+                detail: format!(
+                    "found {} {kind} rows; the answer key lists {}",
+                    count.found, count.answer_key
+                ),
+            });
+        }
+        checks
+    }
+}
+
+/// The settlement step of `loadgen run`: [`settle`] against the gateway at `options.target`,
+/// its outcome as the run reports it. A check that cannot be made is a failed step, not a
+/// failed run: the money check still stands.
+pub async fn run_step(options: &SettleOptions, days_during_load: u64) -> SettlementSummary {
+    let days_after_load = options
+        .advance_days
+        .unwrap_or_else(|| days_to_settle(&options.terms));
+    match settle(options).await {
+        Ok(settlement) => SettlementSummary::of(&settlement, days_during_load, days_after_load),
+        Err(e) => SettlementSummary {
+            days_during_load,
+            days_after_load,
+            error: Some(e.to_string()),
+            ..SettlementSummary::default()
+        },
+    }
+}
+
+/// Moves a gateway-sim's clock one simulated day every `every` of real time, from its start
+/// until [`DayTicker::stop`] (`[settle] day_every`), through `POST /_sim/clock/advance`: payouts
+/// run and arrive while the orders come, as a month plays in a run of seconds.
+pub struct DayTicker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<(u64, Option<String>)>,
+}
+
+impl DayTicker {
+    pub fn start(
+        target: &str,
+        admin_token: Option<String>,
+        every: Duration,
+    ) -> Result<DayTicker, SettleError> {
+        let gateway = Gateway::new(target, admin_token)?;
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            // A slow answer delays the next day rather than bunching days up after it.
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut days = 0;
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return (days, None),
+                    _ = tick.tick() => {
+                        if let Err(e) = gateway.advance(1).await {
+                            return (days, Some(e.to_string()));
+                        }
+                        days += 1;
+                    }
+                }
+            }
+        });
+        Ok(DayTicker { stop, task })
+    }
+
+    /// Stops moving the clock; how many days it moved, and why it stopped early if it did.
+    pub async fn stop(self) -> (u64, Option<String>) {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .unwrap_or_else(|e| (0, Some(format!("the clock task ended: {e}"))))
+    }
 }

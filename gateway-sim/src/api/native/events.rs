@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::objects::{DisputeJson, PaymentJson, RefundJson, to_json};
+use super::settlement;
 use crate::api::request::percent_decode;
 use crate::api::webhook_endpoints::check_type_filter;
 use crate::api::{ApiError, EventQuery, EventView, MAX_EVENTS_PAGE, find_event};
@@ -36,6 +37,9 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::DisputeUpdated => &[],
         ChangeKind::DisputeClosed => &["dispute.closed"],
         ChangeKind::DisputeFundsReinstated => &["dispute.funds_reinstated"],
+        ChangeKind::PayoutCreated => &["payout.created"],
+        ChangeKind::PayoutPaid => &["payout.paid"],
+        ChangeKind::PayoutFailed => &["payout.failed"],
     }
 }
 
@@ -50,6 +54,9 @@ pub(super) const ALL_EVENT_TYPES: &[&str] = &[
     "dispute.created",
     "dispute.closed",
     "dispute.funds_reinstated",
+    "payout.created",
+    "payout.paid",
+    "payout.failed",
 ];
 
 #[derive(Serialize)]
@@ -77,10 +84,13 @@ struct RequestJson<'a> {
 }
 
 /// An event as this API's JSON; `data.object` is the refund for `refund.*`
-/// events and the payment otherwise, as the payments API shows them.
+/// events, the payout (as it was) for `payout.*`, and the payment otherwise, as
+/// the payments and payouts APIs show them.
 pub(super) fn event_json<'a>(engine: &Engine, event: &'a EventView) -> EventJson<'a> {
     let change = &*event.change;
-    let object = if event.event_type.starts_with("dispute.") {
+    let object = if let Some(payout) = &change.payout {
+        serde_json::to_value(settlement::payout(payout)).ok()
+    } else if event.event_type.starts_with("dispute.") {
         event
             .payment(engine)
             .and_then(|p| serde_json::to_value(DisputeJson::of(&p)?).ok())

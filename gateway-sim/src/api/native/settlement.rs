@@ -82,7 +82,7 @@ struct TxnJson {
 }
 
 #[derive(Serialize)]
-struct PayoutJson {
+pub(super) struct PayoutJson {
     id: String,
     object: &'static str,
     amount: i64,
@@ -128,7 +128,8 @@ fn txn(t: &BalanceTransaction, now_ms: u64) -> TxnJson {
     }
 }
 
-fn payout(p: &Payout) -> PayoutJson {
+/// A payout as native JSON (also a `payout.*` event's `data.object`).
+pub(super) fn payout(p: &Payout) -> PayoutJson {
     PayoutJson {
         id: p.id.to_string(),
         object: "payout",

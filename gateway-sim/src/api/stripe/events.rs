@@ -16,6 +16,7 @@ use super::checkout_sessions;
 use super::objects;
 use super::pages::{PageCursor, list_json};
 use super::params::Params;
+use super::payouts;
 use super::presentation::{Expand, Presentation, shown};
 use super::resource::{ReadRoute, Request, Resource};
 use crate::api::request::path_segment;
@@ -52,6 +53,9 @@ pub(super) fn event_types(kind: ChangeKind) -> &'static [&'static str] {
         ChangeKind::DisputeUpdated => &["charge.dispute.updated"],
         ChangeKind::DisputeClosed => &["charge.dispute.closed"],
         ChangeKind::DisputeFundsReinstated => &["charge.dispute.funds_reinstated"],
+        ChangeKind::PayoutCreated => &["payout.created"],
+        ChangeKind::PayoutPaid => &["payout.paid"],
+        ChangeKind::PayoutFailed => &["payout.failed"],
     }
 }
 
@@ -75,6 +79,9 @@ pub(super) const ALL_EVENT_TYPES: &[&str] = &[
     "refund.created",
     "checkout.session.completed",
     "checkout.session.expired",
+    "payout.created",
+    "payout.paid",
+    "payout.failed",
 ];
 
 /// An event as Stripe's JSON: what the events API shows and what a webhook
@@ -107,11 +114,14 @@ fn event_json(engine: &Engine, event: &EventView) -> Value {
 /// The object an event is about, by the family its type names, as it was at
 /// the change: `charge.dispute.*` the dispute, `charge.*` the charge
 /// (`charge.refunded` lists the refunds so far), `refund.*` the refund the
-/// change made, others the PaymentIntent.
+/// change made, `payout.*` the payout as it was, others the PaymentIntent.
 fn event_object(engine: &Engine, event: &EventView) -> Value {
     let family = event.event_type.split('.').next().unwrap_or_default();
     if let Some(session) = &event.change.checkout {
         return checkout_sessions::session_json(&engine.public_url(), session);
+    }
+    if let Some(payout) = &event.change.payout {
+        return payouts::payout_json(payout);
     }
     if family == "refund" {
         return event.refund(engine).map_or(Value::Null, |refund| {

@@ -87,8 +87,8 @@ fn show_list(
     })
 }
 
-/// A Stripe payout object.
-fn payout_json(p: &Payout) -> Value {
+/// A Stripe payout object (also a `payout.*` event's `data.object`).
+pub(super) fn payout_json(p: &Payout) -> Value {
     let failure_message = p.failure_code.map(|code| match code {
         "account_closed" => "The bank account has been closed.",
         "no_account" => "The bank account details on file are probably incorrect.",

@@ -43,10 +43,15 @@ use super::money::Currency;
 pub(crate) struct Settlement {
     pub(crate) policy: RwLock<SettlementPolicy>,
     pub(crate) books: Mutex<Books>,
+    /// Simulator time (Unix ms) up to which the payouts' changes have been recorded as
+    /// events (`engine/payout_events.rs`): kept apart from the books, which a new policy
+    /// rebuilds, so a rebuild never tells of a change twice. Only a reset lowers it.
+    pub(crate) announced_until_ms: Mutex<u64>,
 }
 
 impl Settlement {
-    /// Forgets the books; the next read rebuilds them from the ledger.
+    /// Forgets the books; the next read rebuilds them from the ledger. The payout events
+    /// already recorded stay recorded, and so does how far they go.
     pub(crate) fn clear(&self) {
         *self.books.lock() = Books::default();
     }

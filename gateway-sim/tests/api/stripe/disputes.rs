@@ -28,17 +28,6 @@ impl TestApp {
         a.json
     }
 
-    async fn advance_days(&self, days: u64) {
-        let a = self
-            .post(
-                "/_sim/clock/advance",
-                json!({"seconds": days * 86_400}),
-                None,
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::OK);
-    }
-
     async fn stripe_dispute_of(&self, pi: &str) -> Value {
         let list = self
             .stripe_get("/v1/disputes", &[("payment_intent", pi)])

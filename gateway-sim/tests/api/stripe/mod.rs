@@ -40,6 +40,18 @@ impl TestApp {
         answer(req.send().await.expect("request sent")).await
     }
 
+    /// Moves simulator time `days` whole days on (disputes decide, payouts run and arrive).
+    async fn advance_days(&self, days: u64) {
+        let a = self
+            .post(
+                "/_sim/clock/advance",
+                serde_json::json!({"seconds": days * 86_400}),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK);
+    }
+
     async fn stripe_get(&self, path: &str, query: &[(&str, &str)]) -> Answer {
         let url = if query.is_empty() {
             self.url(path)
