@@ -244,6 +244,8 @@ impl SimState {
         if !changes.is_empty() {
             drop(self.inner.webhooks.raise(changes));
         }
+        // `--retain`: after the expiries, so an authorization expiring now counts as a change.
+        self.inner.engine.retire();
     }
 
     /// Webhook delivery.

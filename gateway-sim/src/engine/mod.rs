@@ -39,6 +39,8 @@
 //!   order and each change whole; `restore.rs` takes
 //!   records back on start (replay, `--restore`) and writes the whole state out as
 //!   records (a snapshot).
+//! - `retention.rs`: `--retain`: settled payments older than a window leave memory, and so
+//!   do the ledger's and the change log's entries older than it (its doc has the rules).
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
@@ -62,6 +64,7 @@ mod page;
 mod payment;
 mod record;
 mod restore;
+mod retention;
 mod settlement;
 mod shard;
 mod stats;
@@ -82,6 +85,7 @@ pub use payment::{
     PaymentUpdate, Refund, ReturnTo, Verdict,
 };
 pub(crate) use record::{JournalSink, Record};
+pub use retention::RetentionStats;
 pub use settlement::{
     Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee, Payout, PayoutStatus,
     ReportRow, ReportSelection, ReportingCategory, SettlementPolicy, TxnQuery, TxnSource,
