@@ -19,10 +19,10 @@
 //!   change and never repeat: `ledger_len`, `changes_len` and the next numbers go on.
 //! - **What stays**: idempotency keys keep their own TTL (`--idempotency-ttl`), since a key
 //!   dropped early would turn a late retry into a second charge; a retired payment's key
-//!   still replays its stored answer. The counts and money totals of `/_sim/stats` are
+//!   still replays its stored answer. Each pass sweeps the keys past their TTL (without
+//!   retention they go only when the clock jumps), so a TTL near the window keeps them flat. The counts and money totals of `/_sim/stats` are
 //!   counters, never recomputed, so they stay whole. Checkout sessions keep their 24-hour
-//!   expiry; the schedules keep their entries until they fall due (a retired payment's are
-//!   skipped).
+//!   expiry. A retired payment's authorization expiry leaves the schedule with it.
 //! - **Settlement**: once the books have been read (anything that brings them up to time),
 //!   each pass books the ledger up to date before entries leave memory, so balances,
 //!   balance transactions and payouts stay right (the books themselves are not retired).
@@ -128,7 +128,11 @@ impl Engine {
         if window == 0 {
             return 0;
         }
-        let horizon = self.inner.clock.now_ms().saturating_sub(window);
+        let now = self.inner.clock.now_ms();
+        let horizon = now.saturating_sub(window);
+        // Keys past their TTL are otherwise swept only when the clock jumps; in a real-time
+        // run they would be the memory that grows.
+        self.inner.idempotency.sweep(now);
         // Books in use are brought up to date first, so nothing leaves memory unbooked.
         let booked = if self.inner.settlement.books.lock().ingested > 0 {
             self.settle();
@@ -224,6 +228,9 @@ impl Engine {
                     index.remove(&p.merchant);
                 }
             }
+        }
+        if let Some(at) = p.capture_before_ms {
+            self.inner.expiries.forget(at, id);
         }
         for refund in &p.refunds {
             self.inner.refund_index[refund_shard(refund.id)]
