@@ -273,6 +273,12 @@ impl Engine {
         }
     }
 
+    /// The first ledger sequence number still in memory: 1 unless `--retain` let the
+    /// ledger's head go (the numbers after it are unchanged).
+    pub fn ledger_first_held(&self) -> u64 {
+        self.inner.ledger.first_held()
+    }
+
     /// Whether retention has let anything go (a snapshot would not be whole).
     pub fn retention_let_go(&self) -> bool {
         self.inner.retention.retired.load(Ordering::Relaxed) > 0
