@@ -432,6 +432,28 @@ mod tests {
     }
 
     #[test]
+    fn a_replay_is_retired_again() {
+        let before = Engine::new(Duration::from_secs(24 * 3600));
+        let m = before.merchant("sk_a");
+        before
+            .create_payment(m, new_payment(true, "o"), &Cause::none(), None)
+            .unwrap();
+        let mut text = Vec::new();
+        before.snapshot(|records| {
+            text.extend(records.iter().map(|r| serde_json::to_string(r).unwrap()))
+        });
+        let after = engine(60);
+        for line in &text {
+            after.restore(serde_json::from_str(line).unwrap()).unwrap();
+        }
+        after.finish_restore();
+        assert_eq!(after.retention_stats().payments_held, 1);
+        after.advance_clock(Duration::from_secs(120));
+        assert_eq!(after.retire(), 1);
+        assert_eq!(after.retention_stats().ledger_first_held, 3);
+    }
+
+    #[test]
     fn without_retention_nothing_goes() {
         let e = Engine::new(Duration::from_secs(24 * 3600));
         let m = e.merchant("sk_a");
