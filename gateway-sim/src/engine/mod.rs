@@ -40,7 +40,8 @@
 //!   records back on start (replay, `--restore`) and writes the whole state out as
 //!   records (a snapshot).
 //! - `retention.rs`: `--retain`: settled payments older than a window leave memory, and so
-//!   do the ledger's and the change log's entries older than it (its doc has the rules).
+//!   do the ledger's and the change log's entries older than it (its doc has the rules; the
+//!   data it tracks); `retire.rs` the engine's pass over it, once a second.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
@@ -65,6 +66,7 @@ mod payment;
 mod record;
 mod restore;
 mod retention;
+mod retire;
 mod settlement;
 mod shard;
 mod stats;
