@@ -192,6 +192,26 @@ pub struct Args {
         help_heading = "Durability"
     )]
     pub restore: Option<std::path::PathBuf>,
+
+    /// Keep memory flat in a long run: payments settled longer ago than DURATION (simulator
+    /// time, e.g. 2m, 1h) leave memory, and so do the ledger's and the change log's entries
+    /// older than it. Settled: succeeded (no dispute to come or open), canceled or declined,
+    /// unchanged for DURATION, and no webhook delivery outstanding; open payments stay however
+    /// old. A retired payment answers 404 (the message says retention is on);
+    /// /_sim/ledger starts at the first entry held and /_sim/stats shows where (`retention`);
+    /// counts and totals stay whole. Idempotency keys keep --idempotency-ttl (a retired
+    /// payment's key still replays). With --data-dir the journal keeps everything and a
+    /// restart retires again. Off by default.
+    ///
+    /// Example: --retain 2m --idempotency-ttl 2m (a soak: see scripts/soak.sh)
+    #[arg(
+        long,
+        env = "GATEWAY_SIM_RETAIN",
+        value_name = "DURATION",
+        value_parser = parse_retain,
+        help_heading = "Durability"
+    )]
+    pub retain: Option<Duration>,
 }
 
 /// The seed when neither `--seed` nor the scenario gives one.
@@ -205,6 +225,15 @@ pub enum LogFormat {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     behaviour::parse_duration(text)
+}
+
+/// A retention window: at least a second (retirement runs once a second).
+fn parse_retain(text: &str) -> Result<Duration, String> {
+    let window = behaviour::parse_duration(text)?;
+    if window < Duration::from_secs(1) {
+        return Err(format!("--retain must be at least 1s; got {text:?}"));
+    }
+    Ok(window)
 }
 
 fn parse_latency(text: &str) -> Result<behaviour::LatencyConfig, String> {
@@ -281,6 +310,7 @@ impl Args {
             behaviour,
             idempotency_ttl: self.idempotency_ttl,
             scenarios,
+            retain: self.retain,
         })
     }
 

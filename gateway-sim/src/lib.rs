@@ -84,8 +84,8 @@ pub use engine::{
     AuthenticationOutcome, Balance, BalanceTransaction, CancellationReason, CaptureMethod, Cause,
     Challenge, Change, ChangeKind, DiscrepancyKind, Engine, EngineError, EntryKind, EntryReason,
     EventDialect, EventId, LedgerEntry, LedgerStats, NewPayment, Payment, PaymentMethod,
-    PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef, ReturnTo, Verdict,
-    WebhookEndpoint,
+    PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef, RetentionStats,
+    ReturnTo, Verdict, WebhookEndpoint,
 };
 pub use journal::{Durability, FsyncPolicy, JOURNAL_FILE, Replayed, SNAPSHOT_DIR, replay_into};
 pub use server::Unanswered;
@@ -110,6 +110,10 @@ pub struct SimConfig {
     /// `--scenario` here, the first also as `behaviour`; the one equal to `behaviour` is
     /// reported as in force at start.
     pub scenarios: Vec<ScenarioBehaviour>,
+    /// `--retain`: settled payments older than this (simulator time) leave memory, and so
+    /// do the ledger's and the change log's entries; `None` keeps everything (the default).
+    /// The rules are in `engine/retention.rs`.
+    pub retain: Option<Duration>,
 }
 
 impl Default for SimConfig {
@@ -121,6 +125,7 @@ impl Default for SimConfig {
             behaviour: BehaviourConfig::default(),
             idempotency_ttl: Duration::from_secs(24 * 3600),
             scenarios: Vec::new(),
+            retain: None,
         }
     }
 }
@@ -245,6 +250,7 @@ fn prepare(
         source,
     })?;
     let engine = Engine::new(config.idempotency_ttl);
+    engine.set_retention(config.retain);
     engine.set_public_url(&public_url(addr));
     // Replayed before anything else can touch the engine.
     let journal = journal::open(&engine, durability).map_err(StartError::Journal)?;

@@ -114,6 +114,8 @@ struct Shared {
     engine: Engine,
     live: RwLock<Arc<Live>>,
     seen: SeenCounter,
+    /// When the attempt counter last aged (`--retain`), simulator ms.
+    seen_aged_ms: std::sync::atomic::AtomicU64,
     seed: u64,
     admin_token: Option<String>,
     counters: ServerCounters,
@@ -166,6 +168,7 @@ impl SimState {
                 engine,
                 live: RwLock::new(Arc::new(live)),
                 seen: SeenCounter::default(),
+                seen_aged_ms: Default::default(),
                 seed,
                 admin_token,
                 counters: ServerCounters::default(),
@@ -243,6 +246,37 @@ impl SimState {
         changes.extend(self.inner.engine.expire_due_checkout_sessions());
         if !changes.is_empty() {
             drop(self.inner.webhooks.raise(changes));
+        }
+        // `--retain`: after the expiries, so an authorization expiring now counts as a change.
+        self.inner.engine.retire();
+        self.age_seen();
+    }
+
+    /// `--retain`: once a window of simulator time, the attempt counter forgets the requests
+    /// not seen for a window (it keeps 8 bytes and more per request otherwise, forever).
+    fn age_seen(&self) {
+        let Some(window) = self.inner.engine.retention() else {
+            return;
+        };
+        let now = self.inner.engine.clock().now_ms();
+        let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let last = self
+            .inner
+            .seen_aged_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if now.saturating_sub(last) >= window
+            && self
+                .inner
+                .seen_aged_ms
+                .compare_exchange(
+                    last,
+                    now,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            self.inner.seen.age();
         }
     }
 

@@ -252,6 +252,13 @@ impl From<EngineError> for ApiError {
                 ApiError::not_found("resource_missing", format!("No such payment: '{id}'"))
                     .with_param("id")
             }
+            EngineError::NotHeld { id, window_seconds } => ApiError::not_found(
+                "resource_missing",
+                format!(
+                    "No such payment: '{id}' (this gateway runs with --retain {window_seconds}s: payments settled longer ago than that leave memory; --data-dir's journal keeps them)"
+                ),
+            )
+            .with_param("id"),
             EngineError::NoSuchCheckoutSession(id) => ApiError::not_found(
                 "resource_missing",
                 format!("No such checkout.session: '{id}'"),

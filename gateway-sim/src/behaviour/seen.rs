@@ -17,8 +17,18 @@ const SHARDS: usize = 64;
 /// counter only tells a retry from a first attempt).
 const SEEN_HASH_SEED: u64 = 0x7365_656e_636f_756e;
 
-/// One shard: request key hash -> arrivals so far.
-type Shard = Mutex<HashMap<u64, u32, BuildHasherDefault<PreHashed>>>;
+/// Request key hash -> arrivals so far.
+type Counts = HashMap<u64, u32, BuildHasherDefault<PreHashed>>;
+
+/// One shard: the requests seen since the last [`SeenCounter::age`], and before it. Without
+/// `--retain` nothing ages, and `previous` stays empty.
+#[derive(Default)]
+struct Generations {
+    current: Counts,
+    previous: Counts,
+}
+
+type Shard = Mutex<Generations>;
 
 /// Thread-safe count of arrivals per (merchant, endpoint, identity).
 pub struct SeenCounter {
@@ -29,7 +39,7 @@ impl SeenCounter {
     pub fn new() -> Self {
         SeenCounter {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::default()))
+                .map(|_| Mutex::new(Generations::default()))
                 .collect(),
         }
     }
@@ -39,7 +49,13 @@ impl SeenCounter {
     pub fn observe(&self, merchant: &str, endpoint: Endpoint, identity: &[u8]) -> u32 {
         let key = request_key(merchant, endpoint, identity);
         let mut shard = self.shard(key).lock();
-        let count = shard.entry(key).or_insert(0);
+        let shard = &mut *shard;
+        let count = match shard.current.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(shard.previous.remove(&key).unwrap_or(0))
+            }
+        };
         let before = *count;
         *count = count.saturating_add(1);
         before
@@ -48,25 +64,49 @@ impl SeenCounter {
     /// How many times the request arrived so far, without recording an arrival.
     pub fn peek(&self, merchant: &str, endpoint: Endpoint, identity: &[u8]) -> u32 {
         let key = request_key(merchant, endpoint, identity);
-        self.shard(key).lock().get(&key).copied().unwrap_or(0)
+        let shard = self.shard(key).lock();
+        shard
+            .current
+            .get(&key)
+            .or_else(|| shard.previous.get(&key))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Forgets the requests not seen since the previous call (`--retain`, once a window):
+    /// a request then counts as seen before for one to two windows after its last arrival,
+    /// so memory stays flat in a long run.
+    pub fn age(&self) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            let current = std::mem::take(&mut shard.current);
+            shard.previous = current;
+        }
     }
 
     /// Forgets every request (for `POST /_sim/reset`).
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            let mut map = shard.lock();
-            map.clear();
-            map.shrink_to_fit();
+            *shard.lock() = Generations::default();
         }
     }
 
     /// Number of distinct requests remembered.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().len()).sum()
+        self.shards
+            .iter()
+            .map(|shard| {
+                let shard = shard.lock();
+                shard.current.len() + shard.previous.len()
+            })
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|shard| shard.lock().is_empty())
+        self.shards.iter().all(|shard| {
+            let shard = shard.lock();
+            shard.current.is_empty() && shard.previous.is_empty()
+        })
     }
 
     fn shard(&self, key: u64) -> &Shard {
@@ -119,6 +159,21 @@ impl Hasher for PreHashed {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn aging_twice_forgets_a_request_not_seen_meanwhile() {
+        let seen = SeenCounter::new();
+        seen.observe("sk_a", Endpoint::Create, b"old");
+        seen.observe("sk_a", Endpoint::Create, b"again");
+        seen.age();
+        // Seen in the previous generation: still a retry, and carried into the current one.
+        assert_eq!(seen.observe("sk_a", Endpoint::Create, b"again"), 1);
+        assert_eq!(seen.peek("sk_a", Endpoint::Create, b"old"), 1);
+        seen.age();
+        assert_eq!(seen.peek("sk_a", Endpoint::Create, b"old"), 0);
+        assert_eq!(seen.peek("sk_a", Endpoint::Create, b"again"), 2);
+        assert_eq!(seen.len(), 1);
+    }
 
     #[test]
     fn counts_arrivals_per_merchant_endpoint_and_identity() {

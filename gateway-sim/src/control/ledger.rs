@@ -68,6 +68,8 @@ impl hyper::body::Body for LedgerStream {
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
+        // `--retain` lets the head go: the stream starts (or goes on) at the first entry held.
+        this.next = this.next.max(this.engine.ledger_first_held());
         if this.next > this.end {
             return Poll::Ready(None);
         }

@@ -4,7 +4,8 @@
 //! Where: always inside `--data-dir`, in its `snapshots/` folder, under the body's `name`
 //! (a plain file name: letters, digits, `.`, `-`, `_`, not starting with `.`) or, without
 //! one, `snapshot-<simulator ms>.gsnap`. Never an arbitrary path: a request must not be
-//! able to write anywhere the simulator's user may. Without `--data-dir`, a 400 says so.
+//! able to write anywhere the simulator's user may. Without `--data-dir`, a 400 says so; and
+//! once `--retain` has let anything leave memory, a 400 says a snapshot would not be whole.
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -52,6 +53,17 @@ pub(super) async fn take(state: &SimState, body: &Bytes) -> Response<Body> {
                 .to_string(),
         );
     };
+    if state.engine().retention_let_go() {
+        // A snapshot is the whole state; the retired head would be missing from it, and
+        // `--restore` takes a ledger back only from its first entry.
+        return answer(
+            ApiError::invalid(
+                "snapshot_incomplete",
+                "--retain has let settled payments and old ledger entries leave memory, so a snapshot would not be whole; restart without --retain on the same --data-dir (the journal has everything) and take it then".to_string(),
+            )
+            .into_reply(),
+        );
+    }
     let name = match request.name {
         Some(name) if !is_plain_file_name(&name) => {
             return invalid(format!(

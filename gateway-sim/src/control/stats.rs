@@ -22,6 +22,9 @@ pub struct Stats {
     /// The `[gateway.capacity]` queue: waiting now, the most at once, refused for a full
     /// queue (also counted as the fault `queue_full`), workers busy now. Zeros without the table.
     pub queue: crate::workers::QueueFigures,
+    /// `--retain`: the window, payments held and retired, and the first ledger entry and
+    /// change still in memory.
+    pub retention: crate::engine::RetentionStats,
 }
 
 pub fn stats(state: &SimState) -> Stats {
@@ -38,5 +41,6 @@ pub fn stats(state: &SimState) -> Stats {
         changes: state.engine().changes_len(),
         webhooks: state.webhooks().stats(state.engine()),
         queue: counters.queue.figures(),
+        retention: state.engine().retention_stats(),
     }
 }

@@ -110,7 +110,7 @@ pub(super) async fn answer_challenge(
             drop(state.webhooks().raise(cause.take_raised()));
             p
         }
-        Err(EngineError::NoSuchPayment(_)) => return not_found(id),
+        Err(EngineError::NoSuchPayment(_) | EngineError::NotHeld { .. }) => return not_found(id),
         Err(e) => return answer(ApiError::from(e).into_reply()),
     };
     let return_url = p.challenge.as_ref().and_then(|c| c.return_url.clone());

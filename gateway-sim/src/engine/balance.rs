@@ -50,6 +50,11 @@ impl Engine {
         let policy = self.inner.settlement.policy.read().clone();
         let mut books = self.inner.settlement.books.lock();
         let len = self.ledger_len();
+        // Retention (`--retain`) may have let the ledger's head go unbooked: books first
+        // read then start at the first entry held.
+        books.ingested = books
+            .ingested
+            .max(self.inner.ledger.first_held().saturating_sub(1));
         while books.ingested < len {
             let to = (books.ingested + BOOKING_CHUNK).min(len);
             let movements = self.inner.ledger.range(books.ingested + 1, to);

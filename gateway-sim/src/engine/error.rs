@@ -7,6 +7,11 @@ use super::money::MAX_AMOUNT;
 pub enum EngineError {
     #[error("no such payment: {0}")]
     NoSuchPayment(String),
+    /// No such payment held, with retention on (`--retain`): it may have been retired.
+    #[error(
+        "no such payment: {id} (retention is on: settled payments older than {window_seconds}s leave memory)"
+    )]
+    NotHeld { id: String, window_seconds: u64 },
     #[error("no such checkout session: {0}")]
     NoSuchCheckoutSession(String),
     #[error("{0}")]

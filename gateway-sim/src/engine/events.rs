@@ -309,6 +309,11 @@ impl Change {
         self.undelivered.load(Ordering::Relaxed) & bit(dialect, index) == 0
     }
 
+    /// Whether no event of this change has a delivery outstanding.
+    pub fn all_delivered(&self) -> bool {
+        self.undelivered.load(Ordering::Relaxed) == 0
+    }
+
     /// Marks the event as having deliveries outstanding (`false`) or all done (`true`).
     pub fn set_delivered(&self, dialect: EventDialect, index: u8, delivered: bool) {
         if delivered {
@@ -456,9 +461,18 @@ pub(super) struct EventLog {
 struct LogInner {
     /// Random per start and per reset, so event ids never repeat across them.
     salt: u32,
-    /// `changes[seq - 1]`.
-    changes: Vec<Arc<Change>>,
+    /// `changes[seq - first]`.
+    changes: std::collections::VecDeque<Arc<Change>>,
+    /// The sequence number of `changes[0]`: 1 unless retention let the head go
+    /// (`retention.rs`); numbers never change.
+    first: u64,
     by_merchant: Map<MerchantId, Vec<u64>>,
+}
+
+impl LogInner {
+    fn next_seq(&self) -> u64 {
+        self.first + self.changes.len() as u64
+    }
 }
 
 impl Default for EventLog {
@@ -466,7 +480,8 @@ impl Default for EventLog {
         EventLog {
             inner: Mutex::new(LogInner {
                 salt: rand::random(),
-                changes: Vec::new(),
+                changes: Default::default(),
+                first: 1,
                 by_merchant: Map::default(),
             }),
         }
@@ -485,7 +500,7 @@ impl EventLog {
         cause: &Cause,
     ) {
         let inner = self.inner.lock();
-        let seq = inner.changes.len() as u64 + 1;
+        let seq = inner.next_seq();
         let change = Arc::new(Change {
             seq,
             kind,
@@ -517,7 +532,7 @@ impl EventLog {
         let state = payment.map_or(Snapshot::no_payment(session.amount_total), Snapshot::of);
         let inner = self.inner.lock();
         let change = Arc::new(Change {
-            seq: inner.changes.len() as u64 + 1,
+            seq: inner.next_seq(),
             kind,
             created: false,
             merchant: session.merchant,
@@ -567,7 +582,7 @@ impl EventLog {
         cause: &Cause,
     ) {
         let (seq, merchant) = (change.seq, change.merchant);
-        inner.changes.push(change.clone());
+        inner.changes.push_back(change.clone());
         inner.by_merchant.entry(merchant).or_default().push(seq);
         drop(inner);
         cause.raise(change);
@@ -586,22 +601,57 @@ impl EventLog {
     /// duplicate, or a gap the journal cannot have).
     pub(super) fn restore(&self, change: Change) -> bool {
         let mut inner = self.inner.lock();
-        if change.seq != inner.changes.len() as u64 + 1 {
+        if change.seq != inner.next_seq() {
             return false;
         }
         let (seq, merchant) = (change.seq, change.merchant);
-        inner.changes.push(Arc::new(change));
+        inner.changes.push_back(Arc::new(change));
         inner.by_merchant.entry(merchant).or_default().push(seq);
         true
     }
 
     pub(super) fn len(&self) -> u64 {
-        self.inner.lock().changes.len() as u64
+        self.inner.lock().next_seq() - 1
     }
 
+    /// The change numbered `seq`; `None` past the end or once retention let it go.
     pub(super) fn get(&self, seq: u64) -> Option<Arc<Change>> {
         let inner = self.inner.lock();
-        inner.changes.get(seq.checked_sub(1)? as usize).cloned()
+        inner
+            .changes
+            .get(seq.checked_sub(inner.first)? as usize)
+            .cloned()
+    }
+
+    /// The first sequence number still in memory.
+    pub(super) fn first_held(&self) -> u64 {
+        self.inner.lock().first
+    }
+
+    /// Retention: lets go of the head changes no later than `horizon_ms`, handing each
+    /// to `going` first; stops at the first later one. Returns how many went.
+    pub(super) fn let_go_until(&self, horizon_ms: u64, mut going: impl FnMut(&Arc<Change>)) -> u64 {
+        let mut inner = self.inner.lock();
+        let mut gone = 0;
+        while inner
+            .changes
+            .front()
+            .is_some_and(|c| c.time_ms <= horizon_ms)
+        {
+            if let Some(change) = inner.changes.pop_front() {
+                going(&change);
+            }
+            inner.first += 1;
+            gone += 1;
+        }
+        if gone > 0 {
+            let first = inner.first;
+            for seqs in inner.by_merchant.values_mut() {
+                let at = seqs.partition_point(|s| *s < first);
+                seqs.drain(..at);
+            }
+        }
+        gone
     }
 
     /// The merchant's changes older than `before` (a sequence number; all when
@@ -630,7 +680,7 @@ impl EventLog {
                 seqs[end.saturating_sub(CHUNK)..end]
                     .iter()
                     .rev()
-                    .map(|seq| inner.changes[(*seq - 1) as usize].clone())
+                    .filter_map(|seq| inner.changes.get((*seq - inner.first) as usize).cloned())
                     .collect()
             };
             let Some(oldest) = chunk.last().map(|c| c.seq) else {
@@ -648,6 +698,7 @@ impl EventLog {
     pub(super) fn clear(&self) {
         let mut inner = self.inner.lock();
         inner.changes.clear();
+        inner.first = 1;
         inner.by_merchant.clear();
         inner.salt = rand::random();
     }

@@ -92,6 +92,19 @@ impl ExpirySchedule {
         self.next_due_ms.fetch_min(at, Ordering::Relaxed);
     }
 
+    /// Takes `payment`'s entry due at `at` off the schedule, if it is still there
+    /// (retention: a retired payment's would otherwise wait out its validity).
+    pub(super) fn forget(&self, at: u64, payment: PaymentId) {
+        let mut queue = self.queue.lock();
+        let found = queue
+            .range((at, 0)..=(at, u64::MAX))
+            .find(|(_, id)| **id == payment)
+            .map(|(key, _)| *key);
+        if let Some(key) = found {
+            queue.remove(&key);
+        }
+    }
+
     pub(super) fn has_work(&self, now_ms: u64) -> bool {
         self.next_due_ms.load(Ordering::Relaxed) <= now_ms
             || self.outbox_len.load(Ordering::Relaxed) > 0

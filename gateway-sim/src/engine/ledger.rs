@@ -87,23 +87,58 @@ pub(crate) struct Movement {
 /// a single growing Vec would stall every writer while it moved millions of entries.
 const CHUNK: usize = 16 * 1024;
 
+/// The ledger in memory: its chunks, and how much of its head retention (`--retain`,
+/// `retention.rs`) has let go. Sequence numbers never change: an entry let go leaves its
+/// number behind, and the next append still takes the number after the last.
 #[derive(Default)]
 pub(crate) struct Ledger {
-    chunks: Mutex<Vec<Vec<Movement>>>,
+    chunks: Mutex<Chunks>,
+}
+
+#[derive(Default)]
+struct Chunks {
+    /// The chunks still held; `held[0]` is chunk number `dropped` of the whole ledger.
+    held: std::collections::VecDeque<Vec<Movement>>,
+    /// Whole chunks let go from the head.
+    dropped: usize,
+    /// Entries let go at the head of `held[0]` (still in it until the chunk goes whole).
+    skipped: usize,
+}
+
+impl Chunks {
+    fn len(&self) -> u64 {
+        self.held.back().map_or((self.dropped * CHUNK) as u64, |c| {
+            ((self.dropped + self.held.len() - 1) * CHUNK + c.len()) as u64
+        })
+    }
+
+    /// The first sequence number still held (`len() + 1` when none is).
+    fn first(&self) -> u64 {
+        (self.dropped * CHUNK + self.skipped) as u64 + 1
+    }
+
+    fn get(&self, seq: u64) -> Option<&Movement> {
+        if seq < self.first() {
+            return None;
+        }
+        let index = (seq - 1) as usize;
+        self.held
+            .get(index / CHUNK - self.dropped)
+            .and_then(|c| c.get(index % CHUNK))
+    }
 }
 
 impl Ledger {
     /// Appends and returns the entry's sequence number (1-based).
     pub(crate) fn append(&self, movement: Movement) -> u64 {
         let mut chunks = self.chunks.lock();
-        let needs_chunk = chunks.last().is_none_or(|c| c.len() == CHUNK);
+        let needs_chunk = chunks.held.back().is_none_or(|c| c.len() == CHUNK);
         if needs_chunk {
-            chunks.push(Vec::with_capacity(CHUNK));
+            chunks.held.push_back(Vec::with_capacity(CHUNK));
         }
-        let full = (chunks.len() - 1) * CHUNK;
-        let last = chunks.last_mut().expect("a chunk was just ensured");
+        let last = chunks.held.back_mut().expect("a chunk was just ensured");
         last.push(movement);
-        (full + last.len()) as u64
+        chunks.len()
     }
 
     /// Replay: appends a journaled entry if it is the next one; `false` otherwise.
@@ -116,21 +151,24 @@ impl Ledger {
     }
 
     pub(crate) fn len(&self) -> u64 {
-        let chunks = self.chunks.lock();
-        chunks
-            .last()
-            .map_or(0, |c| ((chunks.len() - 1) * CHUNK + c.len()) as u64)
+        self.chunks.lock().len()
     }
 
-    /// Copies out the movements with sequence numbers in `from..=to`, with their numbers.
-    /// Copying keeps the lock short; the caller renders outside it.
+    /// The first sequence number still in memory: 1 unless retention let the head go.
+    pub(crate) fn first_held(&self) -> u64 {
+        self.chunks.lock().first()
+    }
+
+    /// Copies out the movements held with sequence numbers in `from..=to`, with their
+    /// numbers (from the first held, if `from` was let go). Copying keeps the lock short;
+    /// the caller renders outside it.
     pub(crate) fn range(&self, from: u64, to: u64) -> Vec<(u64, Movement)> {
         let chunks = self.chunks.lock();
-        let mut out = Vec::with_capacity(to.saturating_sub(from) as usize + 1);
-        let mut seq = from.max(1);
+        let mut seq = from.max(chunks.first());
+        let to = to.min(chunks.len());
+        let mut out = Vec::with_capacity(to.saturating_sub(seq) as usize + 1);
         while seq <= to {
-            let index = (seq - 1) as usize;
-            match chunks.get(index / CHUNK).and_then(|c| c.get(index % CHUNK)) {
+            match chunks.get(seq) {
                 Some(m) => out.push((seq, m.clone())),
                 None => break,
             }
@@ -139,30 +177,59 @@ impl Ledger {
         out
     }
 
-    /// The sequence numbers of `payment`'s movements, in order. The lock is taken
-    /// once per chunk, so appends go on between chunks of a long scan.
+    /// The sequence numbers of `payment`'s movements still held, in order. The lock is
+    /// taken once per chunk, so appends go on between chunks of a long scan.
     pub(crate) fn seqs_of(&self, payment: PaymentId) -> Vec<u64> {
         let mut seqs = Vec::new();
         let mut chunk = 0;
         loop {
             let chunks = self.chunks.lock();
-            let Some(movements) = chunks.get(chunk) else {
+            let number = chunk.max(chunks.dropped);
+            let Some(movements) = chunks.held.get(number - chunks.dropped) else {
                 return seqs;
             };
-            let first = (chunk * CHUNK) as u64 + 1;
+            let first = (number * CHUNK) as u64 + 1;
+            let from = chunks.first();
             seqs.extend(
                 movements
                     .iter()
                     .enumerate()
                     .filter(|(_, m)| m.payment == payment)
-                    .map(|(i, _)| first + i as u64),
+                    .map(|(i, _)| first + i as u64)
+                    .filter(|seq| *seq >= from),
             );
-            chunk += 1;
+            chunk = number + 1;
         }
     }
 
+    /// Retention: lets go of the head entries no later than `horizon_ms` (simulator time),
+    /// up to sequence number `up_to` at most; stops at the first later one. Returns how
+    /// many went. A chunk's memory goes once all of it has.
+    pub(crate) fn let_go_until(&self, horizon_ms: u64, up_to: u64) -> u64 {
+        let mut chunks = self.chunks.lock();
+        let mut gone = 0;
+        loop {
+            let first = chunks.first();
+            if first > up_to {
+                break;
+            }
+            match chunks.get(first) {
+                Some(m) if m.time_ms <= horizon_ms => {}
+                _ => break,
+            }
+            gone += 1;
+            chunks.skipped += 1;
+            if chunks.skipped == CHUNK {
+                chunks.held.pop_front();
+                chunks.dropped += 1;
+                chunks.skipped = 0;
+            }
+        }
+        gone
+    }
+
     pub(crate) fn clear(&self) {
-        self.chunks.lock().clear();
+        *self.chunks.lock() = Chunks::default();
     }
 }
 
@@ -195,5 +262,29 @@ mod tests {
         ledger.append(movement(mine));
         assert_eq!(ledger.seqs_of(mine), [1, CHUNK as u64 + 2]);
         assert!(ledger.seqs_of(PaymentId(3)).is_empty());
+    }
+
+    #[test]
+    fn letting_the_head_go_keeps_the_numbers() {
+        let ledger = Ledger::default();
+        let (mine, other) = (PaymentId(1), PaymentId(2));
+        for _ in 0..CHUNK + 10 {
+            ledger.append(movement(other));
+        }
+        ledger.append(Movement {
+            time_ms: 5,
+            ..movement(mine)
+        });
+        // Only entries no later than the horizon go, and never past `up_to`.
+        assert_eq!(ledger.let_go_until(0, 3), 3);
+        assert_eq!(ledger.first_held(), 4);
+        assert_eq!(ledger.let_go_until(0, u64::MAX), CHUNK as u64 + 7);
+        assert_eq!(ledger.first_held(), CHUNK as u64 + 11);
+        assert_eq!(ledger.len(), CHUNK as u64 + 11);
+        assert!(ledger.range(1, 5).is_empty());
+        assert_eq!(ledger.range(1, u64::MAX).len(), 1);
+        assert_eq!(ledger.seqs_of(mine), [CHUNK as u64 + 11]);
+        assert_eq!(ledger.append(movement(other)), CHUNK as u64 + 12);
+        assert!(ledger.restore(CHUNK as u64 + 13, movement(other)));
     }
 }

@@ -155,7 +155,7 @@ impl Engine {
     /// The payment an authentication challenge page names, whoever's it is: the
     /// buyer's browser carries no API key, and the id is the page's address.
     pub fn payment_for_challenge(&self, id: &str) -> Result<Payment, EngineError> {
-        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let missing = || self.no_such_payment(id);
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
         let shard = self.shard(pid).lock();
         shard.get(&pid).map(|p| (**p).clone()).ok_or_else(missing)
@@ -185,7 +185,7 @@ impl Engine {
         outcome: AuthenticationOutcome,
         cause: &Cause,
     ) -> Result<Payment, EngineError> {
-        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let missing = || self.no_such_payment(id);
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
         let _section = self.section();
         let mut shard = self.shard(pid).lock();

@@ -41,6 +41,9 @@
 //!   order and each change whole; `restore.rs` takes
 //!   records back on start (replay, `--restore`) and writes the whole state out as
 //!   records (a snapshot).
+//! - `retention.rs`: `--retain`: settled payments older than a window leave memory, and so
+//!   do the ledger's and the change log's entries older than it (its doc has the rules; the
+//!   data it tracks); `retire.rs` the engine's pass over it, once a second.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
 //!   `shard.rs`: the sharded hash tables everything above is built from.
 
@@ -65,6 +68,8 @@ mod payment;
 mod payout_events;
 mod record;
 mod restore;
+mod retention;
+mod retire;
 mod settlement;
 mod shard;
 mod stats;
@@ -84,7 +89,10 @@ pub use payment::{
     MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod, PaymentStatus,
     PaymentUpdate, Refund, ReturnTo, Verdict,
 };
-pub(crate) use record::{JournalSink, Record, StoredBody};
+#[cfg(test)]
+pub(crate) use record::StoredBody;
+pub(crate) use record::{JournalSink, Record};
+pub use retention::RetentionStats;
 pub use settlement::{
     Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee, Payout, PayoutStatus,
     ReportRow, ReportSelection, ReportingCategory, SettlementPolicy, TxnQuery, TxnSource,

@@ -74,6 +74,8 @@ pub(super) struct Inner {
     pub(super) settlement: super::settlement::Settlement,
     /// The section every change holds, and the journal when there is one (`durable.rs`).
     pub(super) durability: super::record::Durability,
+    /// `--retain`: the window, and the payments' last changes it tracks (`retention.rs`).
+    pub(super) retention: super::retention::Retention,
     /// Where the simulator's own pages are reachable (the 3-D Secure challenge),
     /// set by the server once it has bound its socket.
     public_url: parking_lot::RwLock<Arc<str>>,
@@ -107,6 +109,7 @@ impl Engine {
                 disputes_by_merchant: Mutex::default(),
                 settlement: Default::default(),
                 durability: Default::default(),
+                retention: Default::default(),
                 public_url: parking_lot::RwLock::new(Arc::from("http://127.0.0.1:4242")),
             }),
         }
@@ -163,7 +166,7 @@ impl Engine {
         &self.inner.payments[id.shard(SHARDS)]
     }
 
-    fn reference_shard(&self, reference: &str) -> &Mutex<ReferenceShard> {
+    pub(super) fn reference_shard(&self, reference: &str) -> &Mutex<ReferenceShard> {
         &self.inner.references[(shard_hash(reference) as usize) & (SHARDS - 1)]
     }
 
@@ -201,9 +204,9 @@ impl Engine {
     /// Records that `p` changed (`kind`), for the events and webhooks; under `p`'s lock.
     pub(super) fn raise(&self, p: &Payment, kind: ChangeKind, cause: &Cause) {
         self.touch_payment(p.id);
-        self.inner
-            .events
-            .record(kind, false, self.inner.clock.now_ms(), p, cause);
+        let now = self.inner.clock.now_ms();
+        self.inner.events.record(kind, false, now, p, cause);
+        self.note_change(p.id, now);
     }
 
     /// The payment as it was at `change` (see [`Change::payment_then`]); `None`
@@ -294,13 +297,15 @@ impl Engine {
             self.inner.counters.transition(None, payment.status);
             // Created and authorized in one step: one change that says both.
             self.touch_payment(id);
+            let now = self.inner.clock.now_ms();
             self.inner.events.record(
                 outcome_of_authorization(&payment),
                 true,
-                self.inner.clock.now_ms(),
+                now,
                 &payment,
                 cause,
             );
+            self.note_change(id, now);
             shard.insert(id, Box::new(payment.clone()));
         }
         self.index_new(&payment);
@@ -577,7 +582,7 @@ impl Engine {
         id: &str,
         change: impl FnOnce(&mut Payment) -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
-        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let missing = || self.no_such_payment(id);
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
         let _section = self.section();
         let mut shard = self.shard(pid).lock();
@@ -595,7 +600,7 @@ impl Engine {
 
     /// The merchant's payment, read without a section (reads never wait for changes).
     pub fn payment(&self, merchant: MerchantId, id: &str) -> Result<Payment, EngineError> {
-        let missing = || EngineError::NoSuchPayment(id.to_string());
+        let missing = || self.no_such_payment(id);
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
         let shard = self.shard(pid).lock();
         shard
@@ -1098,6 +1103,7 @@ impl Engine {
         self.inner.settlement.clear();
         // The payout events went with the change log: none has been told.
         *self.inner.settlement.announced_until_ms.lock() = 0;
+        self.clear_retention();
         self.inner.clock.restart_epoch();
     }
 }

@@ -48,10 +48,14 @@ impl Engine {
                 inner.counters.moved(kind, amount);
             }
             Record::Change(change) => {
-                let seq = change.seq;
+                let (seq, payment, time_ms) = (change.seq, change.payment, change.time_ms);
                 self.restore_payout_told(&change);
                 if !inner.events.restore(*change) {
                     return Err(RestoreError::ChangeSequence(seq));
+                }
+                // `--retain` applies again to what a replay brings back.
+                if payment != PaymentId(0) {
+                    self.note_change(payment, time_ms);
                 }
             }
             Record::Key {

@@ -17,6 +17,7 @@ mod payment_history;
 mod payments;
 mod raw;
 mod receiver;
+mod retention;
 mod routes;
 mod scenarios;
 mod settlement;
