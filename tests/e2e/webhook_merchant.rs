@@ -172,10 +172,24 @@ async fn reconciliation_finds_the_dropped_event_in_the_events_list() {
     let found = order(&merchant, "order-lost").await;
     assert_eq!(found["status"], "paid", "{found}");
     assert_eq!(found["fulfillments"], 1);
-    // A second pass finds nothing new: the event is handled once.
+    // A second pass finds nothing new: the event is handled once. It stops at the newest
+    // event the first pass handled, so it lists nothing at all.
     let (_, again) = reconcile(&merchant).await;
-    assert_eq!(again["applied"], 0, "{again}");
+    assert_eq!(
+        (again["applied"].clone(), again["listed"].clone()),
+        (json!(0), json!(0)),
+        "{again}"
+    );
     assert_eq!(order(&merchant, "order-lost").await["fulfillments"], 1);
+    // The next order's events are newer than that mark: listed, and only they.
+    place_order(&merchant, "order-lost-2").await;
+    let (_, third) = reconcile(&merchant).await;
+    assert_eq!(
+        (third["applied"].clone(), third["listed"].clone()),
+        (json!(2), json!(2)),
+        "{third}"
+    );
+    assert_eq!(order(&merchant, "order-lost-2").await["status"], "paid");
 }
 
 #[tokio::test]

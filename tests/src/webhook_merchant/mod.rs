@@ -131,6 +131,7 @@ impl WebhookMerchant {
                 )?,
                 dedupe: config.dedupe,
                 event_order: config.event_order,
+                reconciled: Mutex::default(),
             },
             webhook_secret: config.webhook_secret,
             reconcile: config.reconcile,

@@ -2,6 +2,15 @@
 //! to list the events and handle those not handled yet. One pass pages through
 //! `GET /v1/events` (newest first) and applies the unhandled ones oldest first, so
 //! an order sees its payment's events in the order they happened.
+//!
+//! A pass stops at the newest event of the last clean pass ([`ReconcileMark`]):
+//! new events only ever join the newest end of the list, so everything from there back
+//! has been handled. Walking the whole history instead made each pass slower as the run
+//! grew (thousands of pages after a few minutes of load), until the last pass of a run
+//! could not finish before its books were read. A pass with an error, or one cut short
+//! by its bound, leaves the mark where it was, so the next pass sees the same events again;
+//! an event whose handling failed and was released clears it, since a pass may have
+//! skipped that event as handled while the failing handler held it.
 
 use std::time::{Duration, Instant};
 
@@ -18,18 +27,38 @@ pub struct ReconcileReport {
     pub listed: usize,
     pub applied: usize,
     pub errors: Vec<String>,
-    /// The pass stopped at its page or time bound before reaching the oldest event.
+    /// The pass stopped at its page or time bound before reaching the last clean pass's
+    /// newest event (or, without one, the oldest).
     pub incomplete: bool,
+}
+
+/// Where the next pass may stop: `through` and every older event are handled.
+#[derive(Debug, Default)]
+pub struct ReconcileMark {
+    through: Option<String>,
+    /// Bumped by each release, so a pass that overlapped one does not move the mark.
+    releases: u64,
+}
+
+impl ReconcileMark {
+    pub fn event_released(&mut self) {
+        self.through = None;
+        self.releases += 1;
+    }
 }
 
 /// One reconciliation pass, given at most `budget` of time.
 pub async fn reconcile(shop: &Shop, budget: Duration) -> ReconcileReport {
     let deadline = Instant::now() + budget;
     let mut report = ReconcileReport::default();
+    let (through, releases) = {
+        let mark = shop.reconciled.lock();
+        (mark.through.clone(), mark.releases)
+    };
     let mut events = Vec::new();
     let mut starting_after: Option<String> = None;
-    let mut reached_oldest = false;
-    for _ in 0..MAX_PAGES {
+    let mut reached_mark = false;
+    'pages: for _ in 0..MAX_PAGES {
         if Instant::now() >= deadline {
             break;
         }
@@ -45,14 +74,25 @@ pub async fn reconcile(shop: &Shop, budget: Duration) -> ReconcileReport {
             .last()
             .and_then(|e| e["id"].as_str())
             .map(str::to_string);
-        events.extend(page.events);
+        for event in page.events {
+            if through.is_some() && event["id"].as_str() == through.as_deref() {
+                reached_mark = true;
+                break 'pages;
+            }
+            events.push(event);
+        }
         if !page.has_more || starting_after.is_none() {
-            reached_oldest = true;
+            reached_mark = true;
             break;
         }
     }
-    report.incomplete = !reached_oldest;
+    report.incomplete = !reached_mark;
     report.listed = events.len();
+    // The newest event listed (the list is newest first): the mark, if the pass ends clean.
+    let newest = events
+        .first()
+        .and_then(|e| e["id"].as_str())
+        .map(str::to_string);
     for event in events.iter().rev() {
         if Instant::now() >= deadline {
             report.incomplete = true;
@@ -68,5 +108,14 @@ pub async fn reconcile(shop: &Shop, budget: Duration) -> ReconcileReport {
             Err(e) => report.errors.push(e.to_string()),
         }
     }
+    let mut mark = shop.reconciled.lock();
+    if !report.incomplete
+        && report.errors.is_empty()
+        && newest.is_some()
+        && mark.releases == releases
+    {
+        mark.through = newest;
+    }
+    drop(mark);
     report
 }
