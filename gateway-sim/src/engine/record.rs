@@ -57,33 +57,63 @@ pub(crate) enum Record {
     Reset,
 }
 
-/// A stored answer's bytes. Written as base64: a stored answer is kept packed
-/// (`api::compact`), full of control bytes that JSON text would escape six bytes each, and
-/// escaping was a fifth of a journaled request's work. Journals written before hold the
-/// bytes as text (or, not UTF-8, as numbers); both still read.
+/// A stored answer's bytes, written as MessagePack binary: a stored answer is kept packed
+/// (`api::compact`), full of control bytes. Journals written before hold them as base64
+/// (JSON escaped those bytes six bytes each, a fifth of a journaled request's work), as text,
+/// or, not UTF-8, as numbers; every form still reads. Variants are tried in this order.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 pub(crate) enum StoredBody {
+    Binary(Packed),
     Encoded { base64: String },
     Text(String),
     Bytes(Vec<u8>),
 }
 
+/// Bytes serialized as bytes (MessagePack `bin`), not as a list of numbers.
+#[derive(Debug)]
+pub(crate) struct Packed(pub(crate) Vec<u8>);
+
+impl Serialize for Packed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Packed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Packed;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Packed, E> {
+                Ok(Packed(bytes.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, bytes: Vec<u8>) -> Result<Packed, E> {
+                Ok(Packed(bytes))
+            }
+        }
+        deserializer.deserialize_bytes(Visitor)
+    }
+}
+
 impl StoredBody {
     pub(crate) fn of(bytes: &[u8]) -> StoredBody {
-        StoredBody::Encoded {
-            base64: BASE64.encode(bytes),
-        }
+        StoredBody::Binary(Packed(bytes.to_vec()))
     }
 
     /// The stored bytes; `None` when the base64 does not decode (not a file we wrote).
     pub(crate) fn into_bytes(self) -> Option<Box<[u8]>> {
         Some(match self {
+            StoredBody::Binary(Packed(bytes)) | StoredBody::Bytes(bytes) => {
+                bytes.into_boxed_slice()
+            }
             StoredBody::Encoded { base64 } => {
                 BASE64.decode(base64.as_bytes()).ok()?.into_boxed_slice()
             }
             StoredBody::Text(text) => text.into_bytes().into_boxed_slice(),
-            StoredBody::Bytes(bytes) => bytes.into_boxed_slice(),
         })
     }
 }

@@ -63,6 +63,34 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_answer_is_written_as_bytes_not_base64() {
+        let answer = b"\x01packed\x00{\"id\":1}";
+        let payload = encode(&records(StoredBody::of(answer))).expect("encodes");
+        assert!(
+            payload.windows(answer.len()).any(|w| w == answer),
+            "the raw bytes"
+        );
+        let Record::Key { body, .. } = decode(&payload).expect("decodes").swap_remove(1) else {
+            panic!("the key record");
+        };
+        assert_eq!(body.into_bytes().as_deref(), Some(&answer[..]));
+    }
+
+    #[test]
+    fn a_base64_frame_from_an_older_journal_still_reads() {
+        let old = records(StoredBody::Encoded {
+            base64: "AXBhY2tlZAA=".into(),
+        });
+        let Record::Key { body, .. } = decode(&encode(&old).expect("encodes"))
+            .expect("decodes")
+            .swap_remove(1)
+        else {
+            panic!("the key record");
+        };
+        assert_eq!(body.into_bytes().as_deref(), Some(&b"\x01packed\x00"[..]));
+    }
+
+    #[test]
     fn a_json_frame_from_an_older_journal_still_reads() {
         let old = records(StoredBody::Text("{\"id\":1}".into()));
         let json = serde_json::to_vec(&old).expect("encodes");
