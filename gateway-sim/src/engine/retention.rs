@@ -53,12 +53,18 @@ use super::shard::Map;
 /// read, so one can sit behind a slightly later one; a second covers that by far.
 pub(super) const MARGIN_MS: u64 = 1_000;
 
+/// How often (simulator time) a pass runs when requests ask for one: every pass walks every
+/// idempotency key, so one per request would cost a request the whole key store.
+pub(super) const PASS_EVERY_MS: u64 = 1_000;
+
 /// The retention window and what it tracks.
 #[derive(Default)]
 pub(super) struct Retention {
     /// The window, milliseconds of simulator time; 0: off.
     pub(super) window_ms: AtomicU64,
     pub(super) retired: AtomicU64,
+    /// The simulator time before which no pass runs again (see `Engine::retire_if_due`).
+    pub(super) next_pass_ms: AtomicU64,
     tracked: Mutex<Tracked>,
 }
 
@@ -142,6 +148,8 @@ impl Retention {
     pub(super) fn clear(&self) {
         *self.tracked.lock() = Tracked::default();
         self.retired.store(0, Ordering::Relaxed);
+        // A reset may set the clock back: the next request's pass must not wait for it.
+        self.next_pass_ms.store(0, Ordering::Relaxed);
     }
 }
 

@@ -10,7 +10,7 @@ use super::error::EngineError;
 use super::ids::{MerchantId, PaymentId};
 use super::operations::{Engine, refund_shard};
 use super::payment::Payment;
-use super::retention::{MARGIN_MS, RetentionStats, settled};
+use super::retention::{MARGIN_MS, PASS_EVERY_MS, RetentionStats, settled};
 use super::shard::Map;
 
 /// Payments retired per section: a section with a journal holds every change back.
@@ -39,6 +39,31 @@ impl Engine {
             return;
         }
         self.inner.retention.note(id, time_ms);
+    }
+
+    /// A retention pass, if none ran in the last second of simulator time: what every
+    /// request and the once-a-second sweep call. Off, or not due: one atomic load or two.
+    pub fn retire_if_due(&self) -> u64 {
+        if self.inner.retention.window_ms.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
+        let now = self.inner.clock.now_ms();
+        let next = &self.inner.retention.next_pass_ms;
+        let due = next.load(Ordering::Relaxed);
+        // Whoever moves the mark runs the pass; the others go on at once.
+        if now < due
+            || next
+                .compare_exchange(
+                    due,
+                    now + PASS_EVERY_MS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return 0;
+        }
+        self.retire()
     }
 
     /// One retention pass: lets go of the ledger's and the change log's entries older than
@@ -273,6 +298,31 @@ mod tests {
         // Totals are counters: they still count what left memory.
         assert_eq!(e.stats().captured_amount, 3000);
         assert_eq!(e.stats().payments, 3);
+    }
+
+    #[test]
+    fn requests_run_a_pass_at_most_once_a_second_of_simulator_time() {
+        // Every request asks for a pass, and a pass walks every idempotency key: one per
+        // request made a soak at 2,000 orders/s spend three quarters of its CPU there.
+        let e = engine(60);
+        let m = e.merchant("sk_a");
+        let p = e
+            .create_payment(m, new_payment(true, "p"), &Cause::none(), None)
+            .unwrap();
+        let held = || e.find_payment(&p.id.to_string()).is_some();
+        e.advance_clock(Duration::from_millis(60_500));
+        assert_eq!(e.retire_if_due(), 0, "a pass ran: nothing was due yet");
+        e.advance_clock(Duration::from_millis(700));
+        // Due now (settled 61.2 s ago: the window and its margin), but a pass ran 0.7 s ago.
+        assert_eq!(e.retire_if_due(), 0);
+        assert!(held());
+        e.advance_clock(Duration::from_millis(500));
+        assert_eq!(
+            e.retire_if_due(),
+            1,
+            "a second after the last pass, the next runs"
+        );
+        assert!(!held());
     }
 
     #[test]
