@@ -356,6 +356,19 @@ fn compile_request(
         ));
     }
     let path = Template::compile(path).map_err(|m| field_error(&field("path"), m))?;
+    // As with header values: sendable for the sample order is sendable for every order.
+    let sample = path.render(&sample_values());
+    if format!("http://127.0.0.1{sample}")
+        .parse::<http::Uri>()
+        .is_err()
+    {
+        return Err(field_error(
+            &field("path"),
+            format!(
+                "{sample:?} is not a URL path (spaces and control characters must be %-escaped: a space is %20)"
+            ),
+        ));
+    }
     let mut headers = Vec::new();
     for (name, value) in raw_headers {
         if http_header_name_invalid(&name) {
