@@ -18,60 +18,169 @@ use crate::engine::{
     Refund,
 };
 
-/// A PaymentIntent.
+/// A PaymentIntent, as a JSON value (for an event's `data.object`, a page, an expansion).
 pub(super) fn payment_intent(p: &Payment, expand: Expand) -> Value {
-    let latest_charge = match p.confirmed_at {
-        None => Value::Null,
-        Some(_) if expand.contains(Expand::LATEST_CHARGE) => charge(p, Expand::NONE),
-        Some(_) => Value::String(stripe_id(p.id, CHARGE)),
-    };
-    // Stripe detaches a declined payment method: the PaymentIntent waits for a new one.
-    let payment_method = if p.status == PaymentStatus::Failed {
-        Value::Null
-    } else {
-        payment_method_ref(p, expand)
-    };
-    json!({
-        "id": stripe_id(p.id, INTENT),
-        "object": "payment_intent",
-        "amount": p.amount,
-        "amount_capturable": p.amount_capturable,
-        "amount_details": {"tip": {}},
-        "amount_received": p.amount_captured,
-        "application": null,
-        "application_fee_amount": null,
-        "automatic_payment_methods": null,
-        "canceled_at": p.canceled_at,
-        "cancellation_reason": cancellation_reason(p),
-        "capture_method": p.capture_method.as_str(),
-        "client_secret": client_secret(p.id),
-        "confirmation_method": "automatic",
-        "created": p.created,
-        "currency": p.currency.as_str(),
-        "customer": null,
-        "description": null,
-        "last_payment_error": last_payment_error(p),
-        "latest_charge": latest_charge,
-        "livemode": false,
-        "metadata": metadata_json(p),
-        "next_action": next_action(p),
-        "on_behalf_of": null,
-        "payment_method": payment_method,
-        "payment_method_configuration_details": null,
-        "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
-        "payment_method_types": ["card"],
-        "processing": null,
-        "receipt_email": null,
-        "review": null,
-        "setup_future_usage": null,
-        "shipping": null,
-        "source": null,
-        "statement_descriptor": null,
-        "statement_descriptor_suffix": null,
-        "status": intent_status(p),
-        "transfer_data": null,
-        "transfer_group": null,
-    })
+    serde_json::to_value(PaymentIntentJson::of(p, expand)).unwrap_or(Value::Null)
+}
+
+/// A PaymentIntent's JSON bytes: what a PaymentIntent route answers, written straight from
+/// the payment. Building a `Value` first (40 keys, each a `String` in a `BTreeMap`) and
+/// printing it was half of a Stripe create-and-confirm's instructions.
+pub(super) fn payment_intent_bytes(p: &Payment, expand: Expand) -> Vec<u8> {
+    serde_json::to_vec(&PaymentIntentJson::of(p, expand)).unwrap_or_default()
+}
+
+/// A PaymentIntent's fields, in the order the JSON shows them (sorted, as a `Value` prints
+/// its keys, so both ways give the same bytes). `()` is `null`.
+#[derive(serde::Serialize)]
+struct PaymentIntentJson<'a> {
+    amount: i64,
+    amount_capturable: i64,
+    amount_details: AmountDetails,
+    amount_received: i64,
+    application: (),
+    application_fee_amount: (),
+    automatic_payment_methods: (),
+    canceled_at: Option<u64>,
+    cancellation_reason: Option<&'static str>,
+    capture_method: &'static str,
+    client_secret: String,
+    confirmation_method: &'static str,
+    created: u64,
+    currency: &'a str,
+    customer: (),
+    description: (),
+    id: String,
+    last_payment_error: Value,
+    latest_charge: Value,
+    livemode: bool,
+    metadata: Metadata<'a>,
+    next_action: Value,
+    object: &'static str,
+    on_behalf_of: (),
+    payment_method: Value,
+    payment_method_configuration_details: (),
+    payment_method_options: PaymentMethodOptions,
+    payment_method_types: [&'static str; 1],
+    processing: (),
+    receipt_email: (),
+    review: (),
+    setup_future_usage: (),
+    shipping: (),
+    source: (),
+    statement_descriptor: (),
+    statement_descriptor_suffix: (),
+    status: &'static str,
+    transfer_data: (),
+    transfer_group: (),
+}
+
+/// `{"tip": {}}`.
+#[derive(serde::Serialize)]
+struct AmountDetails {
+    tip: Empty,
+}
+
+/// `{}`.
+#[derive(serde::Serialize)]
+struct Empty {}
+
+/// `{"card": {"request_three_d_secure": "automatic"}}`.
+#[derive(serde::Serialize)]
+struct PaymentMethodOptions {
+    card: CardOptions,
+}
+
+#[derive(serde::Serialize)]
+struct CardOptions {
+    request_three_d_secure: &'static str,
+}
+
+impl<'a> PaymentIntentJson<'a> {
+    fn of(p: &'a Payment, expand: Expand) -> Self {
+        let latest_charge = match p.confirmed_at {
+            None => Value::Null,
+            Some(_) if expand.contains(Expand::LATEST_CHARGE) => charge(p, Expand::NONE),
+            Some(_) => Value::String(stripe_id(p.id, CHARGE)),
+        };
+        // Stripe detaches a declined payment method: the PaymentIntent waits for a new one.
+        let payment_method = if p.status == PaymentStatus::Failed {
+            Value::Null
+        } else {
+            payment_method_ref(p, expand)
+        };
+        PaymentIntentJson {
+            amount: p.amount,
+            amount_capturable: p.amount_capturable,
+            amount_details: AmountDetails { tip: Empty {} },
+            amount_received: p.amount_captured,
+            application: (),
+            application_fee_amount: (),
+            automatic_payment_methods: (),
+            canceled_at: p.canceled_at,
+            cancellation_reason: cancellation_reason(p),
+            capture_method: p.capture_method.as_str(),
+            client_secret: client_secret(p.id),
+            confirmation_method: "automatic",
+            created: p.created,
+            currency: p.currency.as_str(),
+            customer: (),
+            description: (),
+            id: stripe_id(p.id, INTENT),
+            last_payment_error: last_payment_error(p),
+            latest_charge,
+            livemode: false,
+            metadata: Metadata::of(p),
+            next_action: next_action(p),
+            object: "payment_intent",
+            on_behalf_of: (),
+            payment_method,
+            payment_method_configuration_details: (),
+            payment_method_options: PaymentMethodOptions {
+                card: CardOptions {
+                    request_three_d_secure: "automatic",
+                },
+            },
+            payment_method_types: ["card"],
+            processing: (),
+            receipt_email: (),
+            review: (),
+            setup_future_usage: (),
+            shipping: (),
+            source: (),
+            statement_descriptor: (),
+            statement_descriptor_suffix: (),
+            status: intent_status(p),
+            transfer_data: (),
+            transfer_group: (),
+        }
+    }
+}
+
+/// The metadata kept as JSON text, written as it is when it is an object (`{}` otherwise):
+/// checked without building it.
+enum Metadata<'a> {
+    Kept(&'a serde_json::value::RawValue),
+    Empty,
+}
+
+impl<'a> Metadata<'a> {
+    fn of(p: &'a Payment) -> Self {
+        p.metadata
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<&serde_json::value::RawValue>(text).ok())
+            .filter(|raw| raw.get().starts_with('{'))
+            .map_or(Metadata::Empty, Metadata::Kept)
+    }
+}
+
+impl serde::Serialize for Metadata<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Metadata::Kept(raw) => raw.serialize(serializer),
+            Metadata::Empty => Empty {}.serialize(serializer),
+        }
+    }
 }
 
 /// A charge: the authorization attempt of a confirmed payment.
@@ -203,10 +312,10 @@ pub(super) fn intent_status(p: &Payment) -> &'static str {
 
 /// Why the gateway canceled a PaymentIntent by itself: Stripe says `automatic`
 /// for an authorization that expired. A merchant's cancel is not stored (`null`).
-fn cancellation_reason(p: &Payment) -> Value {
+fn cancellation_reason(p: &Payment) -> Option<&'static str> {
     match p.cancellation_reason {
-        Some(CancellationReason::Expired) => json!("automatic"),
-        None => Value::Null,
+        Some(CancellationReason::Expired) => Some("automatic"),
+        None => None,
     }
 }
 
@@ -313,5 +422,61 @@ mod tests {
         let pi = stripe_id(id, INTENT);
         assert!(client_secret(id).starts_with(&format!("{pi}_secret_")));
         assert_eq!(client_secret(id), client_secret(id));
+    }
+
+    #[test]
+    fn a_payment_intent_written_straight_is_the_same_bytes_as_its_value_printed() {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use crate::engine::money::Currency;
+        use crate::engine::{Cause, NewPayment};
+
+        let engine = Engine::new(Duration::from_secs(60));
+        let merchant = engine.merchant("sk_test_objects");
+        let new = |capture, metadata: Option<&str>| NewPayment {
+            amount: 1234,
+            currency: Currency::parse("eur").expect("a currency"),
+            payment_method: PaymentMethod::Token(Arc::from("pm_card_visa")),
+            capture,
+            reference: None,
+            metadata: metadata.map(str::to_string),
+            return_to: Default::default(),
+        };
+        // Metadata is kept as the compact text of a JSON map, keys sorted, as both dialects store it.
+        let captured = engine
+            .create_payment(
+                merchant,
+                new(true, Some(r#"{"note":"a \"quote\"","order_id":"o-1"}"#)),
+                &Cause::none(),
+                None,
+            )
+            .expect("created");
+        let held = engine
+            .create_payment(merchant, new(false, None), &Cause::none(), None)
+            .expect("created");
+        for p in [&captured, &held] {
+            for expand in [Expand::NONE, Expand::ON_INTENT] {
+                let value = payment_intent(p, expand);
+                // Same bytes: the struct's fields are in the order a `Value` prints its keys.
+                assert_eq!(
+                    String::from_utf8(payment_intent_bytes(p, expand)).expect("UTF-8"),
+                    value.to_string()
+                );
+                assert_eq!(value["object"], "payment_intent");
+            }
+        }
+        assert_eq!(
+            payment_intent(&captured, Expand::NONE)["metadata"],
+            serde_json::json!({"order_id": "o-1", "note": "a \"quote\""})
+        );
+        assert_eq!(
+            payment_intent(&held, Expand::NONE)["metadata"],
+            serde_json::json!({})
+        );
+        assert_eq!(
+            payment_intent(&held, Expand::NONE)["status"],
+            "requires_capture"
+        );
     }
 }

@@ -3,12 +3,13 @@
 //! payment `pay_X`; this file turns each route's parameters into the engine
 //! operation, and shows the outcome as a PaymentIntent or a page of them.
 
+use bytes::Bytes;
 use http::Method;
 
 use super::ids::{INTENT, engine_id};
 use super::objects;
 use super::params::{Params, missing};
-use super::presentation::{Expand, Presentation, payments_page, shown};
+use super::presentation::{Expand, Presentation, payments_page};
 use super::resource::{Request, Resource};
 use crate::api::request::path_segment;
 use crate::api::{ApiError, Call, Operation, Outcome, Reply, check_return_url};
@@ -261,7 +262,10 @@ pub(super) fn show(
     let Outcome::Payment(p) = outcome else {
         return None;
     };
-    Some(shown(objects::payment_intent(p, presentation.expand)))
+    Some(Reply::ok(Bytes::from(objects::payment_intent_bytes(
+        p,
+        presentation.expand,
+    ))))
 }
 
 /// A page of payments, as PaymentIntents.

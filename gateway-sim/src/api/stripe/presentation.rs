@@ -99,7 +99,8 @@ impl Presentation {
 
 /// A 200 answer showing `value`.
 pub(super) fn shown(value: Value) -> Reply {
-    Reply::ok(Bytes::from(value.to_string()))
+    // `to_vec`, not `to_string`: `Display` goes through `fmt`, twice the instructions.
+    Reply::ok(Bytes::from(serde_json::to_vec(&value).unwrap_or_default()))
 }
 
 /// Which related objects to render in full instead of by id.
