@@ -31,8 +31,9 @@ pub(super) fn payment_intent_bytes(p: &Payment, expand: Expand) -> Vec<u8> {
 }
 
 /// A PaymentIntent's fields, in the order the JSON shows them (sorted, as a `Value` prints
-/// its keys, so both ways give the same bytes). `()` is `null`.
-#[derive(serde::Serialize)]
+/// its keys, so both ways give the same bytes). `()` is `null`: the fields Stripe has and this
+/// gateway never sets, left to `Default`.
+#[derive(serde::Serialize, Default)]
 struct PaymentIntentJson<'a> {
     amount: i64,
     amount_capturable: i64,
@@ -76,22 +77,22 @@ struct PaymentIntentJson<'a> {
 }
 
 /// `{"tip": {}}`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Default)]
 struct AmountDetails {
     tip: Empty,
 }
 
 /// `{}`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Default)]
 struct Empty {}
 
 /// `{"card": {"request_three_d_secure": "automatic"}}`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Default)]
 struct PaymentMethodOptions {
     card: CardOptions,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, Default)]
 struct CardOptions {
     request_three_d_secure: &'static str,
 }
@@ -114,9 +115,6 @@ impl<'a> PaymentIntentJson<'a> {
             amount_capturable: p.amount_capturable,
             amount_details: AmountDetails { tip: Empty {} },
             amount_received: p.amount_captured,
-            application: (),
-            application_fee_amount: (),
-            automatic_payment_methods: (),
             canceled_at: p.canceled_at,
             cancellation_reason: cancellation_reason(p),
             capture_method: p.capture_method.as_str(),
@@ -124,8 +122,6 @@ impl<'a> PaymentIntentJson<'a> {
             confirmation_method: "automatic",
             created: p.created,
             currency: p.currency.as_str(),
-            customer: (),
-            description: (),
             id: stripe_id(p.id, INTENT),
             last_payment_error: last_payment_error(p),
             latest_charge,
@@ -133,34 +129,25 @@ impl<'a> PaymentIntentJson<'a> {
             metadata: Metadata::of(p),
             next_action: next_action(p),
             object: "payment_intent",
-            on_behalf_of: (),
             payment_method,
-            payment_method_configuration_details: (),
             payment_method_options: PaymentMethodOptions {
                 card: CardOptions {
                     request_three_d_secure: "automatic",
                 },
             },
             payment_method_types: ["card"],
-            processing: (),
-            receipt_email: (),
-            review: (),
-            setup_future_usage: (),
-            shipping: (),
-            source: (),
-            statement_descriptor: (),
-            statement_descriptor_suffix: (),
             status: intent_status(p),
-            transfer_data: (),
-            transfer_group: (),
+            ..Default::default()
         }
     }
 }
 
 /// The metadata kept as JSON text, written as it is when it is an object (`{}` otherwise):
 /// checked without building it.
+#[derive(Default)]
 enum Metadata<'a> {
     Kept(&'a serde_json::value::RawValue),
+    #[default]
     Empty,
 }
 
