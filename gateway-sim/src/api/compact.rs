@@ -59,18 +59,37 @@ const FRAGMENTS: [&str; 32] = [
     r#"","object":"charge","#,
 ];
 
-/// For each first byte, the fragments starting with it, longest first.
-fn by_first_byte() -> &'static [Vec<u8>; 256] {
-    static INDEX: OnceLock<[Vec<u8>; 256]> = OnceLock::new();
+/// Every fragment is at least this long, so its first 8 bytes, read as one word, reject
+/// almost every place it does not start at without a byte-by-byte compare.
+const HEAD: usize = 8;
+
+struct Index {
+    /// For each first byte, the fragments starting with it, longest first.
+    by_first_byte: [Vec<u8>; 256],
+    /// Each fragment's first [`HEAD`] bytes as a word.
+    heads: [u64; 32],
+}
+
+fn head(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; HEAD];
+    word.copy_from_slice(&bytes[..HEAD]);
+    u64::from_le_bytes(word)
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut index: [Vec<u8>; 256] = std::array::from_fn(|_| Vec::new());
+        let mut by_first_byte: [Vec<u8>; 256] = std::array::from_fn(|_| Vec::new());
         for (code, fragment) in FRAGMENTS.iter().enumerate() {
-            index[usize::from(fragment.as_bytes()[0])].push(code as u8);
+            by_first_byte[usize::from(fragment.as_bytes()[0])].push(code as u8);
         }
-        for codes in &mut index {
+        for codes in &mut by_first_byte {
             codes.sort_by_key(|c| std::cmp::Reverse(FRAGMENTS[usize::from(*c)].len()));
         }
-        index
+        Index {
+            by_first_byte,
+            heads: std::array::from_fn(|code| head(FRAGMENTS[code].as_bytes())),
+        }
     })
 }
 
@@ -82,26 +101,35 @@ pub fn pack(body: &[u8]) -> Box<[u8]> {
         raw.extend_from_slice(body);
         return raw.into_boxed_slice();
     }
-    let index = by_first_byte();
+    let index = index();
     let mut out = Vec::with_capacity(body.len() / 2 + 1);
     out.push(PACKED);
     let mut i = 0;
-    while i < body.len() {
+    // Bytes no fragment starts at are copied in runs, not one by one.
+    let mut literal_from = 0;
+    while i + HEAD <= body.len() {
         let rest = &body[i..];
-        let matched = index[usize::from(rest[0])]
-            .iter()
-            .find(|code| rest.starts_with(FRAGMENTS[usize::from(**code)].as_bytes()));
+        let codes = &index.by_first_byte[usize::from(rest[0])];
+        if codes.is_empty() {
+            i += 1;
+            continue;
+        }
+        let word = head(rest);
+        let matched = codes.iter().find(|code| {
+            let code = usize::from(**code);
+            index.heads[code] == word && rest.starts_with(FRAGMENTS[code].as_bytes())
+        });
         match matched {
             Some(code) => {
+                out.extend_from_slice(&body[literal_from..i]);
                 out.push(*code);
                 i += FRAGMENTS[usize::from(*code)].len();
+                literal_from = i;
             }
-            None => {
-                out.push(rest[0]);
-                i += 1;
-            }
+            None => i += 1,
         }
     }
+    out.extend_from_slice(&body[literal_from..]);
     out.into_boxed_slice()
 }
 
@@ -126,6 +154,13 @@ pub fn unpack(stored: &[u8]) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_fragment_is_long_enough_for_its_head_word() {
+        for fragment in FRAGMENTS {
+            assert!(fragment.len() >= HEAD, "{fragment:?}");
+        }
+    }
 
     #[test]
     fn answers_come_back_byte_for_byte_and_smaller() {
