@@ -8,7 +8,6 @@ use serde_json::Value;
 use super::flags::{Dedupe, EventOrder};
 use super::gateway::{GatewayError, NativeGateway};
 use super::orders::{OrderBook, OrderStatus, PaymentState};
-use super::reconcile::ReconcileMark;
 
 /// The service's state, shared by its HTTP handlers and its reconciliation task.
 pub struct Shop {
@@ -16,8 +15,6 @@ pub struct Shop {
     pub gateway: NativeGateway,
     pub dedupe: Dedupe,
     pub event_order: EventOrder,
-    /// How far back reconciliation has nothing left to do (see `reconcile.rs`).
-    pub reconciled: Mutex<ReconcileMark>,
 }
 
 /// What became of one event.
@@ -70,8 +67,6 @@ impl Shop {
         let result = self.apply(event).await;
         if result.is_err() && release_on_error {
             self.book.lock().release_event(event_id);
-            // A pass may have skipped it as handled while this claim was held.
-            self.reconciled.lock().event_released();
         }
         result
     }

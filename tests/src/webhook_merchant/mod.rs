@@ -131,7 +131,6 @@ impl WebhookMerchant {
                 )?,
                 dedupe: config.dedupe,
                 event_order: config.event_order,
-                reconciled: Mutex::default(),
             },
             webhook_secret: config.webhook_secret,
             reconcile: config.reconcile,

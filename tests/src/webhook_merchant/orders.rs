@@ -63,6 +63,16 @@ pub struct OrderBook {
     order_of_payment: HashMap<String, String>,
     /// Events handled (or being handled): deduplication and reconciliation read it.
     handled_events: HashSet<String>,
+    /// How far back reconciliation has nothing left to do (see `reconcile.rs`).
+    pub reconciled: ReconcileMark,
+}
+
+/// Where the next reconciliation pass may stop: `through` and every older event are handled.
+#[derive(Debug, Default)]
+pub struct ReconcileMark {
+    pub through: Option<String>,
+    /// Bumped by each release, so a pass that overlapped one does not move the mark.
+    pub releases: u64,
 }
 
 impl OrderBook {
@@ -119,6 +129,9 @@ impl OrderBook {
     /// Gives a claim back when handling failed, so a redelivery or a reconciliation retries it.
     pub fn release_event(&mut self, event_id: &str) {
         self.handled_events.remove(event_id);
+        // A reconciliation pass may have skipped it as handled while this claim was held.
+        self.reconciled.through = None;
+        self.reconciled.releases += 1;
     }
 
     pub fn was_handled(&self, event_id: &str) -> bool {

@@ -3,7 +3,7 @@
 //! `GET /v1/events` (newest first) and applies the unhandled ones oldest first, so
 //! an order sees its payment's events in the order they happened.
 //!
-//! A pass stops at the newest event of the last clean pass ([`ReconcileMark`]):
+//! A pass stops at the newest event of the last clean pass (`OrderBook::reconciled`):
 //! new events only ever join the newest end of the list, so everything from there back
 //! has been handled. Walking the whole history instead made each pass slower as the run
 //! grew (thousands of pages after a few minutes of load), until the last pass of a run
@@ -32,28 +32,13 @@ pub struct ReconcileReport {
     pub incomplete: bool,
 }
 
-/// Where the next pass may stop: `through` and every older event are handled.
-#[derive(Debug, Default)]
-pub struct ReconcileMark {
-    through: Option<String>,
-    /// Bumped by each release, so a pass that overlapped one does not move the mark.
-    releases: u64,
-}
-
-impl ReconcileMark {
-    pub fn event_released(&mut self) {
-        self.through = None;
-        self.releases += 1;
-    }
-}
-
 /// One reconciliation pass, given at most `budget` of time.
 pub async fn reconcile(shop: &Shop, budget: Duration) -> ReconcileReport {
     let deadline = Instant::now() + budget;
     let mut report = ReconcileReport::default();
     let (through, releases) = {
-        let mark = shop.reconciled.lock();
-        (mark.through.clone(), mark.releases)
+        let book = shop.book.lock();
+        (book.reconciled.through.clone(), book.reconciled.releases)
     };
     let mut events = Vec::new();
     let mut starting_after: Option<String> = None;
@@ -108,14 +93,14 @@ pub async fn reconcile(shop: &Shop, budget: Duration) -> ReconcileReport {
             Err(e) => report.errors.push(e.to_string()),
         }
     }
-    let mut mark = shop.reconciled.lock();
+    let mut book = shop.book.lock();
     if !report.incomplete
         && report.errors.is_empty()
         && newest.is_some()
-        && mark.releases == releases
+        && book.reconciled.releases == releases
     {
-        mark.through = newest;
+        book.reconciled.through = newest;
     }
-    drop(mark);
+    drop(book);
     report
 }
