@@ -559,7 +559,7 @@ impl EventLog {
     ) {
         let inner = self.inner.lock();
         let change = Arc::new(Change {
-            seq: inner.changes.len() as u64 + 1,
+            seq: inner.next_seq(),
             kind,
             created: false,
             merchant: payout.merchant,

@@ -301,6 +301,30 @@ mod tests {
     }
 
     #[test]
+    fn a_payout_change_after_the_head_went_takes_the_next_number() {
+        // The change log's numbers go on from its last, not from what it still holds: a
+        // payout told after retention let the head go must not reuse a number (two events
+        // with one id, and `GET /v1/events/{id}` finding the wrong one).
+        let e = engine(60);
+        let m = e.merchant("sk_a");
+        e.create_payment(m, new_payment(true, "paid out later"), &Cause::none(), None)
+            .unwrap();
+        // Books in use (a balance read), so retention keeps what is not booked yet.
+        assert_eq!(e.balance(m).len(), 1);
+        e.advance_clock(Duration::from_secs(120));
+        assert_eq!(e.retire(), 1);
+        assert!(e.retention_stats().changes_first_held > 1, "the head went");
+        let before = e.changes_len();
+        e.advance_clock(Duration::from_secs(5 * 24 * 3600));
+        let told = e.raise_due_payout_changes();
+        assert!(!told.is_empty(), "the capture was paid out");
+        let numbers: Vec<u64> = told.iter().map(|c| c.seq).collect();
+        let expected: Vec<u64> = (before + 1..=before + told.len() as u64).collect();
+        assert_eq!(numbers, expected);
+        assert_eq!(e.changes_len(), before + told.len() as u64);
+    }
+
+    #[test]
     fn requests_run_a_pass_at_most_once_a_second_of_simulator_time() {
         // Every request asks for a pass, and a pass walks every idempotency key: one per
         // request made a soak at 2,000 orders/s spend three quarters of its CPU there.
