@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::checkout_session::CheckoutSession;
+use super::decline_code::StoredDeclineCode;
 use super::dispute::Dispute;
 use super::ids::{MerchantId, PaymentId};
 use super::payment::{Payment, PaymentStatus, Refund};
@@ -185,7 +186,7 @@ pub struct Snapshot {
     pub amount_capturable: i64,
     pub amount_captured: i64,
     pub amount_refunded: i64,
-    pub decline_code: Option<Arc<str>>,
+    pub decline_code: Option<StoredDeclineCode>,
     /// The payment's dispute right after the change (few payments have one).
     pub dispute: Option<Box<Dispute>>,
 }
@@ -199,7 +200,7 @@ impl Snapshot {
             amount_capturable: p.amount_capturable,
             amount_captured: p.amount_captured,
             amount_refunded: p.amount_refunded,
-            decline_code: p.decline_code.clone(),
+            decline_code: p.decline_code,
             dispute: p.dispute.clone(),
         }
     }

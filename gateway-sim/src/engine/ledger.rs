@@ -65,6 +65,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::decline_code::StoredDeclineCode;
 use super::ids::{MerchantId, PaymentId};
 use super::money::Currency;
 
@@ -79,7 +80,7 @@ pub(crate) struct Movement {
     pub kind: EntryKind,
     pub currency: Currency,
     pub idempotency_key: Option<Arc<str>>,
-    pub decline_code: Option<Arc<str>>,
+    pub decline_code: Option<StoredDeclineCode>,
     pub reason: Option<EntryReason>,
 }
 

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::decline_code::StoredDeclineCode;
 use super::error::EngineError;
 use super::events::{Cause, Change, ChangeKind};
 use super::ids::PaymentId;
@@ -140,7 +141,7 @@ impl Engine {
     fn fail_authentication(&self, p: &mut Payment, cause: &Cause) {
         let from = p.status;
         p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
-        p.decline_code = Some(Arc::from(AUTHENTICATION_FAILURE));
+        p.decline_code = Some(StoredDeclineCode::known(AUTHENTICATION_FAILURE));
         p.status = PaymentStatus::Failed;
         self.record_because(p, EntryKind::Decline, 0, cause, None);
         self.inner.counters.transition(Some(from), p.status);

@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 
 use super::checkout_session::CheckoutStore;
 use super::clock::SimClock;
+use super::decline_code::StoredDeclineCode;
 use super::error::EngineError;
 use super::events::{Cause, Change, ChangeKind, EventId, EventLog};
 use super::expiry::ExpirySchedule;
@@ -29,7 +30,7 @@ use super::webhook_endpoints::{
 };
 
 /// One shard of the payments: id → payment.
-type PaymentShard = Map<PaymentId, Box<Payment>>;
+type PaymentShard = super::payment_table::PaymentTable;
 
 /// One shard of the reference index: merchant → order reference → its payments.
 type ReferenceShard = Map<MerchantId, Map<Arc<str>, ReferencedPayments>>;
@@ -198,7 +199,7 @@ impl Engine {
             currency: p.currency,
             idempotency_key: cause.idempotency_key().cloned(),
             decline_code: if kind == EntryKind::Decline {
-                p.decline_code.clone()
+                p.decline_code
             } else {
                 None
             },
@@ -286,7 +287,7 @@ impl Engine {
             let mut shard = self.shard(id).lock();
             match verdict {
                 Verdict::Decline(code) => {
-                    payment.decline_code = Some(Arc::from(code));
+                    payment.decline_code = Some(StoredDeclineCode::known(code));
                     self.record(&payment, EntryKind::Decline, 0, cause);
                 }
                 // Not an attempt at the issuer yet: no charge until the buyer answers.
@@ -311,7 +312,7 @@ impl Engine {
                 cause,
             );
             self.note_change(id, now);
-            shard.insert(id, Box::new(payment.clone()));
+            shard.insert(Box::new(payment.clone()));
         }
         self.index_new(&payment);
         Ok(payment)
@@ -363,7 +364,7 @@ impl Engine {
             let mut shard = self.shard(id).lock();
             self.inner.counters.transition(None, payment.status);
             self.raise(&payment, ChangeKind::Created, cause);
-            shard.insert(id, Box::new(payment.clone()));
+            shard.insert(Box::new(payment.clone()));
         }
         self.index_new(&payment);
         Ok(payment)
@@ -488,7 +489,7 @@ impl Engine {
             match verdict {
                 Verdict::Decline(code) => {
                     p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
-                    p.decline_code = Some(Arc::from(code));
+                    p.decline_code = Some(StoredDeclineCode::known(code));
                     p.status = PaymentStatus::Failed;
                     self.record(p, EntryKind::Decline, 0, cause);
                 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::decline_code::StoredDeclineCode;
 use super::dispute::{Dispute, DisputePlan};
 use super::ids::{MerchantId, PaymentId, RefundId};
 use super::money::Currency;
@@ -261,7 +262,7 @@ pub struct Payment {
     /// Unix seconds, simulator time.
     pub created: u64,
     pub payment_method: PaymentMethod,
-    pub decline_code: Option<Arc<str>>,
+    pub decline_code: Option<StoredDeclineCode>,
     /// The merchant's metadata object, kept as the compact JSON text it arrived as.
     pub metadata: Option<Arc<str>>,
     pub refunds: Vec<Refund>,

@@ -100,7 +100,7 @@ impl Engine {
         let previous = self
             .shard(p.id)
             .lock()
-            .insert(p.id, Box::new(p.clone()))
+            .insert(Box::new(p.clone()))
             .map(|old| old.status);
         match previous {
             None => {
