@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::ids::MerchantId;
-use super::shard::{Map, shard_hash};
+use super::shard::shard_hash;
 
 const SHARDS: usize = 64;
 
@@ -46,16 +46,51 @@ pub enum Claim {
     InUse,
 }
 
+/// One key, boxed in its shard's table: the table's slots are then 8-byte pointers, and
+/// at a million keys about half of them are empty (a table doubles when 7/8 full). Its
+/// stored answer is spread over `status` and `body` rather than a [`KeyState`], so the
+/// record fits the allocator's 64-byte size class.
 #[derive(Debug)]
 struct KeyRecord {
+    merchant: MerchantId,
+    /// The stored answer's status, once `body` is set.
+    status: u16,
     /// Hash of method, path and body: what "the same request" means.
     fingerprint: u64,
     /// Simulator time the key was first used; keys expire `ttl` after it.
     created_ms: u64,
-    state: KeyState,
+    key: Arc<str>,
+    /// The stored answer's body; `None` while the first request with the key runs.
+    body: Option<Box<[u8]>>,
 }
 
-type Shard = Map<MerchantId, Map<Arc<str>, KeyRecord>>;
+impl KeyRecord {
+    fn is(&self, merchant: MerchantId, key: &str) -> bool {
+        self.merchant == merchant && *self.key == *key
+    }
+
+    fn stored(&self) -> Option<StoredResponse> {
+        self.body.as_ref().map(|body| StoredResponse {
+            status: self.status,
+            body: body.clone(),
+        })
+    }
+
+    fn state(&self) -> KeyState {
+        self.stored()
+            .map_or(KeyState::InFlight, KeyState::Completed)
+    }
+}
+
+/// One shard: every merchant's keys that hash to it.
+type Shard = hashbrown::HashTable<Box<KeyRecord>>;
+
+/// The hash a key is found by in its shard's table. Not `shard_hash`, which picked the
+/// shard: within one shard its low bits are all alike, and the table indexes by them.
+fn key_hash(merchant: MerchantId, key: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x6b65_7973).hash_one((merchant, key))
+}
 
 #[derive(Debug, Default)]
 pub struct IdempotencyCounters {
@@ -88,8 +123,7 @@ impl IdempotencyStore {
 
     fn expired(&self, record: &KeyRecord, now_ms: u64) -> bool {
         // An in-flight key never expires: its request is still running.
-        matches!(record.state, KeyState::Completed(_))
-            && now_ms.saturating_sub(record.created_ms) >= self.ttl_ms
+        record.body.is_some() && now_ms.saturating_sub(record.created_ms) >= self.ttl_ms
     }
 
     /// Atomically reserves `key` for this request, or says why it cannot run.
@@ -101,33 +135,33 @@ impl IdempotencyStore {
         now_ms: u64,
     ) -> Claim {
         let mut shard = self.shard(merchant, key).lock();
-        let keys = shard.entry(merchant).or_default();
-        if let Some(record) = keys.get(key)
+        let hash = key_hash(merchant, key);
+        if let Some(record) = shard.find(hash, |r| r.is(merchant, key))
             && !self.expired(record, now_ms)
         {
             return if record.fingerprint != fingerprint {
                 self.counters.mismatches.fetch_add(1, Ordering::Relaxed);
                 Claim::Mismatch
+            } else if let Some(stored) = record.stored() {
+                self.counters.replays.fetch_add(1, Ordering::Relaxed);
+                Claim::Replay(stored)
             } else {
-                match &record.state {
-                    KeyState::InFlight => {
-                        self.counters.in_use.fetch_add(1, Ordering::Relaxed);
-                        Claim::InUse
-                    }
-                    KeyState::Completed(stored) => {
-                        self.counters.replays.fetch_add(1, Ordering::Relaxed);
-                        Claim::Replay(stored.clone())
-                    }
-                }
+                self.counters.in_use.fetch_add(1, Ordering::Relaxed);
+                Claim::InUse
             };
         }
         let key: Arc<str> = Arc::from(key);
-        keys.insert(
-            key.clone(),
+        // A new key, or one past its TTL: a fresh key, whatever it stored.
+        put(
+            &mut shard,
+            hash,
             KeyRecord {
+                merchant,
+                status: 0,
                 fingerprint,
                 created_ms: now_ms,
-                state: KeyState::InFlight,
+                key: key.clone(),
+                body: None,
             },
         );
         Claim::Proceed(Reservation {
@@ -140,17 +174,14 @@ impl IdempotencyStore {
 
     pub(crate) fn lookup(&self, merchant: MerchantId, key: &str, now_ms: u64) -> Option<KeyState> {
         let shard = self.shard(merchant, key).lock();
-        let record = shard.get(&merchant)?.get(key)?;
-        (!self.expired(record, now_ms)).then(|| record.state.clone())
+        let record = shard.find(key_hash(merchant, key), |r| r.is(merchant, key))?;
+        (!self.expired(record, now_ms)).then(|| record.state())
     }
 
     /// Drops every completed key older than the TTL (called when the clock jumps).
     pub(crate) fn sweep(&self, now_ms: u64) {
         for shard in self.shards.iter() {
-            let mut shard = shard.lock();
-            for keys in shard.values_mut() {
-                keys.retain(|_, r| !self.expired(r, now_ms));
-            }
+            shard.lock().retain(|r| !self.expired(r, now_ms));
         }
     }
 
@@ -177,12 +208,17 @@ impl IdempotencyStore {
         response: StoredResponse,
     ) {
         let mut shard = self.shard(merchant, &key).lock();
-        shard.entry(merchant).or_default().insert(
-            key,
+        let hash = key_hash(merchant, &key);
+        put(
+            &mut shard,
+            hash,
             KeyRecord {
+                merchant,
+                status: response.status,
                 fingerprint,
                 created_ms,
-                state: KeyState::Completed(response),
+                key,
+                body: Some(response.body),
             },
         );
     }
@@ -195,27 +231,37 @@ impl IdempotencyStore {
     ) {
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            for (merchant, keys) in shard.iter() {
-                for (key, record) in keys {
-                    if let KeyState::Completed(stored) = &record.state {
-                        visit(
-                            *merchant,
-                            key,
-                            record.fingerprint,
-                            record.created_ms,
-                            stored,
-                        );
-                    }
+            for record in shard.iter() {
+                if let Some(stored) = record.stored() {
+                    visit(
+                        record.merchant,
+                        &record.key,
+                        record.fingerprint,
+                        record.created_ms,
+                        &stored,
+                    );
                 }
             }
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().values().map(Map::len).sum::<usize>())
-            .sum()
+        self.shards.iter().map(|s| s.lock().len()).sum()
+    }
+}
+
+/// Stores `record` in its shard, replacing the record of the same key if there is one.
+fn put(shard: &mut Shard, hash: u64, record: KeyRecord) {
+    let entry = shard.entry(
+        hash,
+        |r| r.is(record.merchant, &record.key),
+        |r| key_hash(r.merchant, &r.key),
+    );
+    match entry {
+        hashbrown::hash_table::Entry::Occupied(mut held) => **held.get_mut() = record,
+        hashbrown::hash_table::Entry::Vacant(slot) => {
+            slot.insert(Box::new(record));
+        }
     }
 }
 
@@ -237,10 +283,8 @@ impl Reservation {
     /// Stores the response under the key; later same-key requests replay it.
     pub fn complete(mut self, response: StoredResponse) {
         let mut shard = self.store.shard(self.merchant, &self.key).lock();
-        if let Some(record) = shard
-            .get_mut(&self.merchant)
-            .and_then(|k| k.get_mut(&*self.key))
-        {
+        let (merchant, key) = (self.merchant, &*self.key);
+        if let Some(record) = shard.find_mut(key_hash(merchant, key), |r| r.is(merchant, key)) {
             // Journaled under the key's lock, so a later record of the same key (after its
             // expiry) always follows this one.
             if let Some(tell) = self.store.on_completed.get() {
@@ -252,7 +296,8 @@ impl Reservation {
                     &response,
                 );
             }
-            record.state = KeyState::Completed(response);
+            record.status = response.status;
+            record.body = Some(response.body);
         }
         self.done = true;
     }
@@ -276,15 +321,13 @@ impl Drop for Reservation {
             return;
         }
         let mut shard = self.store.shard(self.merchant, &self.key).lock();
-        if let Some(keys) = shard.get_mut(&self.merchant) {
-            // Only our own in-flight record: a reset may have cleared it and a new
-            // request may own the key by now.
-            let ours = keys
-                .get(&*self.key)
-                .is_some_and(|r| matches!(r.state, KeyState::InFlight));
-            if ours {
-                keys.remove(&*self.key);
-            }
+        let (merchant, key) = (self.merchant, &*self.key);
+        // Only our own in-flight record: a reset may have cleared it and a new request
+        // may own the key by now.
+        if let Ok(held) = shard.find_entry(key_hash(merchant, key), |r| r.is(merchant, key))
+            && held.get().body.is_none()
+        {
+            held.remove();
         }
     }
 }
