@@ -21,6 +21,7 @@
 //! - `flows`: what a user does with an order (the merchant flows, the `--service`
 //!   template); the only module that knows goose.
 //! - `progress`: the once-a-second progress line (human or JSON).
+//! - `cpu_time`: this process's CPU time, which the report divides by the requests.
 //! - `metrics`: the live metrics endpoint (`--metrics-listen`), Prometheus text while a run
 //!   goes on.
 //! - [`outcomes`]: what each client saw, per order.
@@ -45,6 +46,7 @@
 
 pub mod capacity;
 pub mod cli;
+mod cpu_time;
 mod flows;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -511,6 +511,8 @@ fn merged_meta(inputs: &[Input], t0_ms: u64) -> Result<RunMeta, MergeError> {
         achieved_rate: inputs.iter().map(|i| i.report.meta.achieved_rate).sum(),
         duration_s: end_s,
         users: inputs.iter().map(|i| i.report.meta.users).sum(),
+        // Every worker's, or none: a partial sum would understate the cost per request.
+        cpu_seconds: inputs.iter().map(|i| i.report.meta.cpu_seconds).sum(),
     })
 }
 
@@ -819,6 +821,7 @@ mod tests {
             achieved_rate: 49.0,
             duration_s: 2.0,
             users: 8,
+            cpu_seconds: None,
         };
         let report = RunReport::new(
             meta,

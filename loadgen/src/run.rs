@@ -524,6 +524,7 @@ pub async fn execute_live(
     let print = (!options.quiet).then_some(live.progress);
     let progress = (print.is_some() || board.is_some())
         .then(|| crate::progress::spawn(driver.clone(), print, board.clone()));
+    let cpu_before = crate::cpu_time::process_cpu();
     let attack = flows::run_attack(
         driver.clone(),
         &AttackOptions {
@@ -543,6 +544,10 @@ pub async fn execute_live(
         board.end();
     }
     attack?;
+    let cpu_seconds = match (cpu_before, crate::cpu_time::process_cpu()) {
+        (Some(before), Some(after)) => Some(after.saturating_sub(before).as_secs_f64()),
+        _ => None,
+    };
 
     let pacing = schedule.stats();
     let started_at_unix_ms = schedule
@@ -661,6 +666,7 @@ pub async fn execute_live(
             .as_secs_f64()
             .max(pacing.last_start.as_secs_f64()),
         users: load.users as u64,
+        cpu_seconds,
     };
     let mut report = RunReport::new(
         meta,

@@ -126,6 +126,11 @@ pub struct RunMeta {
     pub achieved_rate: f64,
     pub duration_s: f64,
     pub users: u64,
+    /// User + system CPU seconds loadgen's process used while the load ran (an embedded
+    /// gateway's included: it is the same process); absent where it cannot be read, and in
+    /// reports written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Order counts.

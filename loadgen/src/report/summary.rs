@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::RunReport;
+use super::{RunMeta, RunMode, RunReport};
 use crate::latency::StepLatency;
 
 /// How many violations the summary quotes (the reports list more).
@@ -57,6 +57,9 @@ pub fn render_summary(report: &RunReport) -> String {
         report.errors,
         report.error_rate * 100.0
     );
+    if let Some(line) = cpu_line(m, report.requests) {
+        let _ = writeln!(s, "{line}");
+    }
 
     s.push('\n');
     let _ = writeln!(
@@ -147,6 +150,23 @@ pub fn render_summary(report: &RunReport) -> String {
         );
     }
     s
+}
+
+/// CPU per request: what a run costs this machine, steadier than the rate it reached when
+/// other work shares the cores.
+fn cpu_line(m: &RunMeta, requests: u64) -> Option<String> {
+    let seconds = m.cpu_seconds?;
+    if requests == 0 {
+        return None;
+    }
+    let whose = match m.mode {
+        RunMode::Embedded => "loadgen and its embedded gateway, one process",
+        RunMode::Target | RunMode::Service => "loadgen's process; the gateway's is its own",
+    };
+    Some(format!(
+        "cpu       {:.1} µs per request ({whose}): {seconds:.1} s over {requests} requests",
+        seconds * 1e6 / requests as f64
+    ))
 }
 
 fn latency_row(s: &mut String, name: &str, l: &StepLatency, uncorrected: bool) {

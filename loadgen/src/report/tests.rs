@@ -125,6 +125,7 @@ fn sample() -> (RunReport, LatencyRecorder, Vec<OrderOutcome>) {
         achieved_rate: 19.5,
         duration_s: 3.0,
         users: 4,
+        cpu_seconds: None,
     };
     let report = RunReport::new(
         meta,
@@ -312,6 +313,24 @@ fn the_terminal_summary_names_failures_and_figures() {
     assert!(text.contains("k2a, k2b"));
     assert!(text.contains("  create"));
     assert!(text.contains("achieved 19.5/s"));
+    assert!(!text.contains("cpu "), "no CPU time read, no line: {text}");
+}
+
+#[test]
+fn the_terminal_summary_divides_the_cpu_time_by_the_requests() {
+    let (mut report, _, _) = sample();
+    report.meta.cpu_seconds = Some(0.5);
+    let per_request = 0.5e6 / report.requests as f64;
+    let text = render_summary(&report);
+    assert!(
+        text.contains(&format!(
+            "cpu       {per_request:.1} µs per request (loadgen and its embedded gateway, one process)"
+        )),
+        "{text}"
+    );
+    // And report.json keeps it for the benchmark scripts.
+    let json = serde_json::to_value(&report).expect("serializes");
+    assert_eq!(json["cpu_seconds"], 0.5);
 }
 
 #[test]
@@ -326,6 +345,7 @@ fn a_run_without_ledger_or_recorder_still_writes_its_reports() {
         achieved_rate: 0.0,
         duration_s: 0.0,
         users: 0,
+        cpu_seconds: None,
     };
     let report = RunReport::new(
         meta,
@@ -394,6 +414,7 @@ fn fulfilled_twice_with_deliveries() -> RunReport {
         achieved_rate: 1.0,
         duration_s: 1.0,
         users: 1,
+        cpu_seconds: None,
     };
     RunReport::new(meta, latency, Vec::new(), &outcomes, Some(&rec), checks)
 }
