@@ -45,7 +45,9 @@
 //!   do the ledger's and the change log's entries older than it (its doc has the rules; the
 //!   data it tracks); `retire.rs` the engine's pass over it, once a second.
 //! - `clock.rs`: simulator time; `stats.rs`: counts and totals; `error.rs`: refusals;
-//!   `shard.rs`: the sharded hash tables everything above is built from.
+//!   `decline_code.rs`: decline codes interned to one byte;
+//!   `shard.rs`: the sharded hash tables everything above is built from, and
+//!   `payment_table.rs` one payments shard (boxed payments found by their own id).
 
 mod balance;
 mod checkout;

@@ -1084,3 +1084,20 @@ fn a_fully_refunded_or_uncaptured_payment_is_never_disputed() {
     );
     assert_eq!(kinds(&e).len(), before + 1, "the capture only");
 }
+
+/// The records a million payments are made of keep the sizes BENCHMARKS.md's memory table
+/// counts on ("Memory per stored payment"): a field added to one of them costs every payment,
+/// so it should be a decision, seen here, rather than an accident.
+#[test]
+fn stored_records_keep_their_size() {
+    use std::mem::size_of;
+    assert_eq!(size_of::<Payment>(), 208, "Payment");
+    assert_eq!(size_of::<Change>(), 160, "Change");
+    assert_eq!(size_of::<ledger::Movement>(), 64, "a ledger entry");
+    assert_eq!(
+        size_of::<operations::ReferencedPayments>(),
+        24,
+        "a reference's payments"
+    );
+    assert_eq!(size_of::<Option<decline_code::StoredDeclineCode>>(), 1);
+}
