@@ -212,7 +212,7 @@ impl Engine {
         ids.into_iter()
             .rev()
             .filter(|id| only.is_none_or(|only| only == Some(*id)))
-            .filter_map(|id| self.shard(id).lock().get(&id).map(|p| (**p).clone()))
+            .filter_map(|id| self.shard(id).lock().get(&id).cloned())
             .filter(|p| p.merchant == merchant && p.dispute.is_some())
             .collect()
     }

@@ -192,7 +192,7 @@ impl Drop for Section<'_> {
         // dropped last); the section itself keeps every other change out meanwhile.
         for id in payments {
             if let Some(p) = engine.shard(id).lock().get(&id) {
-                frame.push(Record::Payment(p.clone()));
+                frame.push(Record::Payment(Box::new(p.clone())));
             }
         }
         for id in sessions {

@@ -129,7 +129,7 @@ impl Engine {
                 return;
             }
             self.fail_authentication(p, cause);
-            (**p).clone()
+            p.clone()
         };
         // After the payment's lock is let go: the checkout store is never locked
         // under a payment's.
@@ -159,7 +159,7 @@ impl Engine {
         let missing = || self.no_such_payment(id);
         let pid = PaymentId::parse(id).ok_or_else(missing)?;
         let shard = self.shard(pid).lock();
-        shard.get(&pid).map(|p| (**p).clone()).ok_or_else(missing)
+        shard.get(&pid).cloned().ok_or_else(missing)
     }
 
     /// The buyer's answer to the payment's authentication challenge. Completed, the
@@ -232,6 +232,6 @@ impl Engine {
             }
             AuthenticationOutcome::Fail => self.fail_authentication(p, cause),
         }
-        Ok((**p).clone())
+        Ok(p.clone())
     }
 }

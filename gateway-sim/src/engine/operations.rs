@@ -612,7 +612,7 @@ impl Engine {
         shard
             .get(&pid)
             .filter(|p| p.merchant == merchant)
-            .map(|p| (**p).clone())
+            .cloned()
             .ok_or_else(missing)
     }
 
@@ -786,7 +786,7 @@ impl Engine {
         let shard = self.shard(pid).lock();
         let payment = shard.get(&pid).filter(|p| p.merchant == merchant)?;
         let refund = payment.refunds.iter().find(|r| r.id == rid)?.clone();
-        Some((refund, (**payment).clone()))
+        Some((refund, payment.clone()))
     }
 
     /// A page of this merchant's payments, newest first. A cursor that names no
@@ -809,7 +809,7 @@ impl Engine {
                 .lock()
                 .get(id)
                 .filter(|p| !query.confirmed_only || p.confirmed_at.is_some())
-                .map(|p| (**p).clone())
+                .cloned()
         };
         Ok(match &query.cursor {
             Cursor::Newest => ids.iter().rev().filter_map(read).take(limit).collect(),
@@ -842,7 +842,7 @@ impl Engine {
             .cloned()
             .unwrap_or_default();
         ids.into_iter()
-            .filter_map(|id| self.shard(id).lock().get(&id).map(|p| (**p).clone()))
+            .filter_map(|id| self.shard(id).lock().get(&id).cloned())
             .collect()
     }
 
@@ -851,7 +851,7 @@ impl Engine {
     pub fn find_payment(&self, id: &str) -> Option<Payment> {
         let pid = PaymentId::parse(id)?;
         let shard = self.shard(pid).lock();
-        shard.get(&pid).map(|p| (**p).clone())
+        shard.get(&pid).cloned()
     }
 
     /// Every payment carrying `reference`, whichever merchant made it: merchant by
@@ -869,7 +869,7 @@ impl Engine {
         by_merchant
             .into_iter()
             .flat_map(|(_, ids)| ids)
-            .filter_map(|id| self.shard(id).lock().get(&id).map(|p| (**p).clone()))
+            .filter_map(|id| self.shard(id).lock().get(&id).cloned())
             .collect()
     }
 

@@ -23,12 +23,14 @@ fn hash(id: &PaymentId) -> u64 {
 }
 
 impl PaymentTable {
-    pub(super) fn get(&self, id: &PaymentId) -> Option<&Box<Payment>> {
-        self.table.find(hash(id), |p| p.id == *id)
+    pub(super) fn get(&self, id: &PaymentId) -> Option<&Payment> {
+        self.table.find(hash(id), |p| p.id == *id).map(|p| &**p)
     }
 
-    pub(super) fn get_mut(&mut self, id: &PaymentId) -> Option<&mut Box<Payment>> {
-        self.table.find_mut(hash(id), |p| p.id == *id)
+    pub(super) fn get_mut(&mut self, id: &PaymentId) -> Option<&mut Payment> {
+        self.table
+            .find_mut(hash(id), |p| p.id == *id)
+            .map(|p| &mut **p)
     }
 
     /// Stores `payment` under its id, replacing (and returning) one stored there already.
@@ -56,8 +58,8 @@ impl PaymentTable {
         self.table.len()
     }
 
-    pub(super) fn values(&self) -> impl Iterator<Item = &Box<Payment>> {
-        self.table.iter()
+    pub(super) fn values(&self) -> impl Iterator<Item = &Payment> {
+        self.table.iter().map(|p| &**p)
     }
 
     pub(super) fn clear(&mut self) {
@@ -67,48 +69,26 @@ impl PaymentTable {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::engine::money::Currency;
-    use crate::engine::{CaptureMethod, PaymentMethod, PaymentStatus};
-
-    fn payment(amount: i64) -> Box<Payment> {
-        Box::new(Payment {
-            id: PaymentId::random(),
-            merchant: crate::engine::ids::MerchantId(0),
-            status: PaymentStatus::Succeeded,
-            amount,
-            amount_capturable: 0,
-            amount_captured: amount,
-            amount_refunded: 0,
-            currency: Currency::parse("usd").expect("usd"),
-            reference: None,
-            created: 0,
-            payment_method: PaymentMethod::Token(Arc::from("pm_card_visa")),
-            decline_code: None,
-            metadata: None,
-            refunds: Vec::new(),
-            capture_method: CaptureMethod::Automatic,
-            confirmed_at: None,
-            canceled_at: None,
-            cancellation_reason: None,
-            capture_before_ms: None,
-            challenge: None,
-            dispute_plan: None,
-            dispute: None,
-        })
-    }
+    use crate::engine::Cause;
+    use crate::engine::tests::{engine, new_payment};
 
     #[test]
     fn payments_are_found_changed_replaced_and_removed_by_their_id() {
+        let e = engine();
+        let m = e.merchant("sk_table");
+        let payment = |amount: i64| {
+            let made =
+                e.create_payment(m, new_payment(amount, true, "table"), &Cause::none(), None);
+            Box::new(made.expect("a valid payment"))
+        };
         let mut table = PaymentTable::default();
         let many: Vec<Box<Payment>> = (1..=1000).map(payment).collect();
         let ids: Vec<PaymentId> = many.iter().map(|p| p.id).collect();
         for p in many {
             assert!(table.insert(p).is_none());
         }
-        assert_eq!(table.values().count(), 1000);
+        assert_eq!(table.len(), 1000);
         assert_eq!(table.get(&ids[41]).map(|p| p.amount), Some(42));
         table.get_mut(&ids[41]).expect("held").amount_refunded = 5;
         assert_eq!(table.get(&ids[41]).map(|p| p.amount_refunded), Some(5));

@@ -189,7 +189,7 @@ impl Engine {
                 for chunk in ids.chunks(1024) {
                     for id in chunk {
                         if let Some(p) = self.shard(*id).lock().get(id) {
-                            batch.push(Record::Payment(p.clone()));
+                            batch.push(Record::Payment(Box::new(p.clone())));
                         }
                     }
                     emit(&std::mem::take(&mut batch));

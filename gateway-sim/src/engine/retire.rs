@@ -127,7 +127,7 @@ impl Engine {
     /// due; inside a section, under its shard lock (the locks every change takes).
     fn retire_one(&self, id: PaymentId) -> Option<Box<Payment>> {
         let mut shard = self.shard(id).lock();
-        if !shard.get(&id).is_some_and(|p| settled(p)) {
+        if !shard.get(&id).is_some_and(settled) {
             return None;
         }
         // A change noted since (under this lock) keeps it for another window.

@@ -7,11 +7,11 @@ use super::idempotency::Claim;
 use super::money::{Currency, MAX_AMOUNT};
 use super::*;
 
-fn engine() -> Engine {
+pub(super) fn engine() -> Engine {
     Engine::new(Duration::from_secs(24 * 3600))
 }
 
-fn new_payment(amount: i64, capture: bool, reference: &str) -> NewPayment {
+pub(super) fn new_payment(amount: i64, capture: bool, reference: &str) -> NewPayment {
     NewPayment {
         amount,
         currency: Currency::parse("usd").expect("usd is a currency"),
