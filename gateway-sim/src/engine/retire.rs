@@ -239,21 +239,21 @@ mod tests {
         }
     }
 
+    /// A payment of merchant `m`, made by no request: captured at once, or only authorized.
+    fn pay(e: &Engine, m: ids::MerchantId, capture: bool, reference: &str) -> Payment {
+        e.create_payment(m, new_payment(capture, reference), &Cause::none(), None)
+            .expect("a valid payment")
+    }
+
     #[test]
     fn a_settled_payment_older_than_the_window_leaves_memory_and_an_open_one_stays() {
         let e = engine(60);
         let m = e.merchant("sk_a");
-        let settled = e
-            .create_payment(m, new_payment(true, "old"), &Cause::none(), None)
-            .unwrap();
-        let open = e
-            .create_payment(m, new_payment(false, "open"), &Cause::none(), None)
-            .unwrap();
+        let settled = pay(&e, m, true, "old");
+        let open = pay(&e, m, false, "open");
         let (ledger, changes) = (e.ledger_len(), e.changes_len());
         e.advance_clock(Duration::from_secs(30));
-        let newer = e
-            .create_payment(m, new_payment(true, "new"), &Cause::none(), None)
-            .unwrap();
+        let newer = pay(&e, m, true, "new");
         assert_eq!(e.retire(), 0, "nothing is older than the window yet");
         e.advance_clock(Duration::from_secs(40));
         assert_eq!(e.retire(), 1);
@@ -307,8 +307,7 @@ mod tests {
         // with one id, and `GET /v1/events/{id}` finding the wrong one).
         let e = engine(60);
         let m = e.merchant("sk_a");
-        e.create_payment(m, new_payment(true, "paid out later"), &Cause::none(), None)
-            .unwrap();
+        pay(&e, m, true, "paid out later");
         // Books in use (a balance read), so retention keeps what is not booked yet.
         assert_eq!(e.balance(m).len(), 1);
         e.advance_clock(Duration::from_secs(120));
@@ -330,9 +329,7 @@ mod tests {
         // request made a soak at 2,000 orders/s spend three quarters of its CPU there.
         let e = engine(60);
         let m = e.merchant("sk_a");
-        let p = e
-            .create_payment(m, new_payment(true, "p"), &Cause::none(), None)
-            .unwrap();
+        let p = pay(&e, m, true, "p");
         let held = || e.find_payment(&p.id.to_string()).is_some();
         e.advance_clock(Duration::from_millis(60_500));
         assert_eq!(e.retire_if_due(), 0, "a pass ran: nothing was due yet");
@@ -353,9 +350,7 @@ mod tests {
     fn a_change_since_it_fell_due_keeps_a_payment_another_window() {
         let e = engine(60);
         let m = e.merchant("sk_a");
-        let p = e
-            .create_payment(m, new_payment(true, "o"), &Cause::none(), None)
-            .unwrap();
+        let p = pay(&e, m, true, "o");
         e.advance_clock(Duration::from_secs(50));
         e.refund(m, &p.id.to_string(), Some(100), &Cause::none())
             .unwrap();
@@ -388,9 +383,7 @@ mod tests {
     fn a_replay_is_retired_again() {
         let before = Engine::new(Duration::from_secs(24 * 3600));
         let m = before.merchant("sk_a");
-        before
-            .create_payment(m, new_payment(true, "o"), &Cause::none(), None)
-            .unwrap();
+        pay(&before, m, true, "o");
         let mut text = Vec::new();
         before.snapshot(|records| {
             text.extend(records.iter().map(|r| serde_json::to_string(r).unwrap()))
@@ -410,8 +403,7 @@ mod tests {
     fn without_retention_nothing_goes() {
         let e = Engine::new(Duration::from_secs(24 * 3600));
         let m = e.merchant("sk_a");
-        e.create_payment(m, new_payment(true, "o"), &Cause::none(), None)
-            .unwrap();
+        pay(&e, m, true, "o");
         e.advance_clock(Duration::from_secs(365 * 24 * 3600));
         assert_eq!(e.retire(), 0);
         assert_eq!(e.retention_stats().payments_held, 1);
@@ -428,12 +420,7 @@ mod tests {
             let e = engine(1);
             let m = e.merchant("sk_a");
             let ids: Vec<String> = (0..200)
-                .map(|i| {
-                    e.create_payment(m, new_payment(true, &format!("o{i}")), &Cause::none(), None)
-                        .unwrap()
-                        .id
-                        .to_string()
-                })
+                .map(|i| pay(&e, m, true, &format!("o{i}")).id.to_string())
                 .collect();
             e.advance_clock(Duration::from_millis(2_000));
             let refunded = std::thread::scope(|s| {
