@@ -240,7 +240,7 @@ fn line_items(params: &Params) -> Result<(Currency, Vec<(String, i64, u32)>), Ap
             .with_param("line_items"));
         }
         let item = items.entry(index).or_default();
-        let field: Vec<&str> = field.iter().map(String::as_str).collect();
+        let field: Vec<&str> = field.iter().map(|s| &**s).collect();
         match field.as_slice() {
             ["quantity"] => item.quantity = Some(value),
             ["price_data", "currency"] => item.currency = Some(value),

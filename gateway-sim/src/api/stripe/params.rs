@@ -6,12 +6,16 @@
 //! resources read parameters the same way, and a typo must fail the same way
 //! everywhere.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use http::Method;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageCursor};
 use super::presentation::Expand;
-use crate::api::request::{is_json, percent_decode};
+use crate::api::request::is_json;
 use crate::api::{ApiError, Incoming};
 use crate::behaviour;
 use crate::engine::money::{Currency, MAX_AMOUNT};
@@ -47,12 +51,22 @@ const NOT_MODELLED: &[&str] = &[
 /// (`metadata[order_id]=7`, `expand[0]=latest_charge`, `expand[]=...`), from the
 /// query string and, for POST, the body; a JSON body is accepted too. Each entry is
 /// a key path (`["metadata", "order_id"]`) and its value.
-pub(super) struct Params {
-    entries: Vec<(Vec<String>, String)>,
+///
+/// Keys and values borrow from the request wherever they needed no decoding (no `%` or `+`):
+/// a create-and-confirm sends a dozen pairs, and a `String` for each key, segment and value
+/// was the Stripe path's largest cost in glibc's allocator (perf; BENCHMARKS.md).
+pub(super) struct Params<'r> {
+    entries: Vec<Entry<'r>>,
 }
 
-impl Params {
-    pub(super) fn from_request(req: &Incoming<'_>) -> Result<Params, ApiError> {
+/// One parameter: its key path and its value.
+type Entry<'r> = (KeyPath<'r>, Cow<'r, str>);
+
+/// `metadata[order_id]` is `["metadata", "order_id"]`; nearly every key has one or two.
+type KeyPath<'r> = SmallVec<[Cow<'r, str>; 2]>;
+
+impl<'r> Params<'r> {
+    pub(super) fn from_request(req: &Incoming<'r>) -> Result<Params<'r>, ApiError> {
         let mut entries = Vec::new();
         if let Some(query) = req.query {
             parse_form(query, &mut entries)?;
@@ -83,7 +97,7 @@ impl Params {
     /// accepted-but-ignored ones), as Stripe does: a typo must not pass silently.
     pub(super) fn only(&self, known: &[&str], not_modelled: bool) -> Result<(), ApiError> {
         for (path, _) in &self.entries {
-            let name = path[0].as_str();
+            let name = &*path[0];
             let accepted = known.contains(&name) || (not_modelled && NOT_MODELLED.contains(&name));
             if !accepted {
                 return Err(ApiError::invalid(
@@ -96,7 +110,7 @@ impl Params {
         Ok(())
     }
 
-    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a (Vec<String>, String)> {
+    fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Entry<'r>> {
         self.entries.iter().filter(move |(path, _)| path[0] == name)
     }
 
@@ -105,9 +119,8 @@ impl Params {
     pub(super) fn nested<'a>(
         &'a self,
         name: &'a str,
-    ) -> impl Iterator<Item = (&'a [String], &'a str)> {
-        self.named(name)
-            .map(|(path, value)| (&path[1..], value.as_str()))
+    ) -> impl Iterator<Item = (&'a [Cow<'r, str>], &'a str)> {
+        self.named(name).map(|(path, value)| (&path[1..], &**value))
     }
 
     /// A plain value (`name=value`); the last one wins. An empty value means "not
@@ -122,7 +135,7 @@ impl Params {
                 )
                 .with_param(name));
             }
-            found = Some(value.as_str());
+            found = Some(&**value);
         }
         Ok(found.filter(|v| !v.is_empty()))
     }
@@ -133,7 +146,7 @@ impl Params {
         let mut text = None;
         for (path, value) in self.named("evidence") {
             match path.as_slice() {
-                [_, field] if field == "uncategorized_text" => text = Some(value.as_str()),
+                [_, field] if field == "uncategorized_text" => text = Some(&**value),
                 _ => {
                     return Err(ApiError::invalid(
                         "parameter_unknown",
@@ -171,7 +184,7 @@ impl Params {
             let items = found.get_or_insert_with(Vec::new);
             match path.len() {
                 1 if value.is_empty() => {}
-                2 => items.push(value.as_str()),
+                2 => items.push(&**value),
                 _ => {
                     return Err(ApiError::invalid(
                         "parameter_invalid_array",
@@ -193,7 +206,7 @@ impl Params {
         for (path, value) in self.named(name) {
             let op = match path.as_slice() {
                 [_] => "eq",
-                [_, op] => op.as_str(),
+                [_, op] => &**op,
                 _ => "",
             };
             let param = display_path(path);
@@ -353,7 +366,7 @@ impl Params {
                         .with_param(format!("metadata[{key}]")));
                     }
                     pairs.retain(|(k, _)| k != key);
-                    pairs.push((key.clone(), value.clone()));
+                    pairs.push((key.to_string(), value.to_string()));
                 }
                 _ => {
                     return Err(ApiError::invalid(
@@ -377,13 +390,18 @@ impl Params {
     /// Metadata for a new object, as compact JSON text; empty values are skipped
     /// (on creation they unset nothing).
     pub(super) fn metadata_on_create(&self) -> Result<Option<String>, ApiError> {
-        let (_, pairs) = self.metadata_pairs()?;
-        let map: Map<String, Value> = pairs
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect();
-        Ok((!map.is_empty()).then(|| Value::Object(map).to_string()))
+        let (_, mut pairs) = self.metadata_pairs()?;
+        pairs.retain(|(_, v)| !v.is_empty());
+        if pairs.is_empty() {
+            return Ok(None);
+        }
+        // Keys in order, as a JSON object's text always had them; written straight from the
+        // pairs, since building a `serde_json::Map` to print it was a profile's largest
+        // allocation on the create path.
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(Some(
+            serde_json::to_string(&JsonObject(&pairs)).expect("a map of strings always serializes"),
+        ))
     }
 
     /// Stripe's update semantics: `metadata[k]=v` sets, `metadata[k]=` removes,
@@ -460,7 +478,16 @@ impl Params {
     }
 }
 
-fn parse_form(text: &str, into: &mut Vec<(Vec<String>, String)>) -> Result<(), ApiError> {
+/// Pairs with distinct keys, serialized as a JSON object in their order.
+struct JsonObject<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for JsonObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+fn parse_form<'r>(text: &'r str, into: &mut Vec<Entry<'r>>) -> Result<(), ApiError> {
     let malformed = || {
         ApiError::invalid(
             "invalid_body",
@@ -469,36 +496,79 @@ fn parse_form(text: &str, into: &mut Vec<(Vec<String>, String)>) -> Result<(), A
     };
     for pair in text.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode(&key.replace('+', " ")).ok_or_else(malformed)?;
-        let value = percent_decode(&value.replace('+', " ")).ok_or_else(malformed)?;
-        into.push((split_key(&key)?, value));
+        let key = form_decode(key).ok_or_else(malformed)?;
+        let value = form_decode(value).ok_or_else(malformed)?;
+        into.push((split_key(key)?, value));
     }
     Ok(())
 }
 
-/// `a[b][c]` → `["a", "b", "c"]`; `a[]` → `["a", ""]`.
-fn split_key(key: &str) -> Result<Vec<String>, ApiError> {
-    let bad = || {
+/// A form-encoded key or value: `+` is a space and `%XX` a byte; `None` if the escapes are
+/// malformed or do not make UTF-8. Borrowed when there is nothing to decode.
+fn form_decode(text: &str) -> Option<Cow<'_, str>> {
+    if !text.contains(['%', '+']) {
+        return Some(Cow::Borrowed(text));
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let digit = |b: u8| char::from(b).to_digit(16);
+                out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+/// `a[b][c]` → `["a", "b", "c"]`; `a[]` → `["a", ""]`. The segments borrow from `key`
+/// when it borrows from the request.
+fn split_key(key: Cow<'_, str>) -> Result<KeyPath<'_>, ApiError> {
+    let segments = key_segments(&key).ok_or_else(|| {
         ApiError::invalid(
             "parameter_invalid_string",
             format!("Invalid parameter name: '{key}'."),
         )
-    };
-    let (name, mut rest) = key.find('[').map_or((key, ""), |i| key.split_at(i));
-    if name.is_empty() {
-        return Err(bad());
-    }
-    let mut path = vec![name.to_string()];
-    while !rest.is_empty() {
-        let inner = rest.strip_prefix('[').ok_or_else(bad)?;
-        let end = inner.find(']').ok_or_else(bad)?;
-        path.push(inner[..end].to_string());
-        rest = &inner[end + 1..];
-    }
-    Ok(path)
+    })?;
+    Ok(match key {
+        Cow::Borrowed(key) => segments
+            .into_iter()
+            .map(|r| Cow::Borrowed(&key[r]))
+            .collect(),
+        Cow::Owned(key) => segments
+            .into_iter()
+            .map(|r| Cow::Owned(key[r].to_string()))
+            .collect(),
+    })
 }
 
-fn flatten_json(prefix: &mut Vec<String>, value: &Value, into: &mut Vec<(Vec<String>, String)>) {
+/// Where the segments of `a[b][c]` lie in it; `None` if it is not such a key.
+fn key_segments(key: &str) -> Option<SmallVec<[Range<usize>; 2]>> {
+    let name_end = key.find('[').unwrap_or(key.len());
+    if name_end == 0 {
+        return None;
+    }
+    let mut segments = SmallVec::new();
+    segments.push(0..name_end);
+    let mut at = name_end;
+    while at < key.len() {
+        let inner = key[at..].strip_prefix('[')?;
+        let len = inner.find(']')?;
+        segments.push(at + 1..at + 1 + len);
+        at += len + 2;
+    }
+    Some(segments)
+}
+
+fn flatten_json(prefix: &mut Vec<String>, value: &Value, into: &mut Vec<Entry<'_>>) {
+    let path = |prefix: &[String]| prefix.iter().cloned().map(Cow::Owned).collect();
     match value {
         Value::Object(map) => {
             for (key, value) in map {
@@ -514,14 +584,14 @@ fn flatten_json(prefix: &mut Vec<String>, value: &Value, into: &mut Vec<(Vec<Str
                 prefix.pop();
             }
         }
-        Value::String(s) => into.push((prefix.clone(), s.clone())),
-        Value::Null => into.push((prefix.clone(), String::new())),
-        other => into.push((prefix.clone(), other.to_string())),
+        Value::String(s) => into.push((path(prefix), Cow::Owned(s.clone()))),
+        Value::Null => into.push((path(prefix), Cow::Borrowed(""))),
+        other => into.push((path(prefix), Cow::Owned(other.to_string()))),
     }
 }
 
-fn display_path(path: &[String]) -> String {
-    let mut out = path[0].clone();
+fn display_path(path: &[Cow<'_, str>]) -> String {
+    let mut out = path[0].to_string();
     for segment in &path[1..] {
         out.push('[');
         out.push_str(segment);
@@ -545,7 +615,7 @@ mod tests {
 
     use super::*;
 
-    fn params(form: &str) -> Params {
+    fn params(form: &str) -> Params<'_> {
         let mut entries = Vec::new();
         parse_form(form, &mut entries).unwrap();
         Params { entries }
@@ -571,11 +641,48 @@ mod tests {
     }
 
     #[test]
+    fn metadata_on_create_is_a_json_object_with_keys_in_order() {
+        let p = params("metadata[z]=1&metadata[a]=%22q%22&metadata[m]=&metadata[z]=2");
+        // What a serde_json::Map printed: sorted keys, escaped text, empty values left out,
+        // the last of a repeated key.
+        let mut expected = serde_json::Map::new();
+        expected.insert("z".into(), "2".into());
+        expected.insert("a".into(), "\"q\"".into());
+        assert_eq!(
+            p.metadata_on_create().unwrap(),
+            Some(Value::Object(expected).to_string())
+        );
+        assert_eq!(
+            p.metadata_on_create().unwrap().as_deref(),
+            Some(r#"{"a":"\"q\"","z":"2"}"#)
+        );
+        assert_eq!(params("metadata[m]=").metadata_on_create().unwrap(), None);
+    }
+
+    #[test]
+    fn escapes_and_plus_signs_decode_in_keys_and_values() {
+        let p = params("description=a+b%20c%C3%A9&metadata%5Bo+k%5D=%26&plain[x]=y");
+        assert_eq!(p.string("description").unwrap(), Some("a b c\u{e9}"));
+        assert_eq!(
+            p.nested("metadata").collect::<Vec<_>>(),
+            [(&["o k".into()][..], "&")]
+        );
+        assert_eq!(
+            p.nested("plain").collect::<Vec<_>>(),
+            [(&["x".into()][..], "y")]
+        );
+    }
+
+    #[test]
     fn malformed_and_unknown_parameters_are_refused() {
         let mut entries = Vec::new();
         assert!(parse_form("a%zz=1", &mut entries).is_err());
         assert!(parse_form("a[b=1", &mut entries).is_err());
         assert!(parse_form("[x]=1", &mut entries).is_err());
+        // A `%` needs two hex digits, and what they make must be UTF-8.
+        for bad in ["a=%+1", "a=%2", "a=%", "a=%ff", "a%5=1"] {
+            assert!(parse_form(bad, &mut entries).is_err(), "{bad}");
+        }
         let p = params("amount=12&amout=3");
         let e = p.only(&["amount"], true).unwrap_err();
         assert_eq!(

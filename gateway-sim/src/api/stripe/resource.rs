@@ -34,7 +34,7 @@ pub(super) struct Request<'a> {
     /// payment a confirmation authorizes).
     pub(super) engine: &'a Engine,
     pub(super) merchant: MerchantId,
-    pub(super) params: Params,
+    pub(super) params: Params<'a>,
 }
 
 /// The routes of a read-only resource (charges, events): its list, and one by id.
