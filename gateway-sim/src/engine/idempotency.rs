@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::ids::MerchantId;
-use super::shard::shard_hash;
+use super::shard::{room_for_churn, shard_hash};
 
 const SHARDS: usize = 64;
 
@@ -182,6 +182,18 @@ impl IdempotencyStore {
     pub(crate) fn sweep(&self, now_ms: u64) {
         for shard in self.shards.iter() {
             shard.lock().retain(|r| !self.expired(r, now_ms));
+        }
+    }
+
+    /// Every shard at most half full (see `shard::room_for_churn`): with `--retain`, keys
+    /// expire as fast as they come.
+    pub(crate) fn keep_room_for_churn(&self) {
+        let slot = std::mem::size_of::<Box<KeyRecord>>();
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            if let Some(more) = room_for_churn(shard.len(), shard.allocation_size(), slot) {
+                shard.reserve(more, |r| key_hash(r.merchant, &r.key));
+            }
         }
     }
 

@@ -9,6 +9,7 @@ use hashbrown::HashTable;
 
 use super::ids::PaymentId;
 use super::payment::Payment;
+use super::shard::room_for_churn;
 
 #[derive(Default)]
 pub(super) struct PaymentTable {
@@ -64,6 +65,15 @@ impl PaymentTable {
 
     pub(super) fn clear(&mut self) {
         self.table.clear();
+    }
+
+    /// At most half full, so that retention's churn never doubles it late (see
+    /// [`super::shard::room_for_churn`]).
+    pub(super) fn keep_room_for_churn(&mut self) {
+        let slot = std::mem::size_of::<Box<Payment>>();
+        if let Some(more) = room_for_churn(self.table.len(), self.table.allocation_size(), slot) {
+            self.table.reserve(more, |p| hash(&p.id));
+        }
     }
 }
 

@@ -47,7 +47,7 @@ use parking_lot::Mutex;
 use super::events::Change;
 use super::ids::PaymentId;
 use super::payment::{Payment, PaymentStatus};
-use super::shard::Map;
+use super::shard::room_for_churn;
 /// A payment is found due only once its last change is this much older than the ledger's
 /// and the change log's horizon: their entries are appended a moment after the clock is
 /// read, so one can sit behind a slightly later one; a second covers that by far.
@@ -73,7 +73,9 @@ struct Tracked {
     /// (time of a change, its payment), in the order noted.
     queue: VecDeque<(u64, PaymentId)>,
     /// Each tracked payment's last change: an entry of `queue` older than this is stale.
-    last: Map<PaymentId, u64>,
+    /// hashbrown's own map (std's does not tell its allocation, which `room_for_churn`
+    /// reads).
+    last: hashbrown::HashMap<PaymentId, u64, foldhash::fast::RandomState>,
     /// Changes let go of with deliveries outstanding: their payments stay until delivered.
     held: Vec<Arc<Change>>,
 }
@@ -142,6 +144,15 @@ impl Retention {
             due.push(id);
         }
         due
+    }
+
+    /// The tracker's map at most half full (see `shard::room_for_churn`).
+    pub(super) fn keep_room_for_churn(&self) {
+        let last = &mut self.tracked.lock().last;
+        let slot = std::mem::size_of::<(PaymentId, u64)>();
+        if let Some(more) = room_for_churn(last.len(), last.allocation_size(), slot) {
+            last.reserve(more);
+        }
     }
 
     /// A reset forgets what retention tracked.

@@ -120,7 +120,19 @@ impl Engine {
                 .retired
                 .fetch_add(retired, Ordering::Relaxed);
         }
+        self.keep_room_for_churn();
         retired
+    }
+
+    /// The largest tables retention empties as fast as requests fill them take their one
+    /// doubling in warm-up rather than when their tombstones run out, minutes into a soak
+    /// (see `shard::room_for_churn`). One lock at a time.
+    fn keep_room_for_churn(&self) {
+        self.inner.retention.keep_room_for_churn();
+        self.inner.idempotency.keep_room_for_churn();
+        for shard in self.inner.payments.iter() {
+            shard.lock().keep_room_for_churn();
+        }
     }
 
     /// Retires payment `id` if it is settled and nothing changed it since it was found
