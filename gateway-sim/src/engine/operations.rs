@@ -33,7 +33,11 @@ use super::webhook_endpoints::{
 type PaymentShard = super::payment_table::PaymentTable;
 
 /// One shard of the reference index: merchant → order reference → its payments.
-type ReferenceShard = Map<MerchantId, Map<Arc<str>, ReferencedPayments>>;
+type ReferenceShard = Map<MerchantId, ByReference>;
+
+/// One merchant's references in a shard. hashbrown's own map, for the `allocation_size()`
+/// that retention's `room_for_churn` reads.
+type ByReference = hashbrown::HashMap<Arc<str>, ReferencedPayments, foldhash::fast::RandomState>;
 
 /// The payments of one order reference: nearly always one, held in the table's slot
 /// itself. A `Vec` would allocate room for four (80 bytes with the allocator's header)

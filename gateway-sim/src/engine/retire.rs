@@ -3,15 +3,16 @@
 //! the locks every change takes.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::error::EngineError;
 use super::ids::{MerchantId, PaymentId};
-use super::operations::{Engine, refund_shard};
+use super::operations::{Engine, ReferencedPayments, refund_shard};
 use super::payment::Payment;
 use super::retention::{MARGIN_MS, PASS_EVERY_MS, RetentionStats, settled};
-use super::shard::Map;
+use super::shard::{Map, room_for_churn};
 
 /// Payments retired per section: a section with a journal holds every change back.
 const BATCH: usize = 256;
@@ -132,6 +133,14 @@ impl Engine {
         self.inner.idempotency.keep_room_for_churn();
         for shard in self.inner.payments.iter() {
             shard.lock().keep_room_for_churn();
+        }
+        let slot = std::mem::size_of::<(Arc<str>, ReferencedPayments)>();
+        for shard in self.inner.references.iter() {
+            for refs in shard.lock().values_mut() {
+                if let Some(more) = room_for_churn(refs.len(), refs.allocation_size(), slot) {
+                    refs.reserve(more);
+                }
+            }
         }
     }
 
