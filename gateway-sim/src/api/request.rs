@@ -3,6 +3,8 @@
 //! in paths and queries. One file, so two dialects cannot read the same header
 //! two ways.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::Method;
 
@@ -74,25 +76,39 @@ pub(crate) fn is_json(headers: &http::HeaderMap) -> bool {
 
 /// Decodes `%XX` escapes in a path segment; `None` if they do not form UTF-8.
 pub(crate) fn percent_decode(segment: &str) -> Option<String> {
-    if !segment.contains('%') {
-        return Some(segment.to_string());
+    decode(segment, false).map(Cow::into_owned)
+}
+
+/// A form-encoded key or value (a query string, a Stripe form body): `+` is a space and
+/// `%XX` a byte. Borrowed when there is nothing to decode, as is nearly always the case.
+pub(crate) fn form_decode(text: &str) -> Option<Cow<'_, str>> {
+    decode(text, true)
+}
+
+/// `%XX` (two hex digits) is a byte, and with `plus_is_space` `+` is a space; `None` if an
+/// escape is malformed or the bytes are not UTF-8.
+fn decode(text: &str, plus_is_space: bool) -> Option<Cow<'_, str>> {
+    let plain = |b: u8| b != b'%' && !(plus_is_space && b == b'+');
+    if text.bytes().all(plain) {
+        return Some(Cow::Borrowed(text));
     }
-    let bytes = segment.as_bytes();
+    let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else if bytes[i] == b'%' {
-            return None;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        match bytes[i] {
+            b'+' if plus_is_space => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let digit = |b: u8| char::from(b).to_digit(16);
+                out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
+                i += 2;
+            }
+            b => out.push(b),
         }
+        i += 1;
     }
-    String::from_utf8(out).ok()
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 /// A path segment that names something (an id, a key), %-decoded; the same
@@ -106,7 +122,7 @@ pub(crate) fn path_segment(segment: &str) -> Result<String, ApiError> {
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then(|| percent_decode(&v.replace('+', " ")))?
+        (k == name).then(|| form_decode(v).map(Cow::into_owned))?
     })
 }
 
@@ -121,6 +137,13 @@ mod tests {
         assert_eq!(percent_decode("bad%2"), None);
         assert_eq!(percent_decode("bad%zz"), None);
         assert_eq!(percent_decode("%ff"), None, "not UTF-8");
+        assert_eq!(percent_decode("%+1"), None, "two hex digits, no sign");
+        assert_eq!(
+            percent_decode("a+b").as_deref(),
+            Some("a+b"),
+            "+ is literal in a path"
+        );
+        assert!(matches!(form_decode("plain"), Some(Cow::Borrowed("plain"))));
         assert_eq!(
             query_param(Some("a=1&reference=order%20%31"), "reference").as_deref(),
             Some("order 1")

@@ -15,7 +15,7 @@ use smallvec::SmallVec;
 
 use super::pages::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageCursor};
 use super::presentation::Expand;
-use crate::api::request::is_json;
+use crate::api::request::{form_decode, is_json};
 use crate::api::{ApiError, Incoming};
 use crate::behaviour;
 use crate::engine::money::{Currency, MAX_AMOUNT};
@@ -501,31 +501,6 @@ fn parse_form<'r>(text: &'r str, into: &mut Vec<Entry<'r>>) -> Result<(), ApiErr
         into.push((split_key(key)?, value));
     }
     Ok(())
-}
-
-/// A form-encoded key or value: `+` is a space and `%XX` a byte; `None` if the escapes are
-/// malformed or do not make UTF-8. Borrowed when there is nothing to decode.
-fn form_decode(text: &str) -> Option<Cow<'_, str>> {
-    if !text.contains(['%', '+']) {
-        return Some(Cow::Borrowed(text));
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let digit = |b: u8| char::from(b).to_digit(16);
-                out.push((digit(hex[0])? * 16 + digit(hex[1])?) as u8);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 /// `a[b][c]` → `["a", "b", "c"]`; `a[]` → `["a", ""]`. The segments borrow from `key`
