@@ -140,7 +140,7 @@ pub(super) async fn pay(
     };
     let public_url = engine.public_url();
     let shown = checkout_session_json(&public_url, &session);
-    match (p.status, &p.challenge) {
+    match (p.status, &p.rare.challenge) {
         _ if session.status == CheckoutStatus::Complete => {
             if json_out {
                 json_reply(StatusCode::OK, shown)

@@ -47,7 +47,7 @@ pub(super) fn page(state: &SimState, parts: &http::request::Parts, id: &str) -> 
         Err(e) => return answer(e.into_reply()),
     };
     match state.engine().payment_for_challenge(&engine_id(id)) {
-        Ok(p) if p.challenge.is_some() => html(StatusCode::OK, &render_page(&p, attempt)),
+        Ok(p) if p.rare.challenge.is_some() => html(StatusCode::OK, &render_page(&p, attempt)),
         _ => not_found(id),
     }
 }
@@ -113,7 +113,7 @@ pub(super) async fn answer_challenge(
         Err(EngineError::NoSuchPayment(_) | EngineError::NotHeld { .. }) => return not_found(id),
         Err(e) => return answer(ApiError::from(e).into_reply()),
     };
-    let return_url = p.challenge.as_ref().and_then(|c| c.return_url.clone());
+    let return_url = p.rare.challenge.as_ref().and_then(|c| c.return_url.clone());
     match return_url {
         Some(url) if !json_body => redirect(&return_location(&p, &url)),
         _ => answer(Reply::ok(Bytes::from(
@@ -170,7 +170,7 @@ fn read_outcome(
 /// The merchant's `return_url` with the payment named the way its API names it
 /// (`payment_intent=pi_...`) and how the challenge ended, as Stripe appends them.
 fn return_location(p: &Payment, return_url: &str) -> String {
-    let Some(challenge) = &p.challenge else {
+    let Some(challenge) = &p.rare.challenge else {
         return return_url.to_string();
     };
     let id = p.id.to_string();
@@ -188,7 +188,7 @@ fn return_location(p: &Payment, return_url: &str) -> String {
 }
 
 fn render_page(p: &Payment, attempt: Option<u32>) -> String {
-    let challenge = p.challenge.as_deref();
+    let challenge = p.rare.challenge.as_deref();
     let current = challenge.map_or(1, |c| c.attempt);
     let replaced = attempt.is_some_and(|asked| asked != current);
     let open = p.status == PaymentStatus::RequiresAction && !replaced;

@@ -99,7 +99,7 @@ impl Engine {
             .get(&m.payment)
             .map(|p| {
                 let refund = (m.kind == EntryKind::Refund)
-                    .then(|| p.refunds.get(ordinal as usize).map(|r| r.id))
+                    .then(|| p.rare.refunds.get(ordinal as usize).map(|r| r.id))
                     .flatten();
                 (p.reference.clone(), refund)
             })

@@ -43,7 +43,7 @@ impl Engine {
     /// Schedules the dispute `p`'s test card asked for, once `p` is captured.
     /// Under `p`'s lock.
     pub(super) fn schedule_dispute(&self, p: &Payment) {
-        if p.dispute_plan.is_some() && p.dispute.is_none() && p.amount_captured > 0 {
+        if p.rare.dispute_plan.is_some() && p.rare.dispute.is_none() && p.amount_captured > 0 {
             let now = self.inner.clock.now_ms();
             self.inner.dispute_openings.schedule(p.id, now);
         }
@@ -59,14 +59,14 @@ impl Engine {
                 return;
             };
             let left = p.amount_captured - p.amount_refunded;
-            let Some(plan) = p.dispute_plan else {
+            let Some(plan) = p.rare.dispute_plan else {
                 return;
             };
-            if p.status != PaymentStatus::Succeeded || p.dispute.is_some() || left <= 0 {
+            if p.status != PaymentStatus::Succeeded || p.rare.dispute.is_some() || left <= 0 {
                 return;
             }
             let created = self.inner.clock.now_ms() / 1000;
-            p.dispute = Some(Box::new(Dispute {
+            p.rare.edit().dispute = Some(Box::new(Dispute {
                 id: DisputeId::of(p.id),
                 amount: left,
                 reason: plan.reason,
@@ -106,7 +106,7 @@ impl Engine {
         let Some(p) = shard.get_mut(&id) else {
             return;
         };
-        let Some(d) = p.dispute.as_deref_mut() else {
+        let Some(d) = p.rare.dispute_mut() else {
             return;
         };
         if d.decides_at_ms != Some(at) || d.is_closed_or_unsubmitted() {
@@ -141,7 +141,7 @@ impl Engine {
         cause: &Cause,
     ) -> Result<Payment, EngineError> {
         self.with_dispute(merchant, id, |p| {
-            let d = p.dispute.as_deref_mut().ok_or_else(|| missing(id))?;
+            let d = p.rare.dispute_mut().ok_or_else(|| missing(id))?;
             let answers = answer.evidence.is_some() || answer.submit;
             if answers && !d.status.needs_response() {
                 return Err(not_open(d, "take evidence"));
@@ -179,7 +179,7 @@ impl Engine {
         cause: &Cause,
     ) -> Result<Payment, EngineError> {
         self.with_dispute(merchant, id, |p| {
-            let d = p.dispute.as_deref_mut().ok_or_else(|| missing(id))?;
+            let d = p.rare.dispute_mut().ok_or_else(|| missing(id))?;
             if !d.status.needs_response() {
                 return Err(not_open(d, "be closed"));
             }
@@ -213,7 +213,7 @@ impl Engine {
             .rev()
             .filter(|id| only.is_none_or(|only| only == Some(*id)))
             .filter_map(|id| self.shard(id).lock().get(&id).cloned())
-            .filter(|p| p.merchant == merchant && p.dispute.is_some())
+            .filter(|p| p.merchant == merchant && p.rare.dispute.is_some())
             .collect()
     }
 
@@ -230,7 +230,7 @@ impl Engine {
         let mut shard = self.shard(pid).lock();
         let p = shard
             .get_mut(&pid)
-            .filter(|p| p.merchant == merchant && p.dispute.is_some())
+            .filter(|p| p.merchant == merchant && p.rare.dispute.is_some())
             .ok_or_else(|| missing(id))?;
         let changed = change(p);
         if changed.is_ok() && self.journaling() {

@@ -195,13 +195,13 @@ impl Snapshot {
     fn of(p: &Payment) -> Snapshot {
         Snapshot {
             status: p.status,
-            refunds: p.refunds.len().min(u16::MAX as usize) as u16,
+            refunds: p.rare.refunds.len().min(u16::MAX as usize) as u16,
             amount: p.amount,
             amount_capturable: p.amount_capturable,
             amount_captured: p.amount_captured,
             amount_refunded: p.amount_refunded,
             decline_code: p.decline_code,
-            dispute: p.dispute.clone(),
+            dispute: p.rare.dispute.clone(),
         }
     }
 
@@ -274,25 +274,29 @@ impl Change {
         } else {
             self.state.clone()
         };
-        let refunds = now.refunds[..usize::from(state.refunds).min(now.refunds.len())].to_vec();
-        Payment {
+        let mut then = Payment {
             status: state.status,
             amount: state.amount,
             amount_capturable: state.amount_capturable,
             amount_captured: state.amount_captured,
             amount_refunded: state.amount_refunded,
             decline_code: state.decline_code,
-            dispute: state.dispute,
-            refunds,
-            canceled_at: now
-                .canceled_at
-                .filter(|_| state.status == PaymentStatus::Canceled),
-            cancellation_reason: now
-                .cancellation_reason
-                .filter(|_| state.status == PaymentStatus::Canceled),
             confirmed_at: now.confirmed_at.filter(|_| !creation),
             ..now.clone()
+        };
+        // The refunds and the dispute as they were then; a cancellation only once it
+        // happened. (A payment that never set one of these allocates nothing here.)
+        if let Some(rare) = then.rare.get_mut() {
+            rare.refunds.truncate(usize::from(state.refunds));
+            rare.dispute = state.dispute;
+            if state.status != PaymentStatus::Canceled {
+                rare.canceled_at = None;
+                rare.cancellation_reason = None;
+            }
+        } else if state.dispute.is_some() {
+            then.rare.edit().dispute = state.dispute;
         }
+        then
     }
 
     /// The refund a [`ChangeKind::Refunded`] change made, from the payment as it is now.
@@ -301,7 +305,7 @@ impl Change {
             return None;
         }
         let index = usize::from(self.state.refunds).checked_sub(1)?;
-        now.refunds.get(index).cloned()
+        now.rare.refunds.get(index).cloned()
     }
 
     /// Whether every delivery of the `index`th `dialect` event of this change has

@@ -64,7 +64,7 @@ impl Engine {
                     let mut shard = self.shard(id).lock();
                     if let Some(p) = shard.get_mut(&id)
                         && p.status == PaymentStatus::RequiresCapture
-                        && p.capture_before_ms == Some(at)
+                        && p.rare.capture_before_ms == Some(at)
                     {
                         self.expire(p, &cause);
                     }
@@ -84,7 +84,7 @@ impl Engine {
     pub(super) fn expire_if_due(&self, p: &mut Payment) {
         let now = self.inner.clock.now_ms();
         if p.status == PaymentStatus::RequiresCapture
-            && p.capture_before_ms.is_some_and(|at| at <= now)
+            && p.rare.capture_before_ms.is_some_and(|at| at <= now)
         {
             let cause = Cause::none();
             self.expire(p, &cause);
@@ -107,8 +107,8 @@ impl Engine {
             .transition(Some(p.status), PaymentStatus::Canceled);
         p.status = PaymentStatus::Canceled;
         p.amount_capturable = 0;
-        p.canceled_at = Some(self.inner.clock.now_ms() / 1000);
-        p.cancellation_reason = Some(CancellationReason::Expired);
+        p.rare.edit().canceled_at = Some(self.inner.clock.now_ms() / 1000);
+        p.rare.edit().cancellation_reason = Some(CancellationReason::Expired);
         self.raise(p, ChangeKind::Expired, cause);
     }
 
@@ -124,7 +124,10 @@ impl Engine {
                 return;
             };
             let open = p.status == PaymentStatus::RequiresAction
-                && p.challenge.as_ref().is_some_and(|c| c.abandon_at_ms == at);
+                && p.rare
+                    .challenge
+                    .as_ref()
+                    .is_some_and(|c| c.abandon_at_ms == at);
             if !open {
                 return;
             }
@@ -191,7 +194,7 @@ impl Engine {
         let _section = self.section();
         let mut shard = self.shard(pid).lock();
         let p = shard.get_mut(&pid).ok_or_else(missing)?;
-        let current = p.challenge.as_ref().map(|c| c.attempt);
+        let current = p.rare.challenge.as_ref().map(|c| c.attempt);
         if let Some(asked) = attempt
             && current.is_some_and(|current| current != asked)
         {
@@ -205,7 +208,10 @@ impl Engine {
         // sweep may not have got to it yet. Its changes wait for the next sweep.
         let now = self.inner.clock.now_ms();
         if p.status == PaymentStatus::RequiresAction
-            && p.challenge.as_ref().is_some_and(|c| c.abandon_at_ms <= now)
+            && p.rare
+                .challenge
+                .as_ref()
+                .is_some_and(|c| c.abandon_at_ms <= now)
         {
             let abandoned = Cause::none();
             self.fail_authentication(p, &abandoned);

@@ -68,6 +68,7 @@ pub mod money;
 mod operations;
 mod page;
 mod payment;
+mod payment_form;
 mod payment_table;
 mod payout_events;
 mod record;

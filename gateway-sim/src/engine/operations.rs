@@ -20,7 +20,7 @@ use super::money::MAX_AMOUNT;
 use super::page::{Cursor, MAX_PAGE, PageQuery};
 use super::payment::{
     CaptureMethod, Challenge, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
-    PaymentStatus, PaymentUpdate, Refund, ReturnTo, Verdict,
+    PaymentStatus, PaymentUpdate, Rare, Refund, ReturnTo, Verdict,
 };
 use super::record::Record;
 use super::shard::{Map, SHARDS, shard_hash};
@@ -277,15 +277,9 @@ impl Engine {
             payment_method: new.payment_method,
             decline_code: None,
             metadata: new.metadata.map(Arc::from),
-            refunds: Vec::new(),
             capture_method: CaptureMethod::from_capture(new.capture),
             confirmed_at: Some(now),
-            canceled_at: None,
-            cancellation_reason: None,
-            capture_before_ms: None,
-            challenge: None,
-            dispute_plan: None,
-            dispute: None,
+            rare: Rare::default(),
         };
         {
             let mut shard = self.shard(id).lock();
@@ -300,7 +294,7 @@ impl Engine {
                     self.challenge(&mut payment, new.return_to);
                 }
                 Verdict::Approve | Verdict::Dispute(_) => {
-                    payment.dispute_plan = verdict.dispute_plan();
+                    payment.rare.set_dispute_plan(verdict.dispute_plan());
                     self.authorize(&mut payment, cause);
                 }
             }
@@ -354,15 +348,9 @@ impl Engine {
             payment_method,
             decline_code: None,
             metadata: new.metadata.map(Arc::from),
-            refunds: Vec::new(),
             capture_method: new.capture_method,
             confirmed_at: None,
-            canceled_at: None,
-            cancellation_reason: None,
-            capture_before_ms: None,
-            challenge: None,
-            dispute_plan: None,
-            dispute: None,
+            rare: Rare::default(),
         };
         {
             let mut shard = self.shard(id).lock();
@@ -390,7 +378,7 @@ impl Engine {
                 p.status = PaymentStatus::RequiresCapture;
                 p.amount_capturable = p.amount;
                 let now = self.inner.clock.now_ms();
-                p.capture_before_ms = Some(self.inner.expiries.schedule(p.id, now));
+                p.rare.edit().capture_before_ms = Some(self.inner.expiries.schedule(p.id, now));
             }
         }
     }
@@ -401,9 +389,9 @@ impl Engine {
     /// page's address), so an answer to an older one never decides this one.
     fn challenge(&self, p: &mut Payment, return_to: ReturnTo) {
         p.status = PaymentStatus::RequiresAction;
-        let attempt = p.challenge.as_ref().map_or(1, |c| c.attempt + 1);
+        let attempt = p.rare.challenge.as_ref().map_or(1, |c| c.attempt + 1);
         let now = self.inner.clock.now_ms();
-        p.challenge = Some(Box::new(Challenge {
+        p.rare.edit().challenge = Some(Box::new(Challenge {
             url: Arc::from(format!(
                 "{}/_sim/3ds/{}?attempt={attempt}",
                 self.public_url(),
@@ -501,7 +489,7 @@ impl Engine {
                 Verdict::Authenticate => self.challenge(p, return_to),
                 Verdict::Approve | Verdict::Dispute(_) => {
                     p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
-                    p.dispute_plan = verdict.dispute_plan();
+                    p.rare.set_dispute_plan(verdict.dispute_plan());
                     self.authorize(p, cause);
                 }
             }
@@ -631,7 +619,7 @@ impl Engine {
         self.with_payment(merchant, id, |p| {
             self.expire_if_due(p);
             if p.status != PaymentStatus::RequiresCapture {
-                let expired = if p.cancellation_reason.is_some() {
+                let expired = if p.rare.cancellation_reason.is_some() {
                     " (its authorization expired uncaptured)"
                 } else {
                     ""
@@ -716,7 +704,7 @@ impl Engine {
                 .transition(Some(p.status), PaymentStatus::Canceled);
             p.status = PaymentStatus::Canceled;
             p.amount_capturable = 0;
-            p.canceled_at = Some(self.inner.clock.now_ms() / 1000);
+            p.rare.edit().canceled_at = Some(self.inner.clock.now_ms() / 1000);
             self.raise(p, ChangeKind::Canceled, cause);
             Ok(p.clone())
         })
@@ -740,7 +728,7 @@ impl Engine {
                     p.status.as_str()
                 )));
             }
-            if let Some(d) = p.dispute.as_deref()
+            if let Some(d) = p.rare.dispute.as_deref()
                 && !d.status.is_closed()
             {
                 return Err(EngineError::Disputed(format!(
@@ -751,7 +739,7 @@ impl Engine {
                 )));
             }
             // A lost dispute already gave the cardholder their money back.
-            let withheld = p.dispute.as_deref().map_or(0, |d| d.withheld());
+            let withheld = p.rare.dispute.as_deref().map_or(0, |d| d.withheld());
             let left = p.amount_captured - p.amount_refunded - withheld;
             if left <= 0 {
                 return Err(EngineError::InvalidState(format!(
@@ -770,7 +758,7 @@ impl Engine {
             };
             self.record(p, EntryKind::Refund, amount, cause);
             p.amount_refunded += amount;
-            p.refunds.push(refund.clone());
+            p.rare.edit().refunds.push(refund.clone());
             // Indexed under the payment's lock, so a refund is findable by id as
             // soon as anyone can see it on its payment.
             self.inner.refund_index[refund_shard(refund.id)]
@@ -789,7 +777,7 @@ impl Engine {
             .get(&rid)?;
         let shard = self.shard(pid).lock();
         let payment = shard.get(&pid).filter(|p| p.merchant == merchant)?;
-        let refund = payment.refunds.iter().find(|r| r.id == rid)?.clone();
+        let refund = payment.rare.refunds.iter().find(|r| r.id == rid)?.clone();
         Some((refund, payment.clone()))
     }
 

@@ -248,7 +248,10 @@ pub struct Refund {
 }
 
 /// A payment as the engine keeps it. Amounts are minor units.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// Stored a million times over, so its size is watched (`stored_records_keep_their_size`):
+/// what only some payments need lives behind one box, [`Payment::rare`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
     pub id: PaymentId,
     pub merchant: MerchantId,
@@ -265,11 +268,23 @@ pub struct Payment {
     pub decline_code: Option<StoredDeclineCode>,
     /// The merchant's metadata object, kept as the compact JSON text it arrived as.
     pub metadata: Option<Arc<str>>,
-    pub refunds: Vec<Refund>,
     pub capture_method: CaptureMethod,
     /// Unix seconds of the latest authorization attempt (approved or declined);
     /// `None` while the payment was never confirmed.
     pub confirmed_at: Option<u64>,
+    /// Refunds, cancellation, expiry, authentication and dispute: read through it as if they
+    /// were the payment's own fields, changed through [`Rare::edit`].
+    pub rare: Rare,
+}
+
+/// The fields of a payment that most payments never set, boxed on first use: a
+/// payment captured at once, never refunded nor disputed, carries one empty pointer
+/// instead of their 88 bytes (its allocation then fits the allocator's 160-byte class,
+/// not 224).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RareFields {
+    /// Its refunds, oldest first.
+    pub refunds: Vec<Refund>,
     /// Unix seconds, when canceled.
     pub canceled_at: Option<u64>,
     /// Set when the gateway canceled it by itself (an expired authorization).
@@ -279,13 +294,77 @@ pub struct Payment {
     pub capture_before_ms: Option<u64>,
     /// The authentication challenge, from the confirmation that asked for it on
     /// (kept once answered, so the page can say so).
-    #[serde(with = "challenge_form")]
     pub challenge: Option<Box<Challenge>>,
     /// The dispute its test card asks for once captured (see `disputes.rs`).
     pub dispute_plan: Option<DisputePlan>,
     /// Its dispute, once opened.
     pub dispute: Option<Box<Dispute>>,
 }
+
+impl RareFields {
+    const NONE: RareFields = RareFields {
+        refunds: Vec::new(),
+        canceled_at: None,
+        cancellation_reason: None,
+        capture_before_ms: None,
+        challenge: None,
+        dispute_plan: None,
+        dispute: None,
+    };
+}
+
+/// A payment's [`RareFields`], allocated only once one of them is set. Reads go through
+/// `Deref` (all unset when nothing was allocated); equality compares the fields, so an
+/// allocated box whose fields were all cleared equals none.
+#[derive(Debug, Clone, Default)]
+pub struct Rare(Option<Box<RareFields>>);
+
+impl Rare {
+    /// Holds `fields`, allocating only if one of them is set.
+    pub fn of(fields: RareFields) -> Rare {
+        Rare((fields != RareFields::NONE).then(|| Box::new(fields)))
+    }
+
+    /// The fields, to change one: allocated on first use.
+    pub fn edit(&mut self) -> &mut RareFields {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    /// The fields to change, only if some were ever set (a lookup that finds nothing to
+    /// change allocates nothing).
+    pub fn get_mut(&mut self) -> Option<&mut RareFields> {
+        self.0.as_deref_mut()
+    }
+
+    /// Sets the dispute the card asks for; allocates only when there is one to keep.
+    pub fn set_dispute_plan(&mut self, plan: Option<DisputePlan>) {
+        if plan.is_some() || self.0.is_some() {
+            self.edit().dispute_plan = plan;
+        }
+    }
+
+    /// The payment's dispute, to change, if it has one.
+    pub fn dispute_mut(&mut self) -> Option<&mut Dispute> {
+        self.get_mut()?.dispute.as_deref_mut()
+    }
+}
+
+impl std::ops::Deref for Rare {
+    type Target = RareFields;
+
+    fn deref(&self) -> &RareFields {
+        static UNSET: RareFields = RareFields::NONE;
+        self.0.as_deref().unwrap_or(&UNSET)
+    }
+}
+
+impl PartialEq for Rare {
+    fn eq(&self, other: &Rare) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Rare {}
 
 /// A validated request to create a payment.
 #[derive(Debug, Clone)]
@@ -332,85 +411,4 @@ pub struct PaymentUpdate {
 pub struct MetadataPatch {
     pub clear: bool,
     pub set: Vec<(String, Option<String>)>,
-}
-
-/// Serde for a payment's challenge, whose `&'static str` fields (which query parameter and
-/// id prefix the buyer returns with) are a handful of constants, interned back on the way in.
-mod challenge_form {
-    use std::collections::HashSet;
-    use std::sync::{Arc, Mutex, OnceLock};
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::Challenge;
-
-    #[derive(Serialize, Deserialize)]
-    struct Form {
-        url: Arc<str>,
-        return_url: Option<Arc<str>>,
-        return_param: String,
-        return_id_prefix: String,
-        // Absent in journals written before challenges had attempts: the first one.
-        #[serde(default = "first_attempt")]
-        attempt: u32,
-        #[serde(default)]
-        abandon_at_ms: u64,
-    }
-
-    fn first_attempt() -> u32 {
-        1
-    }
-
-    pub fn serialize<S: Serializer>(
-        value: &Option<Box<Challenge>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        value
-            .as_deref()
-            .map(|c| Form {
-                url: c.url.clone(),
-                return_url: c.return_url.clone(),
-                return_param: c.return_param.to_string(),
-                return_id_prefix: c.return_id_prefix.to_string(),
-                attempt: c.attempt,
-                abandon_at_ms: c.abandon_at_ms,
-            })
-            .serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Box<Challenge>>, D::Error> {
-        let Some(form) = Option::<Form>::deserialize(d)? else {
-            return Ok(None);
-        };
-        Ok(Some(Box::new(Challenge {
-            url: form.url,
-            return_url: form.return_url,
-            return_param: intern(form.return_param).map_err(serde::de::Error::custom)?,
-            return_id_prefix: intern(form.return_id_prefix).map_err(serde::de::Error::custom)?,
-            attempt: form.attempt,
-            abandon_at_ms: form.abandon_at_ms,
-        })))
-    }
-
-    fn intern(text: String) -> Result<&'static str, &'static str> {
-        /// Past this many distinct values the journal is not ours; refuse it rather
-        /// than grow without bound.
-        const MAX: usize = 64;
-        static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-        let mut seen = SEEN
-            .get_or_init(Mutex::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(known) = seen.get(text.as_str()) {
-            return Ok(known);
-        }
-        if seen.len() >= MAX {
-            return Err("too many distinct return parameters");
-        }
-        let leaked: &'static str = Box::leak(text.into_boxed_str());
-        seen.insert(leaked);
-        Ok(leaked)
-    }
 }

@@ -91,7 +91,7 @@ impl Engine {
 
     fn restore_payment(&self, p: Payment) {
         let inner = &self.inner;
-        for refund in &p.refunds {
+        for refund in &p.rare.refunds {
             inner.refund_index[super::operations::refund_shard(refund.id)]
                 .lock()
                 .insert(refund.id, p.id);
@@ -122,21 +122,21 @@ impl Engine {
         for shard in inner.payments.iter() {
             for p in shard.lock().values() {
                 if p.status == PaymentStatus::RequiresCapture
-                    && let Some(at) = p.capture_before_ms
+                    && let Some(at) = p.rare.capture_before_ms
                 {
                     inner.expiries.insert_at(at, p.id);
                 }
                 // An open 3-D Secure challenge is still abandoned when its time comes.
                 if p.status == PaymentStatus::RequiresAction
-                    && let Some(challenge) = p.challenge.as_deref()
+                    && let Some(challenge) = p.rare.challenge.as_deref()
                     && challenge.abandon_at_ms > 0
                 {
                     inner
                         .challenge_timeouts
                         .insert_at(challenge.abandon_at_ms, p.id);
                 }
-                match p.dispute.as_deref() {
-                    None if p.dispute_plan.is_some()
+                match p.rare.dispute.as_deref() {
+                    None if p.rare.dispute_plan.is_some()
                         && p.status == PaymentStatus::Succeeded
                         && p.amount_captured > 0 =>
                     {

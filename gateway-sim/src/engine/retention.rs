@@ -168,9 +168,9 @@ impl Retention {
 /// dispute scheduled, open or waiting for its decision.
 pub(super) fn settled(p: &Payment) -> bool {
     match p.status {
-        PaymentStatus::Succeeded => match p.dispute.as_deref() {
+        PaymentStatus::Succeeded => match p.rare.dispute.as_deref() {
             Some(d) => d.status.is_closed(),
-            None => p.dispute_plan.is_none(),
+            None => p.rare.dispute_plan.is_none(),
         },
         PaymentStatus::Canceled | PaymentStatus::Failed => true,
         PaymentStatus::RequiresCapture

@@ -171,15 +171,15 @@ impl Engine {
                 }
             }
         }
-        if let Some(at) = p.capture_before_ms {
+        if let Some(at) = p.rare.capture_before_ms {
             self.inner.expiries.forget(at, id);
         }
-        for refund in &p.refunds {
+        for refund in &p.rare.refunds {
             self.inner.refund_index[refund_shard(refund.id)]
                 .lock()
                 .remove(&refund.id);
         }
-        if p.dispute.is_some()
+        if p.rare.dispute.is_some()
             && let Some(ids) = self.inner.disputes_by_merchant.lock().get_mut(&p.merchant)
         {
             ids.retain(|other| *other != id);

@@ -141,7 +141,7 @@ fn refunds_are_partial_several_and_never_more_than_captured() {
     );
     let (r2, p) = e.refund(m, &id, None, &Cause::none()).unwrap();
     assert_eq!(r2.amount, 700, "no amount refunds what is left");
-    assert_eq!((p.amount_refunded, p.refunds.len()), (1000, 2));
+    assert_eq!((p.amount_refunded, p.rare.refunds.len()), (1000, 2));
     assert!(matches!(
         e.refund(m, &id, Some(1), &Cause::none()),
         Err(EngineError::InvalidState(_))
@@ -618,7 +618,7 @@ fn canceling_an_unconfirmed_payment_releases_nothing_and_a_declined_one_needs_ab
         .unwrap();
     let p = e.cancel(m, &p.id.to_string(), &Cause::none()).unwrap();
     assert_eq!(p.status, PaymentStatus::Canceled);
-    assert!(p.canceled_at.is_some());
+    assert!(p.rare.canceled_at.is_some());
     assert!(e.ledger_entries().is_empty(), "nothing was authorized");
 
     let declined = e
@@ -830,7 +830,7 @@ fn every_change_is_recorded_with_its_cause_and_its_snapshot() {
         (
             then.amount_captured,
             then.amount_refunded,
-            then.refunds.len()
+            then.rare.refunds.len()
         ),
         (600, 0, 0),
         "the payment as it was, not as it is now"
@@ -915,7 +915,7 @@ fn an_expired_authorization_is_released_once_with_its_reason_and_its_change() {
         .create_payment(m, new_payment(900, false, "order-x"), &Cause::none(), None)
         .unwrap();
     let id = p.id.to_string();
-    assert!(p.capture_before_ms.is_some());
+    assert!(p.rare.capture_before_ms.is_some());
     assert!(e.expire_due_authorizations().is_empty(), "not due yet");
 
     e.advance_clock(Duration::from_secs(3601));
@@ -930,7 +930,10 @@ fn an_expired_authorization_is_released_once_with_its_reason_and_its_change() {
 
     let after = e.payment(m, &id).unwrap();
     assert_eq!(after.status, PaymentStatus::Canceled);
-    assert_eq!(after.cancellation_reason, Some(CancellationReason::Expired));
+    assert_eq!(
+        after.rare.cancellation_reason,
+        Some(CancellationReason::Expired)
+    );
     let last = e.ledger_entries().pop().unwrap();
     assert_eq!(
         (last.kind, last.amount, last.reason),
@@ -980,7 +983,7 @@ fn a_challenged_payment_moves_money_only_once_the_buyer_completes_it() {
         )
         .unwrap();
     assert_eq!(p.status, PaymentStatus::RequiresAction);
-    assert!(p.challenge.is_some());
+    assert!(p.rare.challenge.is_some());
     assert!(kinds(&e).is_empty());
     let id = p.id.to_string();
     let done = e
@@ -1025,7 +1028,7 @@ fn a_dispute_takes_back_only_what_was_captured_and_not_refunded() {
     e.advance_clock(Duration::from_secs(24 * 3600));
     assert_eq!(e.expire_due_authorizations().len(), 1, "dispute created");
     let p = e.payment(m, &id).unwrap();
-    let d = p.dispute.as_deref().expect("disputed");
+    let d = p.rare.dispute.as_deref().expect("disputed");
     assert_eq!((d.amount, d.status), (700, DisputeStatus::NeedsResponse));
     assert_eq!(kinds(&e).last(), Some(&(EntryKind::Dispute, 700)));
     // Refused while open, and nothing changes.
@@ -1079,7 +1082,7 @@ fn a_fully_refunded_or_uncaptured_payment_is_never_disputed() {
     let disputed = e.disputes_of(m, Some(&id));
     assert_eq!(disputed.len(), 1);
     assert_eq!(
-        disputed[0].dispute.as_deref().unwrap().status,
+        disputed[0].rare.dispute.as_deref().unwrap().status,
         DisputeStatus::WarningNeedsResponse
     );
     assert_eq!(kinds(&e).len(), before + 1, "the capture only");
@@ -1091,7 +1094,7 @@ fn a_fully_refunded_or_uncaptured_payment_is_never_disputed() {
 #[test]
 fn stored_records_keep_their_size() {
     use std::mem::size_of;
-    assert_eq!(size_of::<Payment>(), 208, "Payment");
+    assert_eq!(size_of::<Payment>(), 144, "Payment");
     assert_eq!(size_of::<Change>(), 160, "Change");
     assert_eq!(size_of::<ledger::Movement>(), 64, "a ledger entry");
     assert_eq!(

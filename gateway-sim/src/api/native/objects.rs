@@ -114,17 +114,18 @@ impl<'a> From<&'a Payment> for PaymentJson<'a> {
             payment_method: PaymentMethodJson::from(&p.payment_method),
             decline_code: p.decline_code.as_deref(),
             metadata: Metadata(p.metadata.as_deref()),
-            refunds: p.refunds.iter().map(RefundJson::from).collect(),
-            capture_before: p.capture_before_ms.map(|ms| ms / 1000),
-            cancellation_reason: p.cancellation_reason.map(|reason| match reason {
+            refunds: p.rare.refunds.iter().map(RefundJson::from).collect(),
+            capture_before: p.rare.capture_before_ms.map(|ms| ms / 1000),
+            cancellation_reason: p.rare.cancellation_reason.map(|reason| match reason {
                 CancellationReason::Expired => "expired",
             }),
             action_url: p
+                .rare
                 .challenge
                 .as_ref()
                 .filter(|_| p.status == PaymentStatus::RequiresAction)
                 .map(|c| c.url.as_ref()),
-            dispute: p.dispute.as_ref().map(|d| d.id.to_string()),
+            dispute: p.rare.dispute.as_ref().map(|d| d.id.to_string()),
         }
     }
 }
@@ -160,7 +161,7 @@ struct EvidenceJson<'a> {
 impl<'a> DisputeJson<'a> {
     /// The dispute of `p`; `None` when it has none.
     pub(super) fn of(p: &'a Payment) -> Option<DisputeJson<'a>> {
-        let d = p.dispute.as_deref()?;
+        let d = p.rare.dispute.as_deref()?;
         Some(DisputeJson {
             id: d.id.to_string(),
             object: "dispute",

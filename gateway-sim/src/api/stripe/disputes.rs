@@ -158,7 +158,8 @@ fn show_list(
     };
     let all: Vec<&Payment> = list.iter().collect();
     let id = |p: &&Payment| {
-        p.dispute
+        p.rare
+            .dispute
             .as_ref()
             .map_or_else(String::new, |d| d.id.to_string())
     };
@@ -177,7 +178,7 @@ fn show_list(
 /// A Stripe dispute object of a disputed payment; `None` when it has no dispute.
 /// `now` (Unix seconds) says whether the answer is past due.
 pub(super) fn dispute(p: &Payment, now: u64) -> Option<Value> {
-    let d = p.dispute.as_deref()?;
+    let d = p.rare.dispute.as_deref()?;
     Some(json!({
         "id": d.id.to_string(),
         "object": "dispute",

@@ -115,7 +115,7 @@ impl<'a> PaymentIntentJson<'a> {
             amount_capturable: p.amount_capturable,
             amount_details: AmountDetails { tip: Empty {} },
             amount_received: p.amount_captured,
-            canceled_at: p.canceled_at,
+            canceled_at: p.rare.canceled_at,
             cancellation_reason: cancellation_reason(p),
             capture_method: p.capture_method.as_str(),
             client_secret: client_secret(p.id),
@@ -175,6 +175,7 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
     let failed = p.decline_code.is_some();
     let id = stripe_id(p.id, CHARGE);
     let refunds: Vec<Value> = p
+        .rare
         .refunds
         .iter()
         .rev()
@@ -223,7 +224,7 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
         "currency": p.currency.as_str(),
         "customer": null,
         "description": null,
-        "disputed": p.dispute.is_some(),
+        "disputed": p.rare.dispute.is_some(),
         "failure_balance_transaction": null,
         "failure_code": p.decline_code.as_deref().map(decline_error_code),
         "failure_message": p.decline_code.as_deref().map(decline_message),
@@ -241,7 +242,7 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
             "object": "list",
             "data": refunds,
             "has_more": false,
-            "total_count": p.refunds.len(),
+            "total_count": p.rare.refunds.len(),
             "url": format!("/v1/charges/{id}/refunds"),
         },
         "review": null,
@@ -300,7 +301,7 @@ pub(super) fn intent_status(p: &Payment) -> &'static str {
 /// Why the gateway canceled a PaymentIntent by itself: Stripe says `automatic`
 /// for an authorization that expired. A merchant's cancel is not stored (`null`).
 fn cancellation_reason(p: &Payment) -> Option<&'static str> {
-    match p.cancellation_reason {
+    match p.rare.cancellation_reason {
         Some(CancellationReason::Expired) => Some("automatic"),
         None => None,
     }
@@ -308,7 +309,7 @@ fn cancellation_reason(p: &Payment) -> Option<&'static str> {
 
 /// What the buyer has to do: open the 3-D Secure page while the challenge is open.
 fn next_action(p: &Payment) -> Value {
-    match (&p.challenge, p.status) {
+    match (&p.rare.challenge, p.status) {
         (Some(challenge), PaymentStatus::RequiresAction) => json!({
             "type": "redirect_to_url",
             "redirect_to_url": {
@@ -323,7 +324,8 @@ fn next_action(p: &Payment) -> Value {
 /// Unix seconds by which an uncaptured authorization must be captured; `null`
 /// for payments never authorized uncaptured.
 fn capture_before(p: &Payment) -> Value {
-    p.capture_before_ms
+    p.rare
+        .capture_before_ms
         .map_or(Value::Null, |ms| json!(ms / 1000))
 }
 

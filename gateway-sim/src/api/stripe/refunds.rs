@@ -163,7 +163,7 @@ fn show_of_payment(
     let Outcome::Payment(p) = outcome else {
         return None;
     };
-    let newest_first: Vec<&Refund> = p.refunds.iter().rev().collect();
+    let newest_first: Vec<&Refund> = p.rare.refunds.iter().rev().collect();
     let page = presentation.page();
     Some(match page.slice(&newest_first, |r| r.id.to_string()) {
         Some((items, has_more)) => {
