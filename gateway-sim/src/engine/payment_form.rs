@@ -196,8 +196,8 @@ mod challenge_form {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Cause;
     use crate::engine::tests::{engine, new_payment};
+    use crate::engine::{Cause, Engine};
 
     /// The names every journal and snapshot has written a payment's fields under.
     const FIELDS: [&str; 22] = [
@@ -225,16 +225,24 @@ mod tests {
         "dispute",
     ];
 
+    /// A payment charged at once for merchant `sk_form` of engine `e`.
+    fn charged(e: &Engine, amount: i64, reference: &str) -> Payment {
+        let m = e.merchant("sk_form");
+        e.create_payment(
+            m,
+            new_payment(amount, true, reference),
+            &Cause::none(),
+            None,
+        )
+        .expect("a valid payment")
+    }
+
     #[test]
     fn a_payment_is_written_flat_under_its_old_names_and_reads_back_equal() {
         let e = engine();
         let m = e.merchant("sk_form");
-        let plain = e
-            .create_payment(m, new_payment(1200, true, "form-1"), &Cause::none(), None)
-            .expect("a valid payment");
-        let refunded = e
-            .create_payment(m, new_payment(900, true, "form-2"), &Cause::none(), None)
-            .expect("a valid payment");
+        let plain = charged(&e, 1200, "form-1");
+        let refunded = charged(&e, 900, "form-2");
         let id = refunded.id.to_string();
         let (_, refunded) = e
             .refund(m, &id, Some(300), &Cause::none())
@@ -267,11 +275,7 @@ mod tests {
 
     #[test]
     fn a_payment_with_none_of_the_rare_fields_set_reads_back_without_their_box() {
-        let e = engine();
-        let m = e.merchant("sk_form");
-        let mut plain = e
-            .create_payment(m, new_payment(1200, true, "form-3"), &Cause::none(), None)
-            .expect("a valid payment");
+        let mut plain = charged(&engine(), 1200, "form-3");
         assert!(plain.rare.get_mut().is_none(), "a plain charge sets none");
         let packed = rmp_serde::to_vec_named(&plain).expect("writes");
         let mut back: Payment = rmp_serde::from_slice(&packed).expect("reads");
