@@ -15,7 +15,7 @@
 # JSON body; a config that does not survive GET/PUT /_sim/config; a [target] loadgen accepts
 # but cannot send. Crashes land in fuzz/artifacts/<target>/; the script prints how to replay
 # one, and exits 1. Turn each into a test in gateway-sim/tests/api/fuzz_regressions.rs or
-# loadgen/tests/fuzz_regressions.rs once fixed.
+# loadgen/tests/integration/fuzz_regressions.rs once fixed.
 #
 # Needs a nightly toolchain and cargo-fuzz; installs both when missing (rustup, crates.io).
 set -euo pipefail

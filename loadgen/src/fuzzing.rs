@@ -1,6 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/` and for the regression tests that replay what
-//! they found (`tests/fuzz_regressions.rs`). Not part of the library's surface: hidden from the
-//! docs, and nothing here is stable.
+//! they found (`tests/integration/fuzz_regressions.rs`). Not part of the library's surface:
+//! hidden from the docs, and nothing here is stable.
 //!
 //! Each function panics only when a property a user relies on breaks: a scenario file loadgen
 //! accepts must be one it can run, so whatever `Scenario::parse` accepts must fill in, for every

@@ -2,9 +2,8 @@
 //! during the load (payouts run while orders arrive), then the run does what `loadgen settle`
 //! does, and its verdict is among the run's checks, in report.json and in the exit code.
 
-mod common;
-
-use common::scratch_dir;
+use crate::common;
+use crate::common::scratch_dir;
 use loadgen::Scenario;
 use loadgen::cli::Verdict;
 use loadgen::run::{RunOptions, SystemUnderTest, execute};
@@ -56,6 +55,7 @@ max_lost_charges = 0
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_plays_a_month_of_settlement_and_checks_it() {
+    let _turn = crate::common::load_turn_shared().await;
     let finished = execute(options(MONTH, "settle-month", SystemUnderTest::Embedded))
         .await
         .expect("the run completes");
@@ -102,6 +102,7 @@ purchase = 100
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settlement_that_does_not_add_up_fails_the_run() {
+    let _turn = crate::common::load_turn_shared().await;
     // The gateway keeps Stripe's standard fees; the scenario claims 1%.
     let sim = common::start_sim("", 1).await;
     let finished = execute(options(

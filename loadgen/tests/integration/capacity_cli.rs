@@ -4,12 +4,10 @@
 //! though every step held its SLO (a capacity run that double-charges has
 //! failed, whatever its throughput).
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::{captures_by_reference, loadgen_command, read_ledger_ndjson, scratch_dir};
+use crate::common::{captures_by_reference, loadgen_command, read_ledger_ndjson, scratch_dir};
 
 fn capacity(dir: &Path, scenario: &str, extra: &[&str]) -> Output {
     let path = dir.join("scenario.toml");
@@ -101,6 +99,7 @@ fn bad_usage_and_config_exit_2_before_any_load() {
 
 #[test]
 fn an_slo_broken_at_the_first_step_exits_1_with_no_knee() {
+    let _turn = crate::common::load_turn_shared_blocking();
     let dir = scratch_dir("capacity-first");
     // 50 requests/s allowed, 200/s offered from the start: three quarters refused.
     let scenario = r#"
@@ -159,6 +158,7 @@ max_rate = 400
 
 #[test]
 fn double_charges_fail_the_climb_even_when_the_slo_held() {
+    let _turn = crate::common::load_turn_shared_blocking();
     let dir = scratch_dir("capacity-money");
     // The classic bug under ambiguous faults: the gateway charged, the answer
     // was lost, the client retried with a fresh key and was charged again.

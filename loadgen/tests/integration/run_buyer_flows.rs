@@ -5,11 +5,9 @@
 //! with an independent reading of the saved ledger: a completed challenge and a paid
 //! session captured the order once, an abandoned challenge captured nothing.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{read_ledger_ndjson, scratch_dir};
+use crate::common::{read_ledger_ndjson, scratch_dir};
 use gateway_sim::EntryKind;
 use loadgen::Scenario;
 use loadgen::outcomes::{ChallengeEnd, ClientResult};
@@ -44,6 +42,7 @@ max_unresolved = 0
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_ds_and_checkout_orders_reconcile_and_challenges_are_counted() {
+    let _turn = crate::common::load_turn_shared().await;
     let dir = scratch_dir("buyer-flows");
     let finished = execute(RunOptions {
         scenario: Scenario::parse(BUYERS, "buyers", "buyers.toml").expect("valid scenario"),

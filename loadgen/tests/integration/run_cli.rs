@@ -2,9 +2,7 @@
 //! the field), 1 for a run whose threshold is breached, and `loadgen check`
 //! re-judging a finished run offline from the files it saved (0 when clean).
 
-mod common;
-
-use common::{loadgen_command, scratch_dir};
+use crate::common::{loadgen_command, scratch_dir};
 
 #[test]
 fn a_bad_scenario_exits_2_naming_the_field() {
@@ -24,6 +22,7 @@ fn a_bad_scenario_exits_2_naming_the_field() {
 
 #[test]
 fn a_breached_threshold_exits_1_and_check_rejudges_the_saved_run() {
+    let _turn = crate::common::load_turn_shared_blocking();
     let dir = scratch_dir("cli-run");
     let scenario = dir.join("slow.toml");
     std::fs::write(

@@ -4,9 +4,7 @@
 //! reference. Declines come from gateway-sim's decline rules and must be read
 //! through the template's decline rule.
 
-mod common;
-
-use common::{scratch_dir, start_sim};
+use crate::common::{scratch_dir, start_sim};
 use gateway_sim::EntryKind;
 use loadgen::cli::Verdict;
 use loadgen::run::{RunOptions, SystemUnderTest, execute};
@@ -40,6 +38,7 @@ status = [402]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_driven_by_its_template_is_checked_by_reference() {
+    let _turn = crate::common::load_turn_shared().await;
     let sim = start_sim(SERVICE, 5).await;
     let options = RunOptions {
         scenario: Scenario::parse(SERVICE, "service", "service.toml").expect("valid scenario"),
@@ -135,6 +134,7 @@ pending = ["succeeded"]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merchant_view_violations_list_the_webhook_deliveries_of_their_order() {
+    let _turn = crate::common::load_turn_shared().await;
     let sim = start_sim(SERVICE_WITH_VIEWS, 5).await;
     let options = RunOptions {
         scenario: Scenario::parse(SERVICE_WITH_VIEWS, "views", "views.toml")

@@ -9,14 +9,12 @@
 //! breaks whatever the timing. The knee found must be within 10% of 400/s, and
 //! the whole climb's money must reconcile against the one ledger.
 //!
-//! Alone in its test binary, so no other test competes for the two cores
+//! It takes the load turn alone, so no other test competes for the two cores
 //! while it measures.
-
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::{captures_by_reference, read_ledger_ndjson, scratch_dir};
+use crate::common::{captures_by_reference, read_ledger_ndjson, scratch_dir};
 use loadgen::capacity::{CapacityOptions, CapacityPlan, StepVerdict, StopReason, execute};
 use loadgen::cli::Verdict;
 use loadgen::outcomes::ClientResult;
@@ -53,6 +51,7 @@ max_rate = 600
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
+    let _turn = crate::common::load_turn_alone().await;
     loadgen::cli::init_logging();
     let scenario =
         Scenario::parse(SCENARIO, "capacity-knee", "capacity-knee.toml").expect("valid scenario");

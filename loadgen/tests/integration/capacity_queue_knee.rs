@@ -11,14 +11,12 @@
 //! step waits well past 100 ms. The knee found must be within 10% of 200/s and
 //! the step that broke must have broken on latency, with no request refused.
 //!
-//! Alone in its test binary, so no other test competes for the two cores
+//! It takes the load turn alone, so no other test competes for the two cores
 //! while it measures.
-
-mod common;
 
 use std::path::Path;
 
-use common::scratch_dir;
+use crate::common::scratch_dir;
 use loadgen::capacity::{CapacityOptions, CapacityPlan, StopReason, execute};
 use loadgen::run::SystemUnderTest;
 use loadgen::{CapacitySettings, Scenario};
@@ -28,6 +26,7 @@ const THEORETICAL_CAPACITY: f64 = 200.0;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_knee_found_from_latency_is_within_ten_percent_of_workers_over_service_time() {
+    let _turn = crate::common::load_turn_alone().await;
     loadgen::cli::init_logging();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/capacity-queue.toml");
     let scenario = Scenario::load(&path).expect("scenarios/capacity-queue.toml reads");

@@ -15,13 +15,11 @@
 //! left unresolved, `retry_same_key` recovers through its replayed key, and every
 //! `retry_new_key` order is charged three times, in both runs alike.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use common::{loadgen_command, scratch_dir, start_sim};
+use crate::common::{loadgen_command, scratch_dir, start_sim};
 use hdrhistogram::Histogram;
 use loadgen::outcomes::OrderOutcome;
 use loadgen::report::{RunReport, read_json};
@@ -135,6 +133,7 @@ fn step_counts(report: &RunReport) -> BTreeMap<String, u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_merged_workers_match_one_run_over_the_same_orders() {
+    let _turn = crate::common::load_turn_shared().await;
     let dir = scratch_dir("merge-workers");
     let scenario = dir.join("sharded.toml");
     std::fs::write(&scenario, SCENARIO).expect("write scenario");

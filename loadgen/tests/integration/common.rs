@@ -1,16 +1,12 @@
 //! Helpers the loadgen integration tests share: a scratch directory per test, a
-//! gateway-sim started from a scenario's `[gateway]` table, the `loadgen` binary, and an
-//! independent reading of a saved ledger.
-//!
-//! Each test file stays its own binary (the end-to-end runs time themselves, and
-//! `capacity_knee` measures alone), so each includes this module with `mod common;` and
-//! uses only part of it: hence the `dead_code` allowance below.
-
-#![allow(dead_code)]
+//! gateway-sim started from a scenario's `[gateway]` table, the `loadgen` binary, an
+//! independent reading of a saved ledger, and the turns the load-driving tests take.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use gateway_sim::{EntryKind, GatewaySim, LedgerEntry, SimConfig, parse_scenario_gateway};
 
@@ -65,4 +61,25 @@ pub fn captures_by_reference(ledger: &[LedgerEntry]) -> BTreeMap<String, u32> {
             .or_default() += 1;
     }
     captures
+}
+
+/// The tests share one binary and run two at a time, on a machine that may have two cores.
+/// The knee tests measure how much load the machine takes, so they run alone; every other
+/// test that drives load shares the machine with at most one more. (Fair: a waiting knee
+/// test is not starved by a stream of shared turns.)
+static LOAD_TURN: RwLock<()> = RwLock::const_new(());
+
+/// The whole machine, for a test that measures capacity.
+pub async fn load_turn_alone() -> RwLockWriteGuard<'static, ()> {
+    LOAD_TURN.write().await
+}
+
+/// A share of the machine, for a test that drives load but measures nothing absolute.
+pub async fn load_turn_shared() -> RwLockReadGuard<'static, ()> {
+    LOAD_TURN.read().await
+}
+
+/// [`load_turn_shared`] for a plain `#[test]` (one that runs the `loadgen` binary).
+pub fn load_turn_shared_blocking() -> RwLockReadGuard<'static, ()> {
+    LOAD_TURN.blocking_read()
 }

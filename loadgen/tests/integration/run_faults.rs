@@ -6,11 +6,9 @@
 //! the double charges the ledger shows, and fails. The correct client
 //! (`retry_same_key`) must come out clean under the same faults.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{loadgen_command, scratch_dir, start_sim};
+use crate::common::{loadgen_command, scratch_dir, start_sim};
 use gateway_sim::{EntryKind, LedgerEntry};
 use loadgen::Scenario;
 use loadgen::ViolationKind;
@@ -93,6 +91,7 @@ fn doubly_charged(ledger: &[LedgerEntry]) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_with_a_new_key_double_charges_and_the_run_says_which_orders() {
+    let _turn = crate::common::load_turn_shared().await;
     let (finished, ledger) = run_under_faults("retry_new_key").await;
     let report = &finished.report;
     let expected = doubly_charged(&ledger);
@@ -147,6 +146,7 @@ async fn retry_with_a_new_key_double_charges_and_the_run_says_which_orders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_with_the_same_key_survives_the_same_faults() {
+    let _turn = crate::common::load_turn_shared().await;
     let (finished, ledger) = run_under_faults("retry_same_key").await;
     let report = &finished.report;
 

@@ -2,9 +2,7 @@
 //! a clean mixed run passes with every report written, and a breached threshold
 //! fails the run (exit code 1) while the money checks still pass.
 
-mod common;
-
-use common::scratch_dir;
+use crate::common::scratch_dir;
 use loadgen::Scenario;
 use loadgen::cli::Verdict;
 use loadgen::run::{RunOptions, SystemUnderTest, execute};
@@ -48,6 +46,7 @@ max_amount_mismatches = 0
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_mixed_run_passes_and_writes_every_report() {
+    let _turn = crate::common::load_turn_shared().await;
     let finished = execute(options(MIXED, "clean-mixed"))
         .await
         .expect("the run completes");
@@ -130,6 +129,7 @@ async fn a_clean_mixed_run_passes_and_writes_every_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breached_latency_threshold_fails_the_run() {
+    let _turn = crate::common::load_turn_shared().await;
     let text = r#"
 [load]
 rate = 100

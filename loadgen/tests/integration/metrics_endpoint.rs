@@ -5,13 +5,11 @@
 //! count, and the window's 503s counted as errors of their kind. After the run the endpoint
 //! is gone, and report.json places the window on the run's clock.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::scratch_dir;
+use crate::common::scratch_dir;
 use loadgen::run::{LiveOptions, RunOptions, ShardOptions, SystemUnderTest, execute_live};
 use loadgen::{MetricsEndpoint, ProgressFormat, Scenario};
 
@@ -186,6 +184,7 @@ fn assert_histogram(page: &Page) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_endpoint_is_scraped_while_the_run_goes_on() {
+    let _turn = crate::common::load_turn_shared().await;
     let endpoint = MetricsEndpoint::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .expect("binds port 0");

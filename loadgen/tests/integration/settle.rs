@@ -2,8 +2,7 @@
 //! purpose, the check finds each one, as many as the answer key lists; a clean gateway
 //! passes; `--score` grades a merchant's flagged ids by precision and recall.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 
 use gateway_sim::GatewaySim;
@@ -56,6 +55,7 @@ fn terms_of(scenario: &str) -> Terms {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_mistake_is_found_as_often_as_the_answer_key_says() {
+    let _turn = crate::common::load_turn_shared().await;
     let sim = common::start_sim(MISTAKES, 11).await;
     trade(&sim, 400).await;
 
@@ -88,6 +88,7 @@ async fn every_mistake_is_found_as_often_as_the_answer_key_says() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clean_gateway_settles_without_findings_and_the_cli_passes() {
+    let _turn = crate::common::load_turn_shared().await;
     let sim = common::start_sim("", 3).await;
     trade(&sim, 50).await;
     let url = sim.url();
@@ -116,6 +117,7 @@ async fn a_clean_gateway_settles_without_findings_and_the_cli_passes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn score_grades_flagged_ids_per_kind_and_fails_under_the_thresholds() {
+    let _turn = crate::common::load_turn_shared().await;
     let sim = common::start_sim(MISTAKES, 11).await;
     trade(&sim, 200).await;
     let client = reqwest::Client::new();
