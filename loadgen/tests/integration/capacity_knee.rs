@@ -14,11 +14,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{captures_by_reference, read_ledger_ndjson, scratch_dir};
-use loadgen::capacity::{CapacityOptions, CapacityPlan, StepVerdict, StopReason, execute};
+use crate::common::{captures_by_reference, climb_in_process, read_ledger_ndjson, scratch_dir};
+use loadgen::capacity::{CapacityPlan, StepVerdict, StopReason};
 use loadgen::cli::Verdict;
 use loadgen::outcomes::ClientResult;
-use loadgen::run::SystemUnderTest;
 use loadgen::{CapacitySettings, Scenario};
 
 const TRUE_LIMIT: f64 = 400.0;
@@ -66,16 +65,7 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
         vec![150.0, 225.0, 300.0, 375.0, 450.0, 525.0, 600.0]
     );
     let dir = scratch_dir("capacity-knee");
-    let run = execute(CapacityOptions {
-        scenario,
-        plan,
-        system: SystemUnderTest::Embedded,
-        report_dir: Some(dir.clone()),
-        admin_token: None,
-        quiet: true,
-    })
-    .await
-    .expect("the climb completes");
+    let run = climb_in_process(scenario, plan, &dir).await;
     let report = &run.report;
     let table: Vec<String> = report
         .steps

@@ -16,9 +16,8 @@
 
 use std::path::Path;
 
-use crate::common::scratch_dir;
-use loadgen::capacity::{CapacityOptions, CapacityPlan, StopReason, execute};
-use loadgen::run::SystemUnderTest;
+use crate::common::{climb_in_process, scratch_dir};
+use loadgen::capacity::{CapacityPlan, StopReason};
 use loadgen::{CapacitySettings, Scenario};
 
 /// workers / service time: 4 / 20 ms.
@@ -51,16 +50,7 @@ async fn the_knee_found_from_latency_is_within_ten_percent_of_workers_over_servi
     .expect("valid plan");
     // Reports go to a scratch directory, not into the source tree.
     let dir = scratch_dir("capacity-queue-knee");
-    let run = execute(CapacityOptions {
-        scenario,
-        plan,
-        system: SystemUnderTest::Embedded,
-        report_dir: Some(dir.clone()),
-        admin_token: None,
-        quiet: true,
-    })
-    .await
-    .expect("the climb completes");
+    let run = climb_in_process(scenario, plan, &dir).await;
     let report = &run.report;
     let table: Vec<String> = report
         .steps

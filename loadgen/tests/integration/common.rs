@@ -9,6 +9,11 @@ use std::process::Command;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use gateway_sim::{EntryKind, GatewaySim, LedgerEntry, SimConfig, parse_scenario_gateway};
+use loadgen::Scenario;
+use loadgen::capacity::{CapacityOptions, CapacityPlan, CapacityRun, execute};
+use loadgen::cli::Verdict;
+use loadgen::report::RunReport;
+use loadgen::run::SystemUnderTest;
 
 /// A fresh, existing directory under the system's temp dir, unique per process and call
 /// (`loadgen-<name>-<pid>-<nanos>`). Tests remove it when they pass and leave it to read
@@ -82,4 +87,34 @@ pub async fn load_turn_shared() -> RwLockReadGuard<'static, ()> {
 /// [`load_turn_shared`] for a plain `#[test]` (one that runs the `loadgen` binary).
 pub fn load_turn_shared_blocking() -> RwLockReadGuard<'static, ()> {
     LOAD_TURN.blocking_read()
+}
+
+/// The run's money reconciled without a violation and every check passed (exit code 0).
+pub fn assert_clean_pass(report: &RunReport) {
+    assert_eq!(
+        report.money.violations_total, 0,
+        "{:?}",
+        report.money.violations
+    );
+    assert!(report.passed, "{:?}", report.checks);
+    assert_eq!(Verdict::from_passed(report.passed).exit_code(), 0);
+}
+
+/// Climbs `plan` against a gateway-sim in process, quietly, writing the reports to
+/// `report_dir`.
+pub async fn climb_in_process(
+    scenario: Scenario,
+    plan: CapacityPlan,
+    report_dir: &Path,
+) -> CapacityRun {
+    execute(CapacityOptions {
+        scenario,
+        plan,
+        system: SystemUnderTest::Embedded,
+        report_dir: Some(report_dir.to_path_buf()),
+        admin_token: None,
+        quiet: true,
+    })
+    .await
+    .expect("the climb completes")
 }
