@@ -9,7 +9,26 @@ use gateway_sim::EntryKind;
 use loadgen::run::{RunOptions, SystemUnderTest, execute};
 use loadgen::{Scenario, ViolationKind};
 
-const SERVICE: &str = r#"
+/// The `[target]` both scenarios drive: gateway-sim's own create, called as a merchant's
+/// service would be, one idempotency key per order.
+macro_rules! create_target {
+    () => {
+        r#"
+[target]
+method = "POST"
+path = "/v1/payments"
+headers = { "Authorization" = "Bearer sk_test_merchant_service", "Idempotency-Key" = "{{idempotency_key}}" }
+body = '{"amount":{{amount}},"currency":"{{currency}}","payment_method":"pm_card_visa","capture":true,"reference":"{{order_id}}"}'
+[target.success]
+status = [200]
+pointer = "/status"
+equals = "succeeded"
+"#
+    };
+}
+
+const SERVICE: &str = concat!(
+    r#"
 [gateway]
 seed = 5
 [gateway.declines]
@@ -22,18 +41,12 @@ users = 8
 seed = 21
 settle = "100ms"
 
-[target]
-method = "POST"
-path = "/v1/payments"
-headers = { "Authorization" = "Bearer sk_test_merchant_service", "Idempotency-Key" = "{{idempotency_key}}" }
-body = '{"amount":{{amount}},"currency":"{{currency}}","payment_method":"pm_card_visa","capture":true,"reference":"{{order_id}}"}'
-[target.success]
-status = [200]
-pointer = "/status"
-equals = "succeeded"
-[target.decline]
+"#,
+    create_target!(),
+    r#"[target.decline]
 status = [402]
-"#;
+"#
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_driven_by_its_template_is_checked_by_reference() {
@@ -91,7 +104,8 @@ async fn a_service_driven_by_its_template_is_checked_by_reference() {
 /// `GET /v1/payments?reference=`), with a merchant that never marks an order paid: the
 /// gateway's "succeeded" is listed as pending. Every charged order is then charged but not
 /// paid, and the gateway's only webhook for it (`payment.succeeded`) was dropped on purpose.
-const SERVICE_WITH_VIEWS: &str = r#"
+const SERVICE_WITH_VIEWS: &str = concat!(
+    r#"
 [gateway]
 seed = 5
 [gateway.webhooks]
@@ -108,22 +122,16 @@ users = 4
 seed = 21
 settle = "100ms"
 
-[target]
-method = "POST"
-path = "/v1/payments"
-headers = { "Authorization" = "Bearer sk_test_merchant_service", "Idempotency-Key" = "{{idempotency_key}}" }
-body = '{"amount":{{amount}},"currency":"{{currency}}","payment_method":"pm_card_visa","capture":true,"reference":"{{order_id}}"}'
-[target.success]
-status = [200]
-pointer = "/status"
-equals = "succeeded"
-
+"#,
+    create_target!(),
+    r#"
 [target.order]
 path = "/v1/payments?reference={{order_id}}"
 headers = { "Authorization" = "Bearer sk_test_merchant_service" }
 status = "/data/0/status"
 pending = ["succeeded"]
-"#;
+"#
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn merchant_view_violations_list_the_webhook_deliveries_of_their_order() {
