@@ -14,11 +14,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::{captures_by_reference, climb_in_process, read_ledger_ndjson, scratch_dir};
-use loadgen::capacity::{CapacityPlan, StepVerdict, StopReason};
+use crate::common::{
+    assert_no_money_lost_or_doubled, captures_by_reference, climb_in_process, default_plan,
+    read_ledger_ndjson, scratch_dir,
+};
+use loadgen::Scenario;
+use loadgen::capacity::{StepVerdict, StopReason};
 use loadgen::cli::Verdict;
 use loadgen::outcomes::ClientResult;
-use loadgen::{CapacitySettings, Scenario};
 
 const TRUE_LIMIT: f64 = 400.0;
 
@@ -54,12 +57,7 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
     loadgen::cli::init_logging();
     let scenario =
         Scenario::parse(SCENARIO, "capacity-knee", "capacity-knee.toml").expect("valid scenario");
-    let plan = CapacityPlan::resolve(
-        scenario.capacity.as_ref(),
-        &CapacitySettings::default(),
-        scenario.load.rate,
-    )
-    .expect("valid plan");
+    let plan = default_plan(&scenario);
     assert_eq!(
         plan.rates(),
         vec![150.0, 225.0, 300.0, 375.0, 450.0, 525.0, 600.0]
@@ -112,18 +110,7 @@ async fn the_knee_found_is_within_ten_percent_of_the_gateways_rate_limit() {
 
     // Money over the whole climb: every order of every step, one ledger, clean.
     assert!(report.money.checked);
-    let c = &report.money.counts;
-    assert_eq!(
-        (
-            c.double_charges,
-            c.lost_charges,
-            c.orphan_charges,
-            c.amount_mismatches
-        ),
-        (0, 0, 0, 0),
-        "{:?}",
-        report.money.violations
-    );
+    assert_no_money_lost_or_doubled(&report.money);
     assert!(report.passed);
     assert_eq!(Verdict::from_passed(report.passed).exit_code(), 0);
     let played: u64 = report.steps.iter().map(|s| s.orders).sum();

@@ -16,9 +16,9 @@
 
 use std::path::Path;
 
-use crate::common::{climb_in_process, scratch_dir};
-use loadgen::capacity::{CapacityPlan, StopReason};
-use loadgen::{CapacitySettings, Scenario};
+use crate::common::{climb_in_process, default_plan, scratch_dir};
+use loadgen::Scenario;
+use loadgen::capacity::StopReason;
 
 /// workers / service time: 4 / 20 ms.
 const THEORETICAL_CAPACITY: f64 = 200.0;
@@ -42,12 +42,7 @@ async fn the_knee_found_from_latency_is_within_ten_percent_of_workers_over_servi
         f64::from(capacity.workers) / service.as_secs_f64(),
         THEORETICAL_CAPACITY
     );
-    let plan = CapacityPlan::resolve(
-        scenario.capacity.as_ref(),
-        &CapacitySettings::default(),
-        scenario.load.rate,
-    )
-    .expect("valid plan");
+    let plan = default_plan(&scenario);
     // Reports go to a scratch directory, not into the source tree.
     let dir = scratch_dir("capacity-queue-knee");
     let run = climb_in_process(scenario, plan, &dir).await;

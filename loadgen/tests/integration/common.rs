@@ -9,11 +9,11 @@ use std::process::Command;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use gateway_sim::{EntryKind, GatewaySim, LedgerEntry, SimConfig, parse_scenario_gateway};
-use loadgen::Scenario;
 use loadgen::capacity::{CapacityOptions, CapacityPlan, CapacityRun, execute};
 use loadgen::cli::Verdict;
-use loadgen::report::RunReport;
+use loadgen::report::{MoneySummary, RunReport};
 use loadgen::run::SystemUnderTest;
+use loadgen::{CapacitySettings, Scenario};
 
 /// A fresh, existing directory under the system's temp dir, unique per process and call
 /// (`loadgen-<name>-<pid>-<nanos>`). Tests remove it when they pass and leave it to read
@@ -98,6 +98,32 @@ pub fn assert_clean_pass(report: &RunReport) {
     );
     assert!(report.passed, "{:?}", report.checks);
     assert_eq!(Verdict::from_passed(report.passed).exit_code(), 0);
+}
+
+/// The climb `scenario`'s `[capacity]` table plans, with no command-line overrides.
+pub fn default_plan(scenario: &Scenario) -> CapacityPlan {
+    CapacityPlan::resolve(
+        scenario.capacity.as_ref(),
+        &CapacitySettings::default(),
+        scenario.load.rate,
+    )
+    .expect("valid plan")
+}
+
+/// No double, lost or orphan charge and no amount mismatch in `money`.
+pub fn assert_no_money_lost_or_doubled(money: &MoneySummary) {
+    let c = &money.counts;
+    assert_eq!(
+        (
+            c.double_charges,
+            c.lost_charges,
+            c.orphan_charges,
+            c.amount_mismatches
+        ),
+        (0, 0, 0, 0),
+        "{:?}",
+        money.violations
+    );
 }
 
 /// Climbs `plan` against a gateway-sim in process, quietly, writing the reports to
