@@ -13,16 +13,19 @@
 //! what a change changes (status, amounts, the decline, how many refunds), not a
 //! copy of the payment. What an event shows is that, laid over the payment as it
 //! is now ([`Change::payment_then`]), whose other fields only change before the
-//! first authorization.
+//! first authorization. The log keeps its records in chunks, as the ledger does, and
+//! hands out copies (`Arc<Change>`) to whoever reads one; whether an event is
+//! delivered yet is not in the record but beside the log ([`Deliveries`]), where every
+//! copy of the change reads and marks it.
 //!
 //! A payout's changes (created, paid, failed) are recorded here too, though a payout is
 //! no payment: settlement is derived from the ledger and the clock, so its changes are
 //! raised when simulator time passes them (`engine/payout_events.rs`), and the change
 //! keeps the payout as it was ([`Change::payout`]), since the books may be rebuilt since.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -258,10 +261,10 @@ pub struct Change {
     /// before payouts had events has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payout: Option<Box<Payout>>,
-    /// One bit per event made of this change (see [`EventDialect::bit_base`]): set
-    /// while some delivery of that event has not succeeded yet.
+    /// Where this change's delivery bits are kept: set on the copies the log hands
+    /// out, `None` on the records it stores and on journal copies.
     #[serde(skip)]
-    undelivered: AtomicU64,
+    deliveries: Option<Arc<Deliveries>>,
 }
 
 impl Change {
@@ -311,28 +314,70 @@ impl Change {
     /// Whether every delivery of the `index`th `dialect` event of this change has
     /// succeeded (true when it had no deliveries at all).
     pub fn delivered(&self, dialect: EventDialect, index: u8) -> bool {
-        self.undelivered.load(Ordering::Relaxed) & bit(dialect, index) == 0
+        self.undelivered() & bit(dialect, index) == 0
     }
 
     /// Whether no event of this change has a delivery outstanding.
     pub fn all_delivered(&self) -> bool {
-        self.undelivered.load(Ordering::Relaxed) == 0
+        self.undelivered() == 0
     }
 
     /// Marks the event as having deliveries outstanding (`false`) or all done (`true`).
     pub fn set_delivered(&self, dialect: EventDialect, index: u8, delivered: bool) {
+        if let Some(deliveries) = &self.deliveries {
+            deliveries.set(self.seq, bit(dialect, index), delivered);
+        }
+    }
+
+    fn undelivered(&self) -> u64 {
+        self.deliveries
+            .as_ref()
+            .map_or(0, |deliveries| deliveries.undelivered(self.seq))
+    }
+
+    /// The copy the log hands out: the stored record, with the delivery bits' home.
+    fn handed_out(&self, deliveries: &Arc<Deliveries>) -> Arc<Change> {
+        Arc::new(Change {
+            deliveries: Some(deliveries.clone()),
+            ..self.journal_copy()
+        })
+    }
+}
+
+/// The delivery bits of the changes that have a delivery outstanding, by sequence
+/// number: one bit per event made of a change (see [`EventDialect::bit_base`]), set
+/// while some delivery of that event has not succeeded yet. Kept beside the log
+/// rather than in each record, so that a stored change is a plain record in a chunk
+/// (no allocation of its own), and a change retention let go of can still be told
+/// delivered. Empty while every receiver keeps up, and with no endpoints at all.
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    undelivered: Mutex<Map<u64, u64>>,
+}
+
+impl Deliveries {
+    fn undelivered(&self, seq: u64) -> u64 {
+        self.undelivered.lock().get(&seq).copied().unwrap_or(0)
+    }
+
+    fn set(&self, seq: u64, bit: u64, delivered: bool) {
+        let mut undelivered = self.undelivered.lock();
         if delivered {
-            self.undelivered
-                .fetch_and(!bit(dialect, index), Ordering::Relaxed);
+            if let Some(bits) = undelivered.get_mut(&seq) {
+                *bits &= !bit;
+                if *bits == 0 {
+                    undelivered.remove(&seq);
+                }
+            }
         } else {
-            self.undelivered
-                .fetch_or(bit(dialect, index), Ordering::Relaxed);
+            *undelivered.entry(seq).or_default() |= bit;
         }
     }
 }
 
 impl Change {
-    /// A copy for the journal; deliveries are not journaled, so neither are their bits.
+    /// A copy for the journal (and the record the log stores); deliveries are not
+    /// journaled, so neither is where their bits are.
     pub(super) fn journal_copy(&self) -> Change {
         Change {
             seq: self.seq,
@@ -346,7 +391,7 @@ impl Change {
             request: self.request.clone(),
             checkout: self.checkout.clone(),
             payout: self.payout.clone(),
-            undelivered: AtomicU64::new(0),
+            deliveries: None,
         }
     }
 }
@@ -458,6 +503,11 @@ impl fmt::Display for EventId {
     }
 }
 
+/// Changes live in fixed-size chunks of plain records, as the ledger's entries do:
+/// appending never copies the log, and a change costs its record alone, with no
+/// allocation (and allocator header and rounding) of its own.
+const CHUNK: usize = 4096;
+
 /// The change log: every change in order, and each merchant's changes.
 pub(super) struct EventLog {
     inner: Mutex<LogInner>,
@@ -466,29 +516,63 @@ pub(super) struct EventLog {
 struct LogInner {
     /// Random per start and per reset, so event ids never repeat across them.
     salt: u32,
-    /// `changes[seq - first]`.
-    changes: std::collections::VecDeque<Arc<Change>>,
-    /// The sequence number of `changes[0]`: 1 unless retention let the head go
+    /// The changes still held, in chunks; `chunks[0][0]` is change number `base`.
+    chunks: VecDeque<Vec<Change>>,
+    base: u64,
+    /// The first sequence number still held: 1 unless retention let the head go
     /// (`retention.rs`); numbers never change.
     first: u64,
+    /// The sequence number the next change takes.
+    next: u64,
     by_merchant: Map<MerchantId, Vec<u64>>,
+    /// The delivery bits of this log's changes (a new home on reset, so deliveries
+    /// of the changes before it cannot mark the ones after).
+    deliveries: Arc<Deliveries>,
 }
 
 impl LogInner {
-    fn next_seq(&self) -> u64 {
-        self.first + self.changes.len() as u64
+    fn empty(salt: u32) -> LogInner {
+        LogInner {
+            salt,
+            chunks: VecDeque::new(),
+            base: 1,
+            first: 1,
+            next: 1,
+            by_merchant: Map::default(),
+            deliveries: Arc::default(),
+        }
+    }
+
+    fn get(&self, seq: u64) -> Option<&Change> {
+        if seq < self.first || seq >= self.next {
+            return None;
+        }
+        let index = (seq - self.base) as usize;
+        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
+    }
+
+    /// Stores `change` (numbered `self.next`) and returns its copy to hand out.
+    fn push(&mut self, change: Change) -> Arc<Change> {
+        let handed = change.handed_out(&self.deliveries);
+        if self.chunks.back().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push_back(Vec::with_capacity(CHUNK));
+        }
+        self.by_merchant
+            .entry(change.merchant)
+            .or_default()
+            .push(change.seq);
+        if let Some(chunk) = self.chunks.back_mut() {
+            chunk.push(change);
+        }
+        self.next += 1;
+        handed
     }
 }
 
 impl Default for EventLog {
     fn default() -> Self {
         EventLog {
-            inner: Mutex::new(LogInner {
-                salt: rand::random(),
-                changes: Default::default(),
-                first: 1,
-                by_merchant: Map::default(),
-            }),
+            inner: Mutex::new(LogInner::empty(rand::random())),
         }
     }
 }
@@ -504,10 +588,9 @@ impl EventLog {
         payment: &Payment,
         cause: &Cause,
     ) {
-        let inner = self.inner.lock();
-        let seq = inner.next_seq();
-        let change = Arc::new(Change {
-            seq,
+        let mut inner = self.inner.lock();
+        let change = Change {
+            seq: inner.next,
             kind,
             created,
             merchant: payment.merchant,
@@ -518,9 +601,11 @@ impl EventLog {
             request: cause.request.clone(),
             checkout: None,
             payout: None,
-            undelivered: AtomicU64::new(0),
-        });
-        self.push(inner, change, cause);
+            deliveries: None,
+        };
+        let handed = inner.push(change);
+        drop(inner);
+        cause.raise(handed);
     }
 
     /// Records a checkout session's change, under the checkout store's lock. A
@@ -535,9 +620,9 @@ impl EventLog {
         cause: &Cause,
     ) {
         let state = payment.map_or(Snapshot::no_payment(session.amount_total), Snapshot::of);
-        let inner = self.inner.lock();
-        let change = Arc::new(Change {
-            seq: inner.next_seq(),
+        let mut inner = self.inner.lock();
+        let change = Change {
+            seq: inner.next,
             kind,
             created: false,
             merchant: session.merchant,
@@ -548,9 +633,11 @@ impl EventLog {
             request: cause.request.clone(),
             checkout: Some(session),
             payout: None,
-            undelivered: AtomicU64::new(0),
-        });
-        self.push(inner, change, cause);
+            deliveries: None,
+        };
+        let handed = inner.push(change);
+        drop(inner);
+        cause.raise(handed);
     }
 
     /// Records a payout's change at `time_ms`, the simulator time it happened (not when
@@ -562,9 +649,9 @@ impl EventLog {
         payout: Payout,
         cause: &Cause,
     ) {
-        let inner = self.inner.lock();
-        let change = Arc::new(Change {
-            seq: inner.next_seq(),
+        let mut inner = self.inner.lock();
+        let change = Change {
+            seq: inner.next,
             kind,
             created: false,
             merchant: payout.merchant,
@@ -575,22 +662,11 @@ impl EventLog {
             request: cause.request.clone(),
             checkout: None,
             payout: Some(Box::new(payout)),
-            undelivered: AtomicU64::new(0),
-        });
-        self.push(inner, change, cause);
-    }
-
-    fn push(
-        &self,
-        mut inner: parking_lot::MutexGuard<'_, LogInner>,
-        change: Arc<Change>,
-        cause: &Cause,
-    ) {
-        let (seq, merchant) = (change.seq, change.merchant);
-        inner.changes.push_back(change.clone());
-        inner.by_merchant.entry(merchant).or_default().push(seq);
+            deliveries: None,
+        };
+        let handed = inner.push(change);
         drop(inner);
-        cause.raise(change);
+        cause.raise(handed);
     }
 
     pub(super) fn salt(&self) -> u32 {
@@ -606,26 +682,21 @@ impl EventLog {
     /// duplicate, or a gap the journal cannot have).
     pub(super) fn restore(&self, change: Change) -> bool {
         let mut inner = self.inner.lock();
-        if change.seq != inner.next_seq() {
+        if change.seq != inner.next {
             return false;
         }
-        let (seq, merchant) = (change.seq, change.merchant);
-        inner.changes.push_back(Arc::new(change));
-        inner.by_merchant.entry(merchant).or_default().push(seq);
+        inner.push(change);
         true
     }
 
     pub(super) fn len(&self) -> u64 {
-        self.inner.lock().next_seq() - 1
+        self.inner.lock().next - 1
     }
 
     /// The change numbered `seq`; `None` past the end or once retention let it go.
     pub(super) fn get(&self, seq: u64) -> Option<Arc<Change>> {
         let inner = self.inner.lock();
-        inner
-            .changes
-            .get(seq.checked_sub(inner.first)? as usize)
-            .cloned()
+        inner.get(seq).map(|c| c.handed_out(&inner.deliveries))
     }
 
     /// The first sequence number still in memory.
@@ -633,30 +704,31 @@ impl EventLog {
         self.inner.lock().first
     }
 
-    /// Retention: lets go of the head changes no later than `horizon_ms`, handing each
-    /// to `going` first; stops at the first later one. Returns how many went.
-    pub(super) fn let_go_until(&self, horizon_ms: u64, mut going: impl FnMut(&Arc<Change>)) -> u64 {
+    /// Retention: lets go of the head changes no later than `horizon_ms`; stops at the
+    /// first later one. Returns those that went with a delivery still outstanding
+    /// (their payments must stay until it is done).
+    pub(super) fn let_go_until(&self, horizon_ms: u64) -> Vec<Arc<Change>> {
         let mut inner = self.inner.lock();
-        let mut gone = 0;
-        while inner
-            .changes
-            .front()
-            .is_some_and(|c| c.time_ms <= horizon_ms)
-        {
-            if let Some(change) = inner.changes.pop_front() {
-                going(&change);
+        let mut undelivered = Vec::new();
+        let start = inner.first;
+        while let Some(change) = inner.get(inner.first).filter(|c| c.time_ms <= horizon_ms) {
+            if inner.deliveries.undelivered(change.seq) != 0 {
+                undelivered.push(change.handed_out(&inner.deliveries));
             }
             inner.first += 1;
-            gone += 1;
         }
-        if gone > 0 {
+        // Whole chunks behind the first held go back to the allocator.
+        while inner.first - inner.base >= CHUNK as u64 && inner.chunks.pop_front().is_some() {
+            inner.base += CHUNK as u64;
+        }
+        if inner.first > start {
             let first = inner.first;
             for seqs in inner.by_merchant.values_mut() {
                 let at = seqs.partition_point(|s| *s < first);
                 seqs.drain(..at);
             }
         }
-        gone
+        undelivered
     }
 
     /// The merchant's changes older than `before` (a sequence number; all when
@@ -670,10 +742,10 @@ impl EventLog {
         // The log's lock is the one every state change takes: a listing holds it
         // only to copy a chunk out, so a filter that scans a long history never
         // stalls the payments being made meanwhile.
-        const CHUNK: usize = 256;
+        const PAGE: usize = 256;
         let mut before = before;
         loop {
-            let chunk: Vec<Arc<Change>> = {
+            let page: Vec<Arc<Change>> = {
                 let inner = self.inner.lock();
                 let Some(seqs) = inner.by_merchant.get(&merchant) else {
                     return;
@@ -682,16 +754,17 @@ impl EventLog {
                     Some(before) => seqs.partition_point(|s| *s < before),
                     None => seqs.len(),
                 };
-                seqs[end.saturating_sub(CHUNK)..end]
+                seqs[end.saturating_sub(PAGE)..end]
                     .iter()
                     .rev()
-                    .filter_map(|seq| inner.changes.get((*seq - inner.first) as usize).cloned())
+                    .filter_map(|seq| inner.get(*seq))
+                    .map(|c| c.handed_out(&inner.deliveries))
                     .collect()
             };
-            let Some(oldest) = chunk.last().map(|c| c.seq) else {
+            let Some(oldest) = page.last().map(|c| c.seq) else {
                 return;
             };
-            for change in &chunk {
+            for change in &page {
                 if !visit(change) {
                     return;
                 }
@@ -701,11 +774,7 @@ impl EventLog {
     }
 
     pub(super) fn clear(&self) {
-        let mut inner = self.inner.lock();
-        inner.changes.clear();
-        inner.first = 1;
-        inner.by_merchant.clear();
-        inner.salt = rand::random();
+        *self.inner.lock() = LogInner::empty(rand::random());
     }
 }
 

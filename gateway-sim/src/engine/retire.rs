@@ -88,12 +88,7 @@ impl Engine {
             u64::MAX
         };
         self.inner.ledger.let_go_until(horizon, booked);
-        let mut undelivered = Vec::new();
-        self.inner.events.let_go_until(horizon, |change| {
-            if !change.all_delivered() {
-                undelivered.push(change.clone());
-            }
-        });
+        let undelivered = self.inner.events.let_go_until(horizon);
         let due = self
             .inner
             .retention
