@@ -82,10 +82,10 @@ pub use engine::ids::{BalanceTransactionId, MerchantId, PaymentId, PayoutId, Ref
 pub use engine::money::Currency;
 pub use engine::{
     AuthenticationOutcome, Balance, BalanceTransaction, CancellationReason, CaptureMethod, Cause,
-    Challenge, Change, ChangeKind, DiscrepancyKind, Engine, EngineError, EntryKind, EntryReason,
-    EventDialect, EventId, LedgerEntry, LedgerStats, NewPayment, Payment, PaymentMethod,
-    PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef, RetentionStats,
-    ReturnTo, Verdict, WebhookEndpoint,
+    Challenge, Change, ChangeKind, ConfirmedAt, DiscrepancyKind, Engine, EngineError, EntryKind,
+    EntryReason, EventDialect, EventId, LedgerEntry, LedgerStats, NewPayment, Payment,
+    PaymentMethod, PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef,
+    RetentionStats, ReturnTo, Verdict, WebhookEndpoint,
 };
 pub use journal::{Durability, FsyncPolicy, JOURNAL_FILE, Replayed, SNAPSHOT_DIR, replay_into};
 pub use server::Unanswered;

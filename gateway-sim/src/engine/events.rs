@@ -33,7 +33,7 @@ use super::checkout_session::CheckoutSession;
 use super::decline_code::StoredDeclineCode;
 use super::dispute::Dispute;
 use super::ids::{MerchantId, PaymentId};
-use super::payment::{Payment, PaymentStatus, Refund};
+use super::payment::{ConfirmedAt, Payment, PaymentStatus, Refund};
 use super::settlement::Payout;
 use super::shard::Map;
 
@@ -284,7 +284,11 @@ impl Change {
             amount_captured: state.amount_captured,
             amount_refunded: state.amount_refunded,
             decline_code: state.decline_code,
-            confirmed_at: now.confirmed_at.filter(|_| !creation),
+            confirmed_at: if creation {
+                ConfirmedAt::NEVER
+            } else {
+                now.confirmed_at
+            },
             ..now.clone()
         };
         // The refunds and the dispute as they were then; a cancellation only once it

@@ -16,7 +16,8 @@ use super::ids::PaymentId;
 use super::ledger::{EntryKind, EntryReason};
 use super::operations::Engine;
 use super::payment::{
-    AUTHENTICATION_FAILURE, AuthenticationOutcome, CancellationReason, Payment, PaymentStatus,
+    AUTHENTICATION_FAILURE, AuthenticationOutcome, CancellationReason, ConfirmedAt, Payment,
+    PaymentStatus,
 };
 
 impl Engine {
@@ -143,7 +144,7 @@ impl Engine {
     /// [`AUTHENTICATION_FAILURE`], a `decline` entry of 0, nothing moved.
     fn fail_authentication(&self, p: &mut Payment, cause: &Cause) {
         let from = p.status;
-        p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+        p.confirmed_at = ConfirmedAt::at(self.inner.clock.now_ms() / 1000);
         p.decline_code = Some(StoredDeclineCode::known(AUTHENTICATION_FAILURE));
         p.status = PaymentStatus::Failed;
         self.record_because(p, EntryKind::Decline, 0, cause, None);
@@ -227,7 +228,7 @@ impl Engine {
         match outcome {
             AuthenticationOutcome::Complete => {
                 let from = p.status;
-                p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+                p.confirmed_at = ConfirmedAt::at(self.inner.clock.now_ms() / 1000);
                 self.authorize(p, cause);
                 self.inner.counters.transition(Some(from), p.status);
                 let kind = match p.status {

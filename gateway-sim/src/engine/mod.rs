@@ -91,8 +91,8 @@ pub use operations::Engine;
 pub use page::{Cursor, PageQuery};
 pub use payment::{
     AUTHENTICATION_FAILURE, AuthenticationOutcome, CancellationReason, CaptureMethod, Challenge,
-    MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod, PaymentStatus,
-    PaymentUpdate, Refund, ReturnTo, Verdict,
+    ConfirmedAt, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
+    PaymentStatus, PaymentUpdate, Refund, ReturnTo, Verdict,
 };
 #[cfg(test)]
 pub(crate) use record::StoredBody;

@@ -19,8 +19,8 @@ use super::ledger::{EntryKind, EntryReason, Ledger, LedgerEntry, Movement};
 use super::money::MAX_AMOUNT;
 use super::page::{Cursor, MAX_PAGE, PageQuery};
 use super::payment::{
-    CaptureMethod, Challenge, MetadataPatch, NewPayment, NewPendingPayment, Payment, PaymentMethod,
-    PaymentStatus, PaymentUpdate, Rare, Refund, ReturnTo, Verdict,
+    CaptureMethod, Challenge, ConfirmedAt, MetadataPatch, NewPayment, NewPendingPayment, Payment,
+    PaymentMethod, PaymentStatus, PaymentUpdate, Rare, Refund, ReturnTo, Verdict,
 };
 use super::record::Record;
 use super::shard::{Map, SHARDS, shard_hash};
@@ -278,7 +278,7 @@ impl Engine {
             decline_code: None,
             metadata: new.metadata.map(Arc::from),
             capture_method: CaptureMethod::from_capture(new.capture),
-            confirmed_at: Some(now),
+            confirmed_at: ConfirmedAt::at(now),
             rare: Rare::default(),
         };
         {
@@ -290,7 +290,7 @@ impl Engine {
                 }
                 // Not an attempt at the issuer yet: no charge until the buyer answers.
                 Verdict::Authenticate => {
-                    payment.confirmed_at = None;
+                    payment.confirmed_at = ConfirmedAt::NEVER;
                     self.challenge(&mut payment, new.return_to);
                 }
                 Verdict::Approve | Verdict::Dispute(_) => {
@@ -349,7 +349,7 @@ impl Engine {
             decline_code: None,
             metadata: new.metadata.map(Arc::from),
             capture_method: new.capture_method,
-            confirmed_at: None,
+            confirmed_at: ConfirmedAt::NEVER,
             rare: Rare::default(),
         };
         {
@@ -480,7 +480,7 @@ impl Engine {
             p.decline_code = None;
             match verdict {
                 Verdict::Decline(code) => {
-                    p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+                    p.confirmed_at = ConfirmedAt::at(self.inner.clock.now_ms() / 1000);
                     p.decline_code = Some(StoredDeclineCode::known(code));
                     p.status = PaymentStatus::Failed;
                     self.record(p, EntryKind::Decline, 0, cause);
@@ -488,7 +488,7 @@ impl Engine {
                 // Not an attempt at the issuer yet: `confirmed_at` waits for the answer.
                 Verdict::Authenticate => self.challenge(p, return_to),
                 Verdict::Approve | Verdict::Dispute(_) => {
-                    p.confirmed_at = Some(self.inner.clock.now_ms() / 1000);
+                    p.confirmed_at = ConfirmedAt::at(self.inner.clock.now_ms() / 1000);
                     p.rare.set_dispute_plan(verdict.dispute_plan());
                     self.authorize(p, cause);
                 }

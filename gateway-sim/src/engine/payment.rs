@@ -247,6 +247,35 @@ pub struct Refund {
     pub created: u64,
 }
 
+/// When a payment's latest authorization attempt was: Unix seconds, or never. Eight
+/// bytes where an `Option<u64>` takes sixteen, which would take a stored payment to
+/// the allocator's next size class; `u64::MAX` stands for never, a time in seconds
+/// no clock reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfirmedAt(u64);
+
+impl ConfirmedAt {
+    pub const NEVER: ConfirmedAt = ConfirmedAt(u64::MAX);
+
+    pub fn at(unix_seconds: u64) -> ConfirmedAt {
+        ConfirmedAt(unix_seconds.min(u64::MAX - 1))
+    }
+
+    pub fn get(self) -> Option<u64> {
+        (self != ConfirmedAt::NEVER).then_some(self.0)
+    }
+
+    pub fn is_some(self) -> bool {
+        self != ConfirmedAt::NEVER
+    }
+}
+
+impl From<Option<u64>> for ConfirmedAt {
+    fn from(at: Option<u64>) -> ConfirmedAt {
+        at.map_or(ConfirmedAt::NEVER, ConfirmedAt::at)
+    }
+}
+
 /// A payment as the engine keeps it. Amounts are minor units.
 ///
 /// Stored a million times over, so its size is watched (`stored_records_keep_their_size`):
@@ -270,8 +299,8 @@ pub struct Payment {
     pub metadata: Option<Arc<str>>,
     pub capture_method: CaptureMethod,
     /// Unix seconds of the latest authorization attempt (approved or declined);
-    /// `None` while the payment was never confirmed.
-    pub confirmed_at: Option<u64>,
+    /// never while the payment was never confirmed.
+    pub confirmed_at: ConfirmedAt,
     /// Refunds, cancellation, expiry, authentication and dispute: read through it as if they
     /// were the payment's own fields, changed through [`Rare::edit`].
     pub rare: Rare,

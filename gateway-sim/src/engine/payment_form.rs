@@ -66,7 +66,7 @@ impl Serialize for Payment {
             metadata: Cow::Borrowed(&self.metadata),
             refunds: Cow::Borrowed(&rare.refunds),
             capture_method: self.capture_method,
-            confirmed_at: self.confirmed_at,
+            confirmed_at: self.confirmed_at.get(),
             canceled_at: rare.canceled_at,
             cancellation_reason: rare.cancellation_reason,
             capture_before_ms: rare.capture_before_ms,
@@ -105,7 +105,7 @@ impl<'de> Deserialize<'de> for Payment {
             decline_code: form.decline_code,
             metadata: form.metadata.into_owned(),
             capture_method: form.capture_method,
-            confirmed_at: form.confirmed_at,
+            confirmed_at: form.confirmed_at.into(),
             rare: Rare::of(rare),
         })
     }

@@ -392,7 +392,7 @@ fn a_pending_payment_moves_no_money_until_confirmed() {
         .unwrap();
     assert_eq!(p.status, PaymentStatus::RequiresPaymentMethod);
     assert!(p.payment_method.is_none());
-    assert_eq!(p.confirmed_at, None);
+    assert_eq!(p.confirmed_at.get(), None);
     assert!(e.ledger_entries().is_empty(), "nothing authorized yet");
     let id = p.id.to_string();
     assert!(
@@ -1094,7 +1094,7 @@ fn a_fully_refunded_or_uncaptured_payment_is_never_disputed() {
 #[test]
 fn stored_records_keep_their_size() {
     use std::mem::size_of;
-    assert_eq!(size_of::<Payment>(), 144, "Payment");
+    assert_eq!(size_of::<Payment>(), 136, "Payment");
     assert_eq!(size_of::<Change>(), 160, "Change");
     assert_eq!(size_of::<ledger::Movement>(), 64, "a ledger entry");
     assert_eq!(

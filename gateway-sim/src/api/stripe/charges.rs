@@ -91,7 +91,7 @@ fn show(
     let Outcome::Payment(p) = outcome else {
         return None;
     };
-    Some(match p.confirmed_at {
+    Some(match p.confirmed_at.get() {
         Some(_) => shown(objects::charge(p, presentation.expand)),
         None => presentation.missing(),
     })

@@ -99,7 +99,7 @@ struct CardOptions {
 
 impl<'a> PaymentIntentJson<'a> {
     fn of(p: &'a Payment, expand: Expand) -> Self {
-        let latest_charge = match p.confirmed_at {
+        let latest_charge = match p.confirmed_at.get() {
             None => Value::Null,
             Some(_) if expand.contains(Expand::LATEST_CHARGE) => charge(p, Expand::NONE),
             Some(_) => Value::String(stripe_id(p.id, CHARGE)),
@@ -220,7 +220,7 @@ pub(super) fn charge(p: &Payment, expand: Expand) -> Value {
         "calculated_statement_descriptor": null,
         "capture_before": capture_before(p),
         "captured": p.amount_captured > 0,
-        "created": p.confirmed_at.unwrap_or(p.created),
+        "created": p.confirmed_at.get().unwrap_or(p.created),
         "currency": p.currency.as_str(),
         "customer": null,
         "description": null,
