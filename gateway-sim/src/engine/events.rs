@@ -13,8 +13,9 @@
 //! what a change changes (status, amounts, the decline, how many refunds), not a
 //! copy of the payment. What an event shows is that, laid over the payment as it
 //! is now ([`Change::payment_then`]), whose other fields only change before the
-//! first authorization. The log keeps its records in chunks, as the ledger does, and
-//! hands out copies (`Arc<Change>`) to whoever reads one; whether an event is
+//! first authorization. The log keeps its records in chunks, as the ledger does, in a
+//! smaller form ([`StoredChange`]), and hands out copies (`Arc<Change>`) to whoever
+//! reads one; whether an event is
 //! delivered yet is not in the record but beside the log ([`Deliveries`]), where every
 //! copy of the change reads and marks it.
 //!
@@ -338,14 +339,6 @@ impl Change {
             .as_ref()
             .map_or(0, |deliveries| deliveries.undelivered(self.seq))
     }
-
-    /// The copy the log hands out: the stored record, with the delivery bits' home.
-    fn handed_out(&self, deliveries: &Arc<Deliveries>) -> Arc<Change> {
-        Arc::new(Change {
-            deliveries: Some(deliveries.clone()),
-            ..self.journal_copy()
-        })
-    }
 }
 
 /// The delivery bits of the changes that have a delivery outstanding, by sequence
@@ -380,8 +373,8 @@ impl Deliveries {
 }
 
 impl Change {
-    /// A copy for the journal (and the record the log stores); deliveries are not
-    /// journaled, so neither is where their bits are.
+    /// A copy for the journal; deliveries are not journaled, so neither is where
+    /// their bits are.
     pub(super) fn journal_copy(&self) -> Change {
         Change {
             seq: self.seq,
@@ -507,6 +500,71 @@ impl fmt::Display for EventId {
     }
 }
 
+/// A change as the log keeps it: a [`Change`] without what the record's place in
+/// the log already says (its number) or what lives beside the log (its delivery
+/// bits), and with the checkout session or payout that few changes carry behind
+/// one pointer. 136 bytes where a `Change` takes 160: 24 bytes of every payment.
+pub(super) struct StoredChange {
+    kind: ChangeKind,
+    created: bool,
+    merchant: MerchantId,
+    payment: PaymentId,
+    reference: Option<Arc<str>>,
+    time_ms: u64,
+    state: Snapshot,
+    request: Option<RequestRef>,
+    subject: Option<Box<Subject>>,
+}
+
+/// What a change that is not about a payment alone is about (`None` for a
+/// payment's changes, nearly all of them).
+struct Subject {
+    checkout: Option<Arc<CheckoutSession>>,
+    payout: Option<Box<Payout>>,
+}
+
+impl StoredChange {
+    fn of(change: &Change) -> StoredChange {
+        let subject = (change.checkout.is_some() || change.payout.is_some()).then(|| {
+            Box::new(Subject {
+                checkout: change.checkout.clone(),
+                payout: change.payout.clone(),
+            })
+        });
+        StoredChange {
+            kind: change.kind,
+            created: change.created,
+            merchant: change.merchant,
+            payment: change.payment,
+            reference: change.reference.clone(),
+            time_ms: change.time_ms,
+            state: change.state.clone(),
+            request: change.request.clone(),
+            subject,
+        }
+    }
+
+    /// The copy the log hands out of change number `seq`: the stored record, with
+    /// the delivery bits' home.
+    fn handed_out(&self, seq: u64, deliveries: &Arc<Deliveries>) -> Arc<Change> {
+        let subject = self.subject.as_deref();
+        Arc::new(Change {
+            seq,
+            kind: self.kind,
+            created: self.created,
+            merchant: self.merchant,
+            payment: self.payment,
+            reference: self.reference.clone(),
+            time_ms: self.time_ms,
+            state: self.state.clone(),
+            request: self.request.clone(),
+            checkout: subject.and_then(|s| s.checkout.clone()),
+            payout: subject.and_then(|s| s.payout.clone()),
+            deliveries: Some(deliveries.clone()),
+        })
+    }
+}
+
 /// Changes live in fixed-size chunks of plain records, as the ledger's entries do:
 /// appending never copies the log, and a change costs its record alone, with no
 /// allocation (and allocator header and rounding) of its own.
@@ -521,7 +579,7 @@ struct LogInner {
     /// Random per start and per reset, so event ids never repeat across them.
     salt: u32,
     /// The changes still held, in chunks; `chunks[0][0]` is change number `base`.
-    chunks: VecDeque<Vec<Change>>,
+    chunks: VecDeque<Vec<StoredChange>>,
     base: u64,
     /// The first sequence number still held: 1 unless retention let the head go
     /// (`retention.rs`); numbers never change.
@@ -547,7 +605,7 @@ impl LogInner {
         }
     }
 
-    fn get(&self, seq: u64) -> Option<&Change> {
+    fn get(&self, seq: u64) -> Option<&StoredChange> {
         if seq < self.first || seq >= self.next {
             return None;
         }
@@ -557,7 +615,7 @@ impl LogInner {
 
     /// Stores `change` (numbered `self.next`) and returns its copy to hand out.
     fn push(&mut self, change: Change) -> Arc<Change> {
-        let handed = change.handed_out(&self.deliveries);
+        debug_assert_eq!(change.seq, self.next);
         if self.chunks.back().is_none_or(|c| c.len() == CHUNK) {
             self.chunks.push_back(Vec::with_capacity(CHUNK));
         }
@@ -566,10 +624,13 @@ impl LogInner {
             .or_default()
             .push(change.seq);
         if let Some(chunk) = self.chunks.back_mut() {
-            chunk.push(change);
+            chunk.push(StoredChange::of(&change));
         }
         self.next += 1;
-        handed
+        Arc::new(Change {
+            deliveries: Some(self.deliveries.clone()),
+            ..change
+        })
     }
 }
 
@@ -700,7 +761,7 @@ impl EventLog {
     /// The change numbered `seq`; `None` past the end or once retention let it go.
     pub(super) fn get(&self, seq: u64) -> Option<Arc<Change>> {
         let inner = self.inner.lock();
-        inner.get(seq).map(|c| c.handed_out(&inner.deliveries))
+        inner.get(seq).map(|c| c.handed_out(seq, &inner.deliveries))
     }
 
     /// The first sequence number still in memory.
@@ -716,8 +777,9 @@ impl EventLog {
         let mut undelivered = Vec::new();
         let start = inner.first;
         while let Some(change) = inner.get(inner.first).filter(|c| c.time_ms <= horizon_ms) {
-            if inner.deliveries.undelivered(change.seq) != 0 {
-                undelivered.push(change.handed_out(&inner.deliveries));
+            let seq = inner.first;
+            if inner.deliveries.undelivered(seq) != 0 {
+                undelivered.push(change.handed_out(seq, &inner.deliveries));
             }
             inner.first += 1;
         }
@@ -761,8 +823,7 @@ impl EventLog {
                 seqs[end.saturating_sub(PAGE)..end]
                     .iter()
                     .rev()
-                    .filter_map(|seq| inner.get(*seq))
-                    .map(|c| c.handed_out(&inner.deliveries))
+                    .filter_map(|seq| Some(inner.get(*seq)?.handed_out(*seq, &inner.deliveries)))
                     .collect()
             };
             let Some(oldest) = page.last().map(|c| c.seq) else {

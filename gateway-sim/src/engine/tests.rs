@@ -1095,7 +1095,12 @@ fn a_fully_refunded_or_uncaptured_payment_is_never_disputed() {
 fn stored_records_keep_their_size() {
     use std::mem::size_of;
     assert_eq!(size_of::<Payment>(), 136, "Payment");
-    assert_eq!(size_of::<Change>(), 160, "Change");
+    assert_eq!(size_of::<Change>(), 160, "Change, as handed out");
+    assert_eq!(
+        size_of::<events::StoredChange>(),
+        136,
+        "a change as the log keeps it"
+    );
     assert_eq!(size_of::<ledger::Movement>(), 64, "a ledger entry");
     assert_eq!(
         size_of::<operations::ReferencedPayments>(),
