@@ -85,7 +85,7 @@ pub use engine::{
     Challenge, Change, ChangeKind, ConfirmedAt, DiscrepancyKind, Engine, EngineError, EntryKind,
     EntryReason, EventDialect, EventId, LedgerEntry, LedgerStats, NewPayment, Payment,
     PaymentMethod, PaymentStatus, Payout, PayoutStatus, Refund, ReportingCategory, RequestRef,
-    RetentionStats, ReturnTo, Verdict, WebhookEndpoint,
+    RetentionStats, ReturnTo, SharedStr, Verdict, WebhookEndpoint,
 };
 pub use journal::{Durability, FsyncPolicy, JOURNAL_FILE, Replayed, SNAPSHOT_DIR, replay_into};
 pub use server::Unanswered;

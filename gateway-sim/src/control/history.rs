@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use crate::api::{EventView, Outcome};
 use crate::behaviour::Endpoint;
 use crate::engine::idempotency::KeyState;
-use crate::engine::{Change, ChangeKind, EventDialect, LedgerEntry, Payment};
+use crate::engine::{Change, ChangeKind, EventDialect, LedgerEntry, Payment, SharedStr};
 use crate::state::SimState;
 use crate::webhooks::{DeliveryFilter, DeliveryRecord};
 
@@ -179,7 +179,7 @@ fn keys(
     merchant: &str,
     changes: &[Arc<Change>],
 ) -> Vec<KeyView> {
-    let mut seen: Vec<(Arc<str>, Endpoint)> = Vec::new();
+    let mut seen: Vec<(SharedStr, Endpoint)> = Vec::new();
     for change in changes {
         if let Some(key) = change
             .request

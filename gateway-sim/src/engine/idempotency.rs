@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 
 use super::ids::MerchantId;
 use super::shard::{room_for_churn, shard_hash};
+use super::shared_str::SharedStr;
 
 const SHARDS: usize = 64;
 
@@ -59,7 +60,7 @@ struct KeyRecord {
     fingerprint: u64,
     /// Simulator time the key was first used; keys expire `ttl` after it.
     created_ms: u64,
-    key: Arc<str>,
+    key: SharedStr,
     /// The stored answer's body; `None` while the first request with the key runs.
     body: Option<Box<[u8]>>,
 }
@@ -150,7 +151,7 @@ impl IdempotencyStore {
                 Claim::InUse
             };
         }
-        let key: Arc<str> = Arc::from(key);
+        let key = SharedStr::from(key);
         // A new key, or one past its TTL: a fresh key, whatever it stored.
         put(
             &mut shard,
@@ -214,7 +215,7 @@ impl IdempotencyStore {
     pub(crate) fn restore(
         &self,
         merchant: MerchantId,
-        key: Arc<str>,
+        key: SharedStr,
         fingerprint: u64,
         created_ms: u64,
         response: StoredResponse,
@@ -239,7 +240,7 @@ impl IdempotencyStore {
     /// state yet.
     pub(crate) fn completed(
         &self,
-        mut visit: impl FnMut(MerchantId, &Arc<str>, u64, u64, &StoredResponse),
+        mut visit: impl FnMut(MerchantId, &SharedStr, u64, u64, &StoredResponse),
     ) {
         for shard in self.shards.iter() {
             let shard = shard.lock();
@@ -283,12 +284,12 @@ fn put(shard: &mut Shard, hash: u64, record: KeyRecord) {
 pub struct Reservation {
     store: Arc<IdempotencyStore>,
     merchant: MerchantId,
-    key: Arc<str>,
+    key: SharedStr,
     done: bool,
 }
 
 impl Reservation {
-    pub fn key(&self) -> &Arc<str> {
+    pub fn key(&self) -> &SharedStr {
         &self.key
     }
 
@@ -317,7 +318,7 @@ impl Reservation {
 
 /// Told of a completed key: merchant, key, fingerprint, when it was claimed, its answer.
 pub(crate) type OnCompleted =
-    Box<dyn Fn(MerchantId, &Arc<str>, u64, u64, &StoredResponse) + Send + Sync>;
+    Box<dyn Fn(MerchantId, &SharedStr, u64, u64, &StoredResponse) + Send + Sync>;
 
 impl std::fmt::Debug for IdempotencyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

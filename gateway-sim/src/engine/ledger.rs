@@ -61,13 +61,12 @@ pub struct LedgerEntry {
     pub reason: Option<EntryReason>,
 }
 
-use std::sync::Arc;
-
 use parking_lot::Mutex;
 
 use super::decline_code::StoredDeclineCode;
 use super::ids::{MerchantId, PaymentId};
 use super::money::Currency;
+use super::shared_str::SharedStr;
 
 /// The stored form of an entry: numbers and shared strings, no per-entry heap allocation.
 /// The sequence number is the position in the ledger, so it is not stored.
@@ -79,7 +78,7 @@ pub(crate) struct Movement {
     pub merchant: MerchantId,
     pub kind: EntryKind,
     pub currency: Currency,
-    pub idempotency_key: Option<Arc<str>>,
+    pub idempotency_key: Option<SharedStr>,
     pub decline_code: Option<StoredDeclineCode>,
     pub reason: Option<EntryReason>,
 }

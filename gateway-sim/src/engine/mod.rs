@@ -77,6 +77,7 @@ mod retention;
 mod retire;
 mod settlement;
 mod shard;
+mod shared_str;
 mod stats;
 mod webhook_endpoints;
 
@@ -102,6 +103,7 @@ pub use settlement::{
     Balance, BalanceTransaction, DiscrepancyKind, DiscrepancyRates, Fee, Payout, PayoutStatus,
     ReportRow, ReportSelection, ReportingCategory, SettlementPolicy, TxnQuery, TxnSource,
 };
+pub use shared_str::SharedStr;
 pub use stats::LedgerStats;
 pub use webhook_endpoints::{
     EndpointUpdate, MAX_ENDPOINTS_PER_MERCHANT, NewWebhookEndpoint, WebhookEndpoint,

@@ -24,6 +24,7 @@ use super::payment::{
 };
 use super::record::Record;
 use super::shard::{Map, SHARDS, shard_hash};
+use super::shared_str::SharedStr;
 use super::stats::{Counters, LedgerStats};
 use super::webhook_endpoints::{
     EndpointRegistry, EndpointUpdate, NewWebhookEndpoint, WebhookEndpoint, new_secret,
@@ -37,7 +38,7 @@ type ReferenceShard = Map<MerchantId, ByReference>;
 
 /// One merchant's references in a shard. hashbrown's own map, for the `allocation_size()`
 /// that retention's `room_for_churn` reads.
-type ByReference = hashbrown::HashMap<Arc<str>, ReferencedPayments, foldhash::fast::RandomState>;
+type ByReference = hashbrown::HashMap<SharedStr, ReferencedPayments, foldhash::fast::RandomState>;
 
 /// The payments of one order reference: nearly always one, held in the table's slot
 /// itself. A `Vec` would allocate room for four (80 bytes with the allocator's header)
@@ -261,7 +262,7 @@ impl Engine {
         }
         let _section = self.section();
         let id = PaymentId::random();
-        let reference: Option<Arc<str>> = new.reference.map(Arc::from);
+        let reference: Option<SharedStr> = new.reference.map(SharedStr::from);
         let now = self.inner.clock.now_ms() / 1000;
         let mut payment = Payment {
             id,
@@ -276,7 +277,7 @@ impl Engine {
             created: now,
             payment_method: new.payment_method,
             decline_code: None,
-            metadata: new.metadata.map(Arc::from),
+            metadata: new.metadata.map(SharedStr::from),
             capture_method: CaptureMethod::from_capture(new.capture),
             confirmed_at: ConfirmedAt::at(now),
             rare: Rare::default(),
@@ -343,11 +344,11 @@ impl Engine {
             amount_captured: 0,
             amount_refunded: 0,
             currency: new.currency,
-            reference: new.reference.map(Arc::from),
+            reference: new.reference.map(SharedStr::from),
             created: self.inner.clock.now_ms() / 1000,
             payment_method,
             decline_code: None,
-            metadata: new.metadata.map(Arc::from),
+            metadata: new.metadata.map(SharedStr::from),
             capture_method: new.capture_method,
             confirmed_at: ConfirmedAt::NEVER,
             rare: Rare::default(),
@@ -566,7 +567,7 @@ impl Engine {
                 self.inner.counters.transition(Some(from), p.status);
             }
             if let Some(metadata) = metadata {
-                p.metadata = metadata.map(Arc::from);
+                p.metadata = metadata.map(SharedStr::from);
             }
             Ok(p.clone())
         })
@@ -998,7 +999,7 @@ impl Engine {
         let mut merchant_cache: Option<(MerchantId, Arc<str>)> = None;
         // A payment's reference never changes once it has ledger entries, so the
         // ledger reads it from the payment instead of keeping a copy per entry.
-        let mut reference_cache: Option<(PaymentId, Option<Arc<str>>)> = None;
+        let mut reference_cache: Option<(PaymentId, Option<SharedStr>)> = None;
         self.inner
             .ledger
             .range(from, to)

@@ -4,7 +4,6 @@
 //! the same way. Writing borrows the payment's fields; nothing is cloned.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -16,6 +15,7 @@ use super::payment::{
     CancellationReason, CaptureMethod, Challenge, Payment, PaymentMethod, PaymentStatus, Rare,
     RareFields, Refund,
 };
+use super::shared_str::SharedStr;
 
 /// A payment as written: field for field what `Payment` derived before its rarely set
 /// fields moved into a box.
@@ -30,11 +30,11 @@ struct Form<'a> {
     amount_captured: i64,
     amount_refunded: i64,
     currency: Currency,
-    reference: Cow<'a, Option<Arc<str>>>,
+    reference: Cow<'a, Option<SharedStr>>,
     created: u64,
     payment_method: Cow<'a, PaymentMethod>,
     decline_code: Option<StoredDeclineCode>,
-    metadata: Cow<'a, Option<Arc<str>>>,
+    metadata: Cow<'a, Option<SharedStr>>,
     refunds: Cow<'a, [Refund]>,
     capture_method: CaptureMethod,
     confirmed_at: Option<u64>,

@@ -18,6 +18,7 @@ use super::events::Change;
 use super::ids::{MerchantId, PaymentId, WebhookEndpointId};
 use super::ledger::Movement;
 use super::payment::Payment;
+use super::shared_str::SharedStr;
 use super::webhook_endpoints::WebhookEndpoint;
 
 /// One fact of the simulator's state, as journaled and as snapshotted.
@@ -35,7 +36,7 @@ pub(crate) enum Record {
     /// A completed idempotency key and the answer it replays, byte for byte.
     Key {
         merchant: MerchantId,
-        key: Arc<str>,
+        key: SharedStr,
         fingerprint: u64,
         created_ms: u64,
         status: u16,

@@ -15,6 +15,7 @@ use super::ids::PaymentId;
 use super::operations::Engine;
 use super::payment::{Payment, PaymentStatus};
 use super::record::{Record, StoredBody};
+use super::shared_str::SharedStr;
 
 /// Why a record could not be taken back: the file is not a journal of this state.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +27,7 @@ pub enum RestoreError {
     #[error("merchant number {0} is given to two API keys")]
     Merchant(u32),
     #[error("the stored answer of idempotency key {0:?} is not valid base64")]
-    StoredBody(Arc<str>),
+    StoredBody(SharedStr),
 }
 
 impl Engine {

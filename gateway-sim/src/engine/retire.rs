@@ -3,7 +3,6 @@
 //! the locks every change takes.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use super::operations::{Engine, ReferencedPayments, refund_shard};
 use super::payment::Payment;
 use super::retention::{MARGIN_MS, PASS_EVERY_MS, RetentionStats, settled};
 use super::shard::{Map, room_for_churn};
+use super::shared_str::SharedStr;
 
 /// Payments retired per section: a section with a journal holds every change back.
 const BATCH: usize = 256;
@@ -129,7 +129,7 @@ impl Engine {
         for shard in self.inner.payments.iter() {
             shard.lock().keep_room_for_churn();
         }
-        let slot = std::mem::size_of::<(Arc<str>, ReferencedPayments)>();
+        let slot = std::mem::size_of::<(SharedStr, ReferencedPayments)>();
         for shard in self.inner.references.iter() {
             for refs in shard.lock().values_mut() {
                 if let Some(more) = room_for_churn(refs.len(), refs.allocation_size(), slot) {

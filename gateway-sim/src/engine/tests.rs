@@ -402,7 +402,7 @@ fn a_pending_payment_moves_no_money_until_confirmed() {
         ),
         "no payment method to confirm with"
     );
-    let key: Arc<str> = Arc::from("k-confirm");
+    let key = SharedStr::from("k-confirm");
     let p = e
         .confirm(m, &id, visa(), &Cause::with_key(&key), None)
         .unwrap();
@@ -784,7 +784,7 @@ fn stats_count_payments_waiting_for_confirmation() {
 fn every_change_is_recorded_with_its_cause_and_its_snapshot() {
     let e = engine();
     let m = e.merchant("sk_a");
-    let key: Arc<str> = Arc::from("k-auth");
+    let key = SharedStr::from("k-auth");
     let cause = Cause::with_key(&key);
     let p = e
         .create_payment(m, new_payment(1000, false, "o-events"), &cause, None)
@@ -939,7 +939,7 @@ fn an_expired_authorization_is_released_once_with_its_reason_and_its_change() {
         (last.kind, last.amount, last.reason),
         (EntryKind::Release, 900, Some(EntryReason::Expired))
     );
-    let key: Arc<str> = Arc::from("late");
+    let key = SharedStr::from("late");
     assert!(matches!(
         e.capture(m, &id, None, &Cause::with_key(&key)),
         Err(EngineError::InvalidState(_))
@@ -1094,14 +1094,14 @@ fn a_fully_refunded_or_uncaptured_payment_is_never_disputed() {
 #[test]
 fn stored_records_keep_their_size() {
     use std::mem::size_of;
-    assert_eq!(size_of::<Payment>(), 136, "Payment");
-    assert_eq!(size_of::<Change>(), 160, "Change, as handed out");
+    assert_eq!(size_of::<Payment>(), 120, "Payment");
+    assert_eq!(size_of::<Change>(), 144, "Change, as handed out");
     assert_eq!(
         size_of::<events::StoredChange>(),
-        136,
+        120,
         "a change as the log keeps it"
     );
-    assert_eq!(size_of::<ledger::Movement>(), 64, "a ledger entry");
+    assert_eq!(size_of::<ledger::Movement>(), 56, "a ledger entry");
     assert_eq!(
         size_of::<operations::ReferencedPayments>(),
         24,

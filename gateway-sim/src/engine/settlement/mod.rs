@@ -24,8 +24,6 @@ mod draw;
 mod payout;
 mod policy;
 
-use std::sync::Arc;
-
 use parking_lot::{Mutex, RwLock};
 
 pub use balance_transaction::{BalanceTransaction, ReportingCategory, TxnSource, TxnStatus};
@@ -37,6 +35,7 @@ pub(crate) use books::{Books, Movement, txn_id};
 
 use super::ids::{PaymentId, PayoutId};
 use super::money::Currency;
+use super::shared_str::SharedStr;
 
 /// The policy in force and the books derived under it.
 #[derive(Default)]
@@ -99,9 +98,9 @@ pub struct ReportRow {
     pub payout: PayoutId,
     /// When the payout's money is expected at the bank, Unix seconds.
     pub payout_effective_at: u64,
-    pub reference: Option<Arc<str>>,
+    pub reference: Option<SharedStr>,
     /// The payment's metadata as JSON text.
-    pub metadata: Option<Arc<str>>,
+    pub metadata: Option<SharedStr>,
 }
 
 /// The word a merchant's draws and payout ids are keyed by: its API key hashed (merchant
