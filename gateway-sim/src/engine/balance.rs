@@ -64,7 +64,7 @@ impl Engine {
             for (seq, m) in movements {
                 books.ingested = seq;
                 if !matches!(
-                    m.kind,
+                    m.kind(),
                     EntryKind::Capture
                         | EntryKind::Refund
                         | EntryKind::Dispute
@@ -86,7 +86,7 @@ impl Engine {
             .merchant_words
             .entry(m.merchant)
             .or_insert_with(|| merchant_word(&self.merchant_api_key(m.merchant)));
-        let ordinal = if m.kind == EntryKind::Refund {
+        let ordinal = if m.kind() == EntryKind::Refund {
             let seen = books.refunds_seen.entry(m.payment).or_default();
             *seen += 1;
             *seen - 1
@@ -98,7 +98,7 @@ impl Engine {
             .lock()
             .get(&m.payment)
             .map(|p| {
-                let refund = (m.kind == EntryKind::Refund)
+                let refund = (m.kind() == EntryKind::Refund)
                     .then(|| p.rare.refunds.get(ordinal as usize).map(|r| r.id))
                     .flatten();
                 (p.reference.clone(), refund)
@@ -109,7 +109,7 @@ impl Engine {
             merchant: m.merchant,
             merchant_word,
             payment: m.payment,
-            kind: m.kind,
+            kind: m.kind(),
             amount: m.amount,
             currency: m.currency,
             time_ms: m.time_ms,

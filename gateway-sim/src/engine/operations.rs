@@ -15,7 +15,7 @@ use super::events::{Cause, Change, ChangeKind, EventId, EventLog};
 use super::expiry::ExpirySchedule;
 use super::idempotency::{Claim, IdempotencyStore, KeyState};
 use super::ids::{MerchantId, Merchants, PaymentId, RefundId, WebhookEndpointId};
-use super::ledger::{EntryKind, EntryReason, Ledger, LedgerEntry, Movement};
+use super::ledger::{EntryKind, EntryReason, KindAndReason, Ledger, LedgerEntry, Movement};
 use super::money::MAX_AMOUNT;
 use super::page::{Cursor, MAX_PAGE, PageQuery};
 use super::payment::{
@@ -200,7 +200,7 @@ impl Engine {
             payment: p.id,
             amount,
             merchant: p.merchant,
-            kind,
+            kind: KindAndReason::new(kind, reason),
             currency: p.currency,
             idempotency_key: cause.idempotency_key().cloned(),
             decline_code: if kind == EntryKind::Decline {
@@ -208,7 +208,6 @@ impl Engine {
             } else {
                 None
             },
-            reason,
         });
     }
 
@@ -1031,9 +1030,9 @@ impl Engine {
                     merchant: merchant.to_string(),
                     payment_id: m.payment.to_string(),
                     reference: reference.as_deref().map(str::to_string),
-                    reason: m.reason,
+                    reason: m.reason(),
                     idempotency_key: m.idempotency_key.as_deref().map(str::to_string),
-                    kind: m.kind,
+                    kind: m.kind(),
                     amount: m.amount,
                     currency: m.currency.to_string(),
                     decline_code: m.decline_code.as_deref().map(str::to_string),

@@ -42,7 +42,7 @@ impl Engine {
             }
             Record::Payment(p) => self.restore_payment(*p),
             Record::Ledger { seq, movement } => {
-                let (kind, amount) = (movement.kind, movement.amount);
+                let (kind, amount) = (movement.kind(), movement.amount);
                 if !inner.ledger.restore(seq, movement) {
                     return Err(RestoreError::LedgerSequence(seq));
                 }

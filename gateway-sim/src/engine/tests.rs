@@ -1101,7 +1101,7 @@ fn stored_records_keep_their_size() {
         120,
         "a change as the log keeps it"
     );
-    assert_eq!(size_of::<ledger::Movement>(), 56, "a ledger entry");
+    assert_eq!(size_of::<ledger::Movement>(), 48, "a ledger entry");
     assert_eq!(
         size_of::<operations::ReferencedPayments>(),
         24,
