@@ -239,7 +239,7 @@ impl Snapshot {
 }
 
 /// One recorded state change.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     /// 1-based, gap-free, in the order the changes happened.
     pub seq: u64,
@@ -378,18 +378,8 @@ impl Change {
     /// their bits are.
     pub(super) fn journal_copy(&self) -> Change {
         Change {
-            seq: self.seq,
-            kind: self.kind,
-            created: self.created,
-            merchant: self.merchant,
-            payment: self.payment,
-            reference: self.reference.clone(),
-            time_ms: self.time_ms,
-            state: self.state.clone(),
-            request: self.request.clone(),
-            checkout: self.checkout.clone(),
-            payout: self.payout.clone(),
             deliveries: None,
+            ..self.clone()
         }
     }
 }
