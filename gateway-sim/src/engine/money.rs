@@ -84,9 +84,10 @@ impl serde::Serialize for Currency {
 
 impl<'de> serde::Deserialize<'de> for Currency {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Currency, D::Error> {
+        // Only lowercase letters were ever written; upper case is read as `parse` reads it.
         let Letters(letters) = Letters::deserialize(deserializer)?;
-        Currency::of_letters(letters)
-            .ok_or_else(|| serde::de::Error::custom("a currency is three lowercase letters"))
+        Currency::of_letters(letters.map(|c| c.to_ascii_lowercase()))
+            .ok_or_else(|| serde::de::Error::custom("a currency is three ASCII letters"))
     }
 }
 
@@ -141,9 +142,10 @@ mod tests {
             serde_json::to_string(&usd).unwrap(),
             serde_json::to_string(&Before(*b"usd")).unwrap()
         );
+        assert_eq!(serde_json::from_str::<Currency>("[85,83,68]").unwrap(), usd);
         assert!(
-            serde_json::from_str::<Currency>("[85,83,68]").is_err(),
-            "upper case"
+            serde_json::from_str::<Currency>("[117,36,100]").is_err(),
+            "u$d"
         );
     }
 }
